@@ -1,0 +1,36 @@
+"""Attendance devices as operators see them: registration, online state, gateway counters."""
+from __future__ import annotations
+
+from ..device.stats import read_totals
+from ..store import devices
+from ..store.db import utcnow
+from .base import APIHandler, requires
+
+
+def device_view(device: dict, *, idle_timeout: float, now) -> dict:
+    return {
+        "vendor_code": device["vendor_code"], "device_id": device["device_id"],
+        "project_id": device["project_id"], "online": devices.is_online(device, idle_timeout=idle_timeout, now=now),
+        "last_seen": device.get("last_seen"), "last_login": device.get("last_login"),
+        "registered_by": device.get("registered_by"), "counters": device.get("counters", {}),
+    }
+
+
+class DevicesHandler(APIHandler):
+    @requires("devices:read")
+    async def get(self):
+        project = self.get_query_argument("project", None)
+        project_id = self.int_argument("project", project) if project is not None else None
+        now = utcnow()
+        rows = [device_view(d, idle_timeout=self.config.idle_timeout, now=now)
+                for d in await devices.list_all(self.db, project_id=project_id)]
+        self.write_json({"devices": rows, "count": len(rows)})
+
+
+class GatewayStatsHandler(APIHandler):
+    @requires("devices:read")
+    async def get(self):
+        self.write_json(await read_totals(self.db))
+
+
+default_handlers = [(r"/api/devices", DevicesHandler), (r"/api/gateway/stats", GatewayStatsHandler)]

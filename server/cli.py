@@ -1,0 +1,173 @@
+"""`realname`: the one entry point — serve, gateway, web, db, device, seed-demo, simulate, bench, demo."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from .config import Config, settings_markdown
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pymongo").setLevel(logging.WARNING)
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+
+
+def _with_database(config: Config, coroutine_factory, *, app_name: str):
+    """Run coroutine_factory(db) against the configured (or embedded) database."""
+    from .store.db import open_database
+    from .store.launch import database_uri
+
+    async def main(uri: str):
+        client, db = await open_database(uri, config.db_name, app_name=app_name)
+        try:
+            return await coroutine_factory(db)
+        finally:
+            await client.close()
+
+    with database_uri(config) as uri:
+        return asyncio.run(main(uri))
+
+
+def cmd_gateway(args, config: Config) -> int:
+    from .device.gateway import run_gateway
+    _with_database(config, lambda db: run_gateway(config, db), app_name="realname-gateway")
+    return 0
+
+
+def cmd_web(args, config: Config) -> int:
+    from .api.app import run_web
+    _print_token(config)
+    _with_database(config, lambda db: run_web(config, db), app_name="realname-web")
+    return 0
+
+
+def _print_token(config: Config) -> None:
+    if config.admin_token_generated:
+        print(f"REALNAME_ADMIN_TOKEN was not set; this run's admin token is: {config.admin_token}", flush=True)
+
+
+def cmd_serve(args, config: Config) -> int:
+    from .processes import serve
+    return serve(config)
+
+
+def cmd_db(args, config: Config) -> int:
+    from .processes import run_database_only
+    return run_database_only(config)
+
+
+def cmd_demo(args, config: Config) -> int:
+    from .processes import demo
+    return demo(config, devices=args.devices)
+
+
+def cmd_device(args, config: Config) -> int:
+    from .store import devices
+
+    async def add(db):
+        try:
+            doc = await devices.register(db, project_id=args.project, vendor_code=args.vendor_code,
+                                         device_id=args.device_id, registered_by="operator")
+        except devices.DeviceError as exc:
+            print(f"错误: {exc}", file=sys.stderr)
+            return 2
+        print(f"已注册设备 {doc['vendor_code']}/{doc['device_id']} → 项目 {doc['project_id']} (registered by operator)")
+        return 0
+
+    async def show(db):
+        rows = await devices.list_all(db, project_id=args.project)
+        print(f"{'vendor_code':<20} {'device_id':<24} {'project':>8} {'online':<7} last_seen")
+        for d in rows:
+            online = devices.is_online(d, idle_timeout=config.idle_timeout)
+            seen = d["last_seen"].astimezone().strftime("%Y-%m-%d %H:%M:%S") if d.get("last_seen") else "-"
+            print(f"{d['vendor_code']:<20} {d['device_id']:<24} {d['project_id']:>8} {'yes' if online else 'no':<7} {seen}")
+        print(f"{len(rows)} device(s)")
+        return 0
+
+    return _with_database(config, add if args.action == "add" else show, app_name="realname-cli")
+
+
+def cmd_seed_demo(args, config: Config) -> int:
+    from .demo.seed import seed_demo
+    return _with_database(config, lambda db: seed_demo(db, scale=args.scale), app_name="realname-seed")
+
+
+def cmd_simulate(args, config: Config) -> int:
+    from .device.simulator import main as simulate_main
+    return simulate_main(args)
+
+
+def cmd_bench(args, config: Config) -> int:
+    from .bench.gateway import main as bench_main
+    return bench_main(args, config)
+
+
+def cmd_settings(args, config: Config) -> int:
+    print(settings_markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="realname", description="江门市智慧工地监管平台 — 实名制管理子系统")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run database (when embedded), gateway and web together").set_defaults(func=cmd_serve)
+    sub.add_parser("gateway", help="run only the device gateway").set_defaults(func=cmd_gateway)
+    sub.add_parser("web", help="run only the web process").set_defaults(func=cmd_web)
+    sub.add_parser("db", help="run only the embedded database").set_defaults(func=cmd_db)
+    demo = sub.add_parser("demo", help="serve + seed demonstration data + simulated devices punching live")
+    demo.add_argument("--devices", type=int, default=20)
+    demo.set_defaults(func=cmd_demo)
+
+    device = sub.add_parser("device", help="register and list attendance devices (operators)")
+    dsub = device.add_subparsers(dest="action", required=True)
+    add = dsub.add_parser("add", help="register a device on a project")
+    add.add_argument("--project", type=int, required=True)
+    add.add_argument("--vendor-code", required=True)
+    add.add_argument("--device-id", required=True)
+    lst = dsub.add_parser("list", help="list registered devices")
+    lst.add_argument("--project", type=int, default=None)
+    device.set_defaults(func=cmd_device)
+
+    seed = sub.add_parser("seed-demo", help="create the demonstration city (idempotent)")
+    seed.add_argument("--scale", type=int, default=1, help="multiply the number of workers per project")
+    seed.set_defaults(func=cmd_seed_demo)
+
+    sim = sub.add_parser("simulate", help="run simulated attendance devices against a gateway")
+    from .device.simulator import add_arguments as add_sim_arguments
+    add_sim_arguments(sim)
+    sim.set_defaults(func=cmd_simulate)
+
+    bench = sub.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
+    from .bench.gateway import add_arguments as add_bench_arguments
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
+
+    sub.add_parser("settings", help="print the settings table (Markdown)").set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        config = Config.from_env()
+    except ValueError as exc:
+        print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
+        return 2
+    from .store.embedded import EmbeddedDatabaseError
+    try:
+        return args.func(args, config) or 0
+    except EmbeddedDatabaseError as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

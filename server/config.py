@@ -1,0 +1,118 @@
+"""Every setting of the platform, read from the environment in one place.
+
+The README's settings table is generated from SETTINGS below (``realname settings``), so the
+documentation cannot drift from the code.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS = (
+    Setting("MONGODB_URI", "", "MongoDB to use. Unset: start the embedded SecantusDB server as a child process."),
+    Setting("REALNAME_DB_NAME", "realname", "Database name inside that server."),
+    Setting("REALNAME_DATA_DIR", "./var", "Folder for the embedded database's files and logs; kept across restarts."),
+    Setting("REALNAME_EMBEDDED_DB_PORT", "27018", "Port of the embedded database (loopback only); 0 picks a free one."),
+    Setting("REALNAME_GATEWAY_HOST", "0.0.0.0", "Address the device gateway listens on."),
+    Setting("REALNAME_GATEWAY_PORT", "20028", "TCP port for attendance devices (江门实名设备直连对接标准 V1.0)."),
+    Setting("REALNAME_WEB_HOST", "0.0.0.0", "Address the web process listens on."),
+    Setting("REALNAME_WEB_PORT", "8080", "HTTP port of the REST API and pages."),
+    Setting("REALNAME_ADMIN_TOKEN", "", "Bearer token for integrations; generated and printed at start when unset."),
+    Setting("REALNAME_CHECKSUM", "lenient", "Device checksums: 'lenient' counts bad ones and accepts, 'strict' refuses."),
+    Setting("REALNAME_IDLE_TIMEOUT", "180", "Seconds without any frame after which a device connection is closed."),
+    Setting("REALNAME_LOGIN_TIMEOUT", "30", "Seconds a new connection has to log in (843)."),
+    Setting("REALNAME_SPLIT_TIMEOUT", "30", "Seconds a split (PartCount > 1) message may wait for its remaining parts."),
+    Setting("REALNAME_MAX_CONTENT", "1048576", "Largest frame Content or joined split message accepted, in bytes."),
+    Setting("REALNAME_PUNCH_PHOTO_MAX", "51200", "Largest punch photo (848) accepted, in bytes (the standard: 50 KB)."),
+    Setting("REALNAME_ID_PHOTO_MAX", "30720", "Largest ID-card photo (852) accepted, in bytes (the standard: 30 KB)."),
+    Setting("REALNAME_CLOCK_FUTURE_MINUTES", "10", "A punch time further ahead of the receive time is flagged implausible."),
+    Setting("REALNAME_CLOCK_PAST_DAYS", "30", "A punch time further behind the receive time is flagged implausible."),
+    Setting("REALNAME_STATS_FLUSH_SECONDS", "2", "How often the gateway writes counters and last-seen times."),
+    Setting("REALNAME_DEVICE_SYNC_SECONDS", "3", "How often the gateway re-checks its devices (replaced elsewhere, removed)."),
+    Setting("REALNAME_PUNCH_BATCH_MAX", "256", "Most punches written together in one grouped database write."),
+)
+
+_DEFAULTS = {s.env: s.default for s in SETTINGS}
+
+
+def _get(env: dict[str, str], name: str) -> str:
+    return env.get(name, _DEFAULTS[name])
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    mongodb_uri: str
+    db_name: str
+    data_dir: Path
+    embedded_db_port: int
+    gateway_host: str
+    gateway_port: int
+    web_host: str
+    web_port: int
+    admin_token: str
+    strict_checksum: bool
+    idle_timeout: float
+    login_timeout: float
+    split_timeout: float
+    max_content: int
+    punch_photo_max: int
+    id_photo_max: int
+    clock_future_minutes: float
+    clock_past_days: float
+    stats_flush_seconds: float
+    device_sync_seconds: float
+    punch_batch_max: int
+    admin_token_generated: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
+        env = dict(os.environ if env is None else env)
+        checksum = _get(env, "REALNAME_CHECKSUM").strip().lower()
+        if checksum not in ("lenient", "strict"):
+            raise ValueError(f"REALNAME_CHECKSUM must be 'lenient' or 'strict', not {checksum!r}")
+        token = _get(env, "REALNAME_ADMIN_TOKEN")
+        values = dict(
+            mongodb_uri=_get(env, "MONGODB_URI"),
+            db_name=_get(env, "REALNAME_DB_NAME"),
+            data_dir=Path(_get(env, "REALNAME_DATA_DIR")).resolve(),
+            embedded_db_port=int(_get(env, "REALNAME_EMBEDDED_DB_PORT")),
+            gateway_host=_get(env, "REALNAME_GATEWAY_HOST"),
+            gateway_port=int(_get(env, "REALNAME_GATEWAY_PORT")),
+            web_host=_get(env, "REALNAME_WEB_HOST"),
+            web_port=int(_get(env, "REALNAME_WEB_PORT")),
+            admin_token=token or secrets.token_urlsafe(24),
+            admin_token_generated=not token,
+            strict_checksum=checksum == "strict",
+            idle_timeout=float(_get(env, "REALNAME_IDLE_TIMEOUT")),
+            login_timeout=float(_get(env, "REALNAME_LOGIN_TIMEOUT")),
+            split_timeout=float(_get(env, "REALNAME_SPLIT_TIMEOUT")),
+            max_content=int(_get(env, "REALNAME_MAX_CONTENT")),
+            punch_photo_max=int(_get(env, "REALNAME_PUNCH_PHOTO_MAX")),
+            id_photo_max=int(_get(env, "REALNAME_ID_PHOTO_MAX")),
+            clock_future_minutes=float(_get(env, "REALNAME_CLOCK_FUTURE_MINUTES")),
+            clock_past_days=float(_get(env, "REALNAME_CLOCK_PAST_DAYS")),
+            stats_flush_seconds=float(_get(env, "REALNAME_STATS_FLUSH_SECONDS")),
+            device_sync_seconds=float(_get(env, "REALNAME_DEVICE_SYNC_SECONDS")),
+            punch_batch_max=int(_get(env, "REALNAME_PUNCH_BATCH_MAX")),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+
+def settings_markdown() -> str:
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{s.env}` | `{s.default}` | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows)

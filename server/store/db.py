@@ -1,0 +1,51 @@
+"""One database client per process, created after any fork, and the time helpers all stores share."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .schema import ensure_schema
+
+# China has kept UTC+8 without daylight saving since 1991, so a fixed offset is exact for every
+# punch a device can still hold, and needs no tz database on the machine.
+SITE_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def site_today() -> dt.date:
+    return dt.datetime.now(SITE_TZ).date()
+
+
+def site_date(moment: dt.datetime) -> str:
+    return moment.astimezone(SITE_TZ).strftime("%Y-%m-%d")
+
+
+def site_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(), SITE_TZ)
+    return start, start + dt.timedelta(days=1)
+
+
+def connect(uri: str, *, app_name: str, max_pool_size: int = 50) -> AsyncMongoClient:
+    # tz_aware: every datetime read back carries UTC, so no code can mistake it for site time.
+    return AsyncMongoClient(uri, appname=app_name, tz_aware=True, maxPoolSize=max_pool_size,
+                            serverSelectionTimeoutMS=10_000)
+
+
+async def open_database(uri: str, db_name: str, *, app_name: str) -> tuple[AsyncMongoClient, AsyncDatabase]:
+    client = connect(uri, app_name=app_name)
+    db = client[db_name]
+    await ensure_schema(db)
+    return client, db
+
+
+async def next_sequence(db: AsyncDatabase, name: str) -> int:
+    """A platform-wide counter (worker numbers, project numbers): starts at 1, never reused."""
+    doc = await db.counters.find_one_and_update(
+        {"_id": name}, {"$inc": {"seq": 1}}, upsert=True, return_document=True
+    )
+    return doc["seq"]

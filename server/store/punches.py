@@ -1,0 +1,164 @@
+"""Attendance punches: grouped durable writes, idempotent against re-sent offline buffers.
+
+A device deletes a punch from its buffer only after Flag 0, so Flag 0 must mean "in the
+database". Writing each punch alone would cap the gateway at the database's single-insert rate;
+instead every punch that arrives while a write is under way joins the next write (group commit),
+which adds no waiting when the load is light and approaches the bulk-insert ceiling when it is
+heavy. Each punch's future resolves only after its own write was acknowledged.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from . import people, roster
+from .db import SITE_TZ, site_date
+from .photos import photo_doc
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 11000
+
+
+@dataclasses.dataclass(slots=True)
+class PunchIn:
+    vendor_code: str
+    device_id: str
+    project_id: int
+    worker_no: int
+    device_time: dt.datetime  # site local wall time as the device sent it (naive)
+    mode: int
+    photo: bytes
+    received_at: dt.datetime  # UTC
+    flags: list[str]
+    test: bool = False
+
+    @property
+    def key(self) -> str:
+        # The identity of a punch across re-sends: same device, worker, time and mode.
+        return f"{self.vendor_code}|{self.device_id}|{self.worker_no}|{self.device_time:%Y%m%d%H%M%S}|{self.mode}"
+
+    def document(self) -> dict:
+        moment = self.device_time.replace(tzinfo=SITE_TZ)
+        return {
+            "_id": self.key, "project_id": self.project_id, "vendor_code": self.vendor_code,
+            "device_id": self.device_id, "worker_no": self.worker_no, "device_time": moment,
+            "date": site_date(moment), "received_at": self.received_at, "mode": self.mode,
+            "photo_id": self.key, "photo_len": len(self.photo), "flags": self.flags, "test": self.test,
+            "resends": 0,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PunchOutcome:
+    ok: bool
+    duplicate: bool = False
+    reason: str = ""     # English code, counted per device
+    message: str = ""    # Chinese, shown on the device
+
+
+STORED = PunchOutcome(True)
+RESENT = PunchOutcome(True, duplicate=True)
+UNKNOWN_WORKER = PunchOutcome(False, reason="unknown_worker", message="工人编号不存在")
+NOT_ENTERED = PunchOutcome(False, reason="not_entered", message="人员未进场")
+WRITE_FAILED = PunchOutcome(False, reason="write_failed", message="服务器繁忙,请稍后重传")
+
+
+def refusal_document(p: PunchIn, outcome: PunchOutcome) -> dict:
+    """What stays of a refused punch (without its photo): nothing a device sent is silently lost."""
+    return {"at": p.received_at, "vendor_code": p.vendor_code, "device_id": p.device_id,
+            "project_id": p.project_id, "worker_no": p.worker_no,
+            "device_time": p.device_time.replace(tzinfo=SITE_TZ), "mode": p.mode,
+            "photo_len": len(p.photo), "reason": outcome.reason, "message": outcome.message}
+
+
+class PunchWriter:
+    def __init__(self, db: AsyncDatabase, *, batch_max: int = 256):
+        self.db = db
+        self.batch_max = batch_max
+        self._pending: list[tuple[PunchIn, asyncio.Future]] = []
+        self._refusals: list[dict] = []
+        self._runner: asyncio.Task | None = None
+        self.batches = 0
+        self.batched_punches = 0
+
+    async def submit(self, punch: PunchIn) -> PunchOutcome:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((punch, future))
+        self._kick()
+        return await future
+
+    def record_refusal(self, document: dict) -> None:
+        """Refusals decided before the write (oversized photo, bad time) ride along with the next write."""
+        self._refusals.append(document)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._pending or self._refusals:
+            batch, self._pending = self._pending[:self.batch_max], self._pending[self.batch_max:]
+            refusals, self._refusals = self._refusals, []
+            try:
+                outcomes = await self._write([p for p, _ in batch], refusals)
+            except PyMongoError:
+                log.exception("punch batch of %d failed; devices will re-send", len(batch))
+                outcomes = [WRITE_FAILED] * len(batch)
+            for (_, future), outcome in zip(batch, outcomes):
+                if not future.done():
+                    future.set_result(outcome)
+
+    async def _write(self, batch: list[PunchIn], refusals: list[dict]) -> list[PunchOutcome]:
+        self.batches += 1
+        self.batched_punches += len(batch)
+        outcomes: list[PunchOutcome | None] = [None] * len(batch)
+        entered = await roster.entered_pairs(self.db, {(p.project_id, p.worker_no) for p in batch})
+        missing = [p.worker_no for p in batch if (p.project_id, p.worker_no) not in entered]
+        known = await people.existing_worker_nos(self.db, missing) if missing else set()
+        accepted: list[int] = []
+        for i, p in enumerate(batch):
+            if (p.project_id, p.worker_no) in entered:
+                accepted.append(i)
+            else:
+                outcomes[i] = NOT_ENTERED if p.worker_no in known else UNKNOWN_WORKER
+                refusals.append(refusal_document(p, outcomes[i]))
+
+        if accepted:
+            await _insert_ignoring_duplicates(
+                self.db.photos, [photo_doc("punch", batch[i].photo, _id=batch[i].key) for i in accepted])
+            duplicates = await _insert_ignoring_duplicates(self.db.punches, [batch[i].document() for i in accepted])
+            for i in accepted:
+                outcomes[i] = RESENT if batch[i].key in duplicates else STORED
+            if duplicates:
+                await self.db.punches.update_many({"_id": {"$in": sorted(duplicates)}}, {"$inc": {"resends": 1}})
+        if refusals:
+            await self.db.punch_refusals.insert_many(refusals, ordered=False)
+        return outcomes  # type: ignore[return-value]
+
+
+async def _insert_ignoring_duplicates(collection, documents: list[dict]) -> set:
+    """Insert all; return the _ids that were already there. Any other write error propagates."""
+    try:
+        await collection.insert_many(documents, ordered=False)
+        return set()
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+        if others:
+            raise
+        return {documents[e["index"]]["_id"] for e in errors}
+
+
+async def for_project_day(db: AsyncDatabase, project_id: int, day: dt.date, *, include_test: bool = False) -> list[dict]:
+    query: dict = {"project_id": project_id, "date": day.isoformat()}
+    if not include_test:
+        query["test"] = False
+    cursor = db.punches.find(query, {"photo_id": 0}).sort([("device_time", 1), ("worker_no", 1)])
+    return [d async for d in cursor]

@@ -1,0 +1,37 @@
+"""Who is entered (进场) on a project now: the roster as the gateway reads it."""
+from __future__ import annotations
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+# An entry is current until the project records its exit date (退场).
+CURRENT = {"exit_date": None}
+
+
+async def current_workers(db: AsyncDatabase, project_id: int) -> list[dict]:
+    """The whitelist (849): worker number, name, ID number and capture-photo length per current worker."""
+    worker_nos = await db.roster.distinct("worker_no", {"project_id": project_id, **CURRENT})
+    if not worker_nos:
+        return []
+    cursor = db.people.find(
+        {"worker_no": {"$in": worker_nos}},
+        {"_id": 0, "worker_no": 1, "name": 1, "id_number": 1, "capture_photo_len": 1},
+    ).sort("worker_no", 1)
+    return [d async for d in cursor]
+
+
+async def entered_pairs(db: AsyncDatabase, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Of the given (project, worker number) pairs, those entered now: one query for a whole batch of punches."""
+    if not pairs:
+        return set()
+    projects = sorted({p for p, _ in pairs})
+    workers = sorted({w for _, w in pairs})
+    cursor = db.roster.find(
+        {"project_id": {"$in": projects}, "worker_no": {"$in": workers}, **CURRENT},
+        {"_id": 0, "project_id": 1, "worker_no": 1},
+    )
+    found = {(d["project_id"], d["worker_no"]) async for d in cursor}
+    return found & pairs
+
+
+async def is_entered(db: AsyncDatabase, project_id: int, worker_no: int) -> bool:
+    return bool(await entered_pairs(db, {(project_id, worker_no)}))

@@ -1,0 +1,60 @@
+"""Shared fixtures: a real MongoDB-speaking server (embedded SecantusDB, or MONGODB_URI) and real sockets."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from pymongo import MongoClient
+
+from server.store.embedded import EmbeddedDatabase
+
+from support import GatewayThread, run_async
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory):
+    if os.environ.get("MONGODB_URI"):
+        yield os.environ["MONGODB_URI"]
+        return
+    with EmbeddedDatabase(tmp_path_factory.mktemp("embedded-db")) as server:
+        yield server.uri
+
+
+@pytest.fixture
+def db_name(mongo_uri):
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    client = MongoClient(mongo_uri)
+    client.drop_database(name)
+    client.close()
+
+
+@pytest.fixture
+def sdb(mongo_uri, db_name):
+    """A synchronous handle on the test's database, for arranging and asserting."""
+    client = MongoClient(mongo_uri, tz_aware=True)
+    yield client[db_name]
+    client.close()
+
+
+@pytest.fixture
+def site(mongo_uri, db_name):
+    """A project with a general contractor, its manager team, a worker team and three workers entered."""
+    from support import build_site
+    return run_async(mongo_uri, db_name, build_site)
+
+
+@pytest.fixture
+def gateway(mongo_uri, db_name):
+    started = []
+
+    def start(**overrides) -> GatewayThread:
+        gw = GatewayThread(mongo_uri, db_name, **overrides)
+        gw.start()
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()

@@ -1,0 +1,172 @@
+"""Test support: the gateway on a thread with its own event loop, a raw-socket device, site fixtures."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import socket
+import threading
+
+from server.config import Config
+from server.device import codec
+from server.device.codec import Frame
+from server.device.framer import FrameBuffer
+from server.store.db import open_database
+from server.store.embedded import free_port
+
+VENDOR = "TESTVENDOR"
+
+
+def run_async(uri: str, db_name: str, job):
+    """Run job(db) on a fresh loop with a fresh client (one client per loop)."""
+    async def main():
+        client, db = await open_database(uri, db_name, app_name="tests")
+        try:
+            return await job(db)
+        finally:
+            await client.close()
+    return asyncio.run(main())
+
+
+class GatewayThread:
+    def __init__(self, uri: str, db_name: str, **overrides):
+        self.uri, self.db_name = uri, db_name
+        self.port = free_port()
+        env = {"REALNAME_DB_NAME": db_name, "REALNAME_STATS_FLUSH_SECONDS": "0.3",
+               "REALNAME_DEVICE_SYNC_SECONDS": "0.5"}
+        self.config = Config.from_env(env, mongodb_uri=uri, gateway_host="127.0.0.1", gateway_port=self.port,
+                                      **overrides)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.server = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.error: BaseException | None = None
+
+    def _run(self):
+        from server.device.gateway import GatewayServer
+        from tornado.netutil import bind_sockets
+
+        async def main():
+            self.loop = asyncio.get_running_loop()
+            client, db = await open_database(self.uri, self.db_name, app_name="test-gateway")
+            self.server = GatewayServer(self.config, db)
+            self.server.add_sockets(bind_sockets(self.port, "127.0.0.1"))
+            self.server.start_loops()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self._stop.wait()
+            await self.server.shutdown()
+            await client.close()
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+            self._ready.set()
+
+    def start(self):
+        self._thread.start()
+        assert self._ready.wait(30), "gateway did not start"
+        if self.error:
+            raise self.error
+
+    def call(self, fn, timeout: float = 10):
+        """Run fn() (a coroutine function) on the gateway's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(timeout)
+
+    def flush(self):
+        self.call(self.server.flush_stats)
+
+    def stop(self):
+        if self.loop and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(20)
+        if self.error:
+            raise self.error
+
+
+class Device:
+    """A device speaking raw frames over a blocking socket: the tests see exactly what a device sees."""
+
+    def __init__(self, port: int, device_id: str = "DEV-0001", vendor: str = VENDOR, timeout: float = 10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.framer = FrameBuffer(8 << 20)
+        self.device_id, self.vendor = device_id, vendor
+        self.session = bytes(random.getrandbits(8) for _ in range(16))
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv_frame(self) -> Frame:
+        while True:
+            for frame in self.framer:
+                return frame
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed by gateway")
+            self.framer.feed(data)
+
+    def request(self, msg=None, *, command: int | None = None, content: bytes | None = None, **frame_fields) -> Frame:
+        if msg is not None:
+            command, content = codec.encode_request(msg)
+        frame = Frame(command=command, content=content or b"", session_id=frame_fields.pop("session_id", self.session),
+                      **frame_fields)
+        self.send_raw(frame.encode())
+        return self.recv_frame()
+
+    def login(self) -> Frame:
+        return self.request(codec.LoginRequest(self.vendor, self.device_id))
+
+    def heartbeat(self) -> Frame:
+        return self.request(command=codec.CMD_HEARTBEAT, content=b"")
+
+    def punch(self, worker_no: int, when: dt.datetime, photo: bytes = b"\xff\xd8photo\xff\xd9", mode: int = 6) -> Frame:
+        return self.request(codec.PunchRequest(worker_no, when, mode, photo))
+
+    def is_closed(self, wait: float = 5.0) -> bool:
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def now_local() -> dt.datetime:
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None, microsecond=0)
+
+
+async def build_site(db, *, workers: int = 3, devices: int = 1, seed: int = 7, county: str = "蓬江区") -> dict:
+    """A project ready for devices: general contractor + manager team + worker team + workers entered."""
+    from server.demo import synthetic
+    from server.store import devices as device_store
+    from server.store import people, workforce
+
+    rng = random.Random(seed)
+    project = await workforce.create_project(db, name="江门市测试项目", county=county)
+    enterprise = await workforce.create_enterprise(db, credit_code=synthetic.credit_code(rng), name="江门市测试建筑工程有限公司")
+    unit = await workforce.add_unit(db, project_id=project["_id"], enterprise_id=enterprise["_id"], unit_type="施工总承包单位")
+    team = await workforce.add_team(db, project_id=project["_id"], unit_id=unit["_id"], name="土建")
+    photo = synthetic.jpeg_photo(rng, target_bytes=8000)
+    entered = []
+    for _ in range(workers):
+        person, _ = await people.enroll(
+            db, id_number=synthetic.id_number(rng), card={"name": synthetic.chinese_name(rng), "sex": "1", "nation": "01"},
+            id_photo=photo, capture_photo=photo, source={"test": True})
+        await workforce.enter_person(db, project_id=project["_id"], worker_no=person["worker_no"],
+                                     team_id=team["_id"], job="普通工人")
+        entered.append(person)
+    device_ids = []
+    for i in range(devices):
+        d = await device_store.register(db, project_id=project["_id"], vendor_code=VENDOR, device_id=f"DEV-{i + 1:04d}")
+        device_ids.append(d["device_id"])
+    return {"project_id": project["_id"], "team_id": team["_id"], "unit_id": unit["_id"],
+            "workers": [{"worker_no": p["worker_no"], "id_number": p["id_number"], "name": p["name"]} for p in entered],
+            "device_ids": device_ids, "photo_len": len(photo)}
