@@ -176,8 +176,8 @@ def xor_checksum(data: bytes) -> int:
     """XOR of all bytes.
 
     Folds the whole buffer as one integer (halving it each round) instead of looping per byte in
-    Python: a 1 MB enrollment is checked in about a millisecond rather than tens of milliseconds
-    during which the gateway could not serve any other device.
+    Python: a 1 MB enrollment is checked in a few milliseconds instead of some fifty during which
+    the gateway could not serve any other device.
     """
     n = len(data)
     if n == 0:
