@@ -74,11 +74,12 @@ def china_today() -> datetime.date:
     return datetime.datetime.now(CHINA_TZ).date()
 
 
-def _area_known(number: str) -> bool:
-    if number[:6] in HMT_RESIDENCE_PERMIT_AREAS:
+def area_code_in_use(area: str, year: int) -> bool:
+    """Whether stdnum's GB/T 2260 table lists this area code as in use in that year."""
+    if area in HMT_RESIDENCE_PERMIT_AREAS:
         return True
     try:
-        ric.get_birth_place(number)
+        ric.get_birth_place(f"{area}{year:04d}01010000")
     # stdnum raises KeyError when only the province part of the code is in its table.
     except (ValidationError, KeyError, ValueError):
         return False
@@ -107,7 +108,7 @@ def check_id_number(value: str, *, today: datetime.date | None = None) -> IdChec
         return refuse("birth_date")
     if birth.year < EARLIEST_BIRTH_YEAR or birth > (today or china_today()):
         return refuse("birth_date")
-    warnings = () if _area_known(number) else (AREA_CODE_UNKNOWN,)
+    warnings = () if area_code_in_use(number[:6], birth.year) else (AREA_CODE_UNKNOWN,)
     sex = "1" if int(number[16]) % 2 else "0"
     return IdCheck(True, number, warnings=warnings, birth_date=birth, sex=sex)
 
