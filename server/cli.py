@@ -80,10 +80,12 @@ def cmd_device(args, config: Config) -> int:
 
     async def show(db):
         rows = await devices.list_all(db, project_id=args.project)
+        gateways = await devices.gateway_heartbeats(db)
+        window = devices.liveness_window(config.stats_flush_seconds)
         print(f"{'vendor_code':<20} {'device_id':<24} {'project':>8} {'online':<7} last_seen")
         for d in rows:
-            online = devices.is_online(d, idle_timeout=config.idle_timeout)
-            seen = d["last_seen"].astimezone().strftime("%Y-%m-%d %H:%M:%S") if d.get("last_seen") else "-"
+            online, last_seen = devices.presence(d, gateways, window=window)
+            seen = last_seen.astimezone().strftime("%Y-%m-%d %H:%M:%S") if last_seen else "-"
             print(f"{d['vendor_code']:<20} {d['device_id']:<24} {d['project_id']:>8} {'yes' if online else 'no':<7} {seen}")
         print(f"{len(rows)} device(s)")
         return 0

@@ -37,7 +37,7 @@ SETTINGS = (
     Setting("REALNAME_ID_PHOTO_MAX", "30720", "Largest ID-card photo (852) accepted, in bytes (the standard: 30 KB)."),
     Setting("REALNAME_CLOCK_FUTURE_MINUTES", "10", "A punch time further ahead of the receive time is flagged implausible."),
     Setting("REALNAME_CLOCK_PAST_DAYS", "30", "A punch time further behind the receive time is flagged implausible."),
-    Setting("REALNAME_STATS_FLUSH_SECONDS", "2", "How often the gateway writes counters and last-seen times."),
+    Setting("REALNAME_STATS_FLUSH_SECONDS", "10", "How often the gateway writes its counters and its liveness; devices of a gateway silent for 3× this plus 5 s show offline."),
     Setting("REALNAME_DEVICE_SYNC_SECONDS", "3", "How often the gateway re-checks its devices (replaced elsewhere, removed)."),
     Setting("REALNAME_PUNCH_BATCH_MAX", "256", "Most punches written together in one grouped database write."),
 )

@@ -9,7 +9,7 @@ from pymongo import MongoClient
 
 from server.store.embedded import EmbeddedDatabase
 
-from support import GatewayThread, run_async
+from support import GatewayProcess, GatewayThread, run_async
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +52,20 @@ def gateway(mongo_uri, db_name):
     def start(**overrides) -> GatewayThread:
         gw = GatewayThread(mongo_uri, db_name, **overrides)
         gw.start()
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture
+def gateway_process(mongo_uri, db_name):
+    started = []
+
+    def start(port: int | None = None, **env) -> GatewayProcess:
+        gw = GatewayProcess(mongo_uri, db_name, port, **env).start()
         started.append(gw)
         return gw
 

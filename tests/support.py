@@ -4,8 +4,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 
 from server.config import Config
 from server.device import codec
@@ -82,6 +87,53 @@ class GatewayThread:
         self._thread.join(20)
         if self.error:
             raise self.error
+
+
+class GatewayProcess:
+    """`realname gateway` as a real child process: it can be killed with SIGKILL and its memory measured."""
+
+    def __init__(self, uri: str, db_name: str, port: int | None = None, **env):
+        self.uri, self.db_name = uri, db_name
+        self.port = port or free_port()
+        self.env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_GATEWAY_HOST="127.0.0.1",
+                        REALNAME_GATEWAY_PORT=str(self.port), REALNAME_STATS_FLUSH_SECONDS="0.5", **env)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "GatewayProcess":
+        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "gateway"], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.proc.stderr.read().decode(errors="replace")[-3000:]
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                threading.Thread(target=self._drain, daemon=True).start()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("gateway process did not listen")
+
+    def _drain(self):
+        # Keep reading its log so a chatty gateway never blocks on a full pipe.
+        for line in self.proc.stderr:
+            self.last_log_line = line
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def rss(self) -> int:
+        import psutil
+        return psutil.Process(self.proc.pid).memory_info().rss
 
 
 class Device:

@@ -7,11 +7,12 @@ from ..store.db import utcnow
 from .base import APIHandler, requires
 
 
-def device_view(device: dict, *, idle_timeout: float, now) -> dict:
+def device_view(device: dict, gateways: dict, *, window: float, now) -> dict:
+    online, last_seen = devices.presence(device, gateways, window=window, now=now)
     return {
         "vendor_code": device["vendor_code"], "device_id": device["device_id"],
-        "project_id": device["project_id"], "online": devices.is_online(device, idle_timeout=idle_timeout, now=now),
-        "last_seen": device.get("last_seen"), "last_login": device.get("last_login"),
+        "project_id": device["project_id"], "online": online,
+        "last_seen": last_seen, "last_login": device.get("last_login"),
         "registered_by": device.get("registered_by"), "counters": device.get("counters", {}),
     }
 
@@ -22,7 +23,9 @@ class DevicesHandler(APIHandler):
         project = self.get_query_argument("project", None)
         project_id = self.int_argument("project", project) if project is not None else None
         now = utcnow()
-        rows = [device_view(d, idle_timeout=self.config.idle_timeout, now=now)
+        gateways = await devices.gateway_heartbeats(self.db)
+        window = devices.liveness_window(self.config.stats_flush_seconds)
+        rows = [device_view(d, gateways, window=window, now=now)
                 for d in await devices.list_all(self.db, project_id=project_id)]
         self.write_json({"devices": rows, "count": len(rows)})
 
@@ -30,7 +33,7 @@ class DevicesHandler(APIHandler):
 class GatewayStatsHandler(APIHandler):
     @requires("devices:read")
     async def get(self):
-        self.write_json(await read_totals(self.db))
+        self.write_json(await read_totals(self.db, fresh_within=devices.liveness_window(self.config.stats_flush_seconds)))
 
 
 default_handlers = [(r"/api/devices", DevicesHandler), (r"/api/gateway/stats", GatewayStatsHandler)]

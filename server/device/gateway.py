@@ -10,6 +10,7 @@ close idle connections, write counters and check device ownership.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 import signal
@@ -28,12 +29,13 @@ from ..store.db import utcnow
 from ..store.punches import PunchWriter
 from .codec import Frame, ProtocolError
 from .framer import FrameBuffer, Reassembler
-from .handlers import CommandHandlers
+from .handlers import CommandHandlers, HangUp
 from .stats import Stats
 
 log = logging.getLogger("realname.gateway")
 
 READ_CHUNK = 64 * 1024
+OWNERSHIP_OVERLAP = 30.0  # seconds of device changes re-read on every ownership poll
 
 
 class DeviceConnection:
@@ -62,8 +64,6 @@ class DeviceConnection:
                 data = await self.stream.read_bytes(READ_CHUNK, partial=True)
                 now = time.monotonic()
                 self.last_rx = now
-                if self.device is not None:
-                    self.gateway.stats.seen(self.device["_id"], utcnow())
                 self.framer.feed(data)
                 for frame in self.framer:
                     whole = self.reassembler.push(frame, now)
@@ -75,6 +75,10 @@ class DeviceConnection:
                 self.partial_since = (self.partial_since or now) if incomplete else None
         except StreamClosedError:
             pass
+        except HangUp as exc:
+            self.gateway.stats.count(self.device["_id"] if self.device else None, f"hangup_{exc}")
+            log.warning("closing %s without a reply (%s): it will re-send", self.label, exc)
+            self.close(str(exc))
         except ProtocolError as exc:
             # The byte stream itself is broken (bad header or tail, absurd length, bad split):
             # frame boundaries are lost, so the only safe thing is a last word and a close.
@@ -108,6 +112,7 @@ class GatewayServer(TCPServer):
         self.connections: set[DeviceConnection] = set()
         self.by_device: dict = {}
         self._loops: list[asyncio.Task] = []
+        self._synced_at = utcnow()
 
     async def handle_stream(self, stream: IOStream, address) -> None:
         stream.set_nodelay(True)
@@ -178,20 +183,23 @@ class GatewayServer(TCPServer):
 
     async def _check_ownership(self) -> None:
         """Close connections whose device was removed, moved or logged in on another gateway."""
-        if not self.by_device:
-            return
-        current = await devices.owners(self.db, list(self.by_device))
-        for oid, conn in list(self.by_device.items()):
-            status, token, project_id = current.get(oid, (None, None, None))
-            if status != "active":
+        # The overlap re-reads recent changes, so a writer whose clock is behind ours is not missed.
+        asked_at = utcnow()
+        since = self._synced_at - dt.timedelta(seconds=OWNERSHIP_OVERLAP)
+        changed = await devices.changed_since(self.db, since)
+        self._synced_at = asked_at
+        for doc in changed:
+            conn = self.by_device.get(doc["_id"])
+            if conn is None or conn.token is None:
+                continue
+            if doc.get("status") != "active":
                 reason = "device_removed"
-            elif token != conn.token:
+            elif doc.get("conn_token") != conn.token:
                 reason = "replaced_elsewhere"
             else:
-                if conn.device is not None and project_id is not None:
-                    conn.device["project_id"] = project_id
+                conn.device.update(project_id=doc["project_id"], environment=doc.get("environment"))
                 continue
-            self.stats.count(oid, reason)
+            self.stats.count(doc["_id"], reason)
             log.info("closing %s: %s", conn.label, reason)
             if reason == "replaced_elsewhere":
                 conn.device = None  # the other gateway owns the online flag now

@@ -1,4 +1,10 @@
-"""Registered attendance devices and their live state (online, last seen, counters)."""
+"""Registered attendance devices and their live state (online, last seen, counters).
+
+Every write that can matter to a live connection (registration, login, removal, moving to another
+project, and later authorisation changes) stamps `changed_at`. Gateways poll for devices changed
+since they last looked instead of re-reading all the devices they hold: the cost follows the
+rate of changes, not the number of connected devices.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +33,7 @@ async def register(db: AsyncDatabase, *, project_id: int, vendor_code: str, devi
         "vendor_code": vendor_code, "device_id": device_id, "project_id": project_id,
         "status": "active", "online": False, "last_seen": None, "counters": {},
         "model": model, "serial": serial, "install_place": install_place,
-        "registered_by": registered_by, "created_at": utcnow(),
+        "registered_by": registered_by, "created_at": utcnow(), "changed_at": utcnow(),
     }
     try:
         result = await db.devices.insert_one(doc)
@@ -46,7 +52,7 @@ async def mark_online(db: AsyncDatabase, device_oid, *, gateway_id: str, conn_to
     await db.devices.update_one(
         {"_id": device_oid},
         {"$set": {"online": True, "gateway_id": gateway_id, "conn_token": conn_token,
-                  "last_login": now, "last_seen": now}},
+                  "last_login": now, "last_seen": now, "changed_at": now}},
     )
 
 
@@ -59,25 +65,29 @@ async def mark_offline(db: AsyncDatabase, device_oid, *, conn_token: str, last_s
     )
 
 
-async def owners(db: AsyncDatabase, device_oids: list) -> dict:
-    """device _id -> (status, conn_token, project_id) for the gateway's periodic ownership check."""
-    cursor = db.devices.find({"_id": {"$in": device_oids}}, {"status": 1, "conn_token": 1, "project_id": 1})
-    return {d["_id"]: (d.get("status"), d.get("conn_token"), d.get("project_id")) async for d in cursor}
+async def changed_since(db: AsyncDatabase, since: dt.datetime) -> list[dict]:
+    """Devices changed after `since`, with what a gateway needs to decide whether to keep them."""
+    cursor = db.devices.find({"changed_at": {"$gt": since}},
+                             {"status": 1, "conn_token": 1, "project_id": 1, "environment": 1})
+    return [d async for d in cursor]
 
 
-async def flush_activity(db: AsyncDatabase, activity: dict) -> None:
-    """activity: device _id -> (last_seen or None, {counter: increment})."""
-    ops = []
-    for oid, (last_seen, incs) in activity.items():
-        update: dict = {}
-        if last_seen is not None:
-            update["$max"] = {"last_seen": last_seen}
-        if incs:
-            update["$inc"] = {f"counters.{k}": v for k, v in incs.items()}
-        if update:
-            ops.append(UpdateOne({"_id": oid}, update))
+async def set_status(db: AsyncDatabase, device_oid, status: str) -> None:
+    """Remove (or restore) a device; its live connection is closed within a sync interval."""
+    await db.devices.update_one({"_id": device_oid}, {"$set": {"status": status, "changed_at": utcnow()}})
+
+
+async def add_counters(db: AsyncDatabase, increments: dict) -> None:
+    """increments: device _id -> {counter: n}; one bulk write for all devices that counted something."""
+    ops = [UpdateOne({"_id": oid}, {"$inc": {f"counters.{k}": v for k, v in c.items()}})
+           for oid, c in increments.items() if c]
     if ops:
         await db.devices.bulk_write(ops, ordered=False)
+
+
+async def gateway_heartbeats(db: AsyncDatabase) -> dict[str, dt.datetime]:
+    """gateway id -> when it last wrote its counters: the liveness every online flag depends on."""
+    return {d["_id"]: d["updated_at"] async for d in db.gateway_stats.find({}, {"updated_at": 1})}
 
 
 async def list_all(db: AsyncDatabase, *, project_id: int | None = None) -> list[dict]:
@@ -85,9 +95,17 @@ async def list_all(db: AsyncDatabase, *, project_id: int | None = None) -> list[
     return [d async for d in db.devices.find(query, {"conn_token": 0}).sort([("project_id", 1), ("device_id", 1)])]
 
 
-def is_online(device: dict, *, idle_timeout: float, now: dt.datetime | None = None) -> bool:
-    """The stored flag can be stale after a gateway crash, so a device also needs recent activity."""
-    last_seen = device.get("last_seen")
-    if not device.get("online") or last_seen is None:
-        return False
-    return ((now or utcnow()) - last_seen).total_seconds() <= idle_timeout + 5
+def liveness_window(stats_flush_seconds: float) -> float:
+    """How stale a gateway's own document may be before its devices count as offline."""
+    return 3 * stats_flush_seconds + 5
+
+
+def presence(device: dict, gateways: dict[str, dt.datetime], *, window: float,
+             now: dt.datetime | None = None) -> tuple[bool, dt.datetime | None]:
+    """(online, last seen). The stored flag can outlive a gateway that crashed, so it counts only
+    while that gateway is alive; an online device was last seen at its gateway's latest refresh."""
+    now = now or utcnow()
+    beat = gateways.get(device.get("gateway_id"))
+    if device.get("online") and beat is not None and (now - beat).total_seconds() <= window:
+        return True, max(beat, device.get("last_seen") or beat)
+    return False, device.get("last_seen")

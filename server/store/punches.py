@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import time
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
@@ -80,6 +81,7 @@ def refusal_document(p: PunchIn, outcome: PunchOutcome) -> dict:
 class PunchWriter:
     def __init__(self, db: AsyncDatabase, *, batch_max: int = 256):
         self.db = db
+        self.roster = roster.CurrentRosterCache(db)
         self.batch_max = batch_max
         self._pending: list[tuple[PunchIn, asyncio.Future]] = []
         self._refusals: list[dict] = []
@@ -119,7 +121,7 @@ class PunchWriter:
         self.batches += 1
         self.batched_punches += len(batch)
         outcomes: list[PunchOutcome | None] = [None] * len(batch)
-        entered = await roster.entered_pairs(self.db, {(p.project_id, p.worker_no) for p in batch})
+        entered = await self.roster.entered({(p.project_id, p.worker_no) for p in batch}, time.monotonic())
         missing = [p.worker_no for p in batch if (p.project_id, p.worker_no) not in entered]
         known = await people.existing_worker_nos(self.db, missing) if missing else set()
         accepted: list[int] = []

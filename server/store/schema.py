@@ -121,6 +121,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     "devices": [
         IndexModel([("vendor_code", ASCENDING), ("device_id", ASCENDING)], unique=True, name="vendor_device"),
         IndexModel([("project_id", ASCENDING)], name="project"),
+        IndexModel([("changed_at", ASCENDING)], name="changed_at"),
     ],
     "people": [
         IndexModel([("id_number", ASCENDING)], unique=True, name="id_number"),

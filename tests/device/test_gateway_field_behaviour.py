@@ -181,3 +181,29 @@ def test_truncated_frame_then_silence_is_closed(site, gateway):
     assert dev.login().flag == 0
     dev.send_raw(Frame(codec.CMD_PUNCH, punch_content(1, now_local()), dev.session).encode()[:50])
     assert dev.is_closed(wait=5)
+
+
+def test_removing_a_device_closes_its_live_connection_and_refuses_login(site, gateway, sdb, mongo_uri, db_name):
+    from server.store import devices
+    from support import run_async
+    gw = gateway()
+    dev = Device(gw.port, site["device_ids"][0])
+    assert dev.login().flag == 0
+    oid = sdb.devices.find_one({"device_id": site["device_ids"][0]})["_id"]
+    run_async(mongo_uri, db_name, lambda db: devices.set_status(db, oid, "removed"))
+    assert dev.is_closed(wait=5)
+    again = Device(gw.port, site["device_ids"][0])
+    assert again.login().flag == 1
+
+
+def test_login_on_another_gateway_takes_the_device_over(site, gateway, sdb):
+    first_gw, second_gw = gateway(), gateway()
+    first = Device(first_gw.port, site["device_ids"][0])
+    assert first.login().flag == 0
+    second = Device(second_gw.port, site["device_ids"][0])
+    assert second.login().flag == 0
+    assert first.is_closed(wait=5)
+    assert second.heartbeat().flag == 0
+    time.sleep(0.5)
+    doc = sdb.devices.find_one({"device_id": site["device_ids"][0]})
+    assert doc["online"] is True and doc["gateway_id"] == second_gw.server.gateway_id

@@ -1,0 +1,354 @@
+"""`realname bench gateway`: the gateway's sustained punch rate against the database's own ceiling.
+
+Measured side by side in one run on one machine, so the figure that matters is a ratio:
+  ceiling  — the same punch and photo documents bulk-inserted straight through the driver,
+             in batches of the gateway's batch size;
+  gateway  — N devices over real TCP, each sending its next punch as soon as the previous one is
+             acknowledged (Flag 0 = in the database);
+  latency  — p50/p99 acknowledgement latency with the fleet paced at half the sustained rate;
+  idle     — M connected devices that only heartbeat: gateway RSS and CPU.
+The gateway runs as its own process (as in production); the load generator here is deliberately
+lean (pre-encoded photos, no per-punch logging) so it does not starve the gateway of CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..config import Config
+from ..demo import synthetic
+from ..device import codec
+from ..device.codec import Frame
+from ..device.framer import FrameBuffer
+from ..store import devices as device_store
+from ..store import people, workforce
+from ..store.db import SITE_TZ, open_database
+from ..store.embedded import free_port
+from ..store.launch import database_uri
+from ..store.punches import PunchIn
+
+VENDOR = "BENCH"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", choices=["gateway"], help="what to measure")
+    parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the sustained-rate window")
+    parser.add_argument("--idle-devices", type=int, default=10_000)
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--heartbeat-interval", type=float, default=30.0)
+    parser.add_argument("--photo-kb", type=float, default=10.0)
+    parser.add_argument("--ceiling-punches", type=int, default=20_000)
+    parser.add_argument("--write", metavar="FILE", help="append the figures to this Markdown file")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (small numbers), not for the record")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# Set-up ------------------------------------------------------------------------------------
+
+async def _prepare(db, n_devices: int, n_idle: int, workers_per_project: int = 20) -> list[tuple[str, int, list[int]]]:
+    """Projects with entered workers and registered devices; returns (device_id, project_id, worker_nos)."""
+    rng = random.Random(1)
+    projects = max(1, n_devices // 10)
+    enterprise = await workforce.create_enterprise(db, credit_code=synthetic.credit_code(rng), name="基准测试建设有限公司")
+    fleet = []
+    for p in range(projects):
+        project = await workforce.create_project(db, name=f"基准测试项目{p + 1}", county="蓬江区")
+        unit = await workforce.add_unit(db, project_id=project["_id"], enterprise_id=enterprise["_id"],
+                                        unit_type="施工总承包单位")
+        team = await workforce.add_team(db, project_id=project["_id"], unit_id=unit["_id"], name="土建")
+        worker_nos = []
+        for _ in range(workers_per_project):
+            person, _ = await people.enroll(db, id_number=synthetic.id_number(rng), card={"name": synthetic.chinese_name(rng)},
+                                            id_photo=b"", capture_photo=b"", source={"bench": True})
+            await workforce.enter_person(db, project_id=project["_id"], worker_no=person["worker_no"],
+                                         team_id=team["_id"], job="普通工人")
+            worker_nos.append(person["worker_no"])
+        fleet.append((project["_id"], worker_nos))
+    devices = []
+    now = dt.datetime.now(dt.timezone.utc)
+    docs = [{"vendor_code": VENDOR, "device_id": f"B{i:06d}", "project_id": fleet[i % projects][0], "status": "active",
+             "online": False, "last_seen": None, "counters": {}, "registered_by": "bench", "created_at": now}
+            for i in range(max(n_devices, n_idle))]
+    for start in range(0, len(docs), 1000):
+        await db.devices.insert_many(docs[start:start + 1000])
+    for i in range(n_devices):
+        project_id, worker_nos = fleet[i % projects]
+        devices.append((f"B{i:06d}", project_id, worker_nos))
+    _log(f"set up {projects} projects, {projects * workers_per_project} workers, {len(docs)} devices")
+    return devices
+
+
+# Database ceiling --------------------------------------------------------------------------
+
+async def _ceiling(db, photos: list[bytes], n: int, batch: int) -> float:
+    base = dt.datetime.now() - dt.timedelta(days=1)
+    punches = [PunchIn(vendor_code="CEIL", device_id=f"C{i % 500:04d}", project_id=1, worker_no=1 + i,
+                       device_time=base + dt.timedelta(seconds=i), mode=6, photo=photos[i % len(photos)],
+                       received_at=dt.datetime.now(dt.timezone.utc), flags=[]) for i in range(n)]
+    from ..store.photos import photo_doc
+    started = time.perf_counter()
+    for s in range(0, n, batch):
+        chunk = punches[s:s + batch]
+        await db.photos.insert_many([photo_doc("punch", p.photo, _id=p.key) for p in chunk], ordered=False)
+        await db.punches.insert_many([p.document() for p in chunk], ordered=False)
+    return n / (time.perf_counter() - started)
+
+
+# Load generator ----------------------------------------------------------------------------
+
+class LeanDevice:
+    def __init__(self, device_id: str, worker_nos: list[int], photo: bytes, offset: int):
+        self.device_id, self.worker_nos, self.photo = device_id, worker_nos, photo
+        self.session = os.urandom(16)
+        self.framer = FrameBuffer(1 << 20)
+        self.seq = offset
+        self.latencies: list[float] = []
+        self.acked = 0
+        self.refused = 0
+
+    async def _request(self, reader, writer, command: int, content: bytes) -> Frame:
+        writer.write(Frame(command, content, self.session).encode())
+        while True:
+            for frame in self.framer:
+                return frame
+            data = await reader.read(65536)
+            if not data:
+                raise ConnectionError("gateway closed the connection")
+            self.framer.feed(data)
+
+    def _punch_content(self) -> bytes:
+        self.seq += 1
+        when = dt.datetime(2020, 1, 1) + dt.timedelta(seconds=self.seq)
+        worker = self.worker_nos[self.seq % len(self.worker_nos)]
+        return codec.encode_request(codec.PunchRequest(worker, when, 6, self.photo))[1]
+
+    async def login(self, host: str, port: int) -> None:
+        self.reader, self.writer = await asyncio.open_connection(host, port)
+        reply = await self._request(self.reader, self.writer, codec.CMD_LOGIN,
+                                    codec.encode_request(codec.LoginRequest(VENDOR, self.device_id))[1])
+        if reply.flag:
+            raise RuntimeError(f"login refused for {self.device_id}: {reply.content.decode(errors='replace')}")
+
+    async def punch_until(self, start_at: float, stop_at: float, pace: float) -> None:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        next_at = time.monotonic()
+        while time.monotonic() < stop_at:
+            content = self._punch_content()
+            sent = time.perf_counter()
+            reply = await self._request(self.reader, self.writer, codec.CMD_PUNCH, content)
+            if reply.flag == 0:
+                self.acked += 1
+                self.latencies.append(time.perf_counter() - sent)
+            else:
+                self.refused += 1
+            if pace:
+                next_at += pace
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        self.writer.close()
+
+
+async def _fleet(host: str, port: int, fleet, photos, seconds: float, rate: float | None, run: int) -> dict:
+    """All devices log in first; then the window opens for all at once (paced ones spread over one period)."""
+    # Distinct punch times per device and per run, so no punch repeats an earlier one's identity.
+    devs = [LeanDevice(d, w, photos[i % len(photos)], (run * len(fleet) + i) * 1_000_000)
+            for i, (d, _, w) in enumerate(fleet)]
+    connect_gate = asyncio.Semaphore(100)
+
+    async def login(dev):
+        async with connect_gate:
+            await dev.login(host, port)
+
+    await asyncio.gather(*(login(d) for d in devs))
+    await asyncio.sleep(1.0)  # let the login writes settle before measuring
+    pace = len(fleet) / rate if rate else 0.0
+    rng = random.Random(3)
+    start_at = time.monotonic() + 0.5
+    stop_at = start_at + seconds
+    await asyncio.gather(*(d.punch_until(start_at + rng.random() * pace, stop_at, pace) for d in devs))
+    elapsed = time.monotonic() - start_at
+    latencies = sorted(x for d in devs for x in d.latencies)
+    acked = sum(d.acked for d in devs)
+    return {"acked": acked, "refused": sum(d.refused for d in devs), "rate": acked / elapsed,
+            "p50_ms": 1000 * _pct(latencies, 0.50), "p99_ms": 1000 * _pct(latencies, 0.99)}
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+# Idle devices ------------------------------------------------------------------------------
+
+async def _idle(host: str, port: int, n: int, seconds: float, interval: float, gateway_pid: int) -> dict:
+    import psutil
+    proc = psutil.Process(gateway_pid)
+    login_frames = [Frame(codec.CMD_LOGIN, codec.encode_request(codec.LoginRequest(VENDOR, f"B{i:06d}"))[1]).encode()
+                    for i in range(n)]
+    heartbeat = Frame(codec.CMD_HEARTBEAT, b"").encode()
+    connected = 0
+    beats = 0
+    failures = 0
+    stop_at = None
+    sem = asyncio.Semaphore(200)  # connect in waves, as devices coming online after a power cut would
+
+    async def one(i: int):
+        nonlocal connected, beats, failures
+        async with sem:
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+                writer.write(login_frames[i])
+                await reader.readexactly(34)
+            except (OSError, asyncio.IncompleteReadError):
+                failures += 1
+                return
+        connected += 1
+        while stop_at is None:
+            await asyncio.sleep(0.5)
+        rng = random.Random(i)
+        await asyncio.sleep(rng.random() * interval)
+        try:
+            while time.monotonic() < stop_at:
+                writer.write(heartbeat)
+                await reader.readexactly(34)
+                beats += 1
+                await asyncio.sleep(interval)
+        except (OSError, asyncio.IncompleteReadError):
+            failures += 1
+        writer.close()
+
+    tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
+    while connected + failures < n:
+        await asyncio.sleep(0.5)
+    proc.cpu_percent(None)
+    stop_at = time.monotonic() + seconds
+    peak_rss = 0
+    while time.monotonic() < stop_at:
+        peak_rss = max(peak_rss, proc.memory_info().rss)
+        await asyncio.sleep(1.0)
+    cpu = proc.cpu_percent(None)
+    await asyncio.gather(*tasks)
+    return {"connected": connected, "failures": failures, "heartbeats": beats, "rss_mib": peak_rss / 2**20,
+            "cpu_percent": cpu}
+
+
+# Driver --------------------------------------------------------------------------------------
+
+def _raise_open_files(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(max(soft, needed), hard)
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if want < needed:
+        _log(f"warning: open-file limit {want} is below the {needed} the idle benchmark needs")
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import psutil
+    return f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    if args.quick:
+        args.devices, args.seconds, args.idle_devices, args.idle_seconds, args.ceiling_punches = 50, 5, 300, 5, 2000
+        args.heartbeat_interval = 2.0
+    _raise_open_files(args.idle_devices + 2000)
+    data_dir = Path(tempfile.mkdtemp(prefix="realname-bench-"))
+    bench_config = config.replace(data_dir=data_dir, embedded_db_port=0)
+    with database_uri(bench_config, reuse_running=False) as uri:
+        results = asyncio.run(_run(args, config, uri, data_dir))
+    lines = _report(args, results)
+    print("\n".join(lines))
+    if args.write and not args.quick:
+        with open(args.write, "a", encoding="utf-8") as f:
+            f.write("\n" + "\n".join(lines) + "\n")
+    print(f"ratio={results['ratio']:.3f}")
+    return 0
+
+
+async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
+    db_name = f"bench_{int(time.time())}"
+    client, db = await open_database(uri, db_name, app_name="bench")
+    rng = random.Random(7)
+    photos = synthetic.photo_pool(rng, 16, int(args.photo_kb * 1000))
+    fleet = await _prepare(db, args.devices, args.idle_devices)
+    ceiling = await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max)
+    _log(f"database ceiling: {ceiling:.0f} punches/s (bulk insert, batches of {config.punch_batch_max})")
+    await db.punches.delete_many({"vendor_code": "CEIL"})
+
+    port = free_port()
+    env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_GATEWAY_HOST="127.0.0.1",
+               REALNAME_GATEWAY_PORT=str(port), REALNAME_IDLE_TIMEOUT=str(max(180, 3 * args.heartbeat_interval)))
+    gateway_log = open(data_dir / "gateway.log", "wb")
+    _log(f"gateway log: {data_dir / 'gateway.log'}")
+    gateway = subprocess.Popen([sys.executable, "-m", "server.cli", "gateway"], env=env,
+                               stdout=gateway_log, stderr=subprocess.STDOUT)
+    try:
+        from ..processes import wait_for_port
+        if not wait_for_port("127.0.0.1", port, 30):
+            raise SystemExit("gateway did not start")
+        sustained = await _fleet("127.0.0.1", port, fleet, photos, args.seconds, None, run=0)
+        _log(f"sustained: {sustained['rate']:.0f} acknowledged punches/s, p50 {sustained['p50_ms']:.1f} ms, "
+             f"p99 {sustained['p99_ms']:.1f} ms")
+        half = await _fleet("127.0.0.1", port, fleet, photos, args.seconds, sustained["rate"] / 2, run=1)
+        _log(f"at half rate ({half['rate']:.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms")
+        stored = await db.punches.count_documents({"vendor_code": VENDOR})
+        idle = await _idle("127.0.0.1", port, args.idle_devices, args.idle_seconds, args.heartbeat_interval, gateway.pid)
+        _log(f"idle: {idle['connected']} connected, RSS {idle['rss_mib']:.0f} MiB, CPU {idle['cpu_percent']:.1f} %")
+    finally:
+        gateway.terminate()
+        gateway.wait(30)
+        gateway_log.close()
+        await client.drop_database(db_name)
+        await client.close()
+    return {"ceiling": ceiling, "sustained": sustained, "half": half, "idle": idle, "stored": stored,
+            "ratio": sustained["rate"] / ceiling}
+
+
+def _report(args, r: dict) -> list[str]:
+    s, h, i = r["sustained"], r["half"], r["idle"]
+    return [
+        f"## Gateway — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)",
+        "",
+        f"Command: `realname bench gateway --devices {args.devices} --seconds {args.seconds:g} "
+        f"--idle-devices {args.idle_devices} --idle-seconds {args.idle_seconds:g}`  ",
+        f"Machine: {_machine()}; embedded SecantusDB (Python server) on the same machine.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| database ceiling: bulk insert of the same punch + photo documents | {r['ceiling']:.0f} punches/s |",
+        f"| gateway, {args.devices} devices, {args.photo_kb:g} KB photos, each sending on acknowledgement | "
+        f"{s['rate']:.0f} acknowledged punches/s |",
+        f"| **ratio gateway / ceiling** (target ≥ 0.8) | **{r['ratio']:.2f}** |",
+        f"| latency at full load p50 / p99 | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} ms |",
+        f"| latency at half the sustained rate ({h['rate']:.0f}/s) p50 / p99 (target p99 ≤ 100 ms) | "
+        f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f} ms |",
+        f"| refused during the runs | {s['refused'] + h['refused']} |",
+        f"| punches in the database after both runs (= acknowledged) | {r['stored']} (acknowledged {s['acked'] + h['acked']}) |",
+        f"| idle devices connected, heartbeat every {args.heartbeat_interval:g} s | {i['connected']} (failures {i['failures']}) |",
+        f"| gateway RSS with them (target ≤ 1 GiB) | {i['rss_mib']:.0f} MiB |",
+        f"| gateway CPU with them | {i['cpu_percent']:.1f} % of one core |",
+    ]
