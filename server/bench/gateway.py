@@ -95,9 +95,9 @@ async def _prepare(db, n_devices: int, n_idle: int, workers_per_project: int = 2
 
 # Database ceiling --------------------------------------------------------------------------
 
-async def _ceiling(db, photos: list[bytes], n: int, batch: int) -> float:
+async def _ceiling(db, photos: list[bytes], n: int, batch: int, run: int) -> float:
     base = dt.datetime.now() - dt.timedelta(days=1)
-    punches = [PunchIn(vendor_code="CEIL", device_id=f"C{i % 500:04d}", project_id=1, worker_no=1 + i,
+    punches = [PunchIn(vendor_code="CEIL", device_id=f"C{run}{i % 500:04d}", project_id=1, worker_no=1 + i,
                        device_time=base + dt.timedelta(seconds=i), mode=6, photo=photos[i % len(photos)],
                        received_at=dt.datetime.now(dt.timezone.utc), flags=[]) for i in range(n)]
     from ..store.photos import photo_doc
@@ -295,9 +295,10 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
     rng = random.Random(7)
     photos = synthetic.photo_pool(rng, 16, int(args.photo_kb * 1000))
     fleet = await _prepare(db, args.devices, args.idle_devices)
-    ceiling = await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max)
-    _log(f"database ceiling: {ceiling:.0f} punches/s (bulk insert, batches of {config.punch_batch_max})")
-    await db.punches.delete_many({"vendor_code": "CEIL"})
+    # The ceiling is measured before and after the gateway runs: the collections grow in between,
+    # and the mean of the two is what the gateway's run competed against.
+    ceiling_before = await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=0)
+    _log(f"database ceiling before: {ceiling_before:.0f} punches/s (bulk insert, batches of {config.punch_batch_max})")
 
     port = free_port()
     env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_GATEWAY_HOST="127.0.0.1",
@@ -316,6 +317,9 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         half = await _fleet("127.0.0.1", port, fleet, photos, args.seconds, sustained["rate"] / 2, run=1)
         _log(f"at half rate ({half['rate']:.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms")
         stored = await db.punches.count_documents({"vendor_code": VENDOR})
+        await asyncio.sleep(3.0)  # the fleet's disconnects (offline writes) settle first
+        ceiling_after = await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=1)
+        _log(f"database ceiling after: {ceiling_after:.0f} punches/s")
         idle = await _idle("127.0.0.1", port, args.idle_devices, args.idle_seconds, args.heartbeat_interval, gateway.pid)
         _log(f"idle: {idle['connected']} connected, RSS {idle['rss_mib']:.0f} MiB, CPU {idle['cpu_percent']:.1f} %")
     finally:
@@ -324,8 +328,9 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         gateway_log.close()
         await client.drop_database(db_name)
         await client.close()
-    return {"ceiling": ceiling, "sustained": sustained, "half": half, "idle": idle, "stored": stored,
-            "ratio": sustained["rate"] / ceiling}
+    ceiling = (ceiling_before + ceiling_after) / 2
+    return {"ceiling": ceiling, "ceiling_before": ceiling_before, "ceiling_after": ceiling_after,
+            "sustained": sustained, "half": half, "idle": idle, "stored": stored, "ratio": sustained["rate"] / ceiling}
 
 
 def _report(args, r: dict) -> list[str]:
@@ -339,10 +344,11 @@ def _report(args, r: dict) -> list[str]:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| database ceiling: bulk insert of the same punch + photo documents | {r['ceiling']:.0f} punches/s |",
+        f"| database ceiling: bulk insert of the same punch + photo documents, before / after the gateway runs | "
+        f"{r['ceiling_before']:.0f} / {r['ceiling_after']:.0f} punches/s (mean {r['ceiling']:.0f}) |",
         f"| gateway, {args.devices} devices, {args.photo_kb:g} KB photos, each sending on acknowledgement | "
         f"{s['rate']:.0f} acknowledged punches/s |",
-        f"| **ratio gateway / ceiling** (target ≥ 0.8) | **{r['ratio']:.2f}** |",
+        f"| **ratio gateway / mean ceiling** (target ≥ 0.8) | **{r['ratio']:.2f}** |",
         f"| latency at full load p50 / p99 | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} ms |",
         f"| latency at half the sustained rate ({h['rate']:.0f}/s) p50 / p99 (target p99 ≤ 100 ms) | "
         f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f} ms |",

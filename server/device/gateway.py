@@ -51,6 +51,9 @@ class DeviceConnection:
         self.connected_at = self.last_rx = time.monotonic()
         self.partial_since: float | None = None
         self.close_reason = ""
+        # Set when a newer login (here or on another gateway) took the device over: this
+        # connection's close must then not mark the device offline.
+        self.superseded = False
 
     def close(self, reason: str) -> None:
         if not self.stream.closed():
@@ -128,7 +131,7 @@ class GatewayServer(TCPServer):
             self.stats.count(device["_id"], "replaced_by_new_login")
             log.info("device %s/%s logged in again from %s; closing %s", device["vendor_code"],
                      device["device_id"], conn.address, previous.address)
-            previous.device = None  # its close must not mark the device offline
+            previous.superseded = True
             previous.close("replaced_by_new_login")
         conn.device, conn.token = device, token
         conn.label = f"{device['vendor_code']}/{device['device_id']} @{conn.address}"
@@ -137,9 +140,12 @@ class GatewayServer(TCPServer):
     async def release(self, conn: DeviceConnection) -> None:
         self.connections.discard(conn)
         device = conn.device
-        if device is None or self.by_device.get(device["_id"]) is not conn:
+        if device is None:
             return
-        del self.by_device[device["_id"]]
+        if self.by_device.get(device["_id"]) is conn:
+            del self.by_device[device["_id"]]
+        if conn.superseded:
+            return
         try:
             await devices.mark_offline(self.db, device["_id"], conn_token=conn.token, last_seen=utcnow())
         except Exception:
@@ -190,19 +196,19 @@ class GatewayServer(TCPServer):
         self._synced_at = asked_at
         for doc in changed:
             conn = self.by_device.get(doc["_id"])
-            if conn is None or conn.token is None:
+            if conn is None:
                 continue
             if doc.get("status") != "active":
                 reason = "device_removed"
-            elif doc.get("conn_token") != conn.token:
+            elif doc.get("conn_token") != conn.token and doc.get("gateway_id") != self.gateway_id:
                 reason = "replaced_elsewhere"
             else:
+                # A different token from this very gateway is a login under way: adopt() settles it.
                 conn.device.update(project_id=doc["project_id"], environment=doc.get("environment"))
                 continue
             self.stats.count(doc["_id"], reason)
             log.info("closing %s: %s", conn.label, reason)
-            if reason == "replaced_elsewhere":
-                conn.device = None  # the other gateway owns the online flag now
+            conn.superseded = reason == "replaced_elsewhere"
             conn.close(reason)
 
     async def shutdown(self) -> None:
