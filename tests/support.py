@@ -222,3 +222,13 @@ async def build_site(db, *, workers: int = 3, devices: int = 1, seed: int = 7, c
     return {"project_id": project["_id"], "team_id": team["_id"], "unit_id": unit["_id"],
             "workers": [{"worker_no": p["worker_no"], "id_number": p["id_number"], "name": p["name"]} for p in entered],
             "device_ids": device_ids, "photo_len": len(photo)}
+
+
+def device_counts(sdb, device_id: str) -> dict:
+    """A device's counters as the web process sums them: folded history plus every gateway's live counts."""
+    import collections
+    device = sdb.devices.find_one({"device_id": device_id}) or {}
+    counts = collections.Counter(device.get("counters", {}))
+    for doc in sdb.gateway_stats.find({"_id": {"$ne": "history"}}):
+        counts.update(doc.get("devices", {}).get(str(device.get("_id")), {}))
+    return dict(counts)

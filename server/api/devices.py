@@ -1,19 +1,23 @@
 """Attendance devices as operators see them: registration, online state, gateway counters."""
 from __future__ import annotations
 
-from ..device.stats import read_totals
+import collections
+
+from ..device.stats import device_counters, read_totals
 from ..store import devices
 from ..store.db import utcnow
 from .base import APIHandler, requires
 
 
-def device_view(device: dict, gateways: dict, *, window: float, now) -> dict:
+def device_view(device: dict, gateways: dict, live_counts: dict, *, window: float, now) -> dict:
     online, last_seen = devices.presence(device, gateways, window=window, now=now)
+    counters = collections.Counter(device.get("counters", {}))
+    counters.update(live_counts.get(str(device["_id"]), {}))
     return {
         "vendor_code": device["vendor_code"], "device_id": device["device_id"],
         "project_id": device["project_id"], "online": online,
         "last_seen": last_seen, "last_login": device.get("last_login"),
-        "registered_by": device.get("registered_by"), "counters": device.get("counters", {}),
+        "registered_by": device.get("registered_by"), "counters": dict(counters),
     }
 
 
@@ -25,7 +29,8 @@ class DevicesHandler(APIHandler):
         now = utcnow()
         gateways = await devices.gateway_heartbeats(self.db)
         window = devices.liveness_window(self.config.stats_flush_seconds)
-        rows = [device_view(d, gateways, window=window, now=now)
+        live_counts = await device_counters(self.db)
+        rows = [device_view(d, gateways, live_counts, window=window, now=now)
                 for d in await devices.list_all(self.db, project_id=project_id)]
         self.write_json({"devices": rows, "count": len(rows)})
 

@@ -30,7 +30,7 @@ from ..store.punches import PunchWriter
 from .codec import Frame, ProtocolError
 from .framer import FrameBuffer, Reassembler
 from .handlers import CommandHandlers, HangUp
-from .stats import Stats
+from .stats import Stats, fold_dead_gateways
 
 log = logging.getLogger("realname.gateway")
 
@@ -155,10 +155,19 @@ class GatewayServer(TCPServer):
 
     def start_loops(self) -> None:
         self._loops = [
+            asyncio.ensure_future(self._fold_dead_gateways()),
             asyncio.ensure_future(self._every(1.0, self._reap)),
             asyncio.ensure_future(self._every(self.config.stats_flush_seconds, self.flush_stats)),
             asyncio.ensure_future(self._every(self.config.device_sync_seconds, self._check_ownership)),
         ]
+
+    async def _fold_dead_gateways(self) -> None:
+        try:
+            folded = await fold_dead_gateways(self.db, dead_after=10 * devices.liveness_window(self.config.stats_flush_seconds))
+            if folded:
+                log.info("folded the counters of %d stopped gateway(s) into the devices", folded)
+        except Exception:
+            log.exception("folding stopped gateways' counters failed; will try at the next start")
 
     async def _every(self, seconds: float, job) -> None:
         while True:

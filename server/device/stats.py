@@ -1,18 +1,30 @@
-"""Gateway counters: per device (kept on the device document) and per gateway process.
+"""Gateway counters: per device and per gateway process, readable by the web process.
 
-Counted in memory on the hot path and written every few seconds, so a device's
-acknowledgement never waits for bookkeeping; the web process reads what was written.
-Liveness costs one write per flush whatever the number of devices: a device is online while its
-document says so *and* the gateway holding it has refreshed its own document recently
-(`devices.is_online`), so 10,000 heartbeating devices cause no per-device writes at all.
+Counted in memory on the hot path; each gateway writes ONE document per flush holding its
+totals and its per-device counts since it started. Per-device `$inc` writes would cost one
+database write per device per flush, and on the embedded server 500 of them stalled punch
+acknowledgements for over a second. The document also carries the gateway's liveness: a
+device is online while its own document says so and the gateway holding it has refreshed
+its document recently (`devices.presence`), so heartbeats cause no per-device writes at all.
+
+When a gateway process ends for good, its document stays until another gateway folds it into
+the devices' permanent counters (`fold_dead_gateways`).
 """
 from __future__ import annotations
 
 import collections
+import datetime as dt
+import logging
+
+from bson import ObjectId
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..store import devices
 from ..store.db import utcnow
+
+log = logging.getLogger("realname.gateway")
+
+HISTORY_ID = "history"  # totals of gateways that have been folded
 
 
 class Stats:
@@ -20,39 +32,66 @@ class Stats:
         self.gateway_id = gateway_id
         self.started_at = utcnow()
         self.totals: collections.Counter[str] = collections.Counter()
-        self._device_incs: dict = collections.defaultdict(collections.Counter)
+        self.devices: dict = collections.defaultdict(collections.Counter)
 
     def count(self, device_oid, name: str, n: int = 1) -> None:
         self.totals[name] += n
         if device_oid is not None:
-            self._device_incs[device_oid][name] += n
+            self.devices[device_oid][name] += n
 
     async def flush(self, db: AsyncDatabase, *, connections: int, devices_online: int) -> None:
-        incs, self._device_incs = self._device_incs, collections.defaultdict(collections.Counter)
-        try:
-            await devices.add_counters(db, incs)
-        except Exception:
-            # Put the increments back so a database hiccup loses no counts.
-            for oid, c in incs.items():
-                self._device_incs[oid].update(c)
-            raise
         await db.gateway_stats.update_one(
             {"_id": self.gateway_id},
             {"$set": {"totals": dict(self.totals), "connections": connections, "devices_online": devices_online,
+                      "devices": {str(oid): dict(c) for oid, c in self.devices.items()},
                       "started_at": self.started_at, "updated_at": utcnow()}},
             upsert=True,
         )
 
 
+async def fold_dead_gateways(db: AsyncDatabase, *, dead_after: float) -> int:
+    """Move the counts of gateways silent for `dead_after` seconds into the devices and history.
+
+    The document is deleted before its counts are applied, so two gateways starting together
+    cannot both fold it; a crash in between loses those counts, never doubles them.
+    """
+    cutoff = utcnow() - dt.timedelta(seconds=dead_after)
+    folded = 0
+    while True:
+        doc = await db.gateway_stats.find_one_and_delete({"_id": {"$ne": HISTORY_ID}, "updated_at": {"$lt": cutoff}})
+        if doc is None:
+            return folded
+        ops = [UpdateOne({"_id": ObjectId(oid)}, {"$inc": {f"counters.{k}": v for k, v in c.items()}})
+               for oid, c in doc.get("devices", {}).items() if c and ObjectId.is_valid(oid)]
+        if ops:
+            await db.devices.bulk_write(ops, ordered=False)
+        totals = {f"totals.{k}": v for k, v in doc.get("totals", {}).items() if v}
+        if totals:
+            await db.gateway_stats.update_one({"_id": HISTORY_ID},
+                                              {"$inc": totals, "$set": {"updated_at": utcnow()}}, upsert=True)
+        folded += 1
+
+
+async def device_counters(db: AsyncDatabase) -> dict[str, collections.Counter]:
+    """device id (str) -> counts of gateways not yet folded; add them to `device.counters`."""
+    merged: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    async for doc in db.gateway_stats.find({"_id": {"$ne": HISTORY_ID}}, {"devices": 1}):
+        for oid, counts in doc.get("devices", {}).items():
+            merged[oid].update(counts)
+    return merged
+
+
 async def read_totals(db: AsyncDatabase, *, fresh_within: float) -> dict:
-    """Counters of every gateway process, summed; for the web process."""
+    """Counters of every gateway process, summed, and the state of each; for the web process."""
     now = utcnow()
     totals: collections.Counter[str] = collections.Counter()
     gateways = []
-    async for doc in db.gateway_stats.find({}):
+    async for doc in db.gateway_stats.find({}, {"devices": 0}):
         totals.update(doc.get("totals", {}))
+        if doc["_id"] == HISTORY_ID:
+            continue
         alive = (now - doc["updated_at"]).total_seconds() <= fresh_within
         gateways.append({"id": doc["_id"], "alive": alive, "connections": doc.get("connections", 0),
                          "devices_online": doc.get("devices_online", 0),
-                         "started_at": doc["started_at"].isoformat(), "updated_at": doc["updated_at"].isoformat()})
+                         "started_at": doc["started_at"], "updated_at": doc["updated_at"]})
     return {"totals": dict(totals), "gateways": gateways}

@@ -77,17 +77,9 @@ async def set_status(db: AsyncDatabase, device_oid, status: str) -> None:
     await db.devices.update_one({"_id": device_oid}, {"$set": {"status": status, "changed_at": utcnow()}})
 
 
-async def add_counters(db: AsyncDatabase, increments: dict) -> None:
-    """increments: device _id -> {counter: n}; one bulk write for all devices that counted something."""
-    ops = [UpdateOne({"_id": oid}, {"$inc": {f"counters.{k}": v for k, v in c.items()}})
-           for oid, c in increments.items() if c]
-    if ops:
-        await db.devices.bulk_write(ops, ordered=False)
-
-
 async def gateway_heartbeats(db: AsyncDatabase) -> dict[str, dt.datetime]:
     """gateway id -> when it last wrote its counters: the liveness every online flag depends on."""
-    return {d["_id"]: d["updated_at"] async for d in db.gateway_stats.find({}, {"updated_at": 1})}
+    return {d["_id"]: d["updated_at"] async for d in db.gateway_stats.find({}, {"updated_at": 1, "_id": 1})}
 
 
 async def list_all(db: AsyncDatabase, *, project_id: int | None = None) -> list[dict]:

@@ -12,7 +12,7 @@ from server.device import codec
 from server.device.codec import EnrollRequest, PersonRequest, WhitelistRequest
 from server.store import workforce
 
-from support import Device, now_local, run_async
+from support import Device, device_counts, now_local, run_async
 
 PHOTO = synthetic.jpeg_photo(random.Random(3), target_bytes=10_000)
 
@@ -184,9 +184,26 @@ def test_counters_reach_the_database(device, site, gateway, sdb):
 
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        counters = sdb.devices.find_one({"device_id": device.device_id}).get("counters", {})
+        counters = device_counts(sdb, device.device_id)
         if counters.get("punch_stored") == 1 and counters.get("refused_848_unknown_worker") == 1:
             break
         time.sleep(0.2)
     assert counters.get("punch_stored") == 1 and counters.get("refused_848_unknown_worker") == 1
     assert sdb.gateway_stats.find_one({})["totals"]["refused"] >= 1
+
+
+def test_counters_of_a_stopped_gateway_are_folded_once(site, gateway, sdb, mongo_uri, db_name):
+    from server.device.stats import fold_dead_gateways
+    first = gateway()
+    dev = Device(first.port, site["device_ids"][0])
+    assert dev.login().flag == 0
+    assert dev.punch(site["workers"][0]["worker_no"], now_local()).flag == 0
+    dev.close()
+    first.stop()
+    before = device_counts(sdb, dev.device_id)
+    assert before["punch_stored"] == 1
+    folded = run_async(mongo_uri, db_name, lambda db: fold_dead_gateways(db, dead_after=0))
+    assert folded == 1
+    assert run_async(mongo_uri, db_name, lambda db: fold_dead_gateways(db, dead_after=0)) == 0
+    assert device_counts(sdb, dev.device_id) == before
+    assert sdb.gateway_stats.find_one({"_id": "history"})["totals"]["punch_stored"] == 1

@@ -10,7 +10,7 @@ import pytest
 from server.device import codec
 from server.device.codec import Frame
 
-from support import Device, now_local
+from support import Device, device_counts, now_local
 
 
 def wait_until(predicate, timeout: float = 5.0, step: float = 0.1):
@@ -24,7 +24,7 @@ def wait_until(predicate, timeout: float = 5.0, step: float = 0.1):
 
 
 def counters(sdb, device_id: str) -> dict:
-    return (sdb.devices.find_one({"device_id": device_id}) or {}).get("counters", {})
+    return device_counts(sdb, device_id)
 
 
 def punch_content(worker_no: int, when: dt.datetime, photo: bytes = b"x" * 2000) -> bytes:
