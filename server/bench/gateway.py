@@ -317,7 +317,10 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         half = await _fleet("127.0.0.1", port, fleet, photos, args.seconds, sustained["rate"] / 2, run=1)
         _log(f"at half rate ({half['rate']:.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms")
         stored = await db.punches.count_documents({"vendor_code": VENDOR})
-        await asyncio.sleep(3.0)  # the fleet's disconnects (offline writes) settle first
+        # The fleet's disconnects (one offline write each) must be over before the database is measured again.
+        while await db.devices.count_documents({"vendor_code": VENDOR, "online": True}):
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)
         ceiling_after = await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=1)
         _log(f"database ceiling after: {ceiling_after:.0f} punches/s")
         idle = await _idle("127.0.0.1", port, args.idle_devices, args.idle_seconds, args.heartbeat_interval, gateway.pid)
