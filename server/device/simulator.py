@@ -98,6 +98,7 @@ class FleetOptions:
     connect_spread: float = 1.0
     timeout: float = 30.0
     progress: bool = True
+    record_acks: bool = False  # keep (device id, worker number, time) of every acknowledged punch
 
     @property
     def endless(self) -> bool:
@@ -131,6 +132,8 @@ class FleetSummary:
     elapsed: float = 0.0
     problems: collections.Counter = field(default_factory=collections.Counter)
     gave_up: int = 0
+    # Filled only with FleetOptions.record_acks: lets a test check every acknowledged punch is stored.
+    acked_punches: list | None = None
     _sorted: list[float] | None = field(default=None, init=False, repr=False, compare=False)
 
     def record_ack(self, latency: float) -> None:
@@ -558,6 +561,8 @@ class SimulatedDevice:
             latency = time.perf_counter() - started
         if frame.flag == FLAG_OK:
             self.summary.record_ack(latency)
+            if self.summary.acked_punches is not None:
+                self.summary.acked_punches.append((self.device_id, p.worker_no, p.time))
         else:
             self.summary.refused += 1
             self.summary.refusals[reply_message(frame)] += 1
@@ -769,7 +774,7 @@ async def run_fleet(options: FleetOptions, *, stop: asyncio.Event | None = None,
     stop = stop if stop is not None else asyncio.Event()
     if assets is None:
         assets = await asyncio.to_thread(FleetAssets.generate, options)
-    summary = FleetSummary(devices=options.devices)
+    summary = FleetSummary(devices=options.devices, acked_punches=[] if options.record_acks else None)
     loop = asyncio.get_running_loop()
     started = time.monotonic()
     timer = loop.call_later(options.duration, stop.set) if options.duration is not None else None
