@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from .config import Config, settings_markdown
@@ -162,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
         return 2
     from .store.embedded import EmbeddedDatabaseError
+
+    def terminate(*_):
+        # Unwind like Ctrl-C so context managers stop the embedded database they started.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         return args.func(args, config) or 0
     except EmbeddedDatabaseError as exc:

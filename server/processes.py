@@ -79,7 +79,9 @@ class Platform:
 
     def wait(self) -> int:
         stop = []
+        # Both set explicitly: a process started in the background inherits SIGINT ignored.
         signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+        signal.signal(signal.SIGINT, lambda *_: stop.append(1))
         try:
             while not stop:
                 for proc in self.children:

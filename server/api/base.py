@@ -12,6 +12,8 @@ from typing import Any
 from bson import ObjectId
 from tornado.web import HTTPError, RequestHandler
 
+from ..store.db import SITE_TZ
+
 log = logging.getLogger("realname.web")
 
 
@@ -47,7 +49,10 @@ class APIError(HTTPError):
 
 
 def _json_default(value: Any):
-    if isinstance(value, (dt.datetime, dt.date)):
+    if isinstance(value, dt.datetime):
+        # People read these: site time (UTC+8), with the offset so machines lose nothing.
+        return value.astimezone(SITE_TZ).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, ObjectId):
         return str(value)

@@ -1,0 +1,37 @@
+"""`realname seed-demo`: the demonstration city is complete, valid and created only once."""
+from __future__ import annotations
+
+from server.demo.seed import DEMO_DEVICE_PREFIX, DEMO_VENDOR_CODE, seed_demo
+from server.domain import jobs
+from server.domain.identity import check_credit_code, check_id_number
+
+from support import run_async
+
+COLLECTIONS = ("projects", "enterprises", "units", "teams", "people", "roster", "devices", "photos")
+
+
+def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
+    run_async(mongo_uri, db_name, seed_demo)
+    first = {c: sdb[c].count_documents({}) for c in COLLECTIONS}
+    assert "[24/24]" in capsys.readouterr().err  # progress is shown
+
+    assert sorted({p["county"] for p in sdb.projects.find()}) == sorted(jobs.COUNTIES)
+    assert first["projects"] == 24 and first["devices"] == 24
+    assert all(check_credit_code(e["credit_code"]).ok for e in sdb.enterprises.find())
+    assert all(check_id_number(p["id_number"]).ok for p in sdb.people.find({}, {"id_number": 1}))
+    # Every unit has its manager team; managers sit only in manager teams.
+    for unit in sdb.units.find():
+        assert sdb.teams.count_documents({"unit_id": unit["_id"], "kind": "管理人员班组"}) == 1
+    for entry in sdb.roster.find():
+        team = sdb.teams.find_one({"_id": entry["team_id"]})
+        assert (team["kind"] == "管理人员班组") == jobs.is_manager_job(entry["job"])
+    # Some projects lack a 项目经理 or a 总监理工程师, so the statistics have something to show.
+    with_pm = len(sdb.roster.distinct("project_id", {"job": "项目经理"}))
+    with_chief = len(sdb.roster.distinct("project_id", {"job": "总监理工程师"}))
+    assert 0 < with_pm < 24 or 0 < with_chief < 24
+    assert sdb.devices.count_documents({"vendor_code": DEMO_VENDOR_CODE,
+                                        "device_id": {"$regex": f"^{DEMO_DEVICE_PREFIX}"}}) == 24
+
+    run_async(mongo_uri, db_name, seed_demo)
+    assert {c: sdb[c].count_documents({}) for c in COLLECTIONS} == first
+    assert "already there" in capsys.readouterr().err
