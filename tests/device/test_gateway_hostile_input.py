@@ -128,6 +128,8 @@ def test_hostile_input_does_not_crash_stall_or_bloat(gateway_process, mongo_uri,
     beater.join(5)
     assert beater.failure is None, beater.failure
     assert gw.proc.poll() is None, "the gateway crashed"
+    print(f"hostile run: {beater.beats} heartbeats, worst round trip {beater.worst * 1000:.0f} ms, "
+          f"RSS {rss_before / 2**20:.0f} -> {gw.rss / 2**20:.0f} MiB")
     assert beater.beats > 20 and beater.worst < 1.0, (beater.beats, beater.worst)
     # Bounded: no more than a few tens of MB over the idle footprint after 10,000 hostile frames.
     assert gw.rss - rss_before < 120 * 1024 * 1024, (rss_before, gw.rss)
