@@ -44,7 +44,10 @@ async def register(db: AsyncDatabase, *, project_id: int, vendor_code: str, devi
 
 
 async def find_active(db: AsyncDatabase, vendor_code: str, device_id: str) -> dict | None:
-    return await db.devices.find_one({"vendor_code": vendor_code, "device_id": device_id, "status": "active"})
+    # Only indexed fields in the query: the embedded server's planner falls back to a collection
+    # scan when a query adds a predicate its index does not cover (status is checked here instead).
+    device = await db.devices.find_one({"vendor_code": vendor_code, "device_id": device_id})
+    return device if device is not None and device.get("status") == "active" else None
 
 
 async def mark_online(db: AsyncDatabase, device_oid, *, gateway_id: str, conn_token: str) -> None:

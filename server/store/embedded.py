@@ -68,8 +68,13 @@ class EmbeddedDatabase:
                 f"running: stop it, or set REALNAME_EMBEDDED_DB_PORT to a free port, or set MONGODB_URI "
                 f"to use that database."
             )
-        self.storage_path.mkdir(parents=True, exist_ok=True)
-        logf = open(self.log_path, "ab")
+        try:
+            self.storage_path.mkdir(parents=True, exist_ok=True)
+            logf = open(self.log_path, "ab")
+        except OSError as exc:
+            raise EmbeddedDatabaseError(
+                f"内置数据库数据目录无法使用 (cannot use the data folder {self.storage_path}): {exc}. "
+                f"Set REALNAME_DATA_DIR to a writable folder.") from None
         cmd = [
             sys.executable, "-m", "secantus",
             "--host", "127.0.0.1", "--port", str(self.port),

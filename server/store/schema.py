@@ -1,5 +1,9 @@
 """Collections, their $jsonSchema validators and indexes, ensured at every start.
 
+Hot queries filter only on fields of one index (a prefix of it): the embedded server's planner
+scans the whole collection as soon as a query adds a predicate the index does not cover, and
+tests/store/test_storage.py checks the plans of the queries the gateway and API depend on.
+
 Validators state only what every writer must respect (types of keys other code relies on);
 richer rules live in server/domain so that refusals carry a Chinese reason, not a
 server error code. Nothing here has a TTL: attendance and photos are evidence in wage disputes
@@ -134,10 +138,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     "roster": [
         # The whitelist (849) and the punch check (848) ask "who is entered on this project now".
         IndexModel([("project_id", ASCENDING), ("exit_date", ASCENDING), ("worker_no", ASCENDING)], name="project_current"),
+        IndexModel([("exit_date", ASCENDING), ("project_id", ASCENDING)], name="current_by_project"),
         IndexModel([("person_id", ASCENDING), ("entry_date", DESCENDING)], name="career"),
     ],
     "punches": [
-        IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("worker_no", ASCENDING)], name="project_day"),
+        IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("test", ASCENDING), ("worker_no", ASCENDING)],
+                   name="project_day"),
+        IndexModel([("date", ASCENDING), ("test", ASCENDING), ("project_id", ASCENDING)], name="day_projects"),
         IndexModel([("worker_no", ASCENDING), ("device_time", ASCENDING)], name="worker_time"),
         IndexModel([("device_id", ASCENDING), ("received_at", DESCENDING)], name="device_recent"),
     ],

@@ -1,0 +1,93 @@
+"""Storage foundation: the embedded server's life, and schema ensured idempotently with validators."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from pymongo import MongoClient
+from pymongo.errors import WriteError
+
+from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
+from server.store.schema import INDEXES, VALIDATORS, ensure_schema
+
+from support import run_async
+
+
+def test_embedded_database_keeps_data_across_restarts_and_stops_cleanly(tmp_path):
+    port = free_port()
+    with EmbeddedDatabase(tmp_path, port) as db:
+        MongoClient(db.uri).kept.things.insert_one({"_id": 1, "what": "一条记录"})
+        process = db.process
+    assert process.poll() is not None, "the server is still running after stop"
+    with EmbeddedDatabase(tmp_path, port) as db:
+        assert MongoClient(db.uri).kept.things.find_one({"_id": 1})["what"] == "一条记录"
+
+
+def test_taken_port_gets_a_clear_message(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with pytest.raises(EmbeddedDatabaseError) as caught:
+            EmbeddedDatabase(tmp_path, port).start()
+    assert str(port) in str(caught.value) and "占用" in str(caught.value)
+
+
+def test_unusable_data_folder_gets_a_clear_message(tmp_path):
+    (tmp_path / "db").write_text("a file where the data folder should be")
+    with pytest.raises(EmbeddedDatabaseError) as caught:
+        EmbeddedDatabase(tmp_path, free_port()).start(timeout=30)
+    assert "数据目录" in str(caught.value) and "REALNAME_DATA_DIR" in str(caught.value)
+
+
+def test_a_second_server_on_the_same_folder_fails_with_its_log(tmp_path):
+    with EmbeddedDatabase(tmp_path, free_port()):
+        with pytest.raises(EmbeddedDatabaseError) as caught:
+            EmbeddedDatabase(tmp_path, free_port()).start(timeout=60)
+    message = str(caught.value)
+    assert "启动失败" in message and "db.log" in message
+
+
+def test_schema_is_ensured_idempotently_and_validates(mongo_uri, db_name, sdb):
+    run_async(mongo_uri, db_name, ensure_schema)
+    run_async(mongo_uri, db_name, ensure_schema)  # a second start changes nothing and does not fail
+    assert set(VALIDATORS) <= set(sdb.list_collection_names())
+    for name, models in INDEXES.items():
+        names = {i["name"] for i in sdb[name].list_indexes()}
+        assert {m.document["name"] for m in models} <= names
+        # Attendance and photos are evidence: no index may expire documents.
+        assert not any("expireAfterSeconds" in i for i in sdb[name].list_indexes())
+    with pytest.raises(WriteError):
+        sdb.punches.insert_one({"_id": "x", "project_id": "not a number"})
+    with pytest.raises(WriteError):
+        sdb.projects.insert_one({"_id": 1, "name": "项目", "county": "广州市", "status": "在建"})
+
+
+HOT_QUERIES = [
+    ("devices", {"vendor_code": "V", "device_id": "D"}, None),                       # 843 login
+    ("devices", {"changed_at": {"$gt": __import__("datetime").datetime(2020, 1, 1)}}, None),  # ownership poll
+    ("roster", {"project_id": 1, "exit_date": None}, None),                          # 849 whitelist, 848 cache
+    ("roster", {"project_id": 1, "worker_no": 5, "exit_date": None}, None),          # 845 entered?
+    ("people", {"worker_no": {"$in": [1, 2]}}, None),                                # 849 names, 848 refusals
+    ("people", {"id_number": "440703199001011234"}, None),                           # 852, 845
+    ("punches", {"project_id": 1, "date": "2026-01-01", "test": False}, [("device_time", 1)]),  # punches of a day
+]
+HOT_AGGREGATES = [
+    ("punches", {"date": "2026-01-01", "test": False}),  # punches today per project
+    ("roster", {"exit_date": None}),                      # workers per project
+]
+
+
+def test_hot_queries_use_indexes(mongo_uri, db_name, sdb):
+    """A collection scan on any of these would make every device or page wait on the whole collection."""
+    run_async(mongo_uri, db_name, ensure_schema)
+    for collection, query, sort in HOT_QUERIES:
+        cursor = sdb[collection].find(query)
+        if sort:
+            cursor = cursor.sort(sort)
+        plan = str(cursor.explain()["queryPlanner"]["winningPlan"])
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, (collection, query, plan)
+    for collection, match in HOT_AGGREGATES:
+        plan = str(sdb.command("aggregate", collection, pipeline=[{"$match": match}, {"$group": {"_id": "$project_id"}}],
+                               explain=True))
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, (collection, match, plan)
