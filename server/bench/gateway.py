@@ -327,7 +327,12 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         _log(f"idle: {idle['connected']} connected, RSS {idle['rss_mib']:.0f} MiB, CPU {idle['cpu_percent']:.1f} %")
     finally:
         gateway.terminate()
-        gateway.wait(30)
+        try:
+            gateway.wait(60)
+        except subprocess.TimeoutExpired:
+            _log("gateway did not stop within 60 s; killing it")
+            gateway.kill()
+            gateway.wait()
         gateway_log.close()
         await client.drop_database(db_name)
         await client.close()

@@ -116,6 +116,7 @@ class GatewayServer(TCPServer):
         self.by_device: dict = {}
         self._loops: list[asyncio.Task] = []
         self._synced_at = utcnow()
+        self._stopping = False
 
     async def handle_stream(self, stream: IOStream, address) -> None:
         stream.set_nodelay(True)
@@ -144,7 +145,7 @@ class GatewayServer(TCPServer):
             return
         if self.by_device.get(device["_id"]) is conn:
             del self.by_device[device["_id"]]
-        if conn.superseded:
+        if conn.superseded or self._stopping:
             return
         try:
             await devices.mark_offline(self.db, device["_id"], conn_token=conn.token, last_seen=utcnow())
@@ -222,11 +223,16 @@ class GatewayServer(TCPServer):
 
     async def shutdown(self) -> None:
         self.stop()
+        self._stopping = True  # one write below instead of one per connection
         for task in self._loops:
             task.cancel()
         for conn in list(self.connections):
             conn.close("gateway_stopping")
         await asyncio.sleep(0)
+        try:
+            await devices.mark_gateway_offline(self.db, self.gateway_id)
+        except Exception:
+            log.exception("could not mark this gateway's devices offline")
         try:
             await self.flush_stats()
         except Exception:

@@ -68,6 +68,12 @@ async def mark_offline(db: AsyncDatabase, device_oid, *, conn_token: str, last_s
     )
 
 
+async def mark_gateway_offline(db: AsyncDatabase, gateway_id: str) -> None:
+    """A gateway stopping: all its devices offline in one write."""
+    await db.devices.update_many({"gateway_id": gateway_id, "online": True},
+                                 {"$set": {"online": False, "last_seen": utcnow()}})
+
+
 async def changed_since(db: AsyncDatabase, since: dt.datetime) -> list[dict]:
     """Devices changed after `since`, with what a gateway needs to decide whether to keep them."""
     cursor = db.devices.find({"changed_at": {"$gt": since}},
