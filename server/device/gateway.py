@@ -223,18 +223,15 @@ class GatewayServer(TCPServer):
 
     async def shutdown(self) -> None:
         self.stop()
-        self._stopping = True  # one write below instead of one per connection
+        self._stopping = True  # no offline write per connection: see the final flush
         for task in self._loops:
             task.cancel()
         for conn in list(self.connections):
             conn.close("gateway_stopping")
         await asyncio.sleep(0)
         try:
-            await devices.mark_gateway_offline(self.db, self.gateway_id)
-        except Exception:
-            log.exception("could not mark this gateway's devices offline")
-        try:
-            await self.flush_stats()
+            # Marking the gateway stopped takes all its devices offline (devices.presence) in one write.
+            await self.stats.flush(self.db, connections=0, devices_online=0, stopped=True)
         except Exception:
             log.exception("final counter flush failed")
 

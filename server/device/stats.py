@@ -39,10 +39,11 @@ class Stats:
         if device_oid is not None:
             self.devices[device_oid][name] += n
 
-    async def flush(self, db: AsyncDatabase, *, connections: int, devices_online: int) -> None:
+    async def flush(self, db: AsyncDatabase, *, connections: int, devices_online: int, stopped: bool = False) -> None:
         await db.gateway_stats.update_one(
             {"_id": self.gateway_id},
             {"$set": {"totals": dict(self.totals), "connections": connections, "devices_online": devices_online,
+                      "stopped": stopped,
                       "devices": {str(oid): dict(c) for oid, c in self.devices.items()},
                       "started_at": self.started_at, "updated_at": utcnow()}},
             upsert=True,
@@ -65,6 +66,9 @@ async def fold_dead_gateways(db: AsyncDatabase, *, dead_after: float) -> int:
                for oid, c in doc.get("devices", {}).items() if c and ObjectId.is_valid(oid)]
         if ops:
             await db.devices.bulk_write(ops, ordered=False)
+        # Devices still flagged online through this gateway were last seen when it last wrote.
+        await db.devices.update_many({"gateway_id": doc["_id"], "online": True},
+                                     {"$set": {"online": False}, "$max": {"last_seen": doc["updated_at"]}})
         totals = {f"totals.{k}": v for k, v in doc.get("totals", {}).items() if v}
         if totals:
             await db.gateway_stats.update_one({"_id": HISTORY_ID},
@@ -90,8 +94,8 @@ async def read_totals(db: AsyncDatabase, *, fresh_within: float) -> dict:
         totals.update(doc.get("totals", {}))
         if doc["_id"] == HISTORY_ID:
             continue
-        alive = (now - doc["updated_at"]).total_seconds() <= fresh_within
-        gateways.append({"id": doc["_id"], "alive": alive, "connections": doc.get("connections", 0),
+        alive = not doc.get("stopped") and (now - doc["updated_at"]).total_seconds() <= fresh_within
+        gateways.append({"id": doc["_id"], "alive": alive, "stopped": bool(doc.get("stopped")), "connections": doc.get("connections", 0),
                          "devices_online": doc.get("devices_online", 0),
                          "started_at": doc["started_at"], "updated_at": doc["updated_at"]})
     return {"totals": dict(totals), "gateways": gateways}

@@ -68,12 +68,6 @@ async def mark_offline(db: AsyncDatabase, device_oid, *, conn_token: str, last_s
     )
 
 
-async def mark_gateway_offline(db: AsyncDatabase, gateway_id: str) -> None:
-    """A gateway stopping: all its devices offline in one write."""
-    await db.devices.update_many({"gateway_id": gateway_id, "online": True},
-                                 {"$set": {"online": False, "last_seen": utcnow()}})
-
-
 async def changed_since(db: AsyncDatabase, since: dt.datetime) -> list[dict]:
     """Devices changed after `since`, with what a gateway needs to decide whether to keep them."""
     cursor = db.devices.find({"changed_at": {"$gt": since}},
@@ -86,9 +80,10 @@ async def set_status(db: AsyncDatabase, device_oid, status: str) -> None:
     await db.devices.update_one({"_id": device_oid}, {"$set": {"status": status, "changed_at": utcnow()}})
 
 
-async def gateway_heartbeats(db: AsyncDatabase) -> dict[str, dt.datetime]:
-    """gateway id -> when it last wrote its counters: the liveness every online flag depends on."""
-    return {d["_id"]: d["updated_at"] async for d in db.gateway_stats.find({}, {"updated_at": 1, "_id": 1})}
+async def gateway_heartbeats(db: AsyncDatabase) -> dict[str, tuple[dt.datetime, bool]]:
+    """gateway id -> (when it last wrote its status, whether it stopped): what every online flag depends on."""
+    cursor = db.gateway_stats.find({}, {"updated_at": 1, "stopped": 1})
+    return {d["_id"]: (d["updated_at"], bool(d.get("stopped"))) async for d in cursor}
 
 
 async def list_all(db: AsyncDatabase, *, project_id: int | None = None) -> list[dict]:
@@ -101,12 +96,15 @@ def liveness_window(stats_flush_seconds: float) -> float:
     return 3 * stats_flush_seconds + 5
 
 
-def presence(device: dict, gateways: dict[str, dt.datetime], *, window: float,
+def presence(device: dict, gateways: dict[str, tuple[dt.datetime, bool]], *, window: float,
              now: dt.datetime | None = None) -> tuple[bool, dt.datetime | None]:
-    """(online, last seen). The stored flag can outlive a gateway that crashed, so it counts only
-    while that gateway is alive; an online device was last seen at its gateway's latest refresh."""
+    """(online, last seen). The stored flag outlives a gateway that stopped or crashed (neither
+    writes per device), so it counts only while that gateway is alive; a device still flagged
+    online was last seen at its gateway's latest refresh."""
     now = now or utcnow()
-    beat = gateways.get(device.get("gateway_id"))
-    if device.get("online") and beat is not None and (now - beat).total_seconds() <= window:
-        return True, max(beat, device.get("last_seen") or beat)
-    return False, device.get("last_seen")
+    last_seen = device.get("last_seen")
+    beat, stopped = gateways.get(device.get("gateway_id"), (None, True))
+    if not device.get("online") or beat is None:
+        return False, last_seen
+    last_seen = max(beat, last_seen or beat)
+    return (not stopped and (now - beat).total_seconds() <= window), last_seen

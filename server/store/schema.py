@@ -126,6 +126,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("vendor_code", ASCENDING), ("device_id", ASCENDING)], unique=True, name="vendor_device"),
         IndexModel([("project_id", ASCENDING)], name="project"),
         IndexModel([("changed_at", ASCENDING)], name="changed_at"),
+        IndexModel([("gateway_id", ASCENDING), ("online", ASCENDING)], name="gateway_online"),
     ],
     "people": [
         IndexModel([("id_number", ASCENDING)], unique=True, name="id_number"),
