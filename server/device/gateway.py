@@ -231,7 +231,7 @@ class GatewayServer(TCPServer):
         await asyncio.sleep(0)
         try:
             # Marking the gateway stopped takes all its devices offline (devices.presence) in one write.
-            await self.stats.flush(self.db, connections=0, devices_online=0, stopped=True)
+            await asyncio.wait_for(self.stats.flush(self.db, connections=0, devices_online=0, stopped=True), 15)
         except Exception:
             log.exception("final counter flush failed")
 

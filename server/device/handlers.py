@@ -88,9 +88,7 @@ class CommandHandlers:
             if frame.version != 1:
                 self.stats.count(oid, "version_other")
             reply = await handler(conn, frame, msg)
-            # Heartbeats are counted per gateway only: per-device counts would cost a write per device.
-            per_device = conn.device is not None and frame.command != codec.CMD_HEARTBEAT
-            self.stats.count(conn.device["_id"] if per_device else None, f"ok_{frame.command}")
+            self.stats.count(conn.device["_id"] if conn.device else None, f"ok_{frame.command}")
             return reply
         except Refusal as refusal:
             return self.refuse(conn, frame, refusal)

@@ -32,8 +32,11 @@ def site_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def connect(uri: str, *, app_name: str, max_pool_size: int = 50) -> AsyncMongoClient:
     # tz_aware: every datetime read back carries UTC, so no code can mistake it for site time.
+    # socketTimeoutMS: no call may wait for ever on a stalled server (a punch then fails, and the
+    # device re-sends). maxIdleTimeMS: retire idle pooled connections before a server closes them
+    # (the embedded one does after 300 s).
     return AsyncMongoClient(uri, appname=app_name, tz_aware=True, maxPoolSize=max_pool_size,
-                            serverSelectionTimeoutMS=10_000)
+                            serverSelectionTimeoutMS=10_000, socketTimeoutMS=30_000, maxIdleTimeMS=60_000)
 
 
 async def open_database(uri: str, db_name: str, *, app_name: str) -> tuple[AsyncMongoClient, AsyncDatabase]:

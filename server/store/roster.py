@@ -19,22 +19,9 @@ async def current_workers(db: AsyncDatabase, project_id: int) -> list[dict]:
     return [d async for d in cursor]
 
 
-async def entered_pairs(db: AsyncDatabase, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Of the given (project, worker number) pairs, those entered now: one query for a whole batch of punches."""
-    if not pairs:
-        return set()
-    projects = sorted({p for p, _ in pairs})
-    workers = sorted({w for _, w in pairs})
-    cursor = db.roster.find(
-        {"project_id": {"$in": projects}, "worker_no": {"$in": workers}, **CURRENT},
-        {"_id": 0, "project_id": 1, "worker_no": 1},
-    )
-    found = {(d["project_id"], d["worker_no"]) async for d in cursor}
-    return found & pairs
-
-
 async def is_entered(db: AsyncDatabase, project_id: int, worker_no: int) -> bool:
-    return bool(await entered_pairs(db, {(project_id, worker_no)}))
+    entry = await db.roster.find_one({"project_id": project_id, "worker_no": worker_no, **CURRENT}, {"_id": 1})
+    return entry is not None
 
 
 class CurrentRosterCache:
