@@ -35,7 +35,7 @@ from .stats import Stats, fold_dead_gateways
 log = logging.getLogger("realname.gateway")
 
 READ_CHUNK = 64 * 1024
-OWNERSHIP_OVERLAP = 30.0  # seconds of device changes re-read on every ownership poll
+OWNERSHIP_OVERLAP = 5.0  # seconds of device changes re-read on every poll, for clock skew between writers
 
 
 class DeviceConnection:
