@@ -119,7 +119,7 @@ class EmbeddedDatabase:
         except OSError:
             return "(no log)"
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
