@@ -1,0 +1,50 @@
+"""`realname serve`: database, gateway and web come up together and all stop on SIGTERM."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import psutil
+
+from server.store.embedded import free_port
+
+from support import Device
+
+
+def test_serve_starts_everything_and_stops_everything(tmp_path):
+    env = dict(os.environ, REALNAME_DATA_DIR=str(tmp_path), REALNAME_EMBEDDED_DB_PORT=str(free_port()),
+               REALNAME_GATEWAY_PORT=str(free_port()), REALNAME_WEB_PORT=str(free_port()),
+               REALNAME_ADMIN_TOKEN="serve-test-token", REALNAME_GATEWAY_HOST="127.0.0.1",
+               REALNAME_WEB_HOST="127.0.0.1")
+    env.pop("MONGODB_URI", None)
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = ""
+        deadline = time.monotonic() + 90
+        while "admin token" not in banner and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, banner
+            banner += line
+        assert "serve-test-token" in banner, banner
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 3  # database, gateway, web
+        with urllib.request.urlopen(f"http://127.0.0.1:{env['REALNAME_WEB_PORT']}/api/health", timeout=5) as resp:
+            assert json.loads(resp.read())["database"] == "ok"
+        device = Device(int(env["REALNAME_GATEWAY_PORT"]), "NOBODY")
+        assert device.login().flag == 1  # the gateway answers, from the same database
+        device.close()
+        assert (tmp_path / "db").is_dir()
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(90) == 0
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
