@@ -1,4 +1,4 @@
-"""`realname`: the one entry point — serve, gateway, web, db, device, seed-demo, simulate, bench, demo."""
+"""`realname`: the one entry point — serve, gateway, web, db, device, account, seed-demo, simulate, bench, demo."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +94,35 @@ def cmd_device(args, config: Config) -> int:
     return _with_database(config, add if args.action == "add" else show, app_name="realname-cli")
 
 
+def cmd_account(args, config: Config) -> int:
+    from .store import accounts, audit
+
+    async def add(db):
+        try:
+            account, password = await accounts.create_account(
+                db, username=args.username, role=args.role, project_id=args.project, county=args.county)
+        except accounts.AccountError as exc:
+            print(f"错误: {exc}", file=sys.stderr)
+            return 2
+        await audit.record(db, actor="operator", action="account_create",
+                           target={"username": account["username"]}, detail={"role": account["role"]})
+        scope = f" 项目 {account['project_id']}" if account["project_id"] else (f" {account['county']}" if account["county"] else "")
+        print(f"已创建账号 {account['username']} ({account['role']}{scope})")
+        print(f"初始密码 (仅显示这一次，首次登录须修改): {password}")
+        return 0
+
+    async def token(db):
+        try:
+            plaintext = await accounts.issue_token(db, args.username, args.label, actor="operator")
+        except accounts.AccountError as exc:
+            print(f"错误: {exc}", file=sys.stderr)
+            return 2
+        print(f"访问令牌 (仅显示这一次；请求头 Authorization: Bearer <令牌>): {plaintext}")
+        return 0
+
+    return _with_database(config, add if args.action == "add" else token, app_name="realname-cli")
+
+
 def cmd_seed_demo(args, config: Config) -> int:
     from .demo.seed import seed_demo
     return _with_database(config, lambda db: seed_demo(db, scale=args.scale), app_name="realname-seed")
@@ -135,6 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     lst = dsub.add_parser("list", help="list registered devices")
     lst.add_argument("--project", type=int, default=None)
     device.set_defaults(func=cmd_device)
+
+    account = sub.add_parser("account", help="issue accounts and bearer tokens (operators)")
+    asub = account.add_subparsers(dest="action", required=True)
+    aadd = asub.add_parser("add", help="create an account; prints its initial password once")
+    aadd.add_argument("--role", required=True, help="supervisor, project, supplier, enterprise, analyst or admin")
+    aadd.add_argument("--username", required=True)
+    aadd.add_argument("--project", type=int, default=None, help="the project of a project account")
+    aadd.add_argument("--county", default=None, help="limits a supervisor to one county (default: city-wide)")
+    atok = asub.add_parser("token", help="issue a bearer token for an account; prints it once")
+    atok.add_argument("username")
+    atok.add_argument("--label", default="")
+    account.set_defaults(func=cmd_account)
 
     seed = sub.add_parser("seed-demo", help="create the demonstration city (idempotent)")
     seed.add_argument("--scale", type=int, default=1, help="multiply the number of workers per project")

@@ -40,6 +40,9 @@ SETTINGS = (
     Setting("REALNAME_STATS_FLUSH_SECONDS", "10", "How often the gateway writes its counters and its liveness; devices of a gateway silent for 3× this plus 5 s show offline."),
     Setting("REALNAME_DEVICE_SYNC_SECONDS", "3", "How often the gateway re-checks its devices (replaced elsewhere, removed)."),
     Setting("REALNAME_PUNCH_BATCH_MAX", "256", "Most punches written together in one grouped database write."),
+    Setting("REALNAME_COOKIE_SECRET", "", "Key signing session cookies; unset: generated once into $REALNAME_DATA_DIR/cookie_secret (mode 600) so restarts keep sessions."),
+    Setting("REALNAME_SESSION_IDLE_MINUTES", "30", "Minutes a login session may stay unused before it is refused."),
+    Setting("REALNAME_CAPTCHA_TEST_ANSWER", "", "Tests only: when set, every login captcha's answer is this text. Leave empty in production."),
 )
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -73,6 +76,9 @@ class Config:
     device_sync_seconds: float
     punch_batch_max: int
     admin_token_generated: bool = False
+    cookie_secret: str = ""
+    session_idle_minutes: float = 30.0
+    captcha_test_answer: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -104,12 +110,41 @@ class Config:
             stats_flush_seconds=float(_get(env, "REALNAME_STATS_FLUSH_SECONDS")),
             device_sync_seconds=float(_get(env, "REALNAME_DEVICE_SYNC_SECONDS")),
             punch_batch_max=int(_get(env, "REALNAME_PUNCH_BATCH_MAX")),
+            cookie_secret=_get(env, "REALNAME_COOKIE_SECRET"),
+            session_idle_minutes=float(_get(env, "REALNAME_SESSION_IDLE_MINUTES")),
+            captcha_test_answer=_get(env, "REALNAME_CAPTCHA_TEST_ANSWER"),
         )
         values.update(overrides)
         return cls(**values)
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
+
+
+def resolve_cookie_secret(config: Config) -> str:
+    """The configured secret, or the one kept in the data folder (created on first use).
+
+    Kept on disk rather than generated per start: a new secret would log everybody out at every restart.
+    """
+    if config.cookie_secret:
+        return config.cookie_secret
+    path = config.data_dir / "cookie_secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written whole to a private temporary file, then linked into place: link() fails if the
+        # name exists, so of processes starting together (serve starts several) exactly one
+        # secret wins, and nobody can read a half-written file.
+        tmp = path.with_name(f".cookie_secret.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
 
 
 def settings_markdown() -> str:

@@ -9,7 +9,7 @@ from pymongo import MongoClient
 
 from server.store.embedded import EmbeddedDatabase
 
-from support import GatewayProcess, GatewayThread, run_async
+from support import GatewayProcess, GatewayThread, WebThread, run_async
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +43,13 @@ def site(mongo_uri, db_name):
     """A project with a general contractor, its manager team, a worker team and three workers entered."""
     from support import build_site
     return run_async(mongo_uri, db_name, build_site)
+
+
+@pytest.fixture
+def web(mongo_uri, db_name):
+    w = WebThread(mongo_uri, db_name)
+    yield w
+    w.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import random
 import os
 import signal
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 from server.config import Config
 from server.device import codec
@@ -87,6 +90,62 @@ class GatewayThread:
         self._thread.join(20)
         if self.error:
             raise self.error
+
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+CAPTCHA_ANSWER = "TEST"
+
+
+class WebThread:
+    """The web app on a thread with its own loop, against the real database, spoken to over real HTTP.
+
+    xheaders=True as in run_web, so a test can pose as any client address with X-Real-IP.
+    """
+
+    def __init__(self, uri: str, db_name: str, **overrides):
+        self.port = free_port()
+        env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
+               "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
+        self.config = Config.from_env(env, mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port, **overrides)
+        self.uri, self.db_name = uri, db_name
+        self._ready = threading.Event()
+        threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True).start()
+        assert self._ready.wait(30)
+
+    async def _main(self):
+        from server.api.app import make_app
+        client, db = await open_database(self.uri, self.db_name, app_name="test-web")
+        server = make_app(self.config, db).listen(self.port, address="127.0.0.1", xheaders=True)
+        self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        await self.stop_event.wait()
+        server.stop()
+        await client.close()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.stop_event.set)
+
+    def request(self, method: str, path: str, body: dict | None = None, *, token: str | None = None,
+                cookie: str | None = None, ip: str | None = None) -> tuple[int, dict, dict]:
+        """(status, JSON body, response headers). Cookies are passed by hand: the session cookie is
+        Secure, which a client's cookie jar would rightly not send over plain HTTP."""
+        data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        if cookie:
+            request.add_header("Cookie", cookie)
+        if ip:
+            request.add_header("X-Real-IP", ip)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, json.loads(resp.read()), resp.headers
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read()), exc.headers
+
+    def get(self, path: str, token: str | None = ADMIN_TOKEN) -> tuple[int, dict]:
+        status, body, _ = self.request("GET", path, token=token)
+        return status, body
 
 
 class GatewayProcess:

@@ -8,24 +8,25 @@ import signal
 import tornado.web
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..config import Config
-from . import devices, health, people, projects
+from ..config import Config, resolve_cookie_secret
+from . import audit, auth, devices, health, people, projects
 from .base import APIError, APIHandler
 
 log = logging.getLogger("realname.web")
 
 
 class NotFoundHandler(APIHandler):
-    def prepare(self):
-        super().prepare()
+    async def prepare(self):
+        await super().prepare()
         raise APIError(404, "not_found", "接口不存在")
 
 
 def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:
     handlers = [*health.default_handlers, *projects.default_handlers, *devices.default_handlers,
-                *people.default_handlers]
+                *people.default_handlers, *auth.default_handlers, *audit.default_handlers]
     return tornado.web.Application(handlers, config=config, db=db, default_handler_class=NotFoundHandler,
-                                   xsrf_cookies=False, compress_response=True)
+                                   xsrf_cookies=False, compress_response=True,
+                                   cookie_secret=resolve_cookie_secret(config))
 
 
 async def run_web(config: Config, db: AsyncDatabase, *, ready: asyncio.Event | None = None) -> None:

@@ -34,15 +34,26 @@ class PersonHandler(APIHandler):
         number = self.int_argument("worker_no", worker_no)
         unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
         if unmask and not self.principal.may("people:unmask"):
-            raise APIError(403, "forbidden", "无权查看未脱敏的个人信息")
+            await self.refuse(403, "forbidden", "unmask: 无权查看未脱敏的个人信息")
         person = await people.by_worker_no(self.db, number)
-        if person is None:
+        if person is None or not await self._in_scope(person):
             raise APIError(404, "not_found", f"工人编号 {number} 不存在")
         if unmask:
             await self.db.audit_log.insert_one({
                 "at": utcnow(), "actor": self.principal.name, "action": "person_view_unmasked",
                 "target": {"worker_no": number}, "detail": {"ip": self.request.remote_ip}})
         self.write_json(person_view(person, unmasked=unmask))
+
+    async def _in_scope(self, person: dict) -> bool:
+        """Scoped principals see people who are or were entered on a project they can see."""
+        if not self.principal.project_filter():
+            return True
+        # By person (the career index), not by project: that index answers this filter exactly.
+        project_ids = {r["project_id"] async for r in self.db.roster.find({"person_id": person["_id"]}, {"project_id": 1})}
+        async for project in self.db.projects.find({"_id": {"$in": sorted(project_ids)}}, {"county": 1}):
+            if self.principal.can_see_project(project):
+                return True
+        return False
 
 
 default_handlers = [(r"/api/people/([0-9]+)", PersonHandler)]

@@ -20,7 +20,8 @@ class ProjectsHandler(APIHandler):
         device_counts = await _count_by_project(self.db.devices, {"status": "active"})
         punch_counts = await _count_by_project(self.db.punches, {"date": today, "test": False})
         rows = []
-        async for p in self.db.projects.find({}, {"name": 1, "county": 1, "status": 1}).sort("_id", 1):
+        scope = self.principal.project_filter()
+        async for p in self.db.projects.find(scope, {"name": 1, "county": 1, "status": 1}).sort("_id", 1):
             rows.append({"id": p["_id"], "name": p["name"], "county": p["county"], "status": p["status"],
                          "counts": {"workers": workers.get(p["_id"], 0), "devices": device_counts.get(p["_id"], 0),
                                     "punches_today": punch_counts.get(p["_id"], 0)}})
@@ -32,7 +33,9 @@ class ProjectPunchesHandler(APIHandler):
     async def get(self, project_id: str):
         pid = self.int_argument("project_id", project_id)
         day = self.date_argument("date", site_today())
-        if await self.db.projects.find_one({"_id": pid}, {"_id": 1}) is None:
+        project = await self.db.projects.find_one({"_id": pid}, {"_id": 1, "county": 1})
+        # Out of scope looks exactly like absent: a project account cannot probe which numbers exist.
+        if project is None or not self.principal.can_see_project(project):
             raise APIError(404, "not_found", f"项目 {pid} 不存在")
         rows = await punches.for_project_day(self.db, pid, day)
         names = {p["worker_no"]: p.get("name", "") async for p in self.db.people.find(

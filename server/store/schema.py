@@ -119,6 +119,23 @@ VALIDATORS: dict[str, dict] = {
     "audit_log": _schema(["at", "actor", "action"], at=_date, actor=_str, action=_str),
     "counters": _schema(["_id", "seq"], _id=_str, seq=_int),
     "gateway_stats": _schema(["_id", "totals", "updated_at"], _id=_str, totals={"bsonType": "object"}, updated_at=_date),
+    "accounts": _schema(
+        ["username", "role", "password_hash", "must_change_password", "disabled", "created_at", "tokens"],
+        username={"bsonType": "string", "minLength": 3, "maxLength": 64},
+        role={"enum": ["supervisor", "project", "supplier", "enterprise", "analyst", "admin"]},
+        project_id={"bsonType": ["int", "long", "null"]},
+        county={"bsonType": ["string", "null"]},
+        password_hash=_str,
+        must_change_password=_bool,
+        disabled=_bool,
+        created_at=_date,
+        tokens={"bsonType": "array", "items": {"bsonType": "object", "required": ["hash", "created_at"],
+                                                "properties": {"hash": _str, "created_at": _date, "label": _str}}},
+    ),
+    "login_failures": _schema(["username", "ip", "at"], username=_str, ip=_str, at=_date),
+    "sessions": _schema(["_id", "username", "created_at", "last_seen"], _id=_str, username=_str,
+                        created_at=_date, last_seen=_date),
+    "captchas": _schema(["_id", "answer_hash", "expires_at"], _id=_str, answer_hash=_str, expires_at=_date),
 }
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -151,9 +168,25 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "photos": [],
     "punch_refusals": [IndexModel([("device_id", ASCENDING), ("at", DESCENDING)], name="device_at")],
-    "audit_log": [IndexModel([("at", DESCENDING)], name="at"), IndexModel([("actor", ASCENDING), ("at", DESCENDING)], name="actor_at")],
+    "audit_log": [
+        IndexModel([("at", DESCENDING)], name="at"),
+        IndexModel([("actor", ASCENDING), ("at", DESCENDING)], name="actor_at"),
+        # The audit search filters on actor, action or both, each with a date range.
+        IndexModel([("action", ASCENDING), ("at", DESCENDING)], name="action_at"),
+        IndexModel([("actor", ASCENDING), ("action", ASCENDING), ("at", DESCENDING)], name="actor_action_at"),
+    ],
     "counters": [],
     "gateway_stats": [],
+    "accounts": [
+        IndexModel([("username", ASCENDING)], unique=True, name="username"),
+        IndexModel([("tokens.hash", ASCENDING)], name="token_hash"),
+    ],
+    "login_failures": [
+        IndexModel([("username", ASCENDING), ("ip", ASCENDING), ("at", ASCENDING)], name="account_address"),
+        IndexModel([("ip", ASCENDING), ("at", ASCENDING)], name="address"),
+    ],
+    "sessions": [IndexModel([("username", ASCENDING)], name="username")],
+    "captchas": [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
 }
 
 

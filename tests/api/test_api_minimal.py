@@ -1,62 +1,9 @@
-"""The web process's first endpoints, over real HTTP against the real database."""
+"""The web process's first endpoints, over real HTTP against the real database (the `web` fixture: tests/conftest.py)."""
 from __future__ import annotations
-
-import asyncio
-import json
-import threading
-import urllib.error
-import urllib.request
 
 import pytest
 
-from server.config import Config
-from server.store.db import open_database
-from server.store.embedded import free_port
-
 from support import Device, now_local
-
-TOKEN = "test-admin-token-0123456789"
-
-
-class WebThread:
-    def __init__(self, uri: str, db_name: str):
-        self.port = free_port()
-        self.config = Config.from_env({"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": TOKEN},
-                                      mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port)
-        self.uri, self.db_name = uri, db_name
-        self._ready = threading.Event()
-        threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True).start()
-        assert self._ready.wait(30)
-
-    async def _main(self):
-        from server.api.app import make_app
-        client, db = await open_database(self.uri, self.db_name, app_name="test-web")
-        server = make_app(self.config, db).listen(self.port, address="127.0.0.1")
-        self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
-        await self.stop_event.wait()
-        server.stop()
-        await client.close()
-
-    def stop(self):
-        self.loop.call_soon_threadsafe(self.stop_event.set)
-
-    def get(self, path: str, token: str | None = TOKEN) -> tuple[int, dict]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-
-@pytest.fixture
-def web(mongo_uri, db_name):
-    w = WebThread(mongo_uri, db_name)
-    yield w
-    w.stop()
 
 
 def test_health_is_public(web):

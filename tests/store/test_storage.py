@@ -63,6 +63,7 @@ def test_schema_is_ensured_idempotently_and_validates(mongo_uri, db_name, sdb):
         sdb.projects.insert_one({"_id": 1, "name": "项目", "county": "广州市", "status": "在建"})
 
 
+_T0 = __import__("datetime").datetime(2020, 1, 1)
 HOT_QUERIES = [
     ("devices", {"vendor_code": "V", "device_id": "D"}, None),                       # 843 login
     ("devices", {"changed_at": {"$gt": __import__("datetime").datetime(2020, 1, 1)}}, None),  # ownership poll
@@ -71,6 +72,18 @@ HOT_QUERIES = [
     ("people", {"worker_no": {"$in": [1, 2]}}, None),                                # 849 names, 848 refusals
     ("people", {"id_number": "440703199001011234"}, None),                           # 852, 845
     ("punches", {"project_id": 1, "date": "2026-01-01", "test": False}, [("device_time", 1)]),  # punches of a day
+    ("roster", {"person_id": 1}, None),                                              # people in a principal's scope
+    ("accounts", {"username": "alice"}, None),                                       # login, every session request
+    ("accounts", {"tokens.hash": "0" * 64}, None),                                   # every bearer request
+    ("sessions", {"username": "alice"}, None),                                       # sessions ended by password change
+    ("login_failures", {"username": "alice", "ip": "1.2.3.4", "at": {"$gte": _T0}}, None),  # account locked here?
+    ("login_failures", {"ip": "1.2.3.4", "at": {"$gte": _T0}}, None),                # address blocked?
+    ("login_failures", {"username": "alice", "ip": "1.2.3.4"}, None),                # forget after success
+    ("captchas", {"expires_at": {"$lt": _T0}}, None),                                # expired captchas swept
+    ("audit_log", {"actor": "alice", "at": {"$gte": _T0}}, [("at", -1)]),            # audit search
+    ("audit_log", {"action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
+    ("audit_log", {"actor": "alice", "action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
+    ("audit_log", {"at": {"$gte": _T0}}, [("at", -1)]),
 ]
 HOT_AGGREGATES = [
     ("punches", {"date": "2026-01-01", "test": False}),  # punches today per project

@@ -1,0 +1,92 @@
+"""Login with captcha, logout, password change and "who am I", for browsers (signed session cookie)."""
+from __future__ import annotations
+
+from ..store import accounts, audit, captchas, logins, sessions
+from .base import SESSION_COOKIE, APIError, APIHandler
+
+
+class CaptchaHandler(APIHandler):
+    allowed_before_password_change = True
+
+    async def get(self):
+        self.write_json(await captchas.new(self.db, test_answer=self.config.captcha_test_answer))
+
+
+class LoginHandler(APIHandler):
+    # Logging in again (perhaps as someone else) must stay possible from a half-finished session.
+    allowed_before_password_change = True
+
+    async def post(self):
+        body = self.json_body()
+        username, password = self.text_field(body, "username"), self.text_field(body, "password")
+        captcha_id, answer = self.text_field(body, "captcha_id"), self.text_field(body, "captcha")
+        ip = self.request.remote_ip
+        if await logins.address_blocked(self.db, ip):
+            await self._failed(username, "address_blocked")
+            raise APIError(429, "too_many_attempts", "该地址登录失败次数过多，请 15 分钟后再试")
+        if not await captchas.check(self.db, captcha_id, answer):
+            await self._failed(username, "captcha")
+            raise APIError(400, "captcha_invalid", "captcha: 验证码错误或已失效，请重新获取")
+        if await logins.account_locked(self.db, username, ip):
+            await self._failed(username, "account_locked")
+            raise APIError(429, "account_locked", "username: 该账号在此地址登录失败次数过多，已锁定 30 分钟")
+        account = await accounts.by_username(self.db, username)
+        if not accounts.verify_password(account, password) or account.get("disabled"):
+            await logins.record_failure(self.db, username, ip)
+            await self._failed(username, "password")
+            raise APIError(401, "login_failed", "username/password: 用户名或密码错误")
+        await logins.forget(self.db, username, ip)
+        session_id = await sessions.create(self.db, username)
+        self.set_signed_cookie(SESSION_COOKIE, session_id, expires_days=None, secure=True, httponly=True,
+                               samesite="Strict", path="/")
+        await audit.record(self.db, actor=username, action="login", detail={"ip": ip})
+        self.write_json({"username": username, "role": account["role"],
+                         "must_change_password": account["must_change_password"]})
+
+    async def _failed(self, username: str, reason: str) -> None:
+        await audit.record(self.db, actor=username, action="login_failure",
+                           detail={"ip": self.request.remote_ip, "reason": reason})
+
+
+class LogoutHandler(APIHandler):
+    allowed_before_password_change = True
+
+    async def post(self):
+        if self.principal is not None and self.principal.session_id:
+            await sessions.delete(self.db, self.principal.session_id)
+            await audit.record(self.db, actor=self.principal.name, action="logout",
+                               detail={"ip": self.request.remote_ip})
+        self.clear_cookie(SESSION_COOKIE, path="/")
+        self.write_json({"ok": True})
+
+
+class PasswordHandler(APIHandler):
+    allowed_before_password_change = True
+
+    async def post(self):
+        if self.principal is None or self.principal.username is None:
+            await self.refuse(401, "unauthorized", "需要以账号登录后才能修改密码")
+        body = self.json_body()
+        old, new = self.text_field(body, "old_password"), self.text_field(body, "new_password")
+        try:
+            await accounts.change_password(self.db, self.principal.username, old, new)
+        except accounts.AccountError as exc:
+            raise APIError(400, "invalid_argument", str(exc)) from None
+        await sessions.delete_others(self.db, self.principal.username, keep=self.principal.session_id)
+        self.write_json({"ok": True, "must_change_password": False})
+
+
+class MeHandler(APIHandler):
+    allowed_before_password_change = True
+
+    async def get(self):
+        p = self.principal
+        if p is None:
+            await self.refuse(401, "unauthorized", "需要登录或有效的访问令牌 (bearer token required)")
+        self.write_json({"username": p.username or p.name, "role": p.role, "project_id": p.project_id,
+                         "county": p.county, "must_change_password": p.must_change_password,
+                         "permissions": sorted(p.permissions)})
+
+
+default_handlers = [(r"/api/captcha", CaptchaHandler), (r"/api/login", LoginHandler), (r"/api/logout", LogoutHandler),
+                    (r"/api/password", PasswordHandler), (r"/api/me", MeHandler)]
