@@ -29,7 +29,7 @@ def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:
                                    cookie_secret=resolve_cookie_secret(config))
 
 
-async def run_web(config: Config, db: AsyncDatabase, *, ready: asyncio.Event | None = None) -> None:
+async def run_web(config: Config, db: AsyncDatabase) -> None:
     app = make_app(config, db)
     server = app.listen(config.web_port, address=config.web_host, xheaders=True)
     log.info("web listening on %s:%s", config.web_host, config.web_port)
@@ -37,7 +37,5 @@ async def run_web(config: Config, db: AsyncDatabase, *, ready: asyncio.Event | N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    if ready is not None:
-        ready.set()
     await stop.wait()
     server.stop()

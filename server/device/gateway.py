@@ -236,7 +236,7 @@ class GatewayServer(TCPServer):
             log.exception("final counter flush failed")
 
 
-async def run_gateway(config: Config, db: AsyncDatabase, *, ready: asyncio.Event | None = None) -> None:
+async def run_gateway(config: Config, db: AsyncDatabase) -> None:
     server = GatewayServer(config, db)
     sockets = bind_sockets(config.gateway_port, address=config.gateway_host, backlog=4096)
     server.add_sockets(sockets)
@@ -246,8 +246,6 @@ async def run_gateway(config: Config, db: AsyncDatabase, *, ready: asyncio.Event
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    if ready is not None:
-        ready.set()
     await stop.wait()
     log.info("gateway stopping")
     await server.shutdown()

@@ -1,8 +1,6 @@
 """The person library (人员库): one document per resident ID number, with its worker number."""
 from __future__ import annotations
 
-import datetime as dt
-
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -66,11 +64,3 @@ async def existing_worker_nos(db: AsyncDatabase, worker_nos: list[int]) -> set[i
     cursor = db.people.find({"worker_no": {"$in": worker_nos}}, {"worker_no": 1, "_id": 0})
     return {d["worker_no"] async for d in cursor}
 
-
-def age_on(person: dict, day: dt.date) -> int | None:
-    birth = person.get("birth_date") or ""
-    try:
-        born = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
-    except ValueError:
-        return None
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

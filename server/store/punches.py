@@ -38,11 +38,11 @@ class PunchIn:
     received_at: dt.datetime  # UTC
     flags: list[str]
     test: bool = False
+    key: str = dataclasses.field(init=False)
 
-    @property
-    def key(self) -> str:
+    def __post_init__(self) -> None:
         # The identity of a punch across re-sends: same device, worker, time and mode.
-        return f"{self.vendor_code}|{self.device_id}|{self.worker_no}|{self.device_time:%Y%m%d%H%M%S}|{self.mode}"
+        self.key = f"{self.vendor_code}|{self.device_id}|{self.worker_no}|{self.device_time:%Y%m%d%H%M%S}|{self.mode}"
 
     def document(self) -> dict:
         moment = self.device_time.replace(tzinfo=SITE_TZ)
@@ -86,8 +86,6 @@ class PunchWriter:
         self._pending: list[tuple[PunchIn, asyncio.Future]] = []
         self._refusals: list[dict] = []
         self._runner: asyncio.Task | None = None
-        self.batches = 0
-        self.batched_punches = 0
 
     async def submit(self, punch: PunchIn) -> PunchOutcome:
         future = asyncio.get_running_loop().create_future()
@@ -118,8 +116,6 @@ class PunchWriter:
                     future.set_result(outcome)
 
     async def _write(self, batch: list[PunchIn], refusals: list[dict]) -> list[PunchOutcome]:
-        self.batches += 1
-        self.batched_punches += len(batch)
         outcomes: list[PunchOutcome | None] = [None] * len(batch)
         entered = await self.roster.entered({(p.project_id, p.worker_no) for p in batch}, time.monotonic())
         missing = [p.worker_no for p in batch if (p.project_id, p.worker_no) not in entered]
