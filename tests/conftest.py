@@ -9,7 +9,7 @@ from pymongo import MongoClient
 
 from server.store.embedded import EmbeddedDatabase
 
-from support import GatewayProcess, GatewayThread, WebThread, run_async
+from support import GatewayProcess, GatewayThread, WebThread, make_account_sync, run_async
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +79,12 @@ def gateway_process(mongo_uri, db_name):
     yield start
     for gw in started:
         gw.stop()
+
+
+@pytest.fixture
+def make_account(mongo_uri, db_name):
+    """make_account(username, role, must_change=False, project_id=.., county=.., supplier_id=..) → account
+    with password support.PASSWORD."""
+    def make(username: str, role: str, **kwargs) -> dict:
+        return make_account_sync(mongo_uri, db_name, username, role, **kwargs)
+    return make

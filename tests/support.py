@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 from server.config import Config
 from server.device import codec
@@ -94,6 +95,7 @@ class GatewayThread:
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 CAPTCHA_ANSWER = "TEST"
+PASSWORD = "Passw0rd-1"
 
 
 class WebThread:
@@ -146,6 +148,66 @@ class WebThread:
     def get(self, path: str, token: str | None = ADMIN_TOKEN) -> tuple[int, dict]:
         status, body, _ = self.request("GET", path, token=token)
         return status, body
+
+    def raw(self, method: str, path: str, data: bytes | None = None, *, headers: dict | None = None,
+            token: str | None = None, cookie: str | None = None) -> tuple[int, bytes, dict]:
+        """Any request, any answer: (status, body bytes, headers) — for pages, downloads and uploads."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        if cookie:
+            request.add_header("Cookie", cookie)
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(request, timeout=30) as resp:
+                return resp.status, resp.read(), resp.headers
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), exc.headers
+
+    def upload(self, path: str, files: dict[str, tuple[str, bytes, str]], fields: dict[str, str] | None = None,
+               *, token: str | None = ADMIN_TOKEN, cookie: str | None = None) -> tuple[int, dict]:
+        """POST multipart/form-data; files maps field → (file name, bytes, content type)."""
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in (fields or {}).items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        for name, (filename, content, ctype) in files.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                         f'Content-Type: {ctype}\r\n\r\n'.encode() + content + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        status, body, _ = self.raw("POST", path, b"".join(parts), token=token, cookie=cookie,
+                                   headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        return status, json.loads(body)
+
+    def login(self, username: str, password: str = PASSWORD, *, ip: str = "10.0.0.1") -> str:
+        """Log in through the captcha (test answer) and return the session cookie ("name=value")."""
+        _, captcha, _ = self.request("GET", "/api/captcha", ip=ip)
+        status, reply, headers = self.request("POST", "/api/login", {
+            "username": username, "password": password, "captcha_id": captcha["id"], "captcha": CAPTCHA_ANSWER}, ip=ip)
+        assert status == 200, reply
+        for header in headers.get_all("Set-Cookie") or []:
+            if header.startswith("realname_session="):
+                return header.split(";")[0]
+        raise AssertionError("no session cookie")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+
+def make_account_sync(uri: str, db_name: str, username: str, role: str, *, must_change: bool = False,
+                      password: str = PASSWORD, **scope) -> dict:
+    from server.store import accounts
+
+    async def job(db):
+        account, _ = await accounts.create_account(db, username=username, role=role, password=password,
+                                                   must_change_password=must_change, **scope)
+        return account
+    return run_async(uri, db_name, job)
 
 
 class GatewayProcess:

@@ -9,7 +9,8 @@ import tornado.web
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..config import Config, resolve_cookie_secret
-from . import audit, auth, devices, health, people, projects
+from ..web import pages
+from . import audit, auth, devices, health, openapi, people, projects
 from .base import APIError, APIHandler
 
 log = logging.getLogger("realname.web")
@@ -21,12 +22,23 @@ class NotFoundHandler(APIHandler):
         raise APIError(404, "not_found", "接口不存在")
 
 
+# Every module serving /api/... : its `default_handlers` are routed and its `openapi` paths documented.
+API_MODULES = [health, openapi, auth, projects, devices, people, audit]
+# Server-rendered pages (server/web); they call the same store functions and post forms to the API.
+PAGE_MODULES = [pages]
+
+
 def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:
-    handlers = [*health.default_handlers, *projects.default_handlers, *devices.default_handlers,
-                *people.default_handlers, *auth.default_handlers, *audit.default_handlers]
+    handlers = [h for module in API_MODULES + PAGE_MODULES for h in module.default_handlers]
+    # Unknown addresses: JSON under /api/, a Chinese page everywhere else.
+    handlers.append((r"/(?!api/).*", pages.NotFoundPage))
+    nav = sorted((entry for module in PAGE_MODULES for entry in module.nav), key=lambda e: e["order"])
     return tornado.web.Application(handlers, config=config, db=db, default_handler_class=NotFoundHandler,
+                                   nav=nav,
                                    xsrf_cookies=False, compress_response=True,
-                                   cookie_secret=resolve_cookie_secret(config))
+                                   cookie_secret=resolve_cookie_secret(config),
+                                   openapi=openapi.build_document(API_MODULES),
+                                   **pages.application_settings())
 
 
 async def run_web(config: Config, db: AsyncDatabase) -> None:

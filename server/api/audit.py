@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..store import audit
 from .base import APIHandler, requires
+from .openapi import DATE, DATETIME, INT, STR, arr, obj, operation, query_param
 
 
 class AuditHandler(APIHandler):
@@ -20,3 +21,10 @@ class AuditHandler(APIHandler):
 
 
 default_handlers = [(r"/api/audit", AuditHandler)]
+
+openapi = {"/api/audit": {"get": operation(
+    "审计日志检索（登录、拒绝、未脱敏个人信息的查看与导出）", tag="审计", permission="audit:read", errors=(400,),
+    params=[query_param("actor"), query_param("action"), query_param("from", DATE), query_param("to", DATE),
+            query_param("limit", {"type": "integer", "minimum": 0, "maximum": 1000})],
+    response=obj(["entries", "count"], count=INT, entries=arr(obj(["at", "actor", "action"], at=DATETIME,
+                                                                     actor=STR, action=STR))))}}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..store import accounts, audit, captchas, logins, sessions
 from .base import SESSION_COOKIE, APIError, APIHandler
+from .openapi import BOOL, INT, STR, arr, nullable, obj, operation
 
 
 class CaptchaHandler(APIHandler):
@@ -90,3 +91,22 @@ class MeHandler(APIHandler):
 
 default_handlers = [(r"/api/captcha", CaptchaHandler), (r"/api/login", LoginHandler), (r"/api/logout", LogoutHandler),
                     (r"/api/password", PasswordHandler), (r"/api/me", MeHandler)]
+
+_login_ok = obj(["username", "role", "must_change_password"], username=STR, role=STR, must_change_password=BOOL)
+openapi = {
+    "/api/captcha": {"get": operation("获取图形验证码", tag="登录", public=True, errors=(),
+                                      response=obj(["id", "image"], id=STR, image=STR))},
+    "/api/login": {"post": operation(
+        "账号密码 + 验证码登录，成功后设置会话 Cookie", tag="登录", public=True, errors=(400, 401, 429),
+        body=obj(["username", "password", "captcha_id", "captcha"], username=STR, password=STR, captcha_id=STR,
+                 captcha=STR), response=_login_ok)},
+    "/api/logout": {"post": operation("退出登录", tag="登录", public=True, errors=(),
+                                      response=obj(["ok"], ok=BOOL))},
+    "/api/password": {"post": operation(
+        "修改密码（首次登录须先修改）", tag="登录", errors=(400, 401),
+        body=obj(["old_password", "new_password"], old_password=STR, new_password=STR),
+        response=obj(["ok"], ok=BOOL, must_change_password=BOOL))},
+    "/api/me": {"get": operation("当前登录身份", tag="登录", errors=(401,), response=obj(
+        ["username", "role"], username=STR, role=STR, project_id=nullable(INT), county=nullable(STR),
+        must_change_password=BOOL, permissions=arr(STR)))},
+}

@@ -6,6 +6,7 @@ import functools
 import hmac
 import json
 import logging
+import urllib.parse
 import datetime as dt
 from typing import Any
 
@@ -13,6 +14,7 @@ from bson import ObjectId
 from tornado.web import HTTPError, RequestHandler
 
 from ..store import accounts, audit, sessions
+from ..domain.rules import RuleError
 from ..store.db import SITE_TZ
 
 log = logging.getLogger("realname.web")
@@ -20,16 +22,30 @@ log = logging.getLogger("realname.web")
 SESSION_COOKIE = "realname_session"
 
 
-# What each role may do; scope (own project, own county) is applied by the handlers via Principal.
+# What each role may do; scope (own project, own county, own supplier) is applied by the handlers
+# via Principal. The vocabulary is fixed here so every handler names one of these words:
+#   projects:read/write      see / edit projects in scope        projects:manage   register, cancel, export library
+#   declarations:review      项目申报审核, 发账号                  accounts:issue    issue project/enterprise accounts
+#   enterprises:read/write   企业库                               workforce:read/write  units, teams, roster
+#   people:read/unmask       person library (unmask is audited)   contracts:read/write/download (download audited)
+#   punches:read             attendance                           photos:read       punch and ID photos (audited)
+#   devices:read             devices and monitoring in scope      supplier:self     a supplier's own profile,
+#   suppliers:review         business scope and device access                          scopes and applications
+#   audit:read               search the audit log
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "supervisor": frozenset({"projects:read", "devices:read", "people:read", "people:unmask", "punches:read",
-                             "audit:read"}),
-    # Devices are listed city-wide for now, so project accounts get no devices:read until that list is scoped.
-    "project": frozenset({"projects:read", "people:read", "punches:read"}),
-    # Suppliers and enterprises get their permissions with their own pages (later issues).
-    "supplier": frozenset(),
-    "enterprise": frozenset(),
-    "analyst": frozenset({"projects:read", "devices:read", "people:read", "punches:read"}),
+    "supervisor": frozenset({"projects:read", "projects:write", "projects:manage", "declarations:review",
+                             "accounts:issue", "enterprises:read", "enterprises:write", "workforce:read",
+                             "people:read", "people:unmask", "contracts:read", "contracts:download",
+                             "punches:read", "photos:read", "devices:read", "suppliers:review", "audit:read"}),
+    "project": frozenset({"projects:read", "projects:write", "enterprises:read", "enterprises:write",
+                          "workforce:read", "workforce:write", "people:read", "people:unmask", "contracts:read",
+                          "contracts:write", "contracts:download", "punches:read", "photos:read"}),
+    # devices:read joins project and supplier once /api/devices is scoped to their own devices.
+    "supplier": frozenset({"supplier:self"}),
+    "enterprise": frozenset({"enterprises:read"}),
+    # Analysts read everything in scope, with personal data masked and no photos or contract scans.
+    "analyst": frozenset({"projects:read", "enterprises:read", "workforce:read", "people:read", "contracts:read",
+                          "punches:read", "devices:read"}),
     "admin": frozenset({"*"}),
 }
 
@@ -44,13 +60,16 @@ class Principal:
     county: str | None = None
     must_change_password: bool = False
     session_id: str | None = None
+    supplier_id: ObjectId | None = None
+    enterprise_id: ObjectId | None = None
 
     @classmethod
     def from_account(cls, account: dict, session_id: str | None = None) -> "Principal":
         return cls(account["username"], account["role"], ROLE_PERMISSIONS.get(account["role"], frozenset()),
                    username=account["username"], project_id=account.get("project_id"),
                    county=account.get("county"), must_change_password=bool(account.get("must_change_password")),
-                   session_id=session_id)
+                   session_id=session_id, supplier_id=account.get("supplier_id"),
+                   enterprise_id=account.get("enterprise_id"))
 
     def may(self, permission: str) -> bool:
         return "*" in self.permissions or permission in self.permissions
@@ -72,24 +91,31 @@ class Principal:
 
 
 def requires(permission: str):
-    """Declare the permission a handler method needs; checked before the method runs."""
+    """Declare the permission a handler method needs; checked before the method runs.
+
+    A RuleError raised by the store becomes a 400/404/409 that names the field, so handlers
+    call the store and let its reasons through unchanged.
+    """
     def decorate(method):
         @functools.wraps(method)
-        async def wrapper(self: "APIHandler", *args, **kwargs):
+        async def wrapper(self: "BaseHandler", *args, **kwargs):
             if self.principal is None:
                 await self.refuse(401, "unauthorized", "需要登录或有效的访问令牌 (bearer token required)")
             if not self.principal.may(permission):
                 await self.refuse(403, "forbidden", f"无权限: {permission}")
-            return await method(self, *args, **kwargs)
+            try:
+                return await method(self, *args, **kwargs)
+            except RuleError as exc:
+                raise APIError(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field) from None
         wrapper.permission = permission
         return wrapper
     return decorate
 
 
 class APIError(HTTPError):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
         super().__init__(status, reason=None)
-        self.code, self.message = code, message
+        self.code, self.message, self.field = code, message, field
 
 
 def _json_default(value: Any):
@@ -147,6 +173,48 @@ class BaseHandler(RequestHandler):
             return None
         return Principal.from_account(account, session_id=session["_id"])
 
+    async def scoped_project(self, project_id: int, projection: dict | None = None) -> dict:
+        """The project if the principal may see it; otherwise 404, exactly as if it did not exist."""
+        project = await self.db.projects.find_one({"_id": project_id}, projection)
+        if project is None or not self.principal.can_see_project(project):
+            raise APIError(404, "not_found", f"project_id: 项目 {project_id} 不存在", field="project_id")
+        return project
+
+    async def audit(self, action: str, target: dict | None = None, **detail) -> None:
+        """Write who did what from where; every view or export of unmasked personal data comes here."""
+        await audit.record(self.db, actor=self.principal.name if self.principal else "anonymous", action=action,
+                           target=target, detail={"ip": self.request.remote_ip, **detail})
+
+    def uploaded_file(self, field: str, *, max_bytes: int, kinds: tuple[str, ...]) -> tuple[bytes, str]:
+        """The bytes and detected kind of one multipart upload, checked by content, never by its name.
+
+        The client's file name is not returned: it must never reach the file system, and what a
+        file is comes from its first bytes (kinds: "pdf", "xlsx", "jpeg", "png").
+        """
+        files = self.request.files.get(field) or []
+        if len(files) != 1:
+            raise APIError(400, "invalid_argument", f"{field}: 请上传一个文件", field=field)
+        body = files[0]["body"]
+        if not body:
+            raise APIError(400, "invalid_argument", f"{field}: 文件为空", field=field)
+        if len(body) > max_bytes:
+            raise APIError(413, "too_large", f"{field}: 文件超过 {max_bytes // 1024 // 1024} MB 上限", field=field)
+        kind = sniff_kind(body)
+        if kind not in kinds:
+            names = {"pdf": "PDF", "xlsx": "Excel (.xlsx)", "jpeg": "JPEG", "png": "PNG"}
+            raise APIError(400, "invalid_file_type",
+                           f"{field}: 文件类型须为 {' / '.join(names[k] for k in kinds)}", field=field)
+        return body, kind
+
+    def send_download(self, data: bytes, filename: str, content_type: str) -> None:
+        """Send bytes as an attachment; the Chinese file name travels RFC 5987-encoded."""
+        ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Disposition",
+                        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename)}")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(data)
+
     async def refuse(self, status: int, code: str, message: str):
         """Raise the refusal, after writing it to the audit log (who was refused what, from where)."""
         actor = self.principal.name if self.principal else "anonymous"
@@ -154,6 +222,22 @@ class BaseHandler(RequestHandler):
                            target={"method": self.request.method, "path": self.request.path},
                            detail={"status": status, "code": code, "ip": self.request.remote_ip})
         raise APIError(status, code, message)
+
+
+def sniff_kind(body: bytes) -> str | None:
+    if body.startswith(b"%PDF-"):
+        return "pdf"
+    if body.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if body.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if body.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    return None
+
+
+def _bad_date(name: str):
+    raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name)
 
 
 class APIHandler(BaseHandler):
@@ -167,8 +251,9 @@ class APIHandler(BaseHandler):
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        field = None
         if isinstance(exc, APIError):
-            code, message = exc.code, exc.message
+            code, message, field = exc.code, exc.message, exc.field
         elif status_code == 404:
             code, message = "not_found", "资源不存在"
         elif status_code == 405:
@@ -179,7 +264,10 @@ class APIHandler(BaseHandler):
             # Internals stay in the log, never in the response.
             code, message = "internal_error", "服务器内部错误"
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"status": status_code, "code": code, "message": message}, ensure_ascii=False))
+        payload = {"status": status_code, "code": code, "message": message}
+        if field:
+            payload["field"] = field
+        self.finish(json.dumps(payload, ensure_ascii=False))
 
     def json_body(self) -> dict:
         try:
@@ -194,16 +282,39 @@ class APIHandler(BaseHandler):
     def text_field(body: dict, name: str) -> str:
         value = body.get(name)
         if not isinstance(value, str) or not value:
-            raise APIError(400, "invalid_argument", f"{name}: 必填")
+            raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
         return value
+
+    @staticmethod
+    def optional_text(body: dict, name: str, max_length: int = 200) -> str:
+        value = body.get(name, "")
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise APIError(400, "invalid_argument", f"{name}: 须为文本", field=name)
+        if len(value) > max_length:
+            raise APIError(400, "invalid_argument", f"{name}: 不能超过 {max_length} 个字符", field=name)
+        return value.strip()
+
+    @staticmethod
+    def date_field(body: dict, name: str, *, required: bool = True) -> dt.date | None:
+        value = body.get(name)
+        if value in (None, ""):
+            if required:
+                raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
+            return None
+        try:
+            return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else _bad_date(name)
+        except ValueError:
+            _bad_date(name)
 
     def int_argument(self, name: str, value: str) -> int:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise APIError(400, "invalid_argument", f"{name}: 须为整数") from None
+            raise APIError(400, "invalid_argument", f"{name}: 须为整数", field=name) from None
         if not 0 <= number <= 0xFFFFFFFF:
-            raise APIError(400, "invalid_argument", f"{name}: 超出范围")
+            raise APIError(400, "invalid_argument", f"{name}: 超出范围", field=name)
         return number
 
     def date_argument(self, name: str, default: dt.date) -> dt.date:
@@ -213,4 +324,4 @@ class APIHandler(BaseHandler):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD") from None
+            raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name) from None

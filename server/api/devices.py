@@ -7,6 +7,7 @@ from ..device.stats import device_counters, read_totals
 from ..store import devices
 from ..store.db import utcnow
 from .base import APIHandler, requires
+from .openapi import ANY_OBJ, BOOL, DATETIME, INT, STR, arr, nullable, obj, operation, query_param
 
 
 def device_view(device: dict, gateways: dict, live_counts: dict, *, window: float, now) -> dict:
@@ -42,3 +43,14 @@ class GatewayStatsHandler(APIHandler):
 
 
 default_handlers = [(r"/api/devices", DevicesHandler), (r"/api/gateway/stats", GatewayStatsHandler)]
+
+openapi = {
+    "/api/devices": {"get": operation(
+        "考勤设备及在线状态、网关计数", tag="设备", permission="devices:read", errors=(400,),
+        params=[query_param("project", INT, "只看该项目的设备")],
+        response=obj(["devices", "count"], count=INT, devices=arr(obj(
+            ["vendor_code", "device_id", "project_id", "online"], vendor_code=STR, device_id=STR, project_id=INT,
+            online=BOOL, last_seen=nullable(DATETIME), last_login=nullable(DATETIME),
+            registered_by=nullable(STR), counters=ANY_OBJ))))},
+    "/api/gateway/stats": {"get": operation("网关计数汇总", tag="设备", permission="devices:read", errors=())},
+}

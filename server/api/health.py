@@ -4,6 +4,7 @@ from __future__ import annotations
 from pymongo.errors import PyMongoError
 
 from .base import APIHandler
+from .openapi import enum, obj, operation
 
 
 class HealthHandler(APIHandler):
@@ -18,3 +19,7 @@ class HealthHandler(APIHandler):
 
 
 default_handlers = [(r"/api/health", HealthHandler)]
+
+openapi = {"/api/health": {"get": operation(
+    "进程与数据库是否可用", tag="meta", public=True, errors=(503,),
+    response=obj(["status", "database"], status=enum("ok", "degraded"), database=enum("ok", "unreachable")))}}

@@ -6,6 +6,7 @@ from ..domain.nations import nation_name
 from ..store import people
 from ..store.db import utcnow
 from .base import APIError, APIHandler, requires
+from .openapi import BOOL, DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
 
 
 def mask_address(address: str) -> str:
@@ -57,3 +58,10 @@ class PersonHandler(APIHandler):
 
 
 default_handlers = [(r"/api/people/([0-9]+)", PersonHandler)]
+
+PERSON = obj(["worker_no", "name", "id_number", "masked"], worker_no=INT, name=STR, id_number=STR, sex=STR,
+             nation=STR, address=STR, has_id_photo=BOOL, has_capture_photo=BOOL, id_warnings=arr(STR),
+             created_at=nullable(DATETIME), masked=BOOL)
+openapi = {"/api/people/{worker_no}": {"get": operation(
+    "人员库：一名人员（默认脱敏；unmask=true 需权限并记入审计）", tag="人员库", permission="people:read",
+    params=[path_param("worker_no"), query_param("unmask", enum("true", "false"))], response=PERSON)}}

@@ -5,6 +5,7 @@ from ..store import punches
 from ..store.db import site_today
 from ..store.roster import CURRENT
 from .base import APIError, APIHandler, requires
+from .openapi import DATE, DATETIME, INT, STR, arr, obj, operation, path_param, query_param
 
 
 async def _count_by_project(collection, match: dict) -> dict[int, int]:
@@ -48,3 +49,18 @@ class ProjectPunchesHandler(APIHandler):
 
 
 default_handlers = [(r"/api/projects", ProjectsHandler), (r"/api/projects/([0-9]+)/punches", ProjectPunchesHandler)]
+
+_counts = obj(["workers", "devices", "punches_today"], workers=INT, devices=INT, punches_today=INT)
+openapi = {
+    "/api/projects": {"get": operation(
+        "项目列表（权限范围内）及在场人数、设备数、今日考勤数", tag="项目库", permission="projects:read", errors=(),
+        response=obj(["projects", "count", "date"], count=INT, date=DATE, projects=arr(obj(
+            ["id", "name", "county", "status", "counts"], id=INT, name=STR, county=STR, status=STR, counts=_counts))))},
+    "/api/projects/{project_id}/punches": {"get": operation(
+        "项目某日的考勤记录", tag="项目考勤", permission="punches:read",
+        params=[path_param("project_id"), query_param("date", DATE, "考勤日期，默认今天")],
+        response=obj(["project_id", "date", "punches", "count"], project_id=INT, date=DATE, count=INT,
+                     punches=arr(obj(["worker_no", "device_time"], worker_no=INT, name=STR, vendor_code=STR,
+                                     device_id=STR, device_time=DATETIME, received_at=DATETIME, mode=INT,
+                                     photo_len=INT, flags=arr(STR), resends=INT))))},
+}

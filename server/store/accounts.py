@@ -7,6 +7,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -48,7 +49,8 @@ def _password_problem(password: str) -> str | None:
 
 async def create_account(db: AsyncDatabase, *, username: str, role: str, project_id: int | None = None,
                          county: str | None = None, password: str | None = None,
-                         must_change_password: bool = True) -> tuple[dict, str | None]:
+                         must_change_password: bool = True, supplier_id: ObjectId | None = None,
+                         enterprise_id: ObjectId | None = None) -> tuple[dict, str | None]:
     """Returns the account and, when no password was given, the generated one (shown once, never stored)."""
     if not USERNAME.match(username or ""):
         raise AccountError("username: 用户名须为 3–64 位字母、数字或 _ . @ -")
@@ -66,13 +68,19 @@ async def create_account(db: AsyncDatabase, *, username: str, role: str, project
             raise AccountError("county: 只有监管账号可以限定区县")
         if county not in COUNTIES:
             raise AccountError(f"county: 区县须为 {', '.join(COUNTIES)} 之一")
+    # A supplier or enterprise account acts for exactly one supplier / enterprise record.
+    for needed_role, key, value in (("supplier", "supplier", supplier_id), ("enterprise", "enterprise", enterprise_id)):
+        if role == needed_role and value is None:
+            raise AccountError(f"{key}: {needed_role} 账号须指定所属{'供应商' if key == 'supplier' else '企业'}")
+        if role != needed_role and value is not None:
+            raise AccountError(f"{key}: 只有 {needed_role} 账号可以指定")
     generated = None
     if password is None:
         password = generated = initial_password()
     elif (problem := _password_problem(password)) is not None:
         raise AccountError(problem.replace("new_password", "password"))
     account = {"username": username, "role": role, "project_id": project_id, "county": county,
-               "password_hash": _hasher.hash(password), "must_change_password": must_change_password,
+               "supplier_id": supplier_id, "enterprise_id": enterprise_id, "password_hash": _hasher.hash(password), "must_change_password": must_change_password,
                "disabled": False, "created_at": utcnow(), "tokens": []}
     try:
         await db.accounts.insert_one(account)

@@ -15,15 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from ..domain import jobs
 from ..domain.identity import check_credit_code
+from ..domain.rules import RuleError  # noqa: F401  (re-exported: callers catch workforce.RuleError)
 from .db import SITE_TZ, next_sequence, utcnow
-
-
-class RuleError(ValueError):
-    """A request that breaks a rule; `field` names what to correct, the message says why (Chinese)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
 
 
 def _day(value: dt.date | None) -> dt.datetime:

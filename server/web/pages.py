@@ -1,0 +1,124 @@
+"""Page handlers: the login page, password change, the home page, and the base every page builds on.
+
+Pages are rendered on the server from the same store functions the API uses. Forms do not post
+to pages: static/app.js sends them as JSON (or multipart) to the REST API and shows the API's
+refusal beside the field it names, so there is one set of rules and one set of messages. The
+session cookie is SameSite=Strict and the API takes only JSON bodies or multipart from our own
+pages, so another site cannot submit on a user's behalf.
+
+Each page module lists its `default_handlers` and `nav` entries (title, address, permission,
+order); make_app routes the handlers and builds the navigation from the entries.
+"""
+from __future__ import annotations
+
+import os
+import urllib.parse
+from typing import Any
+
+from tornado.web import HTTPError
+
+from ..api.base import APIError, BaseHandler
+
+HERE = os.path.dirname(__file__)
+
+
+def application_settings() -> dict:
+    return {"template_path": os.path.join(HERE, "templates"), "static_path": os.path.join(HERE, "static"),
+            "static_url_prefix": "/static/"}
+
+
+class PageHandler(BaseHandler):
+    """A page for signed-in users; anonymous visitors are sent to the login page and come back after."""
+
+    # The permission the page needs (None: any signed-in user); public pages set login_required False.
+    page_permission: str | None = None
+    login_required = True
+
+    async def prepare(self):
+        self.principal = await self._find_principal()
+        if self.principal is None:
+            if self.login_required:
+                self.redirect("/login?next=" + urllib.parse.quote(self.request.uri, safe=""))
+            return
+        if self.principal.must_change_password and not self.allowed_before_password_change:
+            self.redirect("/password")
+            return
+        if self.page_permission and not self.principal.may(self.page_permission):
+            await self.refuse(403, "forbidden", "您的账号无权访问此页面")
+
+    def set_default_headers(self):
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Content-Security-Policy",
+                        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+
+    def nav_for(self) -> list[dict]:
+        if self.principal is None:
+            return []
+        return [entry for entry in self.settings.get("nav", [])
+                if entry["permission"] is None or self.principal.may(entry["permission"])]
+
+    def render_page(self, template: str, **kwargs: Any) -> None:
+        self.render(template, principal=self.principal, nav=self.nav_for(), current=self.request.path,
+                    role_names=ROLE_NAMES, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, APIError):
+            message = exc.message
+        elif status_code == 404:
+            message = "页面不存在"
+        elif isinstance(exc, HTTPError) and status_code < 500:
+            message = "请求无效"
+        else:
+            message = "服务器内部错误，请稍后再试"
+        self.render("error.html", principal=self.principal, nav=self.nav_for(), current=self.request.path,
+                    role_names=ROLE_NAMES, status=status_code, message=message)
+
+    def query(self, name: str, default: str = "") -> str:
+        return self.get_query_argument(name, default).strip()
+
+
+ROLE_NAMES = {"supervisor": "监管", "project": "项目", "supplier": "供应商", "enterprise": "企业",
+              "analyst": "分析", "admin": "管理员"}
+
+
+class LoginPage(PageHandler):
+    login_required = False
+    allowed_before_password_change = True
+
+    async def get(self):
+        self.render_page("login.html", next=_safe_next(self.get_query_argument("next", "/")))
+
+
+class PasswordPage(PageHandler):
+    allowed_before_password_change = True
+
+    async def get(self):
+        self.render_page("password.html")
+
+
+class HomePage(PageHandler):
+    async def get(self):
+        self.render_page("home.html")
+
+
+class NotFoundPage(PageHandler):
+    login_required = False
+
+    async def prepare(self):
+        await super().prepare()
+        if not self._finished:
+            raise HTTPError(404)
+
+
+def _safe_next(target: str) -> str:
+    # Only a path on this site: an absolute or scheme-relative address would make the login page
+    # an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+default_handlers = [(r"/", HomePage), (r"/login", LoginPage), (r"/password", PasswordPage)]
+nav: list[dict] = []

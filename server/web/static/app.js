@@ -1,0 +1,198 @@
+// Portal behaviour shared by every page: forms and buttons talk JSON (or multipart) to the REST
+// API; a refusal is shown beside the field it names and nothing typed is lost.
+(function () {
+  "use strict";
+
+  function fill(template, data) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) {
+      return data && data[key] !== undefined && data[key] !== null ? encodeURIComponent(data[key]) : "";
+    });
+  }
+
+  function send(method, url, body, onProgress) {
+    // XMLHttpRequest rather than fetch: it reports upload progress for large files.
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("Accept", "application/json");
+      if (!(body instanceof FormData) && body !== null) xhr.setRequestHeader("Content-Type", "application/json");
+      if (onProgress && xhr.upload) xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      xhr.onload = function () {
+        var data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = {message: "服务器返回了无法识别的内容"}; }
+        resolve({ok: xhr.status >= 200 && xhr.status < 300, status: xhr.status, data: data || {}});
+      };
+      xhr.onerror = function () { resolve({ok: false, status: 0, data: {message: "网络错误，请检查连接后重试"}}); };
+      xhr.send(body instanceof FormData ? body : (body === null ? null : JSON.stringify(body)));
+    });
+  }
+
+  function collect(form) {
+    if (form.enctype === "multipart/form-data") return new FormData(form);
+    var body = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.type === "submit" || el.type === "button") return;
+      var value;
+      if (el.type === "checkbox") {
+        if (el.hasAttribute("data-array")) {
+          body[el.name] = body[el.name] || [];
+          if (el.checked) body[el.name].push(el.value);
+          return;
+        }
+        value = el.checked;
+      } else if (el.type === "radio") {
+        if (!el.checked) return;
+        value = el.value;
+      } else if (el.multiple) {
+        value = Array.prototype.filter.call(el.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+      } else if (el.type === "number" || el.getAttribute("data-type") === "int" || el.getAttribute("data-type") === "number") {
+        value = el.value === "" ? null : Number(el.value);
+      } else {
+        value = el.value;
+      }
+      body[el.name] = value;
+    });
+    return body;
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll(".invalid").forEach(function (el) { el.classList.remove("invalid"); });
+    form.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+    var box = form.querySelector(".form-error");
+    if (box) box.textContent = "";
+  }
+
+  function showError(form, data) {
+    var box = form.querySelector(".form-error");
+    var message = data.message || "操作失败";
+    if (box) box.textContent = message; else window.alert(message);
+    if (data.field) {
+      var input = form.querySelector('[name="' + data.field + '"]');
+      if (input) {
+        input.classList.add("invalid");
+        var note = document.createElement("span");
+        note.className = "field-error";
+        note.textContent = message;
+        input.insertAdjacentElement("afterend", note);
+        input.focus();
+      }
+    }
+  }
+
+  function render(container, data) {
+    if (!container) return;
+    container.querySelectorAll("[data-key]").forEach(function (el) {
+      var v = data[el.getAttribute("data-key")];
+      el.textContent = v === undefined || v === null ? "" : v;
+    });
+    container.querySelectorAll("[data-list]").forEach(function (tbody) {
+      var rows = data[tbody.getAttribute("data-list")] || [];
+      var columns = (tbody.getAttribute("data-columns") || "").split(",");
+      tbody.innerHTML = "";
+      rows.forEach(function (row) {
+        var tr = document.createElement("tr");
+        columns.forEach(function (c) {
+          var td = document.createElement("td");
+          td.textContent = row[c] === undefined || row[c] === null ? "" : row[c];
+          tr.appendChild(td);
+        });
+        tbody.appendChild(tr);
+      });
+    });
+    container.hidden = false;
+  }
+
+  function after(origin, data) {
+    var then = origin.getAttribute("data-then") || "reload";
+    var result = origin.getAttribute("data-result");
+    if (result) render(document.querySelector(result), data);
+    if (then === "reload") window.location.reload();
+    else if (then.charAt(0) === "/") window.location.assign(fill(then, data));
+  }
+
+  function poll(url, progress, label) {
+    // Long work (large imports) runs on the server; its job address reports progress until done.
+    return new Promise(function (resolve) {
+      (function tick() {
+        send("GET", url, null).then(function (r) {
+          if (!r.ok) return resolve(r);
+          var d = r.data;
+          if (progress && d.total) { progress.max = d.total; progress.value = d.done || 0; }
+          if (label) label.textContent = (d.done || 0) + " / " + (d.total || "?");
+          if (d.state === "done" || d.state === "failed") return resolve(r);
+          window.setTimeout(tick, 400);
+        });
+      })();
+    });
+  }
+
+  function submitForm(form) {
+    clearErrors(form);
+    var button = form.querySelector('[type="submit"]');
+    if (button) button.disabled = true;
+    var progress = form.querySelector("progress");
+    var label = form.querySelector(".progress-label");
+    var url = form.getAttribute("data-api");
+    var method = form.getAttribute("data-method") || "POST";
+    var body = collect(form);
+    send(method, url, body, function (loaded, total) {
+      if (progress) { progress.hidden = false; progress.max = total; progress.value = loaded; }
+      if (label) label.textContent = "上传 " + Math.round(100 * loaded / total) + "%";
+    }).then(function (r) {
+      if (r.ok && r.data.job_url) return poll(r.data.job_url, progress, label);
+      return r;
+    }).then(function (r) {
+      if (button) button.disabled = false;
+      if (!r.ok) {
+        showError(form, r.data);
+        if (form.hasAttribute("data-captcha")) loadCaptcha(form);
+        return;
+      }
+      after(form, r.data);
+    });
+  }
+
+  function clickButton(button) {
+    var message = button.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) return;
+    var body = {};
+    try { body = JSON.parse(button.getAttribute("data-body") || "{}"); } catch (e) { body = {}; }
+    var ask = button.getAttribute("data-prompt");
+    if (ask) {
+      var answer = window.prompt(ask, button.getAttribute("data-prompt-default") || "");
+      if (answer === null) return;
+      body[button.getAttribute("data-prompt-field") || "value"] = answer;
+    }
+    button.disabled = true;
+    send(button.getAttribute("data-method") || "POST", button.getAttribute("data-api"), body).then(function (r) {
+      button.disabled = false;
+      if (!r.ok) { window.alert(r.data.message || "操作失败"); return; }
+      after(button, r.data);
+    });
+  }
+
+  function loadCaptcha(form) {
+    var img = form.querySelector("img.captcha");
+    send("GET", "/api/captcha", null).then(function (r) {
+      if (!r.ok) return;
+      form.querySelector('[name="captcha_id"]').value = r.data.id;
+      img.src = r.data.image;
+      var input = form.querySelector('[name="captcha"]');
+      if (input) input.value = "";
+    });
+  }
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.hasAttribute("data-api")) { e.preventDefault(); submitForm(form); }
+  });
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest("button[data-api]");
+    if (button && !button.form) { e.preventDefault(); clickButton(button); }
+    if (e.target.matches("img.captcha")) loadCaptcha(e.target.closest("form"));
+    if (e.target.id === "logout") {
+      send("POST", "/api/logout", {}).then(function () { window.location.assign("/login"); });
+    }
+  });
+  document.querySelectorAll("form[data-captcha]").forEach(loadCaptcha);
+})();
