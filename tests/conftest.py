@@ -88,3 +88,25 @@ def make_account(mongo_uri, db_name):
     def make(username: str, role: str, **kwargs) -> dict:
         return make_account_sync(mongo_uri, db_name, username, role, **kwargs)
     return make
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session (Debian's chromium + chromium-driver, installed by .ci/run)."""
+    from support import start_chromium
+    driver = start_chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    """browser(web) → a Browser on that web server; cookies are cleared between tests."""
+    from support import Browser
+
+    def make(web) -> Browser:
+        chromium.get(f"http://127.0.0.1:{web.port}/login")
+        chromium.delete_all_cookies()
+        return Browser(chromium, f"http://127.0.0.1:{web.port}")
+    yield make
+    chromium.delete_all_cookies()

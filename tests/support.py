@@ -353,3 +353,86 @@ def device_counts(sdb, device_id: str) -> dict:
     for doc in sdb.gateway_stats.find({"_id": {"$ne": "history"}}):
         counts.update(doc.get("devices", {}).get(str(device.get("_id")), {}))
     return dict(counts)
+
+
+class Browser:
+    """A thin layer over Selenium for the portal: open a page, fill named fields, submit, wait."""
+
+    def __init__(self, driver, base: str):
+        self.driver, self.base = driver, base
+
+    @property
+    def url(self) -> str:
+        return self.driver.current_url
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base + path)
+
+    def _wait(self, condition, timeout: float = 15):
+        from selenium.webdriver.support.ui import WebDriverWait
+        return WebDriverWait(self.driver, timeout).until(condition)
+
+    def find(self, selector: str):
+        from selenium.webdriver.common.by import By
+        return self._wait(lambda d: d.find_element(By.CSS_SELECTOR, selector))
+
+    def field(self, name: str, scope: str = ""):
+        return self.find(f'{scope} [name="{name}"]'.strip())
+
+    def fill(self, values: dict, scope: str = "") -> None:
+        from selenium.webdriver.support.ui import Select
+        for name, value in values.items():
+            element = self.field(name, scope)
+            if element.tag_name == "select":
+                Select(element).select_by_visible_text(value) if not str(value).startswith("value=") else \
+                    Select(element).select_by_value(value[6:])
+            elif element.get_attribute("type") == "file":
+                element.send_keys(value)
+            else:
+                element.clear()
+                element.send_keys(value)
+
+    def value(self, name: str, scope: str = "") -> str:
+        return self.field(name, scope).get_attribute("value")
+
+    def submit(self, form_selector: str) -> None:
+        self.find(f"{form_selector} [type=submit]").click()
+
+    def click(self, selector: str) -> None:
+        self.find(selector).click()
+
+    def text(self, selector: str) -> str:
+        return self.find(selector).text
+
+    def wait_text(self, selector: str, timeout: float = 15) -> str:
+        """Wait until the element has some text, and return it."""
+        return self._wait(lambda d: self.find(selector).text.strip() or False, timeout)
+
+    def wait_text_in(self, selector: str, expected: str, timeout: float = 15) -> str:
+        return self._wait(lambda d: expected in self.find(selector).text and self.find(selector).text, timeout)
+
+    def wait_url(self, fragment: str, timeout: float = 15) -> None:
+        self._wait(lambda d: fragment in d.current_url, timeout)
+
+    def accept_dialogs(self, answer: str | None = None) -> None:
+        """Answer the next confirm()/prompt() dialogs without a real dialog (headless)."""
+        if answer is None:
+            self.driver.execute_script("window.confirm = function () { return true; };")
+        else:
+            self.driver.execute_script(
+                "window.confirm = function () { return true; }; window.prompt = function () { return arguments[0] === undefined ? '' : %s; };"
+                % json.dumps(answer))
+
+
+def start_chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("REALNAME_CHROMIUM", "/usr/bin/chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    service = Service(os.environ.get("REALNAME_CHROMEDRIVER", "/usr/bin/chromedriver"))
+    return webdriver.Chrome(options=options, service=service)
