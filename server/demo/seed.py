@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import jobs
 from ..store import devices, people, workforce
-from . import synthetic
+from . import accounts_demo, history_demo, synthetic
 
 DEMO_VENDOR_CODE = "JMDEMO"
 DEMO_DEVICE_PREFIX = "DEMO-"
@@ -75,7 +75,7 @@ async def _enter(db: AsyncDatabase, project_id: int, person: dict, team: dict, j
     await workforce.enter_person(db, project_id=project_id, worker_no=person["worker_no"], team_id=team["_id"], job=job)
 
 
-async def seed_demo(db: AsyncDatabase, *, scale: int = 1) -> int:
+async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = history_demo.HISTORY_DAYS) -> int:
     rng = random.Random(20221110)
     photos = synthetic.photo_pool(rng, 8, 10_000)
     id_photos = synthetic.photo_pool(rng, 4, 8_000)
@@ -123,6 +123,9 @@ async def seed_demo(db: AsyncDatabase, *, scale: int = 1) -> int:
                                        registered_by="demo", install_place="工地大门", model="JM-FACE-7")
             await db.projects.update_one({"_id": project_no}, {"$set": {"demo_complete": True}})
             _progress(f"[{project_no}/{total}] {project['name']}: ready")
+    # Last: the history follows every roster and device state set above.
+    await accounts_demo.seed_accounts(db)
+    _progress(f"attendance history: {await history_demo.seed_history(db, days=history_days)} punches written")
     counts = {name: await db[name].count_documents({}) for name in ("projects", "enterprises", "units", "teams",
                                                                      "people", "roster", "devices")}
     _progress("demo city: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

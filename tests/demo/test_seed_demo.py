@@ -7,11 +7,17 @@ from server.domain.identity import check_credit_code, check_id_number
 
 from support import run_async
 
-COLLECTIONS = ("projects", "enterprises", "units", "teams", "people", "roster", "devices", "photos")
+COLLECTIONS = ("projects", "enterprises", "units", "teams", "people", "roster", "devices", "photos", "punches",
+               "accounts")
+
+
+def _seed(db):
+    # Two days of history are enough to check it; the real demo writes two weeks.
+    return seed_demo(db, history_days=2)
 
 
 def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
-    run_async(mongo_uri, db_name, seed_demo)
+    run_async(mongo_uri, db_name, _seed)
     first = {c: sdb[c].count_documents({}) for c in COLLECTIONS}
     assert "[24/24]" in capsys.readouterr().err  # progress is shown
 
@@ -32,6 +38,14 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
     assert sdb.devices.count_documents({"vendor_code": DEMO_VENDOR_CODE,
                                         "device_id": {"$regex": f"^{DEMO_DEVICE_PREFIX}"}}) == 24
 
-    run_async(mongo_uri, db_name, seed_demo)
+    # Past attendance: the two days before today, only of people entered there, at most in and out.
+    days = sorted(sdb.punches.distinct("date"))
+    assert len(days) == 2 and all(sdb.punches.count_documents({"date": d}) > 100 for d in days)
+    for punch in sdb.punches.find({}, {"project_id": 1, "worker_no": 1}).limit(200):
+        assert sdb.roster.count_documents({"project_id": punch["project_id"], "worker_no": punch["worker_no"]}) == 1
+    assert sdb.photos.count_documents({"kind": "punch"}) == sdb.punches.count_documents({})
+    assert {a["username"] for a in sdb.accounts.find()} >= {"jm_jianguan", "xiangmu1"}
+
+    run_async(mongo_uri, db_name, _seed)
     assert {c: sdb[c].count_documents({}) for c in COLLECTIONS} == first
     assert "already there" in capsys.readouterr().err
