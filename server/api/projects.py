@@ -1,11 +1,15 @@
-"""Projects with their headline counts, and one project's punches for a day."""
+"""The project library (项目库): list with headline counts, register, view, edit, status, 场所码,
+location and Excel export; and one project's punches for a day."""
 from __future__ import annotations
 
-from ..store import punches
+from ..domain import jobs
+from ..store import projects, punches
 from ..store.db import site_today
 from ..store.roster import CURRENT
 from .base import APIError, APIHandler, requires
-from .openapi import DATE, DATETIME, INT, STR, arr, obj, operation, path_param, query_param
+from .exports import XLSX_TYPE, export_filename, xlsx_bytes
+from .openapi import (DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
+                      query_param)
 
 
 async def _count_by_project(collection, match: dict) -> dict[int, int]:
@@ -13,7 +17,22 @@ async def _count_by_project(collection, match: dict) -> dict[int, int]:
     return {d["_id"]: d["n"] async for d in await collection.aggregate(pipeline)}
 
 
-class ProjectsHandler(APIHandler):
+class LibraryHandler(APIHandler):
+    def filters(self) -> dict:
+        county, status = self.get_query_argument("county", ""), self.get_query_argument("status", "")
+        if county and county not in jobs.COUNTIES:
+            raise APIError(400, "invalid_argument", f"county: 须为 {'、'.join(jobs.COUNTIES)} 之一", field="county")
+        if status and status not in jobs.PROJECT_STATUSES:
+            raise APIError(400, "invalid_argument", f"status: 须为 {'、'.join(jobs.PROJECT_STATUSES)} 之一",
+                           field="status")
+        q = self.get_query_argument("q", "").strip()[:50]
+        return {"county": county, "status": status, "q": q}
+
+    async def rows(self) -> list[dict]:
+        return await projects.library(self.db, self.principal.project_filter(), **self.filters())
+
+
+class ProjectsHandler(LibraryHandler):
     @requires("projects:read")
     async def get(self):
         today = site_today().isoformat()
@@ -21,12 +40,112 @@ class ProjectsHandler(APIHandler):
         device_counts = await _count_by_project(self.db.devices, {"status": "active"})
         punch_counts = await _count_by_project(self.db.punches, {"date": today, "test": False})
         rows = []
-        scope = self.principal.project_filter()
-        async for p in self.db.projects.find(scope, {"name": 1, "county": 1, "status": 1}).sort("_id", 1):
-            rows.append({"id": p["_id"], "name": p["name"], "county": p["county"], "status": p["status"],
+        for p in await self.rows():
+            rows.append({**projects.view(p),
                          "counts": {"workers": workers.get(p["_id"], 0), "devices": device_counts.get(p["_id"], 0),
                                     "punches_today": punch_counts.get(p["_id"], 0)}})
         self.write_json({"projects": rows, "count": len(rows), "date": today})
+
+    @requires("projects:manage")
+    async def post(self):
+        """登记新项目: supervisors register a project directly (county supervisors in their county)."""
+        body = self.json_body()
+        project = await projects.register(self.db, body, actor=self.principal.name, county_scope=self.county_scope())
+        await self.audit("project_register", {"project_id": project["_id"]}, name=project["name"])
+        self.write_json(projects.view(project, full=True), status=201)
+
+    def county_scope(self) -> str | None:
+        return self.principal.county if self.principal.role == "supervisor" else None
+
+
+EXPORT_HEADERS = ("序号", "项目编号", "项目名称", "所在地", "项目状态", "项目分类", "施工许可证", "服务商", "总承包单位",
+                  "建设单位", "监理单位", "计划开工日期", "场所码", "经度", "纬度", "项目地点")
+
+
+class ProjectExportHandler(LibraryHandler):
+    @requires("projects:read")
+    async def get(self):
+        rows = []
+        for n, p in enumerate(await self.rows(), 1):
+            v = projects.view(p)
+            loc = v["location"] or {}
+            rows.append((n, v["id"], v["name"], v["county"], v["status"], v["category"], v["permit_no"], v["supplier"],
+                         v["general_contractor"], v["builder_unit"], v["supervising_unit"], v["planned_start"],
+                         v["venue_code"], loc.get("longitude", ""), loc.get("latitude", ""), v["address"]))
+        await self.audit("project_export", None, count=len(rows))
+        self.send_download(xlsx_bytes("项目库", EXPORT_HEADERS, rows), export_filename("项目库"), XLSX_TYPE)
+
+
+class ProjectHandler(APIHandler):
+    @requires("projects:read")
+    async def get(self, project_id: str):
+        project = await self.scoped_project(self.int_argument("project_id", project_id))
+        project.update((await projects.unit_names(self.db, [project["_id"]])).get(project["_id"], {}))
+        self.write_json(projects.view(project, full=True))
+
+    @requires("projects:write")
+    async def patch(self, project_id: str):
+        pid = self.int_argument("project_id", project_id)
+        await self.scoped_project(pid, {"county": 1})
+        body = self.json_body()
+        # Moving a project to another county changes who supervises it: city-wide supervisors only.
+        may_move = self.principal.may("projects:manage") and not self.principal.county
+        project = await projects.update(self.db, pid, body, may_move_county=may_move)
+        await self.audit("project_edit", {"project_id": pid}, fields=sorted(body))
+        self.write_json(projects.view(project, full=True))
+
+
+class ProjectStatusHandler(APIHandler):
+    @requires("projects:write")
+    async def post(self, project_id: str):
+        pid = self.int_argument("project_id", project_id)
+        await self.scoped_project(pid, {"county": 1})
+        body = self.json_body()
+        status = self.text_field(body, "status")
+        if status == jobs.PROJECT_CANCELLED and not self.principal.may("projects:manage"):
+            await self.refuse(403, "forbidden", "status: 注销项目须由监管方操作")
+        day = self.date_field(body, "date", required=False) or site_today()
+        reason = self.optional_text(body, "reason", max_length=200)
+        project = await projects.change_status(self.db, pid, status=status, day=day, reason=reason,
+                                               actor=self.principal.username or self.principal.name)
+        await self.audit("project_status", {"project_id": pid}, status=status, date=day.isoformat(), reason=reason)
+        self.write_json(projects.view(project, full=True))
+
+
+class ProjectVenueCodeHandler(APIHandler):
+    @requires("projects:write")
+    async def post(self, project_id: str):
+        pid = self.int_argument("project_id", project_id)
+        await self.scoped_project(pid, {"county": 1})
+        project = await projects.register_venue_code(self.db, pid, self.json_body(),
+                                                     actor=self.principal.username or self.principal.name)
+        await self.audit("project_venue_code", {"project_id": pid}, venue_code=project["venue_code"])
+        self.write_json(projects.view(project, full=True))
+
+
+class ProjectLocationHandler(APIHandler):
+    @requires("projects:write")
+    async def post(self, project_id: str):
+        pid = self.int_argument("project_id", project_id)
+        await self.scoped_project(pid, {"county": 1})
+        project = await projects.set_location(self.db, pid, self.json_body(),
+                                              actor=self.principal.username or self.principal.name)
+        location = project["location"]
+        await self.audit("project_location", {"project_id": pid}, longitude=location["longitude"],
+                         latitude=location["latitude"])
+        self.write_json(projects.view(project, full=True))
+
+
+class ProjectAccountHandler(APIHandler):
+    @requires("accounts:issue")
+    async def post(self, project_id: str):
+        """发账号: a new project account; its initial password is in this response only."""
+        pid = self.int_argument("project_id", project_id)
+        await self.scoped_project(pid, {"county": 1})
+        username, password = await projects.issue_account(self.db, pid)
+        await self.audit("account_issue", {"username": username}, role="project", project_id=pid)
+        self.write_json({"project_id": pid, "username": username, "password": password,
+                         "notice": "项目账号及初始密码只显示这一次，请交给项目方；首次登录须修改密码。"}, status=201)
 
 
 class ProjectPunchesHandler(APIHandler):
@@ -48,14 +167,82 @@ class ProjectPunchesHandler(APIHandler):
         self.write_json({"project_id": pid, "date": day.isoformat(), "punches": out, "count": len(out)})
 
 
-default_handlers = [(r"/api/projects", ProjectsHandler), (r"/api/projects/([0-9]+)/punches", ProjectPunchesHandler)]
+default_handlers = [
+    (r"/api/projects", ProjectsHandler), (r"/api/projects/export", ProjectExportHandler),
+    (r"/api/projects/([0-9]+)", ProjectHandler), (r"/api/projects/([0-9]+)/status", ProjectStatusHandler),
+    (r"/api/projects/([0-9]+)/venue-code", ProjectVenueCodeHandler),
+    (r"/api/projects/([0-9]+)/location", ProjectLocationHandler),
+    (r"/api/projects/([0-9]+)/account", ProjectAccountHandler),
+    (r"/api/projects/([0-9]+)/punches", ProjectPunchesHandler),
+]
 
 _counts = obj(["workers", "devices", "punches_today"], workers=INT, devices=INT, punches_today=INT)
+_PID = path_param("project_id")
+_PERIODS = arr(obj(["from", "to"], **{"from": DATE, "to": nullable(DATE)}))
+_PROJECT_PROPS = dict(
+    id=INT, name=STR, county=STR, status=STR, category=STR, permit_no=STR, address=STR, supplier=STR,
+    planned_start=STR, builder=STR, venue_code=STR, venue_code_date=STR,
+    location=nullable(obj(["longitude", "latitude"], longitude=NUM, latitude=NUM)), stop_periods=_PERIODS,
+    declaration_id=nullable(STR), general_contractor=STR, builder_unit=STR, supervising_unit=STR)
+PROJECT = obj(["id", "name", "county", "status"], **_PROJECT_PROPS)
+PROJECT_FULL = obj(["id", "name", "county", "status", "status_history"], **_PROJECT_PROPS, description=STR,
+                   venue=obj([], code=STR, venue_name=STR, admin_name=STR, admin_mobile=STR, date=STR),
+                   status_history=arr(obj(["status", "date"], status=STR, date=STR, reason=STR, by=STR)),
+                   applicant=obj([], name=STR, mobile=STR, email=STR), created_at=nullable(DATETIME))
+
+
+def _text(longest: int, **extra) -> dict:
+    return {"type": "string", "maxLength": longest, **extra}
+
+
+# The lengths and patterns the store enforces (store/projects.py), so clients can check before sending.
+_FIELDS = dict(name=_text(100, minLength=1), supplier=_text(100, minLength=1),
+               category=enum(*jobs.PROJECT_CATEGORIES), permit_no=_text(40, pattern="^([0-9A-Za-z-]{4,40})?$"),
+               address=_text(200), county=enum(*jobs.COUNTIES), planned_start=DATE, builder=_text(100),
+               description=_text(1000))
+_FILTERS = [query_param("county", enum(*jobs.COUNTIES), "所在地"), query_param("status", enum(*jobs.PROJECT_STATUSES)),
+            query_param("q", STR, "项目名称包含")]
 openapi = {
-    "/api/projects": {"get": operation(
-        "项目列表（权限范围内）及在场人数、设备数、今日考勤数", tag="项目库", permission="projects:read", errors=(),
-        response=obj(["projects", "count", "date"], count=INT, date=DATE, projects=arr(obj(
-            ["id", "name", "county", "status", "counts"], id=INT, name=STR, county=STR, status=STR, counts=_counts))))},
+    "/api/projects": {
+        "get": operation(
+            "项目库（权限范围内）：项目信息、参建单位、场所码，及在场人数、设备数、今日考勤数", tag="项目库",
+            permission="projects:read", params=_FILTERS, errors=(400,),
+            response=obj(["projects", "count", "date"], count=INT, date=DATE, projects=arr(obj(
+                ["id", "name", "county", "status", "counts"], **_PROJECT_PROPS, counts=_counts)))),
+        "post": operation(
+            "登记新项目（监管；县区监管只能登记本县区）", tag="项目库", permission="projects:manage",
+            body=obj(["name", "supplier", "category", "status", "county"], **_FIELDS,
+                     status=enum(jobs.PROJECT_UNDER_CONSTRUCTION, jobs.PROJECT_SUSPENDED)),
+            response=PROJECT_FULL, status=201, errors=(400,)),
+    },
+    "/api/projects/export": {"get": operation(
+        "导出项目库（Excel，权限范围内，筛选同列表）", tag="项目库", permission="projects:read", params=_FILTERS,
+        download=XLSX_TYPE, errors=(400,))},
+    "/api/projects/{project_id}": {
+        "get": operation("项目详细信息", tag="项目库", permission="projects:read", params=[_PID],
+                         response=PROJECT_FULL, errors=(400, 404)),
+        "patch": operation(
+            "编辑项目信息（项目方编辑本项目；所在地仅市级监管可改）", tag="项目库", permission="projects:write",
+            params=[_PID], body=obj([], **_FIELDS), response=PROJECT_FULL, errors=(400, 404, 409)),
+    },
+    "/api/projects/{project_id}/status": {"post": operation(
+        "变更项目状态（在建/停工/完工/注销，注销仅监管，注销后不可再变更；停工期间记入 stop_periods）", tag="项目库",
+        permission="projects:write", params=[_PID],
+        body=obj(["status"], status=enum(*jobs.PROJECT_STATUSES), date=DATE, reason=STR),
+        response=PROJECT_FULL, errors=(400, 404, 409))},
+    "/api/projects/{project_id}/venue-code": {"post": operation(
+        "场所码登记", tag="项目库", permission="projects:write", params=[_PID],
+        body=obj(["venue_code"], venue_code=_text(64, pattern="^[0-9A-Za-z_-]{4,64}$"),
+                 venue_name=_text(100), admin_name=_text(100), admin_mobile=STR, date=DATE),
+        response=PROJECT_FULL, errors=(400, 404, 409))},
+    "/api/projects/{project_id}/location": {"post": operation(
+        "项目定位：经纬度（中国境内，保留 6 位小数）", tag="项目库", permission="projects:write", params=[_PID],
+        body=obj(["longitude", "latitude"], longitude=NUM, latitude=NUM), response=PROJECT_FULL,
+        errors=(400, 404, 409))},
+    "/api/projects/{project_id}/account": {"post": operation(
+        "发账号：为项目生成项目账号及初始密码（只在此返回一次）", tag="项目库", permission="accounts:issue",
+        params=[_PID], response=obj(["project_id", "username", "password"], project_id=INT, username=STR,
+                                    password=STR, notice=STR), status=201, errors=(400, 404, 409))},
     "/api/projects/{project_id}/punches": {"get": operation(
         "项目某日的考勤记录", tag="项目考勤", permission="punches:read",
         params=[path_param("project_id"), query_param("date", DATE, "考勤日期，默认今天")],

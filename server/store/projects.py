@@ -1,0 +1,276 @@
+"""The project library (项目库): register, edit, status changes, 场所码 and location, and the list.
+
+The same field rules serve the public declaration (项目申报) and the supervisors' direct
+registration (登记新项目), so a project reads the same whichever way it arrived.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Iterable
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ..domain import jobs, project_status
+from ..domain.contact import check_mobile, mask_email, mask_mobile
+from ..domain.rules import Conflict, NotFound, RuleError
+from . import accounts, fields, workforce
+from .db import SITE_TZ, site_today, utcnow
+
+# name → (Chinese label, longest length); the label leads every refusal so the user knows the field.
+TEXT_FIELDS: dict[str, tuple[str, int]] = {
+    "name": ("项目名称", 100), "supplier": ("服务商", 100), "permit_no": ("施工许可证", 40),
+    "address": ("项目地点", 200), "builder": ("建设单位", 100), "description": ("项目概况", 1000),
+}
+REQUIRED_ON_CREATE = ("name", "supplier", "category", "status", "county")
+EDITABLE = ("name", "supplier", "category", "permit_no", "address", "county", "planned_start", "builder",
+            "description")
+# 施工许可证 numbers are digits (the source: 440701202210170101), some with letters or dashes.
+_PERMIT = re.compile(r"^[0-9A-Za-z-]{4,40}$")
+# Mainland China, with a margin (73°33′E–135°05′E, 3°51′N–53°33′N).
+LONGITUDE, LATITUDE = (73.5, 135.1), (3.8, 53.6)
+_VENUE_CODE = re.compile(r"^[0-9A-Za-z_-]{4,64}$")
+
+
+def _text(raw: dict, name: str, *, required: bool) -> str:
+    label, longest = TEXT_FIELDS[name]
+    return fields.text(raw, name, label, required=required, max_length=longest) or ""
+
+
+def _choice(raw: dict, name: str, label: str, choices: Iterable[str]) -> str:
+    choices = tuple(choices)
+    value = raw.get(name)
+    if value not in choices:
+        raise RuleError(name, f"{label}须为 {'、'.join(choices)} 之一")
+    return value
+
+
+def clean_fields(raw: dict, names: Iterable[str], *, required: Iterable[str] = ()) -> dict:
+    """Checked, trimmed values of the named project fields present in raw (all of `required` must be)."""
+    required = set(required)
+    out: dict[str, Any] = {}
+    for name in names:
+        if name not in raw and name not in required:
+            continue
+        if name in TEXT_FIELDS:
+            out[name] = _text(raw, name, required=name in required)
+        # A choice that is sent must be one of its values: a project never has an empty category or county.
+        elif name == "category":
+            out[name] = _choice(raw, name, "项目分类", jobs.PROJECT_CATEGORIES)
+        elif name == "status":
+            # A new project starts 在建 or 停工 (a declaration of a finished or cancelled works makes no sense).
+            out[name] = _choice(raw, name, "项目状态", jobs.PROJECT_STATUSES[:2])
+        elif name == "county":
+            out[name] = _choice(raw, name, "项目所在地", jobs.COUNTIES)
+        elif name == "planned_start":
+            value = raw.get(name) or ""
+            out[name] = project_status.parse_day(value, name).isoformat() if value else ""
+        else:
+            raise RuleError(name, "不能修改该字段")
+    if out.get("permit_no") and not _PERMIT.match(out["permit_no"]):
+        raise RuleError("permit_no", "施工许可证编号只能包含数字、字母和 -，4–40 位")
+    return out
+
+
+async def register(db: AsyncDatabase, raw: dict, *, actor: str, county_scope: str | None = None,
+                   extra: dict | None = None) -> dict:
+    """A new project in the library, from a supervisor's form or an approved declaration."""
+    fields = clean_fields(raw, REQUIRED_ON_CREATE + EDITABLE, required=REQUIRED_ON_CREATE)
+    if county_scope and fields["county"] != county_scope:
+        raise RuleError("county", f"只能登记{county_scope}的项目")
+    core = {k: fields.pop(k) for k in ("name", "county", "status", "category", "permit_no", "address") if k in fields}
+    return await workforce.create_project(db, **core, actor=actor, extra={**fields, **(extra or {})})
+
+
+async def get(db: AsyncDatabase, project_id: int) -> dict:
+    project = await db.projects.find_one({"_id": project_id})
+    if project is None:
+        raise NotFound("project_id", f"项目 {project_id} 不存在")
+    return project
+
+
+async def editable(db: AsyncDatabase, project_id: int) -> dict:
+    """The project, unless it is cancelled: a 注销 project is kept as it was, read-only."""
+    project = await get(db, project_id)
+    if project["status"] == jobs.PROJECT_CANCELLED:
+        raise Conflict("status", "项目已注销，不能再修改")
+    return project
+
+
+async def update(db: AsyncDatabase, project_id: int, raw: dict, *, may_move_county: bool) -> dict:
+    unknown = sorted(set(raw) - set(EDITABLE))
+    if unknown:
+        raise RuleError(unknown[0], "不能在此修改该字段（状态、场所码、定位各有自己的操作）")
+    changes = clean_fields(raw, EDITABLE, required=[k for k in ("name", "supplier") if k in raw])
+    if "county" in changes and not may_move_county:
+        raise RuleError("county", "项目所在地只能由市级监管修改")
+    if not changes:
+        raise RuleError("name", "没有要修改的内容")
+    await editable(db, project_id)
+    await db.projects.update_one({"_id": project_id}, {"$set": {**changes, "updated_at": utcnow()}})
+    return await get(db, project_id)
+
+
+async def change_status(db: AsyncDatabase, project_id: int, *, status: str, day: dt.date, reason: str,
+                        actor: str) -> dict:
+    project = await get(db, project_id)
+    history = [_dated(h) for h in project.get("status_history") or []]
+    project_status.check_change(history, status, day, site_today())
+    change = {"status": status, "date": day.isoformat(), "reason": reason, "by": actor, "at": utcnow()}
+    new_history = history + [change]
+    # Only if nobody changed the status meanwhile: two changes at once must not both pass the check.
+    result = await db.projects.update_one(
+        {"_id": project_id, "status": project["status"], "status_history": {"$size": len(history)}},
+        {"$push": {"status_history": change},
+         "$set": {"status": status, "stop_periods": project_status.stop_periods(new_history),
+                  "updated_at": utcnow()}})
+    if result.matched_count == 0:
+        raise Conflict("status", "项目状态刚被他人修改，请刷新后重试")
+    return await get(db, project_id)
+
+
+def _dated(change: dict) -> dict:
+    # Projects registered before changes were dated carry only the moment ("from"): its site day.
+    if change.get("date") or not change.get("from"):
+        return change
+    return {**change, "date": change["from"].astimezone(SITE_TZ).date().isoformat()}
+
+
+async def register_venue_code(db: AsyncDatabase, project_id: int, raw: dict, *, actor: str) -> dict:
+    """场所码登记: the code ID from 粤省事, with the optional place name and its administrator."""
+    code = raw.get("venue_code")
+    if not isinstance(code, str) or not code.strip():
+        raise RuleError("venue_code", "场所码必填")
+    code = code.strip()
+    if not _VENUE_CODE.match(code):
+        raise RuleError("venue_code", "场所码 ID 只能包含字母、数字、_ 和 -，4–64 位")
+    venue = {"code": code, "registered_at": utcnow(), "by": actor}
+    for name, label in (("venue_name", "场所名称"), ("admin_name", "管理员姓名")):
+        value = raw.get(name) or ""
+        if not isinstance(value, str) or len(value.strip()) > 100:
+            raise RuleError(name, f"{label}须为不超过 100 个字符的文本")
+        venue[name] = value.strip()
+    mobile = raw.get("admin_mobile") or ""
+    venue["admin_mobile"] = check_mobile(mobile, "admin_mobile") if mobile else ""
+    day = raw.get("date") or ""
+    venue["date"] = project_status.parse_day(day, "date").isoformat() if day else site_today().isoformat()
+    await editable(db, project_id)
+    await db.projects.update_one({"_id": project_id}, {"$set": {
+        "venue_code": code, "venue_code_date": venue["date"], "venue": venue, "updated_at": utcnow()}})
+    return await get(db, project_id)
+
+
+def _coordinate(raw: dict, name: str, label: str, bounds: tuple[float, float]) -> float:
+    value = raw.get(name)
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise RuleError(name, f"{label}须为数字（度，如 113.081901）")
+    if not bounds[0] <= value <= bounds[1]:
+        raise RuleError(name, f"{label}须在中国境内（{bounds[0]}–{bounds[1]}）")
+    return round(float(value), 6)
+
+
+async def set_location(db: AsyncDatabase, project_id: int, raw: dict, *, actor: str) -> dict:
+    location = {"longitude": _coordinate(raw, "longitude", "经度", LONGITUDE),
+                "latitude": _coordinate(raw, "latitude", "纬度", LATITUDE), "set_at": utcnow(), "by": actor}
+    await editable(db, project_id)
+    await db.projects.update_one({"_id": project_id}, {"$set": {"location": location, "updated_at": utcnow()}})
+    return await get(db, project_id)
+
+
+async def issue_account(db: AsyncDatabase, project_id: int) -> tuple[str, str]:
+    """A new project account (发账号): xm<number>, then xm<number>-2, -3 ... for further staff.
+
+    Returns (username, initial password); the password is shown once by the caller and kept
+    nowhere (only its hash), and must be changed at first login.
+    """
+    await editable(db, project_id)
+    base = f"xm{project_id:06d}"
+    for n in range(1, 100):
+        username = base if n == 1 else f"{base}-{n}"
+        if await accounts.by_username(db, username) is not None:
+            continue
+        try:
+            account, password = await accounts.create_account(db, username=username, role="project",
+                                                              project_id=project_id, must_change_password=True)
+        except accounts.AccountError as exc:
+            if "已存在" in str(exc):
+                continue  # taken meanwhile by another issue
+            raise
+        return account["username"], password
+    raise Conflict("project_id", "该项目的账号数量已达上限")
+
+
+# --- the library list ----------------------------------------------------------------------------
+
+UNIT_COLUMNS = {"general_contractor": jobs.GENERAL_CONTRACTOR, "builder_unit": jobs.BUILDER,
+                "supervising_unit": jobs.SUPERVISOR}
+
+
+async def unit_names(db: AsyncDatabase, project_ids: list[int]) -> dict[int, dict[str, str]]:
+    """Per project, the enterprise names of its general contractor, builder and supervising unit."""
+    wanted = {v: k for k, v in UNIT_COLUMNS.items()}
+    out: dict[int, dict[str, list[str]]] = {}
+    async for unit in db.units.find({"project_id": {"$in": project_ids}},
+                                    {"project_id": 1, "unit_type": 1, "enterprise_name": 1, "exit_date": 1}):
+        key = wanted.get(unit.get("unit_type"))
+        if key and unit.get("exit_date") is None:
+            out.setdefault(unit["project_id"], {}).setdefault(key, []).append(unit.get("enterprise_name", ""))
+    return {pid: {k: "、".join(v) for k, v in cols.items()} for pid, cols in out.items()}
+
+
+async def library(db: AsyncDatabase, scope: dict, *, county: str = "", status: str = "", q: str = "") -> list[dict]:
+    query = dict(scope)
+    if county:
+        query.setdefault("county", county)
+        if query["county"] != county:
+            return []
+    if status:
+        query["status"] = status
+    if q:
+        query["name"] = {"$regex": re.escape(q)}
+    projects = [p async for p in db.projects.find(query, {"status_history": 0}).sort("_id", 1)]
+    units = await unit_names(db, [p["_id"] for p in projects])
+    for p in projects:
+        p.update({k: "" for k in UNIT_COLUMNS}, **units.get(p["_id"], {}))
+    return projects
+
+
+def view(project: dict, *, full: bool = False) -> dict:
+    """What the API and pages show of a project; the applicant's mobile is masked."""
+    out = {"id": project["_id"], "name": project["name"], "county": project["county"], "status": project["status"],
+           "category": project.get("category", ""), "permit_no": project.get("permit_no", ""),
+           "address": project.get("address", ""), "supplier": project.get("supplier", ""),
+           "planned_start": project.get("planned_start", ""), "builder": project.get("builder", ""),
+           "venue_code": project.get("venue_code", ""), "venue_code_date": project.get("venue_code_date", ""),
+           "location": _location_view(project.get("location")),
+           "stop_periods": project.get("stop_periods", []),
+           "declaration_id": str(project["declaration_id"]) if project.get("declaration_id") else None}
+    for key in UNIT_COLUMNS:
+        if key in project:
+            out[key] = project[key]
+    if full:
+        venue = project.get("venue") or {}
+        out["description"] = project.get("description", "")
+        out["venue"] = {"code": venue.get("code", ""), "venue_name": venue.get("venue_name", ""),
+                        "admin_name": venue.get("admin_name", ""),
+                        "admin_mobile": mask_mobile(venue.get("admin_mobile", "")) if venue.get("admin_mobile") else "",
+                        "date": venue.get("date", "")}
+        out["status_history"] = [{"status": h["status"], "date": h.get("date", ""), "reason": h.get("reason", ""),
+                                  "by": h.get("by", "")} for h in map(_dated, project.get("status_history", []))]
+        applicant = project.get("applicant") or {}
+        out["applicant"] = {"name": applicant.get("name", ""),
+                            "mobile": mask_mobile(applicant.get("mobile", "")) if applicant.get("mobile") else "",
+                            "email": mask_email(applicant.get("email", "")) if applicant.get("email") else ""}
+        out["created_at"] = project.get("created_at")
+    return out
+
+
+def _location_view(location: dict | None) -> dict | None:
+    if not location:
+        return None
+    return {"longitude": location["longitude"], "latitude": location["latitude"]}

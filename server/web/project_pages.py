@@ -1,0 +1,119 @@
+"""项目申报 (public), 项目审核, 发件箱, 项目库 and one project's page.
+
+Rendered from the same store functions as the API; every form posts to the API through app.js.
+Contact details of applicants are masked unless the reviewer asks (audited, as in the API).
+"""
+from __future__ import annotations
+
+import urllib.parse
+
+from tornado.web import HTTPError
+
+from ..api.declarations import declaration_view, history_view
+from ..api.exports import safe_cell
+from ..api.outbox import mail_view
+from ..domain import jobs
+from ..domain.project_status import ALLOWED
+from ..domain.rules import NotFound
+from ..store import declarations, outbox, projects
+from .pages import PageHandler
+
+STATUS_TAG = {"在建": "ok", "停工": "wait", "完工": "", "注销": "bad"}
+DECLARATION_TAG = {"pending": "wait", "passed": "ok", "failed": "bad"}
+
+
+class DeclarePage(PageHandler):
+    login_required = False
+
+    async def get(self):
+        self.render_page("declare.html", counties=jobs.COUNTIES, categories=jobs.PROJECT_CATEGORIES,
+                         statuses=jobs.PROJECT_STATUSES[:2], max_mb=declarations.PROOF_MAX_BYTES // 1024 // 1024)
+
+
+class ReviewPage(PageHandler):
+    page_permission = "declarations:review"
+
+    @property
+    def county(self) -> str | None:
+        return self.principal.county if self.principal.role == "supervisor" else None
+
+
+class DeclarationsPage(ReviewPage):
+    async def get(self):
+        decided = self.query("state") == "decided"
+        rows = await declarations.listing(self.db, decided=decided, county=self.county)
+        self.render_page("declarations.html", rows=[declaration_view(d) for d in rows], decided=decided,
+                         tag=DECLARATION_TAG, when=safe_cell)
+
+
+class DeclarationPage(ReviewPage):
+    async def get(self, decl_id: str):
+        unmask = self.query("unmask") in ("1", "true")
+        try:
+            doc = await declarations.get(self.db, declarations.declaration_id(decl_id), county=self.county)
+        except NotFound:
+            raise HTTPError(404) from None
+        if unmask:
+            await self.audit("declaration_view_unmasked", {"declaration_id": decl_id})
+        earlier = await declarations.earlier(self.db, doc, county=self.county)
+        self.render_page("declaration.html", d=declaration_view(doc, unmasked=unmask), history=history_view(doc),
+                         earlier=[{**declaration_view(e), "history": history_view(e)} for e in earlier],
+                         tag=DECLARATION_TAG, when=safe_cell)
+
+
+class OutboxPage(ReviewPage):
+    async def get(self):
+        rows = await outbox.listing(self.db, county=self.county)
+        self.render_page("outbox.html", mails=[mail_view(m) for m in rows], smtp=bool(self.config.smtp_host),
+                         when=safe_cell)
+
+
+class ProjectsPage(PageHandler):
+    page_permission = "projects:read"
+
+    async def get(self):
+        filters = {"county": self.query("county"), "status": self.query("status"), "q": self.query("q")[:50]}
+        if filters["county"] not in ("",) + jobs.COUNTIES:
+            filters["county"] = ""
+        if filters["status"] not in ("",) + jobs.PROJECT_STATUSES:
+            filters["status"] = ""
+        rows = await projects.library(self.db, self.principal.project_filter(), **filters)
+        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
+        self.render_page("projects.html", rows=[projects.view(p) for p in rows], filters=filters,
+                         counties=jobs.COUNTIES, statuses=jobs.PROJECT_STATUSES, categories=jobs.PROJECT_CATEGORIES,
+                         export_url="/api/projects/export" + ("?" + query if query else ""), tag=STATUS_TAG,
+                         may_manage=self.principal.may("projects:manage"),
+                         may_issue=self.principal.may("accounts:issue"),
+                         county_scope=self.principal.county if self.principal.role == "supervisor" else None)
+
+
+class ProjectPage(PageHandler):
+    page_permission = "projects:read"
+
+    async def get(self, project_id: str):
+        pid = int(project_id)
+        project = await self.db.projects.find_one({"_id": pid})
+        if project is None or not self.principal.can_see_project(project):
+            raise HTTPError(404)
+        project.update((await projects.unit_names(self.db, [pid])).get(pid, {}))
+        v = projects.view(project, full=True)
+        current = v["status"]
+        next_statuses = [s for s in ALLOWED.get(current, ())
+                         if s != jobs.PROJECT_CANCELLED or self.principal.may("projects:manage")]
+        self.render_page("project.html", p=v, tag=STATUS_TAG, categories=jobs.PROJECT_CATEGORIES,
+                         counties=jobs.COUNTIES, next_statuses=next_statuses,
+                         may_write=self.principal.may("projects:write") and current != jobs.PROJECT_CANCELLED,
+                         may_move=self.principal.may("projects:manage") and not self.principal.county,
+                         when=safe_cell)
+
+
+default_handlers = [
+    (r"/declare", DeclarePage), (r"/declarations", DeclarationsPage),
+    (r"/declarations/([0-9a-f]{24})", DeclarationPage), (r"/outbox", OutboxPage),
+    (r"/projects", ProjectsPage), (r"/projects/([0-9]{1,9})", ProjectPage),
+]
+nav = [
+    {"title": "项目库", "url": "/projects", "permission": "projects:read", "order": 10},
+    {"title": "项目审核", "url": "/declarations", "permission": "declarations:review", "order": 80},
+    {"title": "发件箱", "url": "/outbox", "permission": "declarations:review", "order": 85},
+]
