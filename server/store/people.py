@@ -5,6 +5,10 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from ..domain.contact import check_mobile
+from ..domain.identity import check_id_number
+from ..domain.nations import nation_code, normalize_nation
+from ..domain.rules import Conflict, RuleError
 from . import photos
 from .db import next_sequence, utcnow
 
@@ -64,3 +68,130 @@ async def existing_worker_nos(db: AsyncDatabase, worker_nos: list[int]) -> set[i
     cursor = db.people.find({"worker_no": {"$in": worker_nos}}, {"worker_no": 1, "_id": 0})
     return {d["worker_no"] async for d in cursor}
 
+
+
+# --- the person library from the portal (人员库新增, Excel batch entry) ---------------------------
+
+# What the portal may record about a person besides the ID number; ID-card fields keep the names
+# enrollment (852) uses, so a later enrollment on a device refreshes the same fields.
+PORTAL_FIELDS = ("name", "sex", "nation", "birth_date", "address", "phone")
+_SEX_WORDS = {"男": "1", "1": "1", "女": "0", "0": "0"}
+
+
+def person_fields(raw: dict, *, require_name: bool = True) -> tuple[str, dict, list[str]]:
+    """Check what a person form or an Excel row gives: (ID number, fields, warnings).
+
+    Raises RuleError naming the field. The ID number's check character and birth date are hard
+    rules; an unknown area code is kept as a warning to review (domain.md). Sex and birth date
+    follow from the number; a different value typed in is a warning, never silently replaced.
+    """
+    check = check_id_number(str(raw.get("id_number") or ""))
+    if not check.ok:
+        raise RuleError("id_number", check.reason)
+    warnings = list(check.warnings)
+    fields: dict = {"birth_date": check.birth_date.strftime("%Y%m%d"), "sex": check.sex}
+    name = " ".join(str(raw.get("name") or "").split())
+    if not name:
+        if require_name:
+            raise RuleError("name", "姓名必填")
+    elif len(name) > 30:
+        raise RuleError("name", "姓名不能超过 30 个字符")
+    else:
+        fields["name"] = name
+    sex = str(raw.get("sex") or "").strip()
+    if sex:
+        if sex not in _SEX_WORDS:
+            raise RuleError("sex", "性别须为 男 或 女")
+        if _SEX_WORDS[sex] != check.sex:
+            warnings.append("sex_differs_from_id")
+    birth = str(raw.get("birth_date") or "").strip().replace("-", "")
+    if birth and birth != fields["birth_date"]:
+        warnings.append("birth_date_differs_from_id")
+    nation = str(raw.get("nation") or "").strip()
+    if nation:
+        code = normalize_nation(nation) or nation_code(nation)
+        if code is None:
+            raise RuleError("nation", f"民族 {nation} 不在民族字典中(如 汉族 或代码 01)")
+        fields["nation"] = code
+    address = " ".join(str(raw.get("address") or "").split())
+    if len(address) > 100:
+        raise RuleError("address", "住址不能超过 100 个字符")
+    if address:
+        fields["address"] = address
+    phone = str(raw.get("phone") or "").strip()
+    if phone:
+        fields["phone"] = check_mobile(phone, "phone")
+    return check.number, fields, warnings
+
+
+async def allocate_worker_nos(db: AsyncDatabase, count: int) -> list[int]:
+    """`count` new worker numbers in one round trip (a batch import takes a block)."""
+    if count <= 0:
+        return []
+    doc = await db.counters.find_one_and_update({"_id": "worker_no"}, {"$inc": {"seq": count}}, upsert=True,
+                                                return_document=ReturnDocument.AFTER)
+    return list(range(doc["seq"] - count + 1, doc["seq"] + 1))
+
+
+def new_person_document(id_number: str, fields: dict, warnings: list[str], worker_no: int, source: dict) -> dict:
+    now = utcnow()
+    return {**fields, "id_number": id_number, "worker_no": worker_no, "id_warnings": warnings,
+            "capture_photo_len": 0, "created_at": now, "updated_at": now, "created_from": source}
+
+
+async def create_person(db: AsyncDatabase, raw: dict, *, source: dict) -> dict:
+    """人员库新增: a new person from the portal; a number already in the library is a conflict."""
+    id_number, fields, warnings = person_fields(raw)
+    existing = await by_id_number(db, id_number, {"worker_no": 1})
+    if existing:
+        raise Conflict("id_number", f"该身份证号码已在人员库中(工人编号 {existing['worker_no']})")
+    (worker_no,) = await allocate_worker_nos(db, 1)
+    doc = new_person_document(id_number, fields, warnings, worker_no, source)
+    try:
+        await db.people.insert_one(doc)
+    except DuplicateKeyError:
+        raise Conflict("id_number", "该身份证号码已在人员库中") from None
+    return doc
+
+
+async def search(db: AsyncDatabase, q: str, *, worker_nos: list[int] | None = None,
+                 skip: int = 0, limit: int = 50) -> tuple[list[dict], int]:
+    """人员库查询: by worker number, full ID number or name prefix; `worker_nos` limits to a scope.
+
+    Only indexed fields are filtered on (worker_no, id_number, name prefix).
+    """
+    q = " ".join((q or "").split())
+    query: dict = {}
+    if q.isdigit() and len(q) < 18:
+        query["worker_no"] = int(q)
+    elif len(q) == 18:
+        query["id_number"] = q.upper()
+    elif q:
+        # A prefix as a range: the embedded planner uses the name index for ranges, not for regexes.
+        query["name"] = {"$gte": q, "$lt": q + "\uffff"}
+    projection = {"worker_no": 1, "name": 1, "id_number": 1, "sex": 1, "nation": 1, "created_at": 1, "phone": 1,
+                  "id_warnings": 1}
+    if worker_nos is not None:
+        if "worker_no" in query:
+            if query["worker_no"] not in set(worker_nos):
+                return [], 0
+        else:
+            # The scope is one county's or one project's people: filter the scope by worker number
+            # (indexed) and apply the rest here.
+            found = [p async for p in db.people.find({"worker_no": {"$in": worker_nos}}, projection)]
+            found = [p for p in found if _matches(p, query)]
+            found.sort(key=lambda p: p["worker_no"], reverse=True)
+            return found[skip:skip + limit], len(found)
+    total = await db.people.count_documents(query)
+    # Name searches come back in name order (the index's), the rest newest first.
+    order = [("name", 1)] if "name" in query else [("worker_no", -1)]
+    cursor = db.people.find(query, projection).sort(order).skip(skip).limit(limit)
+    return [p async for p in cursor], total
+
+
+def _matches(person: dict, query: dict) -> bool:
+    if "id_number" in query:
+        return person.get("id_number") == query["id_number"]
+    if "name" in query:
+        return person.get("name", "").startswith(query["name"]["$gte"])
+    return True

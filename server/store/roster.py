@@ -1,7 +1,11 @@
 """Who is entered (进场) on a project now: the roster as the gateway reads it."""
 from __future__ import annotations
 
+import datetime as dt
+
 from pymongo.asynchronous.database import AsyncDatabase
+
+from .db import utcnow
 
 # An entry is current until the project records its exit date (退场).
 CURRENT = {"exit_date": None}
@@ -24,31 +28,76 @@ async def is_entered(db: AsyncDatabase, project_id: int, worker_no: int) -> bool
     return entry is not None
 
 
+async def mark_changed(db: AsyncDatabase, project_ids) -> None:
+    """Stamp each project's roster as changed (entry, exit, import): gateways drop their cached copy.
+
+    Kept in `roster_changes` (one document per project) so a gateway finds every project changed
+    since it last looked with one indexed query, the way devices.changed_at works for devices.
+    """
+    now = utcnow()
+    for project_id in sorted(set(project_ids)):
+        await db.roster_changes.update_one({"_id": project_id}, {"$set": {"changed_at": now}}, upsert=True)
+
+
 class CurrentRosterCache:
     """Who is entered per project, as the gateway's punch check (848) needs it on every batch.
 
-    A hit is trusted for `ttl` seconds; a miss re-reads that project at once (at most once per
-    `miss_interval`), so a worker entered a moment ago is accepted on the first punch, while a
-    busy gateway asks the database about rosters a few times a minute instead of on every write.
-    An exit therefore reaches the punch check within `ttl`; the whitelist (849) reads fresh.
+    Entries, exits and imports stamp `roster_changes` (mark_changed). At most once per
+    `poll_interval` the cache asks which projects changed since it last looked and forgets them,
+    so an exit reaches the punch check within about a second; a miss (a worker entered a moment
+    ago) compares the project's stamp at once and re-reads when it moved, so the first punch after
+    an entry is accepted. `ttl` bounds the age of any copy, whatever was or was not stamped
+    (rosters written by hand), and `miss_interval` keeps the old re-read on a miss as a fallback.
+    The whitelist (849) reads fresh.
     """
 
-    def __init__(self, db: AsyncDatabase, *, ttl: float = 30.0, miss_interval: float = 1.0):
-        self.db, self.ttl, self.miss_interval = db, ttl, miss_interval
-        self._entries: dict[int, tuple[float, frozenset[int]]] = {}
+    # Writers' clocks may be a little behind ours: re-read this much before the last look.
+    OVERLAP = dt.timedelta(seconds=5)
+
+    def __init__(self, db: AsyncDatabase, *, ttl: float = 30.0, miss_interval: float = 1.0,
+                 poll_interval: float = 1.0):
+        self.db, self.ttl, self.miss_interval, self.poll_interval = db, ttl, miss_interval, poll_interval
+        # project -> (loaded at, roster_changes stamp seen before loading, workers)
+        self._entries: dict[int, tuple[float, object, frozenset[int]]] = {}
+        self._polled_at = float("-inf")
+        self._polled_since: dt.datetime | None = None
+
+    async def _stamp(self, project_id: int):
+        doc = await self.db.roster_changes.find_one({"_id": project_id}, {"changed_at": 1})
+        return doc["changed_at"] if doc else None
 
     async def _load(self, project_id: int, now: float) -> frozenset[int]:
+        # Changes are looked for from the first load on, however long until the first poll.
+        if self._polled_since is None:
+            self._polled_at, self._polled_since = now, utcnow()
+        # The stamp is read first: an entry landing in between is in the workers read after, and at
+        # worst causes one needless re-read later.
+        stamp = await self._stamp(project_id)
         workers = frozenset(await self.db.roster.distinct("worker_no", {"project_id": project_id, **CURRENT}))
-        self._entries[project_id] = (now, workers)
+        self._entries[project_id] = (now, stamp, workers)
         return workers
 
+    async def _forget_changed(self, now: float) -> None:
+        if now - self._polled_at < self.poll_interval or not self._entries:
+            return
+        asked_at = utcnow()
+        since = self._polled_since - self.OVERLAP
+        self._polled_at, self._polled_since = now, asked_at
+        async for doc in self.db.roster_changes.find({"changed_at": {"$gt": since}}, {"changed_at": 1}):
+            cached = self._entries.get(doc["_id"])
+            if cached is not None and cached[1] != doc["changed_at"]:
+                del self._entries[doc["_id"]]
+
     async def entered(self, pairs: set[tuple[int, int]], now: float) -> set[tuple[int, int]]:
+        await self._forget_changed(now)
         found = set()
         for project_id in {p for p, _ in pairs}:
             wanted = {w for p, w in pairs if p == project_id}
-            loaded_at, workers = self._entries.get(project_id, (float("-inf"), frozenset()))
+            loaded_at, stamp, workers = self._entries.get(project_id, (float("-inf"), None, frozenset()))
             age = now - loaded_at
-            if age > self.ttl or (not wanted <= workers and age > self.miss_interval):
+            if age > self.ttl:
+                workers = await self._load(project_id, now)
+            elif not wanted <= workers and (age > self.miss_interval or await self._stamp(project_id) != stamp):
                 workers = await self._load(project_id, now)
             found.update((project_id, w) for w in wanted & workers)
         return found

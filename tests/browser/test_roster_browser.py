@@ -1,0 +1,96 @@
+"""Headless Chromium on the roster page: 人员进场 through the cascading unit → team → job selects,
+批量人员进场 from an Excel file with progress and the refused rows listed, and 退场 from the list."""
+from __future__ import annotations
+
+import io
+import random
+
+from openpyxl import Workbook
+
+from server.demo import synthetic
+from server.store import roster_import
+from server.store.db import site_today
+from support import CAPTCHA_ANSWER, PASSWORD
+
+
+def test_enter_import_and_exit_on_the_roster_page(web, site, sdb, make_account, browser, tmp_path):
+    make_account("labour", "project", project_id=site["project_id"])
+    b = browser(web)
+    b.open("/login")
+    b.fill({"username": "labour", "password": PASSWORD, "captcha": CAPTCHA_ANSWER})
+    b.submit("#login-form")
+    b.wait_text_in("main", "欢迎")
+    # 新增人员 on the person library page, then on to the person's page.
+    b.open("/people")
+    b.fill({"id_number": synthetic.id_number(random.Random(21)), "name": "页面进场"}, scope="#person-form")
+    b.submit("#person-form")
+    b.wait_url("/people/")
+    person = sdb.people.find_one({"name": "页面进场"})
+    assert person and b.url.endswith(f"/people/{person['worker_no']}")
+
+    b.open("/roster")
+    b.find("#enter-form[data-options-loaded]")
+    # 可批量选择要进场的人员: found in the person library (scope: people this project added), then chosen.
+    b.find("#person-query").send_keys("页面进场")
+    b.click("#person-search")
+    b.wait_text_in("#person-choices", "页面进场")
+    b.click("#person-choices tbody button")
+    assert b.value("worker_nos", scope="#enter-form") == str(person["worker_no"])
+    b.fill({"unit_id": "江门市测试建筑工程有限公司（施工总承包单位）"}, scope="#enter-form")
+    b.fill({"team_id": "土建（普通工人班组）"}, scope="#enter-form")
+    b.fill({"job": "木工"}, scope="#enter-form")
+    b.submit("#enter-form")
+    b.wait_text_in("#enter-result", "已进场 1 人")
+    assert sdb.roster.find_one({"worker_no": person["worker_no"], "exit_date": None})["job"] == "木工"
+    # Manager teams offer only their own posts.
+    b.fill({"team_id": "总承包单位项目部（管理人员班组）"}, scope="#enter-form")
+    jobs = b.find('#enter-form [name="job"]').text
+    assert "项目经理" in jobs and "木工" not in jobs
+
+    book = Workbook()
+    book.active.append([c.title for c in roster_import.COLUMNS])
+    book.active.append([synthetic.id_number(random.Random(22)), "导入一", None, None, None, None,
+                        "江门市测试建筑工程有限公司", "土建", "钢筋工", None])
+    book.active.append(["123", "导入二", None, None, None, None, "江门市测试建筑工程有限公司", "土建", "钢筋工", None])
+    upload = tmp_path / "名单.xlsx"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    upload.write_bytes(buffer.getvalue())
+    b.fill({"file": str(upload)}, scope="#import-form")
+    b.submit("#import-form")
+    b.wait_text_in("#import-result", "完成")
+    assert "进场 1 人" in b.text("#import-result")
+    assert "身份证号码" in b.text("#import-errors") and "3" in b.text("#import-errors tbody")
+    b.driver.save_screenshot(str(tmp_path / "roster.png"))
+
+    b.open("/roster")
+    leaving = site["workers"][0]["worker_no"]
+    b.accept_dialogs(site_today().isoformat())
+    b.click(f'tr[data-worker="{leaving}"] button[data-api$="/roster/exit"]')
+    b._wait(lambda d: sdb.roster.find_one({"worker_no": leaving, "exit_date": None}) is None)
+
+    # 批量退场: tick the rest and give one date.
+    b.open("/roster")
+    rest = [w["worker_no"] for w in site["workers"][1:]]
+    for number in rest:
+        b.click(f'tr[data-worker="{number}"] input[type=checkbox]')
+    b.submit("#batch-exit")
+    b.wait_text_in("#exit-result", "已退场 2 人")
+    assert sdb.roster.count_documents({"worker_no": {"$in": rest}, "exit_date": None}) == 0
+
+
+def test_person_page_unmasks_on_request_and_audits(web, site, sdb, make_account, browser):
+    make_account("clerk", "project", project_id=site["project_id"])
+    worker = site["workers"][0]
+    b = browser(web)
+    b.open("/login")
+    b.fill({"username": "clerk", "password": PASSWORD, "captcha": CAPTCHA_ANSWER})
+    b.submit("#login-form")
+    b.wait_text_in("main", "欢迎")
+    b.open(f"/people/{worker['worker_no']}")
+    assert b.text("#id-number") != worker["id_number"] and b.text("#id-number").endswith(worker["id_number"][-4:])
+    assert sdb.audit_log.count_documents({"action": "person_view_unmasked"}) == 0
+    b.accept_dialogs()
+    b.click("#unmask")
+    b.wait_text_in("#id-number", worker["id_number"])
+    assert sdb.audit_log.find_one({"action": "person_view_unmasked", "target.worker_no": worker["worker_no"]})["actor"] == "clerk"
