@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -22,7 +21,10 @@ class DeviceError(ValueError):
 
 async def register(db: AsyncDatabase, *, project_id: int, vendor_code: str, device_id: str,
                    registered_by: str = "operator", model: str = "", serial: str = "",
-                   install_place: str = "") -> dict:
+                   install_place: str = "", environment: str | None = None,
+                   admission: dict | None = None) -> dict:
+    """`environment` "test" marks its punches test data; `admission` links a device admitted by the
+    supplier workflow to its supplier and application (set at insert, so no login sees it without)."""
     vendor_code, device_id = vendor_code.strip(), device_id.strip()
     for field, value in (("vendor_code", vendor_code), ("device_id", device_id)):
         if not value or len(value) > 32 or not value.isascii() or not value.isprintable():
@@ -35,6 +37,10 @@ async def register(db: AsyncDatabase, *, project_id: int, vendor_code: str, devi
         "model": model, "serial": serial, "install_place": install_place,
         "registered_by": registered_by, "created_at": utcnow(), "changed_at": utcnow(),
     }
+    if environment is not None:
+        doc["environment"] = environment
+    if admission:
+        doc.update(admission)
     try:
         result = await db.devices.insert_one(doc)
     except DuplicateKeyError:
