@@ -43,6 +43,10 @@ SETTINGS = (
     Setting("REALNAME_COOKIE_SECRET", "", "Key signing session cookies; unset: generated once into $REALNAME_DATA_DIR/cookie_secret (mode 600) so restarts keep sessions."),
     Setting("REALNAME_SESSION_IDLE_MINUTES", "30", "Minutes a login session may stay unused before it is refused."),
     Setting("REALNAME_CAPTCHA_TEST_ANSWER", "", "Tests only: when set, every login captcha's answer is this text. Leave empty in production."),
+    Setting("REALNAME_CONTRACT_MAX_MB", "10", "Largest contract scan (合同扫描件, PDF) accepted, in MB; kept in the database."),
+    Setting("REALNAME_SMTP_HOST", "", "Mail server for result e-mails (项目申报 results); unset: mails stay queued in the outbox."),
+    Setting("REALNAME_SMTP_PORT", "25", "Port of that mail server (plain SMTP, as inside a government network)."),
+    Setting("REALNAME_SMTP_FROM", "noreply@jmzhgd.jiangmen.cn", "Sender address of the platform's e-mails."),
 )
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -79,6 +83,10 @@ class Config:
     cookie_secret: str = ""
     session_idle_minutes: float = 30.0
     captcha_test_answer: str = ""
+    contract_max_mb: int = 10
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "noreply@jmzhgd.jiangmen.cn"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -113,6 +121,10 @@ class Config:
             cookie_secret=_get(env, "REALNAME_COOKIE_SECRET"),
             session_idle_minutes=float(_get(env, "REALNAME_SESSION_IDLE_MINUTES")),
             captcha_test_answer=_get(env, "REALNAME_CAPTCHA_TEST_ANSWER"),
+            contract_max_mb=int(_get(env, "REALNAME_CONTRACT_MAX_MB")),
+            smtp_host=_get(env, "REALNAME_SMTP_HOST"),
+            smtp_port=int(_get(env, "REALNAME_SMTP_PORT")),
+            smtp_from=_get(env, "REALNAME_SMTP_FROM"),
         )
         values.update(overrides)
         return cls(**values)

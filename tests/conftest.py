@@ -110,3 +110,34 @@ def browser(chromium):
         return Browser(chromium, f"http://127.0.0.1:{web.port}")
     yield make
     chromium.delete_all_cookies()
+
+
+@pytest.fixture
+def make_supplier(mongo_uri, db_name):
+    """make_supplier(username, vendor_code, scopes=("attendance",), approve=True) → {"id", "username",
+    "vendor_code", "name"}: a registered supplier (password support.PASSWORD) whose scopes are applied
+    and, unless approve=False, approved by a supervisor."""
+    import random
+
+    from server.demo import synthetic
+    from server.store import suppliers
+    from support import PASSWORD
+
+    def make(username: str, vendor_code: str, scopes=("attendance",), approve: bool = True) -> dict:
+        async def job(db):
+            code = synthetic.credit_code(random.Random(username))
+            supplier, _ = await suppliers.register(db, {
+                "name": f"{username} 科技有限公司", "credit_code": code, "vendor_code": vendor_code,
+                "contact_name": "李工", "contact_phone": "13800138000", "email": f"{username}@example.cn",
+                "username": username, "password": PASSWORD})
+            for scope in scopes:
+                await suppliers.apply_scope(db, supplier["_id"], {
+                    "scope": scope, "contact_name": "李工", "contact_phone": "13800138000", "device_models": "F7",
+                    "biometric_method": "人脸识别", "collection_method": "设备采集", "monitor_items": "PM2.5"},
+                    actor=username)
+                if approve:
+                    await suppliers.review_scope(db, supplier["_id"], scope, decision="approve", opinion="",
+                                                 actor="reviewer")
+            return {"id": supplier["_id"], "username": username, "vendor_code": vendor_code, "name": supplier["name"]}
+        return run_async(mongo_uri, db_name, job)
+    return make

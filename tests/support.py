@@ -392,6 +392,10 @@ class Browser:
                 element.clear()
                 element.send_keys(value)
 
+    def set_value(self, name: str, value: str, scope: str = "") -> None:
+        """Set a field directly: date inputs take typed digits in the browser's locale order, not ISO text."""
+        self.driver.execute_script("arguments[0].value = arguments[1];", self.field(name, scope), value)
+
     def value(self, name: str, scope: str = "") -> str:
         return self.field(name, scope).get_attribute("value")
 

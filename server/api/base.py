@@ -39,9 +39,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
                              "punches:read", "photos:read", "devices:read", "suppliers:review", "audit:read"}),
     "project": frozenset({"projects:read", "projects:write", "enterprises:read", "enterprises:write",
                           "workforce:read", "workforce:write", "people:read", "people:unmask", "contracts:read",
-                          "contracts:write", "contracts:download", "punches:read", "photos:read"}),
-    # devices:read joins project and supplier once /api/devices is scoped to their own devices.
-    "supplier": frozenset({"supplier:self"}),
+                          "contracts:write", "contracts:download", "punches:read", "photos:read", "devices:read"}),
+    # devices:read is scoped: a project sees its project's devices, a supplier the devices it supplied.
+    "supplier": frozenset({"supplier:self", "devices:read"}),
     "enterprise": frozenset({"enterprises:read"}),
     # Analysts read everything in scope, with personal data masked and no photos or contract scans.
     "analyst": frozenset({"projects:read", "enterprises:read", "workforce:read", "people:read", "contracts:read",

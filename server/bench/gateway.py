@@ -31,7 +31,6 @@ from ..demo import synthetic
 from ..device import codec
 from ..device.codec import Frame
 from ..device.framer import FrameBuffer
-from ..store import devices as device_store
 from ..store import people, workforce
 from ..store.db import SITE_TZ, open_database
 from ..store.embedded import free_port

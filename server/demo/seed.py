@@ -12,7 +12,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import jobs
 from ..store import devices, people, workforce
-from . import accounts_demo, history_demo, synthetic
+from . import accounts_demo, devices_demo, history_demo, synthetic
+from .suppliers_demo import seed_suppliers
 
 DEMO_VENDOR_CODE = "JMDEMO"
 DEMO_DEVICE_PREFIX = "DEMO-"
@@ -123,9 +124,18 @@ async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = hi
                                        registered_by="demo", install_place="工地大门", model="JM-FACE-7")
             await db.projects.update_one({"_id": project_no}, {"$set": {"demo_complete": True}})
             _progress(f"[{project_no}/{total}] {project['name']}: ready")
+    troubled = await devices_demo.seed_device_states(db, vendor_code=DEMO_VENDOR_CODE, device_prefix=DEMO_DEVICE_PREFIX)
+    _progress(f"devices offline or silent for the monitoring page: {troubled}")
     # Last: the history follows every roster and device state set above.
     await accounts_demo.seed_accounts(db)
     _progress(f"attendance history: {await history_demo.seed_history(db, days=history_days)} punches written")
+    _progress(f"device access applications: {await seed_suppliers(db)}")
+    from .projects_demo import seed_projects  # declarations in every state, 场所码, coordinates, a 停工 period
+    _progress(f"project library: {await seed_projects(db)}")
+    from .contracts_demo import seed_contracts  # a third of each project's workers get a contract with a PDF scan
+    _progress(f"contracts: {await seed_contracts(db)} added")
+    from .enterprises_demo import seed_enterprise_details  # every 企业库 field, each unit's 项目经理
+    _progress(f"enterprise library: {await seed_enterprise_details(db)}")
     counts = {name: await db[name].count_documents({}) for name in ("projects", "enterprises", "units", "teams",
                                                                      "people", "roster", "devices")}
     _progress("demo city: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -138,6 +138,84 @@ VALIDATORS: dict[str, dict] = {
     "sessions": _schema(["_id", "username", "created_at", "last_seen"], _id=_str, username=_str,
                         created_at=_date, last_seen=_date),
     "captchas": _schema(["_id", "answer_hash", "expires_at"], _id=_str, answer_hash=_str, expires_at=_date),
+    "contracts": _schema(
+        ["project_id", "worker_no", "person_id", "effective_date", "term_type", "pay_unit", "unit_price", "file_id",
+         "created_at", "updated_at"],
+        project_id=_int,
+        worker_no=_int,
+        effective_date=_date,
+        expiry_date=_opt_date,
+        term_type={"enum": ["固定期限", "无固定期限", "以完成一定工作任务为期限"]},
+        pay_unit=_str,
+        unit_price={"bsonType": ["double", "int", "long"], "minimum": 0, "exclusiveMinimum": True},
+        file_id={"bsonType": "objectId"},
+        created_at=_date,
+        updated_at=_date,
+    ),
+    # Contract scans (PDF), kept apart so contract lists never read file bytes; never expired.
+    "contract_files": _schema(["data", "size", "created_at"], data={"bsonType": "binData"}, size=_int, created_at=_date),
+    # Roster entry/exit stamps per project, polled by gateways (roster.CurrentRosterCache).
+    "roster_changes": _schema(["_id", "changed_at"], _id=_int, changed_at=_date),
+    # Excel batch entry (批量人员进场) runs as a job; the page polls its progress.
+    "import_jobs": _schema(
+        ["project_id", "state", "total", "done", "entered", "errors", "created_at"],
+        project_id=_int,
+        state={"enum": ["queued", "running", "done", "failed"]},
+        total=_int, done=_int, entered=_int,
+        errors={"bsonType": "array"},
+        created_at=_date,
+    ),
+    "declarations": _schema(
+        ["name", "county", "state", "applicant", "proof", "submitted_at", "history"],
+        name={"bsonType": "string", "minLength": 1},
+        county={"enum": ["市辖区", "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市"]},
+        state={"enum": ["pending", "passed", "failed"]},
+        applicant={"bsonType": "object", "required": ["name", "mobile", "email"]},
+        proof={"bsonType": "object", "required": ["data", "kind", "size"],
+               "properties": {"data": {"bsonType": "binData"}, "kind": {"enum": ["pdf", "jpeg", "png"]}, "size": _int}},
+        submitted_at=_date,
+        history={"bsonType": "array"},
+        project_id={"bsonType": ["int", "long"]},
+    ),
+    # Result e-mails (项目申报), queued first and sent when SMTP is configured.
+    "outbox": _schema(
+        ["to", "subject", "body", "state", "attempts", "created_at"],
+        to=_str, subject=_str, body=_str,
+        state={"enum": ["queued", "sending", "sent", "failed"]},
+        attempts=_int,
+        created_at=_date,
+        sent_at=_opt_date,
+    ),
+    # 供应商 (registration, basic information, business scopes with their review).
+    "suppliers": _schema(
+        ["name", "credit_code", "vendor_code", "scopes", "created_at"],
+        name={"bsonType": "string", "minLength": 1},
+        credit_code={"bsonType": "string", "minLength": 18, "maxLength": 18},
+        vendor_code={"bsonType": "string", "minLength": 1, "maxLength": 32},
+        scopes={"bsonType": "array", "items": {"bsonType": "object", "required": ["scope", "state"], "properties": {
+            "scope": {"enum": ["collection", "attendance", "dust_noise"]},
+            "state": {"enum": ["pending", "approved", "refused"]}}}},
+        created_at=_date,
+    ),
+    # 设备接入申请, with its flow record (history) and the device it admitted (device_oid).
+    "device_access": _schema(
+        ["_id", "supplier_id", "vendor_code", "project_id", "county", "device_type", "serial", "state", "history",
+         "created_at", "updated_at"],
+        _id=_int,
+        supplier_id={"bsonType": "objectId"},
+        project_id=_int,
+        serial={"bsonType": "string", "minLength": 1, "maxLength": 32},
+        state={"enum": ["applied", "test_authorised", "test_passed", "production_authorised", "check_requested",
+                        "completed", "refused", "revoked"]},
+        environment={"enum": ["test", "production", None]},
+        history={"bsonType": "array"},
+        created_at=_date,
+        updated_at=_date,
+    ),
+    # Application attachments (PDF/JPEG/PNG), apart so lists never read file bytes.
+    "access_attachments": _schema(["application_id", "n", "kind", "data", "size", "created_at"],
+                                  application_id=_int, n=_int, kind={"enum": ["pdf", "jpeg", "png"]},
+                                  data={"bsonType": "binData"}, size=_int, created_at=_date),
 }
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -146,20 +224,31 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("project_id", ASCENDING)], name="project"),
         IndexModel([("changed_at", ASCENDING)], name="changed_at"),
         IndexModel([("gateway_id", ASCENDING), ("online", ASCENDING)], name="gateway_online"),
+        # Device monitoring: a supplier's own devices (supplier_id is set when access is authorised).
+        IndexModel([("supplier_id", ASCENDING)], name="supplier"),
     ],
     "people": [
         IndexModel([("id_number", ASCENDING)], unique=True, name="id_number"),
         IndexModel([("worker_no", ASCENDING)], unique=True, name="worker_no"),
+        # 人员库 search by name (prefix: surname or full name).
+        IndexModel([("name", ASCENDING)], name="name"),
+        # People a project added to the library (人员库新增), in its scope before they are entered.
+        IndexModel([("created_from.project_id", ASCENDING)], name="created_by_project"),
     ],
     "projects": [IndexModel([("county", ASCENDING), ("status", ASCENDING)], name="county_status")],
     "enterprises": [IndexModel([("credit_code", ASCENDING)], unique=True, name="credit_code")],
-    "units": [IndexModel([("project_id", ASCENDING), ("enterprise_id", ASCENDING)], name="project_enterprise")],
+    "units": [IndexModel([("project_id", ASCENDING), ("enterprise_id", ASCENDING)], name="project_enterprise"),
+              # 企业库: the types an enterprise takes part as; refusing to delete an enterprise in use.
+              IndexModel([("enterprise_id", ASCENDING)], name="enterprise")],
     "teams": [IndexModel([("project_id", ASCENDING), ("unit_id", ASCENDING)], name="project_unit")],
     "roster": [
         # The whitelist (849) and the punch check (848) ask "who is entered on this project now".
         IndexModel([("project_id", ASCENDING), ("exit_date", ASCENDING), ("worker_no", ASCENDING)], name="project_current"),
         IndexModel([("exit_date", ASCENDING), ("project_id", ASCENDING)], name="current_by_project"),
         IndexModel([("person_id", ASCENDING), ("entry_date", DESCENDING)], name="career"),
+        # Unit and team exit / delete: who is (or ever was) entered under one unit or team.
+        IndexModel([("unit_id", ASCENDING), ("exit_date", ASCENDING)], name="unit_presence"),
+        IndexModel([("team_id", ASCENDING), ("exit_date", ASCENDING)], name="team_presence"),
     ],
     "punches": [
         IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("test", ASCENDING), ("worker_no", ASCENDING)],
@@ -169,7 +258,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("device_id", ASCENDING), ("received_at", DESCENDING)], name="device_recent"),
     ],
     "photos": [],
-    "punch_refusals": [IndexModel([("device_id", ASCENDING), ("at", DESCENDING)], name="device_at")],
+    "punch_refusals": [IndexModel([("device_id", ASCENDING), ("at", DESCENDING)], name="device_at"),
+                       # Device monitoring: refusals of the last days, grouped by device (an $in on
+                       # device_id followed by a range is not planned on device_at).
+                       IndexModel([("at", DESCENDING)], name="at")],
     "audit_log": [
         IndexModel([("at", DESCENDING)], name="at"),
         IndexModel([("actor", ASCENDING), ("at", DESCENDING)], name="actor_at"),
@@ -189,6 +281,40 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "sessions": [IndexModel([("username", ASCENDING)], name="username")],
     "captchas": [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+    "contracts": [
+        IndexModel([("project_id", ASCENDING), ("worker_no", ASCENDING)], name="project_worker"),
+        IndexModel([("worker_no", ASCENDING)], name="worker"),
+    ],
+    "contract_files": [],
+    "roster_changes": [IndexModel([("changed_at", ASCENDING)], name="changed_at")],
+    "import_jobs": [IndexModel([("project_id", ASCENDING), ("created_at", DESCENDING)], name="project_recent")],
+    "declarations": [
+        # Review lists (待审核 / 已审核), city-wide or for one county, newest first.
+        IndexModel([("state", ASCENDING), ("submitted_at", DESCENDING)], name="state_submitted"),
+        IndexModel([("county", ASCENDING), ("state", ASCENDING), ("submitted_at", DESCENDING)],
+                   name="county_state_submitted"),
+        # The public form's per-address limit.
+        IndexModel([("ip", ASCENDING), ("submitted_at", ASCENDING)], name="ip_submitted"),
+        # 申请记录: earlier declarations of the same project name.
+        IndexModel([("name", ASCENDING), ("submitted_at", DESCENDING)], name="name_submitted"),
+    ],
+    "outbox": [
+        IndexModel([("state", ASCENDING), ("created_at", ASCENDING)], name="state_created"),
+        IndexModel([("created_at", DESCENDING)], name="created"),
+        IndexModel([("county", ASCENDING), ("created_at", DESCENDING)], name="county_created"),
+    ],
+    "suppliers": [
+        IndexModel([("credit_code", ASCENDING)], unique=True, name="credit_code"),
+        IndexModel([("vendor_code", ASCENDING)], unique=True, name="vendor_code"),
+    ],
+    # Lists 待办/已办/办结: a supplier's own, a county's, or the city's, by state.
+    "device_access": [
+        IndexModel([("supplier_id", ASCENDING), ("state", ASCENDING)], name="supplier_state"),
+        IndexModel([("county", ASCENDING), ("state", ASCENDING)], name="county_state"),
+        IndexModel([("state", ASCENDING)], name="state"),
+        IndexModel([("vendor_code", ASCENDING), ("serial", ASCENDING)], name="vendor_serial"),
+    ],
+    "access_attachments": [IndexModel([("application_id", ASCENDING), ("n", ASCENDING)], name="application")],
 }
 
 

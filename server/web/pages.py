@@ -88,7 +88,8 @@ class LoginPage(PageHandler):
     allowed_before_password_change = True
 
     async def get(self):
-        self.render_page("login.html", next=_safe_next(self.get_query_argument("next", "/")))
+        self.render_page("login.html", next=_safe_next(self.get_query_argument("next", "/")),
+                         registered=self.get_query_argument("registered", "") == "1")
 
 
 class PasswordPage(PageHandler):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from server.store import accounts
+from server.store import accounts, devices
 from support import CAPTCHA_ANSWER, PASSWORD, WebThread, build_site, run_async
 
 def captcha(web, ip=None) -> str:
@@ -157,6 +157,8 @@ def _second_project(mongo_uri, db_name, county):
 
 def test_project_account_sees_only_its_project(web, make_account, site, mongo_uri, db_name):
     other = _second_project(mongo_uri, db_name, "台山市")
+    run_async(mongo_uri, db_name, lambda db: devices.register(db, project_id=other["project_id"], vendor_code="TESTVENDOR",
+                                                              device_id="OTHER-1", registered_by="test"))
     make_account("proj", "project", project_id=site["project_id"])
     _, _, cookie, _ = login(web, "proj")
     status, body, _ = web.request("GET", "/api/projects", cookie=cookie)
@@ -166,7 +168,8 @@ def test_project_account_sees_only_its_project(web, make_account, site, mongo_ur
     assert (status, body["code"]) == (404, "not_found")
     assert web.request("GET", f"/api/people/{site['workers'][0]['worker_no']}", cookie=cookie)[0] == 200
     assert web.request("GET", f"/api/people/{other['workers'][0]['worker_no']}", cookie=cookie)[0] == 404
-    assert web.request("GET", "/api/devices", cookie=cookie)[0] == 403
+    status, body, _ = web.request("GET", "/api/devices", cookie=cookie)
+    assert status == 200 and {d["project_id"] for d in body["devices"]} == {site["project_id"]}
 
 
 def test_county_supervisor_sees_only_its_county(web, make_account, site, mongo_uri, db_name):

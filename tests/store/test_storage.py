@@ -84,10 +84,58 @@ HOT_QUERIES = [
     ("audit_log", {"action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
     ("audit_log", {"actor": "alice", "action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
     ("audit_log", {"at": {"$gte": _T0}}, [("at", -1)]),
+    # Attendance (server/store/attendance.py): a month's or a period's punches, for one worker too.
+    ("punches", {"project_id": 1, "date": "2026-01-01", "test": False, "worker_no": 5}, [("device_time", 1)]),
+    ("roster", {"project_id": 1}, None),                                             # the month's roster
+    ("units", {"project_id": 1}, None),
+    ("teams", {"project_id": 1}, None),
+    # Contracts (server/store/contracts.py): per project, per project and worker, per person.
+    ("contracts", {"project_id": 1}, [("updated_at", -1)]),
+    ("contracts", {"project_id": 1, "worker_no": 5}, [("updated_at", -1)]),
+    ("contracts", {"worker_no": 5}, [("updated_at", -1)]),
+    # Device monitoring (server/store/device_monitoring.py): a supplier's / a county's devices, recent refusals.
+    ("devices", {"supplier_id": __import__("bson").ObjectId()}, None),
+    ("devices", {"project_id": {"$in": [1, 2]}}, None),
+    ("punch_refusals", {"at": {"$gte": _T0}}, None),
+    # Suppliers and device access (server/store/suppliers.py, device_access.py): 待办/已办/办结 per side.
+    ("device_access", {"supplier_id": __import__("bson").ObjectId(), "state": {"$in": ["applied", "test_passed"]}},
+     [("updated_at", -1)]),
+    ("device_access", {"county": "蓬江区", "state": {"$in": ["applied", "test_passed"]}}, [("updated_at", -1)]),
+    ("device_access", {"state": {"$in": ["applied", "test_passed"]}}, [("updated_at", -1)]),
+    ("device_access", {"vendor_code": "V", "serial": "S"}, None),                  # one open application per serial
+    ("access_attachments", {"application_id": 1, "n": 1}, None),
+    ("suppliers", {"vendor_code": "V"}, None),
+    ("suppliers", {"credit_code": "91440703MA4UABCD1X"}, None),
+    # Project declarations and the outbox (server/store/declarations.py, outbox.py): review lists, the public
+    # form's per-address limit, 申请记录 by name, queued mail, the outbox in a county.
+    ("declarations", {"state": "pending"}, [("submitted_at", -1)]),
+    ("declarations", {"county": "蓬江区", "state": {"$in": ["passed", "failed"]}}, [("submitted_at", -1)]),
+    ("declarations", {"ip": "1.2.3.4", "submitted_at": {"$gte": _T0}}, None),
+    ("declarations", {"name": "项目"}, [("submitted_at", -1)]),
+    ("outbox", {"state": "queued"}, [("created_at", 1)]),
+    ("outbox", {"county": "蓬江区"}, [("created_at", -1)]),
+    # Roster and person library (server/store/roster_entries.py, people.py, roster.py): career, scope, name
+    # search, the gateways' poll for changed rosters.
+    ("roster", {"person_id": 1}, [("entry_date", -1)]),
+    ("roster", {"project_id": {"$in": [1, 2]}}, None),
+    ("people", {"name": {"$gte": "张", "$lt": "张\uffff"}}, [("name", 1)]),
+    ("roster_changes", {"changed_at": {"$gt": _T0}}, None),
+    ("people", {"created_from.project_id": {"$in": [1, 2]}}, None),
+    # Units, teams, 企业库 (server/store/units.py, teams.py, enterprises.py): who is under a unit or team
+    # (exit and delete checks), an enterprise's units, a unit's teams, a credit code.
+    ("roster", {"unit_id": 1, "exit_date": None}, None),
+    ("roster", {"team_id": 1, "exit_date": None}, None),
+    ("roster", {"team_id": 1}, [("exit_date", -1)]),
+    ("units", {"enterprise_id": {"$in": [1, 2]}}, None),
+    ("teams", {"project_id": 1, "unit_id": 1}, None),
+    ("enterprises", {"credit_code": "91440703MA4UABCD1X"}, None),
 ]
 HOT_AGGREGATES = [
     ("punches", {"date": "2026-01-01", "test": False}),  # punches today per project
     ("roster", {"exit_date": None}),                      # workers per project
+    ("punches", {"date": "2026-01-01", "test": False, "project_id": {"$in": [1, 2]}}),  # device monitoring, scoped
+    ("punch_refusals", {"at": {"$gte": _T0}}),            # device monitoring: refusals per device
+    ("punches", {"project_id": 1, "date": {"$gte": "2026-01-01", "$lt": "2026-02-01"}}),  # month grid
 ]
 
 

@@ -1,0 +1,180 @@
+"""Every operation of the OpenAPI document × every role: who is refused (401/403) must follow the document.
+
+For each operation served at /api/openapi.json (built from every API module, so new endpoints are
+covered without touching this file) and each kind of caller:
+  anonymous                                   → 401, unless the operation is public (`security: []`)
+  a role whose ROLE_PERMISSIONS lack `x-permission` → 403
+  otherwise                                   → neither 401 nor 403 (nor a server error); a 400/404/409
+                                                for an empty body or a made-up id is fine.
+Path parameters are filled with the site's real project, worker, unit and team where the name says
+so, so scoped roles are asked about records they may see. Callers use bearer tokens of real
+accounts (one web server and one set of accounts per module), so nothing a call does to a
+session (logout, password change) affects the next call. Every page route gets the same check
+against its `page_permission` (anonymous visitors are sent to /login instead of a 401).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from bson import ObjectId
+from pymongo import MongoClient
+
+from server.api import openapi as openapi_module
+from server.api.app import API_MODULES, PAGE_MODULES
+from server.api.base import ROLE_PERMISSIONS
+from server.store import accounts
+
+from support import WebThread, build_site, make_account_sync, run_async
+
+COUNTY = "蓬江区"  # build_site's county: the county supervisor sees the site
+# (caller, role, account scope); scope values naming the site are filled in by the fixture.
+CALLERS = [
+    ("supervisor-city", "supervisor", {}),
+    ("supervisor-county", "supervisor", {"county": COUNTY}),
+    ("project", "project", {"project_id": "site"}),
+    ("supplier", "supplier", {"supplier_id": ObjectId()}),
+    ("enterprise", "enterprise", {"enterprise_id": ObjectId()}),
+    ("analyst", "analyst", {}),
+    ("admin", "admin", {}),
+    ("anonymous", None, {}),
+]
+# Refusals that come from scope, not from the permission word: the handler documents them.
+SCOPE_REFUSALS = {
+    # The audit log has no county yet, so county supervisors are refused (server/api/audit.py).
+    ("supervisor-county", "/api/audit"), ("supervisor-county", "/api/audit/export"), ("supervisor-county", "/audit"),
+}
+
+DOCUMENT = openapi_module.build_document(API_MODULES)
+OPERATIONS = [(method, path, op) for path, methods in DOCUMENT["paths"].items() for method, op in methods.items()]
+ROUTES = [re.compile(pattern + "$") for module in API_MODULES for pattern, _ in module.default_handlers]
+PAGES = [(pattern, handler) for module in PAGE_MODULES for pattern, handler in module.default_handlers
+         if "get" in vars(handler)]
+
+
+@pytest.fixture(scope="module")
+def matrix(mongo_uri):
+    """One web server, one site and one token per role for the whole module."""
+    db_name = f"t_{uuid.uuid4().hex[:12]}"
+    site = run_async(mongo_uri, db_name, build_site)
+    tokens = {}
+    for caller, role, scope in CALLERS:
+        if role is None:
+            continue
+        scope = {k: (site["project_id"] if v == "site" else v) for k, v in scope.items()}
+        username = f"m-{caller}"
+        make_account_sync(mongo_uri, db_name, username, role, **scope)
+        tokens[caller] = run_async(mongo_uri, db_name, lambda db, u=username: accounts.issue_token(db, u))
+    web = WebThread(mongo_uri, db_name)
+    yield {"web": web, "site": site, "tokens": tokens}
+    web.stop()
+    client = MongoClient(mongo_uri)
+    client.drop_database(db_name)
+    client.close()
+
+
+def _value(param: dict, site: dict) -> str:
+    name, schema = param["name"], param.get("schema", {})
+    if schema.get("enum"):
+        return str(schema["enum"][0])
+    if schema.get("type") == "integer":
+        if "project" in name:
+            return str(site["project_id"])
+        if "worker" in name:
+            return str(site["workers"][0]["worker_no"])
+        return "1"
+    for key in ("team_id", "unit_id"):
+        if name == key:
+            return str(site[key])
+    return str(ObjectId())  # a well-formed id of nothing: 404 is an acceptable answer
+
+
+def _request_path(path: str, op: dict, site: dict) -> str:
+    params = {p["name"]: p for p in op.get("parameters", [])}
+    filled = re.sub(r"\{(\w+)\}", lambda m: _value(params[m.group(1)], site), path)
+    query = [f"{p['name']}={_value(p, site)}" for p in params.values() if p["in"] == "query" and p.get("required")]
+    return filled + ("?" + "&".join(query) if query else "")
+
+
+def _call(web, method: str, path: str, op: dict, token: str | None) -> int:
+    content = op.get("requestBody", {}).get("content", {})
+    if "multipart/form-data" in content:
+        boundary = uuid.uuid4().hex
+        status, _, _ = web.raw(method.upper(), path, f"--{boundary}--\r\n".encode(), token=token,
+                               headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    elif "application/json" in content or method in ("post", "put", "patch"):
+        status, _, _ = web.raw(method.upper(), path, b"{}", token=token, headers={"Content-Type": "application/json"})
+    else:
+        status, _, _ = web.raw(method.upper(), path, None, token=token)
+    return status
+
+
+def test_the_served_document_is_the_one_checked(matrix):
+    status, served = matrix["web"].get("/api/openapi.json", token=None)
+    assert status == 200 and sorted(served["paths"]) == sorted(DOCUMENT["paths"])
+
+
+@pytest.mark.parametrize("method, path, op", OPERATIONS, ids=[f"{m.upper()} {p}" for m, p, _ in OPERATIONS])
+def test_operation_refuses_exactly_the_roles_without_its_permission(matrix, method, path, op):
+    site, web = matrix["site"], matrix["web"]
+    url = _request_path(path, op, site)
+    assert any(rx.match(url.split("?")[0]) for rx in ROUTES), f"{url} matches no route"
+    permission, public = op.get("x-permission"), op.get("security") == []
+    wrong = []
+    for caller, role, _ in CALLERS:
+        status = _call(web, method, url, op, matrix["tokens"].get(caller))
+        if role is None:
+            expected = "not 401/403" if public else "401"
+            ok = status not in (401, 403) if public else status == 401
+        elif permission and not ("*" in ROLE_PERMISSIONS[role] or permission in ROLE_PERMISSIONS[role]):
+            expected, ok = "403", status == 403
+        elif (caller, path) in SCOPE_REFUSALS:
+            expected, ok = "403 (scope)", status == 403
+        else:
+            expected, ok = "not 401/403, no server error", status not in (401, 403) and status < 500
+        if not ok:
+            wrong.append(f"{caller}: {status}, expected {expected}")
+    assert not wrong, f"{method.upper()} {url} (x-permission {permission}): " + "; ".join(wrong)
+
+
+def _page_path(pattern: str, site: dict) -> str:
+    """A page address for a route pattern: the site's own records where the address names them."""
+    def group(match: re.Match) -> str:
+        before = pattern[:match.start()]
+        if "[0-9a-f]{24}" in match.group(0):
+            for key, prefix in (("unit_id", "/units/"), ("team_id", "/teams/")):
+                if before.endswith(prefix):
+                    return str(site[key])
+            return str(ObjectId())
+        if before.endswith("/projects/"):
+            return str(site["project_id"])
+        if before.endswith("/people/"):
+            return str(site["workers"][0]["worker_no"])
+        return "1"
+    return re.sub(r"\([^()]*\)", group, pattern)
+
+
+@pytest.mark.parametrize("pattern, handler", PAGES, ids=[p for p, _ in PAGES])
+def test_page_refuses_exactly_the_roles_without_its_permission(matrix, pattern, handler):
+    """Pages: anonymous visitors go to the login page, roles without page_permission get 403."""
+    site, web = matrix["site"], matrix["web"]
+    url = _page_path(pattern, site)
+    assert re.match(pattern + "$", url), url
+    permission = getattr(handler, "page_permission", None)
+    wrong = []
+    for caller, role, _ in CALLERS:
+        status, _, headers = web.raw("GET", url, token=matrix["tokens"].get(caller))
+        if role is None and handler.login_required:
+            expected = "302 to /login"
+            ok = status == 302 and headers["Location"].startswith("/login")
+        elif role is not None and permission and not ("*" in ROLE_PERMISSIONS[role]
+                                                      or permission in ROLE_PERMISSIONS[role]):
+            expected, ok = "403", status == 403
+        elif (caller, pattern) in SCOPE_REFUSALS:
+            expected, ok = "403 (scope)", status == 403
+        else:
+            expected, ok = "not 401/403, no server error", status not in (401, 403) and status < 500
+        if not ok:
+            wrong.append(f"{caller}: {status}, expected {expected}")
+    assert not wrong, f"GET {url} (page_permission {permission}): " + "; ".join(wrong)
