@@ -58,6 +58,8 @@ def matrix(mongo_uri):
     """One web server, one site and one token per role for the whole module."""
     db_name = f"t_{uuid.uuid4().hex[:12]}"
     site = run_async(mongo_uri, db_name, build_site)
+    # A second site in another county: scoped callers must not reach it.
+    other = run_async(mongo_uri, db_name, lambda db: build_site(db, seed=11, county="台山市", devices=0))
     tokens = {}
     for caller, role, scope in CALLERS:
         if role is None:
@@ -67,7 +69,7 @@ def matrix(mongo_uri):
         make_account_sync(mongo_uri, db_name, username, role, **scope)
         tokens[caller] = run_async(mongo_uri, db_name, lambda db, u=username: accounts.issue_token(db, u))
     web = WebThread(mongo_uri, db_name)
-    yield {"web": web, "site": site, "tokens": tokens}
+    yield {"web": web, "site": site, "other": other, "tokens": tokens}
     web.stop()
     client = MongoClient(mongo_uri)
     client.drop_database(db_name)
@@ -178,3 +180,54 @@ def test_page_refuses_exactly_the_roles_without_its_permission(matrix, pattern, 
         if not ok:
             wrong.append(f"{caller}: {status}, expected {expected}")
     assert not wrong, f"GET {url} (page_permission {permission}): " + "; ".join(wrong)
+
+
+SCOPED_PARAMS = {"project_id", "worker_no", "unit_id", "team_id"}
+SCOPED_READS = [(path, op) for method, path, op in OPERATIONS if method == "get" and (
+    names := {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}) and names <= SCOPED_PARAMS]
+
+
+@pytest.mark.parametrize("path,op", SCOPED_READS, ids=[p for p, _ in SCOPED_READS])
+def test_scoped_callers_cannot_read_another_projects_or_countys_records(matrix, path, op):
+    """A project account asking for another project's records, and a county supervisor asking for
+    another county's, get 403 or 404 and none of its data; the city supervisor gets the same address."""
+    web, other = matrix["web"], matrix["other"]
+    target = _request_path(path, op, other)
+    assert _call(web, "get", target, op, matrix["tokens"]["supervisor-city"]) not in (401, 403, 404), target
+    for caller in ("project", "supervisor-county"):
+        status, body, _ = web.raw("GET", target, None, token=matrix["tokens"][caller])
+        assert status in (403, 404), f"{caller} reached {target}: {status}"
+        for worker in other["workers"]:
+            assert worker["id_number"].encode() not in body and str(worker["worker_no"]).encode() + b'"' not in body
+
+
+MASKED_READS = [(path, op) for method, path, op in OPERATIONS if method == "get" and op.get("x-permission")]
+
+
+@pytest.mark.parametrize("caller", ["analyst", "supervisor-city", "project"])
+def test_id_numbers_are_masked_unless_asked_for_by_a_role_that_may(matrix, caller):
+    """Every readable operation, called without ?unmask: no full ID number of anyone in any answer
+    (JSON or Excel); the analyst, who may never unmask, is refused when it asks."""
+    web, site = matrix["web"], matrix["site"]
+    numbers = [w["id_number"] for w in site["workers"]]
+    token = matrix["tokens"][caller]
+    answered = 0
+    for path, op in MASKED_READS:
+        status, body, _ = web.raw("GET", _request_path(path, op, site), None, token=token)
+        if status == 200:
+            answered += 1
+            text = body if not body.startswith(b"PK") else _xlsx_text(body)
+            assert not any(n.encode() in text for n in numbers), f"{caller}: {path} shows a full ID number"
+    assert answered > 10
+    worker = site["workers"][0]["worker_no"]
+    status, body, _ = web.raw("GET", f"/api/people/{worker}?unmask=true", None, token=matrix["tokens"]["analyst"])
+    assert status == 403 and site["workers"][0]["id_number"].encode() not in body
+
+
+def _xlsx_text(data: bytes) -> bytes:
+    import io
+
+    from openpyxl import load_workbook
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    return "\n".join(str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                      for v in row if v is not None).encode()
