@@ -155,9 +155,12 @@ def demo(config: Config, *, devices: int) -> int:
         print(platform.banner())
         print(f"  demo ready in {time.monotonic() - started:.0f} s; {devices} simulated devices are punching live.")
         from .demo.accounts_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+        from .demo.suppliers_demo import SUPPLIERS
         print(f"  portal: http://127.0.0.1:{config.web_port}/   (captcha shown on the login page)")
         for username, _, _, purpose in DEMO_ACCOUNTS:
             print(f"    {purpose:<12} {username} / {DEMO_PASSWORD}")
+        for username, name, *_ in SUPPLIERS:
+            print(f"    供应商 {name}: {username} / {DEMO_PASSWORD}")
         print(f"  punches: curl -H 'Authorization: Bearer {config.admin_token}' "
               f"'http://127.0.0.1:{config.web_port}/api/projects/1/punches'")
         print("  Ctrl-C stops everything.", flush=True)
