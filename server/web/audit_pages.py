@@ -23,4 +23,5 @@ class AuditPage(PageHandler):
 
 
 default_handlers = [(r"/audit", AuditPage)]
-nav = [{"title": "审计日志", "url": "/audit", "permission": "audit:read", "order": 200}]
+# Audit entries carry no county yet, so only city-level accounts get the page (and its menu entry).
+nav = [{"title": "审计日志", "url": "/audit", "permission": "audit:read", "order": 200, "city_only": True}]

@@ -56,7 +56,8 @@ class PageHandler(BaseHandler):
         if self.principal is None:
             return []
         return [entry for entry in self.settings.get("nav", [])
-                if entry["permission"] is None or self.principal.may(entry["permission"])]
+                if (entry["permission"] is None or self.principal.may(entry["permission"]))
+                and not (entry.get("city_only") and self.principal.county)]
 
     def render_page(self, template: str, **kwargs: Any) -> None:
         self.render(template, principal=self.principal, nav=self.nav_for(), current=self.request.path,

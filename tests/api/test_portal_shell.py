@@ -41,3 +41,15 @@ def test_unknown_page_is_a_chinese_404_and_unknown_api_is_json(web):
 def test_static_files_are_served_locally(web):
     status, body, _ = web.raw("GET", "/static/app.js")
     assert status == 200 and b"data-api" in body
+
+
+def test_navigation_follows_role_and_scope(web, make_account):
+    make_account("city", "supervisor")
+    make_account("county", "supervisor", county="台山市")
+    make_account("gys", "analyst")
+    city = web.raw("GET", "/", cookie=web.login("city"))[1].decode()
+    county = web.raw("GET", "/", cookie=web.login("county"))[1].decode()
+    analyst = web.raw("GET", "/", cookie=web.login("gys"))[1].decode()
+    assert 'href="/audit"' in city and 'href="/audit"' not in county
+    assert 'href="/declarations"' in city and 'href="/declarations"' not in analyst
+    assert 'href="/attendance"' in analyst and 'href="/supplier"' not in analyst
