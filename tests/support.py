@@ -369,12 +369,19 @@ class Browser:
         self.driver.get(self.base + path)
 
     def _wait(self, condition, timeout: float = 15):
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
-        return WebDriverWait(self.driver, timeout).until(condition)
+        # A page reloading under the test makes elements stale ("stale element", "node does not belong
+        # to the document"): look again until the timeout rather than fail on the first glance.
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=(WebDriverException,)).until(condition)
 
     def find(self, selector: str):
         from selenium.webdriver.common.by import By
         return self._wait(lambda d: d.find_element(By.CSS_SELECTOR, selector))
+
+    def _text_now(self, selector: str) -> str:
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.CSS_SELECTOR, selector).text
 
     def field(self, name: str, scope: str = ""):
         return self.find(f'{scope} [name="{name}"]'.strip())
@@ -410,10 +417,13 @@ class Browser:
 
     def wait_text(self, selector: str, timeout: float = 15) -> str:
         """Wait until the element has some text, and return it."""
-        return self._wait(lambda d: self.find(selector).text.strip() or False, timeout)
+        return self._wait(lambda d: self._text_now(selector).strip() or False, timeout)
 
     def wait_text_in(self, selector: str, expected: str, timeout: float = 15) -> str:
-        return self._wait(lambda d: expected in self.find(selector).text and self.find(selector).text, timeout)
+        def shown(_):
+            text = self._text_now(selector)
+            return expected in text and text
+        return self._wait(shown, timeout)
 
     def wait_url(self, fragment: str, timeout: float = 15) -> None:
         self._wait(lambda d: fragment in d.current_url, timeout)
@@ -426,6 +436,23 @@ class Browser:
             self.driver.execute_script(
                 "window.confirm = function () { return true; }; window.prompt = function () { return arguments[0] === undefined ? '' : %s; };"
                 % json.dumps(answer))
+
+
+def roster_workbook(path, rows) -> str:
+    """An Excel roster in the platform's template columns, written to path; returns the path as text."""
+    import io
+
+    from openpyxl import Workbook
+
+    from server.store import roster_import
+    book = Workbook()
+    book.active.append([c.title for c in roster_import.COLUMNS])
+    for row in rows:
+        book.active.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(buffer.getvalue())
+    return str(path)
 
 
 def start_chromium():

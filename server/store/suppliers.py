@@ -14,7 +14,7 @@ from ..domain import device_access_flow as flow
 from ..domain.contact import check_email, check_mobile
 from ..domain.identity import check_credit_code
 from ..domain.rules import Conflict, NotFound, RuleError
-from . import accounts, audit
+from . import accounts, audit, fields
 from .db import utcnow
 
 # (field, label, max length): what 编辑基本信息 may change; name, credit code and vendor code are
@@ -25,19 +25,7 @@ REQUIRED_AT_REGISTRATION = ("name", "credit_code", "vendor_code", "contact_name"
 
 
 def _text(body: dict, field: str, label: str, max_length: int, required: bool) -> str:
-    value = body.get(field)
-    if value is None or value == "":
-        if required:
-            raise RuleError(field, f"{label}必填")
-        return ""
-    if not isinstance(value, str):
-        raise RuleError(field, f"{label}须为文本")
-    value = value.strip()
-    if required and not value:
-        raise RuleError(field, f"{label}必填")
-    if len(value) > max_length:
-        raise RuleError(field, f"{label}不能超过 {max_length} 个字符")
-    return value
+    return fields.text(body, field, label, required=required, max_length=max_length) or ""
 
 
 def _check_contact(fields: dict) -> None:

@@ -7,14 +7,11 @@ Excel roster with one bad row, which is reported back with its row number while 
 """
 from __future__ import annotations
 
-import io
 import random
 
-from openpyxl import Workbook
 
 from server.demo import synthetic
-from server.store import roster_import
-from support import CAPTCHA_ANSWER, PASSWORD
+from support import CAPTCHA_ANSWER, PASSWORD, roster_workbook
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RNG = random.Random(31)
@@ -75,13 +72,15 @@ def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, 
     assert b.value("name", scope="#enterprise-form") == "江门市入场测试建筑有限公司"
     b.fill({"credit_code": code}, scope="#enterprise-form")
     b.submit("#enterprise-form")
-    b._wait(lambda d: sdb.enterprises.find_one({"credit_code": code}) is not None)
+    # The form goes on to the new record's page; wait for it so that navigation cannot race the next one.
+    enterprise = b._wait(lambda d: sdb.enterprises.find_one({"credit_code": code}))
+    b.wait_url(f"/enterprises/{enterprise['_id']}")
 
     # 项目参建单位管理: add it as 施工总承包单位; its manager team appears by itself.
     b.open("/units")
     b.fill({"unit_type": "施工总承包单位", "credit_code": code}, scope="#unit-form")
     b.submit("#unit-form")
-    b._wait(lambda d: sdb.units.find_one({"project_id": project_id}) is not None)
+    b.wait_text_in("main table", "江门市入场测试建筑有限公司")  # the page reloads with the new unit listed
     unit = sdb.units.find_one({"project_id": project_id})
     assert sdb.teams.find_one({"unit_id": unit["_id"], "kind": "管理人员班组"}) is not None
 
@@ -89,7 +88,8 @@ def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, 
     b.open("/teams")
     b.fill({"name": "钢筋班组", "kind": "普通工人班组"}, scope="#team-form")
     b.submit("#team-form")
-    b._wait(lambda d: sdb.teams.find_one({"project_id": project_id, "name": "钢筋班组"}) is not None)
+    b.wait_text_in("main table", "钢筋班组")
+    assert sdb.teams.find_one({"project_id": project_id, "name": "钢筋班组", "kind": "普通工人班组"})
 
     # 人员库 then 花名册: one worker entered through the cascading selects.
     b.open("/people")
@@ -111,17 +111,10 @@ def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, 
     assert sdb.roster.find_one({"project_id": project_id, "worker_no": worker["worker_no"], "exit_date": None})
 
     # 批量人员进场: one good row, one row with an invalid ID number (row 3), reported back.
-    book = Workbook()
-    book.active.append([c.title for c in roster_import.COLUMNS])
-    book.active.append([synthetic.id_number(RNG), "表格工人", None, None, None, None,
-                        "江门市入场测试建筑有限公司", "钢筋班组", "钢筋工", None])
-    book.active.append(["44070319900101001X", "坏行工人", None, None, None, None,
-                        "江门市入场测试建筑有限公司", "钢筋班组", "钢筋工", None])
-    upload = tmp_path / "花名册.xlsx"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    upload.write_bytes(buffer.getvalue())
-    b.fill({"file": str(upload)}, scope="#import-form")
+    upload = roster_workbook(tmp_path / "花名册.xlsx", [
+        [synthetic.id_number(RNG), "表格工人", None, None, None, None, "江门市入场测试建筑有限公司", "钢筋班组", "钢筋工", None],
+        ["44070319900101001X", "坏行工人", None, None, None, None, "江门市入场测试建筑有限公司", "钢筋班组", "钢筋工", None]])
+    b.fill({"file": upload}, scope="#import-form")
     b.submit("#import-form")
     b.wait_text_in("#import-result", "完成")
     assert "进场 1 人" in b.text("#import-result")

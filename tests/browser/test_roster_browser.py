@@ -2,15 +2,12 @@
 批量人员进场 from an Excel file with progress and the refused rows listed, and 退场 from the list."""
 from __future__ import annotations
 
-import io
 import random
 
-from openpyxl import Workbook
 
 from server.demo import synthetic
-from server.store import roster_import
 from server.store.db import site_today
-from support import CAPTCHA_ANSWER, PASSWORD
+from support import CAPTCHA_ANSWER, PASSWORD, roster_workbook
 
 
 def test_enter_import_and_exit_on_the_roster_page(web, site, sdb, make_account, browser, tmp_path):
@@ -47,16 +44,11 @@ def test_enter_import_and_exit_on_the_roster_page(web, site, sdb, make_account, 
     jobs = b.find('#enter-form [name="job"]').text
     assert "项目经理" in jobs and "木工" not in jobs
 
-    book = Workbook()
-    book.active.append([c.title for c in roster_import.COLUMNS])
-    book.active.append([synthetic.id_number(random.Random(22)), "导入一", None, None, None, None,
-                        "江门市测试建筑工程有限公司", "土建", "钢筋工", None])
-    book.active.append(["123", "导入二", None, None, None, None, "江门市测试建筑工程有限公司", "土建", "钢筋工", None])
-    upload = tmp_path / "名单.xlsx"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    upload.write_bytes(buffer.getvalue())
-    b.fill({"file": str(upload)}, scope="#import-form")
+    upload = roster_workbook(tmp_path / "名单.xlsx", [
+        [synthetic.id_number(random.Random(22)), "导入一", None, None, None, None, "江门市测试建筑工程有限公司", "土建",
+         "钢筋工", None],
+        ["123", "导入二", None, None, None, None, "江门市测试建筑工程有限公司", "土建", "钢筋工", None]])
+    b.fill({"file": upload}, scope="#import-form")
     b.submit("#import-form")
     b.wait_text_in("#import-result", "完成")
     assert "进场 1 人" in b.text("#import-result")
