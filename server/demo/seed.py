@@ -5,6 +5,7 @@ roster entry and device already there and creates nothing; an interrupted run re
 """
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 
@@ -12,12 +13,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import jobs
 from ..store import devices, people, workforce
+from ..store.db import site_today
 from . import accounts_demo, devices_demo, history_demo, synthetic
 from .suppliers_demo import seed_suppliers
 
 DEMO_VENDOR_CODE = "JMDEMO"
 DEMO_DEVICE_PREFIX = "DEMO-"
 PROJECTS_PER_COUNTY = 3
+SITE_OPENED_DAYS_AGO = 120  # units and teams entered then; people over the following months
 WORKERS_PER_PROJECT = 30
 COUNTY_AREA = {
     "市辖区": "440701", "蓬江区": "440703", "江海区": "440704", "新会区": "440705",
@@ -39,14 +42,20 @@ async def _enterprise(db: AsyncDatabase, rng: random.Random, county: str) -> dic
     return found or await workforce.create_enterprise(db, credit_code=code, name=name, area=f"广东省江门市{county}")
 
 
+def _days_ago(days: int) -> dt.date:
+    return site_today() - dt.timedelta(days=days)
+
+
 async def _unit(db: AsyncDatabase, project_id: int, enterprise: dict, unit_type: str) -> dict:
     found = await db.units.find_one({"project_id": project_id, "enterprise_id": enterprise["_id"], "unit_type": unit_type})
-    return found or await workforce.add_unit(db, project_id=project_id, enterprise_id=enterprise["_id"], unit_type=unit_type)
+    return found or await workforce.add_unit(db, project_id=project_id, enterprise_id=enterprise["_id"],
+                                             unit_type=unit_type, entry_date=_days_ago(SITE_OPENED_DAYS_AGO))
 
 
 async def _team(db: AsyncDatabase, project_id: int, unit: dict, name: str, kind: str) -> dict:
     found = await db.teams.find_one({"project_id": project_id, "unit_id": unit["_id"], "name": name})
-    return found or await workforce.add_team(db, project_id=project_id, unit_id=unit["_id"], name=name, kind=kind)
+    return found or await workforce.add_team(db, project_id=project_id, unit_id=unit["_id"], name=name, kind=kind,
+                                             entry_date=_days_ago(SITE_OPENED_DAYS_AGO))
 
 
 async def _person(db: AsyncDatabase, rng: random.Random, photos: list[bytes], id_photos: list[bytes]) -> dict:
@@ -73,7 +82,11 @@ def synthetic_areas() -> list[str]:
 async def _enter(db: AsyncDatabase, project_id: int, person: dict, team: dict, job: str) -> None:
     if await db.roster.find_one({"project_id": project_id, "worker_no": person["worker_no"], "exit_date": None}):
         return
-    await workforce.enter_person(db, project_id=project_id, worker_no=person["worker_no"], team_id=team["_id"], job=job)
+    # People came on site over the months before the attendance history starts (derived from the
+    # worker number, so a resumed run gives the same dates).
+    entered = _days_ago(history_demo.HISTORY_DAYS + 6 + (person["worker_no"] * 37) % 90)
+    await workforce.enter_person(db, project_id=project_id, worker_no=person["worker_no"], team_id=team["_id"], job=job,
+                                 entry_date=entered)
 
 
 async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = history_demo.HISTORY_DAYS) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from server.demo.seed import DEMO_DEVICE_PREFIX, DEMO_VENDOR_CODE, seed_demo
 from server.domain import jobs
 from server.domain.identity import check_credit_code, check_id_number
+from server.store.db import site_date
 
 from support import run_async
 
@@ -39,6 +40,9 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
     assert sdb.devices.count_documents({"vendor_code": DEMO_VENDOR_CODE,
                                         "device_id": {"$regex": f"^{DEMO_DEVICE_PREFIX}"}}) == 24
 
+    # People were entered before the attendance history begins, units and teams before them.
+    first_punch_day = min(sdb.punches.distinct("date"))
+    assert all(site_date(e["entry_date"]) < first_punch_day for e in sdb.roster.find({}, {"entry_date": 1}))
     # Past attendance: the two days before today, only of people entered there, at most in and out.
     days = sorted(sdb.punches.distinct("date"))
     assert len(days) == 2 and all(sdb.punches.count_documents({"date": d}) > 100 for d in days)
