@@ -413,7 +413,7 @@ class Browser:
         self.find(selector).click()
 
     def text(self, selector: str) -> str:
-        return self.find(selector).text
+        return self._wait(lambda d: (self._text_now(selector),))[0]  # a tuple: empty text is an answer too
 
     def wait_text(self, selector: str, timeout: float = 15) -> str:
         """Wait until the element has some text, and return it."""

@@ -11,13 +11,8 @@ PDF = b"%PDF-1.4\n% browser test\n%%EOF\n"
 
 
 def wait_for(b, selector, expected, timeout=15):
-    """Wait until the element shows `expected`, across the page reloads forms trigger (a reload
-    turns an element found before it stale, which is just "not yet")."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(b.driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
-        lambda d: expected in d.find_element("css selector", selector).text)
+    """Wait until the element shows `expected`, across the page reloads forms trigger."""
+    b.wait_text_in(selector, expected, timeout)
 
 
 def sign_in(b, username, password=PASSWORD):
