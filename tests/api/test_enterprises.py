@@ -226,3 +226,14 @@ def test_project_account_deletes_only_enterprises_it_registered(web, make_accoun
     assert status == 201
     assert web.request("DELETE", f"/api/enterprises/{by_admin['id']}", cookie=cookie)[0] == 403
     assert web.request("DELETE", f"/api/enterprises/{own['id']}", cookie=cookie)[0] == 200
+
+
+def test_library_page_pages_through_the_enterprises(web, monkeypatch):
+    from server.web import workforce_pages
+    monkeypatch.setattr(workforce_pages, "ENTERPRISE_PAGE_SIZE", 2)
+    for i in range(3):
+        assert register(web, name=f"江门市翻页{i}号工程有限公司", short_name=f"翻{i}")[0] == 201
+    first = web.raw("GET", "/enterprises", token=ADMIN_TOKEN)[1].decode()
+    assert "共 3 条" in first and "第 1 / 2 页" in first and "下一页" in first and "上一页" not in first
+    second = web.raw("GET", "/enterprises?page=2", token=ADMIN_TOKEN)[1].decode()
+    assert "第 2 / 2 页" in second and "上一页" in second and "下一页" not in second
