@@ -52,33 +52,26 @@ def web(mongo_uri, db_name):
     w.stop()
 
 
-@pytest.fixture
-def gateway(mongo_uri, db_name):
+def _each_stopped(start):
+    """Body of a factory fixture: hand out what `start` starts, stop every one after the test."""
     started = []
 
-    def start(**overrides) -> GatewayThread:
-        gw = GatewayThread(mongo_uri, db_name, **overrides)
-        gw.start()
-        started.append(gw)
-        return gw
+    def make(*args, **kwargs):
+        started.append(start(*args, **kwargs))
+        return started[-1]
+    yield make
+    for thing in started:
+        thing.stop()
 
-    yield start
-    for gw in started:
-        gw.stop()
+
+@pytest.fixture
+def gateway(mongo_uri, db_name):
+    yield from _each_stopped(lambda **overrides: GatewayThread(mongo_uri, db_name, **overrides).start())
 
 
 @pytest.fixture
 def gateway_process(mongo_uri, db_name):
-    started = []
-
-    def start(port: int | None = None, **env) -> GatewayProcess:
-        gw = GatewayProcess(mongo_uri, db_name, port, **env).start()
-        started.append(gw)
-        return gw
-
-    yield start
-    for gw in started:
-        gw.stop()
+    yield from _each_stopped(lambda port=None, **env: GatewayProcess(mongo_uri, db_name, port, **env).start())
 
 
 @pytest.fixture

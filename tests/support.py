@@ -72,11 +72,12 @@ class GatewayThread:
             self.error = exc
             self._ready.set()
 
-    def start(self):
+    def start(self) -> "GatewayThread":
         self._thread.start()
         assert self._ready.wait(30), "gateway did not start"
         if self.error:
             raise self.error
+        return self
 
     def call(self, fn, timeout: float = 10):
         """Run fn() (a coroutine function) on the gateway's loop and return its result."""

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from ..device.simulator import MODE_FACE
-from ..store.db import site_date, site_today
+from ..store.db import SITE_TZ, site_date, site_today
 from ..store.photos import photo_doc
 from ..store.punches import PunchIn
 from . import synthetic
@@ -24,7 +24,7 @@ HISTORY_DAYS = 14
 def _punch(device: dict, worker_no: int, when: dt.datetime, mode: int, photo: bytes) -> tuple[dict, dict]:
     p = PunchIn(vendor_code=device["vendor_code"], device_id=device["device_id"], project_id=device["project_id"],
                 worker_no=worker_no, device_time=when, mode=mode, photo=photo,
-                received_at=(when - dt.timedelta(hours=8)).replace(tzinfo=dt.timezone.utc) + dt.timedelta(seconds=2),
+                received_at=when.replace(tzinfo=SITE_TZ) + dt.timedelta(seconds=2),
                 flags=[])
     return p.document(), photo_doc("punch", photo, _id=p.key)
 
