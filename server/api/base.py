@@ -217,10 +217,8 @@ class BaseHandler(RequestHandler):
 
     async def refuse(self, status: int, code: str, message: str):
         """Raise the refusal, after writing it to the audit log (who was refused what, from where)."""
-        actor = self.principal.name if self.principal else "anonymous"
-        await audit.record(self.db, actor=actor, action="refused",
-                           target={"method": self.request.method, "path": self.request.path},
-                           detail={"status": status, "code": code, "ip": self.request.remote_ip})
+        await self.audit("refused", {"method": self.request.method, "path": self.request.path},
+                         status=status, code=code)
         raise APIError(status, code, message)
 
 
@@ -234,10 +232,6 @@ def sniff_kind(body: bytes) -> str | None:
     if body.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     return None
-
-
-def _bad_date(name: str):
-    raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name)
 
 
 class APIHandler(BaseHandler):
@@ -304,9 +298,12 @@ class APIHandler(BaseHandler):
                 raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
             return None
         try:
-            return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else _bad_date(name)
+            # Exactly YYYY-MM-DD: fromisoformat alone would also take 20260101 and week dates.
+            if isinstance(value, str) and len(value) == 10:
+                return dt.date.fromisoformat(value)
         except ValueError:
-            _bad_date(name)
+            pass
+        raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name)
 
     def int_argument(self, name: str, value: str) -> int:
         try:

@@ -73,8 +73,7 @@ class PageHandler(BaseHandler):
             message = "请求无效"
         else:
             message = "服务器内部错误，请稍后再试"
-        self.render("error.html", principal=self.principal, nav=self.nav_for(), current=self.request.path,
-                    role_names=ROLE_NAMES, status=status_code, message=message)
+        self.render_page("error.html", status=status_code, message=message)
 
     def query(self, name: str, default: str = "") -> str:
         return self.get_query_argument(name, default).strip()
