@@ -13,7 +13,7 @@ from typing import Any
 from bson import ObjectId
 from tornado.web import HTTPError, RequestHandler
 
-from ..store import accounts, audit, sessions
+from ..store import accounts, audit, captchas, sessions
 from ..domain.rules import RuleError
 from ..store.db import SITE_TZ
 
@@ -90,26 +90,38 @@ class Principal:
         return {}
 
 
-def requires(permission: str):
-    """Declare the permission a handler method needs; checked before the method runs.
+def _reporting_rule_errors(method):
+    """A RuleError raised by the store becomes a 400/404/409 that names the field, so handlers
+    call the store and let its reasons through unchanged."""
+    @functools.wraps(method)
+    async def wrapper(self: "BaseHandler", *args, **kwargs):
+        try:
+            return await method(self, *args, **kwargs)
+        except RuleError as exc:
+            raise APIError(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field) from None
+    return wrapper
 
-    A RuleError raised by the store becomes a 400/404/409 that names the field, so handlers
-    call the store and let its reasons through unchanged.
-    """
+
+def requires(permission: str):
+    """Declare the permission a handler method needs; checked before the method runs."""
     def decorate(method):
+        method = _reporting_rule_errors(method)
+
         @functools.wraps(method)
         async def wrapper(self: "BaseHandler", *args, **kwargs):
             if self.principal is None:
                 await self.refuse(401, "unauthorized", "需要登录或有效的访问令牌 (bearer token required)")
             if not self.principal.may(permission):
                 await self.refuse(403, "forbidden", f"无权限: {permission}")
-            try:
-                return await method(self, *args, **kwargs)
-            except RuleError as exc:
-                raise APIError(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field) from None
+            return await method(self, *args, **kwargs)
         wrapper.permission = permission
         return wrapper
     return decorate
+
+
+def public(method):
+    """A method anyone may call (项目申报, 供应商注册): no permission, the store's refusals reported alike."""
+    return _reporting_rule_errors(method)
 
 
 class APIError(HTTPError):
@@ -179,6 +191,17 @@ class BaseHandler(RequestHandler):
         if project is None or not self.principal.can_see_project(project):
             raise APIError(404, "not_found", f"project_id: 项目 {project_id} 不存在", field="project_id")
         return project
+
+    async def wants_unmasked(self) -> bool:
+        """?unmask=true asks for personal data in full: only with people:unmask (the caller audits the view)."""
+        unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
+        if unmask and not self.principal.may("people:unmask"):
+            await self.refuse(403, "forbidden", "unmask: 无权查看未脱敏的个人信息")
+        return unmask
+
+    async def check_captcha(self, captcha_id: str, answer: str) -> None:
+        if not await captchas.check(self.db, captcha_id, answer):
+            raise APIError(400, "captcha_invalid", "captcha: 验证码错误或已失效，请重新获取", field="captcha")
 
     async def audit(self, action: str, target: dict | None = None, **detail) -> None:
         """Write who did what from where; every view or export of unmasked personal data comes here."""

@@ -5,9 +5,8 @@ from tornado.httputil import HTTPInputError, parse_body_arguments
 from tornado.web import stream_request_body
 
 from ..domain.contact import mask_email, mask_mobile
-from ..domain.rules import RuleError
-from ..store import captchas, declarations, outbox
-from .base import APIError, APIHandler, requires
+from ..store import declarations, outbox
+from .base import APIError, APIHandler, public, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import BOOL, DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
 
@@ -35,7 +34,7 @@ def history_view(doc: dict) -> list[dict]:
 
 
 class ReviewHandler(APIHandler):
-    """Declarations in the reviewer's county (none: city-wide)."""
+    """Declarations and their result mails in the reviewer's county (none: city-wide)."""
 
     @property
     def county(self) -> str | None:
@@ -63,6 +62,7 @@ class DeclarationsHandler(ReviewHandler):
     def data_received(self, chunk: bytes) -> None:
         self._chunks.append(chunk)
 
+    @public
     async def post(self):
         """Public: anyone may declare a project, after a captcha; every field is checked."""
         self.request.body = b"".join(self._chunks)
@@ -71,17 +71,11 @@ class DeclarationsHandler(ReviewHandler):
                                  self.request.body_arguments, self.request.files, self.request.headers)
         except HTTPInputError:
             raise APIError(400, "invalid_argument", "proof: 申报表单须以 multipart/form-data 提交", field="proof") from None
-        if not await captchas.check(self.db, self.get_body_argument("captcha_id", ""),
-                                    self.get_body_argument("captcha", "")):
-            raise APIError(400, "captcha_invalid", "captcha: 验证码错误或已失效，请重新获取", field="captcha")
+        await self.check_captcha(self.get_body_argument("captcha_id", ""), self.get_body_argument("captcha", ""))
         raw = {name: self.get_body_argument(name, "") for name in declarations.DECLARED_FIELDS + (
             "applicant_name", "applicant_mobile", "applicant_email")}
-        try:
-            proof, kind = self.uploaded_file("proof", max_bytes=declarations.PROOF_MAX_BYTES,
-                                             kinds=declarations.PROOF_KINDS)
-            doc = await declarations.submit(self.db, raw, proof=proof, proof_kind=kind, ip=self.request.remote_ip)
-        except RuleError as exc:
-            raise APIError(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field) from None
+        proof, kind = self.uploaded_file("proof", max_bytes=declarations.PROOF_MAX_BYTES, kinds=declarations.PROOF_KINDS)
+        doc = await declarations.submit(self.db, raw, proof=proof, proof_kind=kind, ip=self.request.remote_ip)
         await self.audit("declaration_submit", {"declaration_id": str(doc["_id"])}, name=doc["name"])
         self.write_json({"id": str(doc["_id"]), "state": doc["state"], "state_name": "待审核",
                          "message": "申报已提交，请等待监管方审核，审核结果将发送至申请人邮箱"}, status=201)
@@ -115,7 +109,7 @@ class DeclarationExportHandler(ReviewHandler):
 class DeclarationHandler(ReviewHandler):
     @requires("declarations:review")
     async def get(self, decl_id: str):
-        unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
+        unmask = await self.wants_unmasked()
         doc = await declarations.get(self.db, declarations.declaration_id(decl_id), county=self.county)
         if unmask:
             await self.audit("declaration_view_unmasked", {"declaration_id": decl_id})

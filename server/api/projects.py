@@ -2,11 +2,14 @@
 location and Excel export; and one project's punches for a day."""
 from __future__ import annotations
 
+from bson import ObjectId
+
 from ..domain import jobs
 from ..store import projects, punches
 from ..store.db import site_today
 from ..store.roster import CURRENT
 from .base import APIError, APIHandler, requires
+from .enterprises import object_id_or_404
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
@@ -17,16 +20,31 @@ async def _count_by_project(collection, match: dict) -> dict[int, int]:
     return {d["_id"]: d["n"] async for d in await collection.aggregate(pipeline)}
 
 
-class LibraryHandler(APIHandler):
+class ProjectScopedHandler(APIHandler):
+    """Handlers of the project API: under /api/projects/{project_id}/... the project must be in the caller's
+    scope (else 404); list filters must be one of their options (else 400)."""
+
+    async def project_id(self, raw: str) -> int:
+        pid = self.int_argument("project_id", raw)
+        await self.scoped_project(pid, {"county": 1})
+        return pid
+
+    async def project_record(self, raw_pid: str, raw_id: str, field: str, what: str) -> tuple[int, ObjectId]:
+        """The project id (in scope) and the id of one of its records from the URL (malformed: 404)."""
+        return await self.project_id(raw_pid), object_id_or_404(raw_id, field, what)
+
+    def filter_argument(self, name: str, options: tuple[str, ...]) -> str:
+        value = self.get_query_argument(name, "").strip()
+        if value and value not in options:
+            raise APIError(400, "invalid_argument", f"{name}: 须为 {'、'.join(options)} 之一", field=name)
+        return value
+
+
+class LibraryHandler(ProjectScopedHandler):
     def filters(self) -> dict:
-        county, status = self.get_query_argument("county", ""), self.get_query_argument("status", "")
-        if county and county not in jobs.COUNTIES:
-            raise APIError(400, "invalid_argument", f"county: 须为 {'、'.join(jobs.COUNTIES)} 之一", field="county")
-        if status and status not in jobs.PROJECT_STATUSES:
-            raise APIError(400, "invalid_argument", f"status: 须为 {'、'.join(jobs.PROJECT_STATUSES)} 之一",
-                           field="status")
-        q = self.get_query_argument("q", "").strip()[:50]
-        return {"county": county, "status": status, "q": q}
+        return {"county": self.filter_argument("county", jobs.COUNTIES),
+                "status": self.filter_argument("status", jobs.PROJECT_STATUSES),
+                "q": self.get_query_argument("q", "").strip()[:50]}
 
     async def rows(self) -> list[dict]:
         return await projects.library(self.db, self.principal.project_filter(), **self.filters())
@@ -76,7 +94,7 @@ class ProjectExportHandler(LibraryHandler):
         self.send_download(xlsx_bytes("项目库", EXPORT_HEADERS, rows), export_filename("项目库"), XLSX_TYPE)
 
 
-class ProjectHandler(APIHandler):
+class ProjectHandler(ProjectScopedHandler):
     @requires("projects:read")
     async def get(self, project_id: str):
         project = await self.scoped_project(self.int_argument("project_id", project_id))
@@ -85,8 +103,7 @@ class ProjectHandler(APIHandler):
 
     @requires("projects:write")
     async def patch(self, project_id: str):
-        pid = self.int_argument("project_id", project_id)
-        await self.scoped_project(pid, {"county": 1})
+        pid = await self.project_id(project_id)
         body = self.json_body()
         # Moving a project to another county changes who supervises it: city-wide supervisors only.
         may_move = self.principal.may("projects:manage") and not self.principal.county
@@ -95,11 +112,10 @@ class ProjectHandler(APIHandler):
         self.write_json(projects.view(project, full=True))
 
 
-class ProjectStatusHandler(APIHandler):
+class ProjectStatusHandler(ProjectScopedHandler):
     @requires("projects:write")
     async def post(self, project_id: str):
-        pid = self.int_argument("project_id", project_id)
-        await self.scoped_project(pid, {"county": 1})
+        pid = await self.project_id(project_id)
         body = self.json_body()
         status = self.text_field(body, "status")
         if status == jobs.PROJECT_CANCELLED and not self.principal.may("projects:manage"):
@@ -112,22 +128,20 @@ class ProjectStatusHandler(APIHandler):
         self.write_json(projects.view(project, full=True))
 
 
-class ProjectVenueCodeHandler(APIHandler):
+class ProjectVenueCodeHandler(ProjectScopedHandler):
     @requires("projects:write")
     async def post(self, project_id: str):
-        pid = self.int_argument("project_id", project_id)
-        await self.scoped_project(pid, {"county": 1})
+        pid = await self.project_id(project_id)
         project = await projects.register_venue_code(self.db, pid, self.json_body(),
                                                      actor=self.principal.username or self.principal.name)
         await self.audit("project_venue_code", {"project_id": pid}, venue_code=project["venue_code"])
         self.write_json(projects.view(project, full=True))
 
 
-class ProjectLocationHandler(APIHandler):
+class ProjectLocationHandler(ProjectScopedHandler):
     @requires("projects:write")
     async def post(self, project_id: str):
-        pid = self.int_argument("project_id", project_id)
-        await self.scoped_project(pid, {"county": 1})
+        pid = await self.project_id(project_id)
         project = await projects.set_location(self.db, pid, self.json_body(),
                                               actor=self.principal.username or self.principal.name)
         location = project["location"]
@@ -136,12 +150,11 @@ class ProjectLocationHandler(APIHandler):
         self.write_json(projects.view(project, full=True))
 
 
-class ProjectAccountHandler(APIHandler):
+class ProjectAccountHandler(ProjectScopedHandler):
     @requires("accounts:issue")
     async def post(self, project_id: str):
         """发账号: a new project account; its initial password is in this response only."""
-        pid = self.int_argument("project_id", project_id)
-        await self.scoped_project(pid, {"county": 1})
+        pid = await self.project_id(project_id)
         username, password = await projects.issue_account(self.db, pid)
         await self.audit("account_issue", {"username": username}, role="project", project_id=pid)
         self.write_json({"project_id": pid, "username": username, "password": password,
@@ -153,10 +166,7 @@ class ProjectPunchesHandler(APIHandler):
     async def get(self, project_id: str):
         pid = self.int_argument("project_id", project_id)
         day = self.date_argument("date", site_today())
-        project = await self.db.projects.find_one({"_id": pid}, {"_id": 1, "county": 1})
-        # Out of scope looks exactly like absent: a project account cannot probe which numbers exist.
-        if project is None or not self.principal.can_see_project(project):
-            raise APIError(404, "not_found", f"项目 {pid} 不存在")
+        await self.scoped_project(pid, {"county": 1})
         rows = await punches.for_project_day(self.db, pid, day)
         names = {p["worker_no"]: p.get("name", "") async for p in self.db.people.find(
             {"worker_no": {"$in": sorted({r["worker_no"] for r in rows})}}, {"worker_no": 1, "name": 1})}

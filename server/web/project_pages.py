@@ -48,7 +48,7 @@ class DeclarationsPage(ReviewPage):
 
 class DeclarationPage(ReviewPage):
     async def get(self, decl_id: str):
-        unmask = self.query("unmask") in ("1", "true")
+        unmask = await self.wants_unmasked()
         try:
             doc = await declarations.get(self.db, declarations.declaration_id(decl_id), county=self.county)
         except NotFound:
