@@ -95,9 +95,9 @@ class EnterpriseExportHandler(_EnterpriseBase):
         rows, _ = await enterprises.search(self.db, self.search_query(), page=1, page_size=EXPORT_MAX)
         types = await enterprises.unit_types_of(self.db, [r["_id"] for r in rows])
         headers = ["序号"] + [f.label for f in enterprises.FIELDS] + ["单位类型", "企业账号"]
-        data = [[i] + [enterprise_view(r)[f.key] for f in enterprises.FIELDS]
-                + ["、".join(types.get(r["_id"], [])), r.get("account_username", "")]
-                for i, r in enumerate(rows, 1)]
+        views = (enterprise_view(r, types.get(r["_id"])) for r in rows)
+        data = [[i] + [v[f.key] for f in enterprises.FIELDS] + ["、".join(v["unit_types"]), v["account_username"] or ""]
+                for i, v in enumerate(views, 1)]
         self.send_download(xlsx_bytes("企业库", headers, data), export_filename("企业库"), XLSX_TYPE)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..domain.contact import mask_email
 from ..store import outbox
-from .base import APIError, APIHandler, requires
+from .base import APIError, requires
+from .declarations import ReviewHandler
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import BOOL, DATETIME, INT, STR, arr, enum, nullable, obj, operation
 
@@ -16,13 +17,7 @@ def mail_view(doc: dict) -> dict:
             "sent_at": doc.get("sent_at")}
 
 
-class OutboxScope(APIHandler):
-    @property
-    def county(self) -> str | None:
-        return self.principal.county if self.principal.role == "supervisor" else None
-
-
-class OutboxHandler(OutboxScope):
+class OutboxHandler(ReviewHandler):
     @requires("declarations:review")
     async def get(self):
         rows = await outbox.listing(self.db, county=self.county)
@@ -30,7 +25,7 @@ class OutboxHandler(OutboxScope):
                          "smtp_configured": bool(self.config.smtp_host)})
 
 
-class OutboxExportHandler(OutboxScope):
+class OutboxExportHandler(ReviewHandler):
     @requires("declarations:review")
     async def get(self):
         rows = [mail_view(d) for d in await outbox.listing(self.db, county=self.county, limit=5000)]
@@ -40,7 +35,7 @@ class OutboxExportHandler(OutboxScope):
                            export_filename("发件箱"), XLSX_TYPE)
 
 
-class OutboxSendHandler(OutboxScope):
+class OutboxSendHandler(ReviewHandler):
     @requires("declarations:review")
     async def post(self):
         if not self.config.smtp_host:

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 from ..domain import jobs
 from ..store import fields, teams, units
-from .base import APIError, requires
-from .enterprises import OBJECT_ID, object_id_or_404
+from .base import requires
+from .enterprises import OBJECT_ID
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
-from .units import ProjectScopedHandler
+from .projects import ProjectScopedHandler
 
 
 class _TeamBase(ProjectScopedHandler):
     async def list_rows(self, pid: int) -> list[dict]:
         raw_unit = self.get_query_argument("unit_id", "").strip()
-        unit_id = None
-        if raw_unit:
-            unit_id = fields.parse_object_id(raw_unit)
-            if unit_id is None:
-                raise APIError(400, "invalid_argument", "unit_id: 所属参建单位无效", field="unit_id")
+        unit_id = fields.object_id(raw_unit, "unit_id", "所属参建单位") if raw_unit else None
         return await teams.list_teams(
             self.db, pid, unit_id=unit_id, kind=self.filter_argument("kind", jobs.TEAM_KINDS),
             status=self.filter_argument("status", (units.IN_SITE, units.LEFT)),
@@ -58,14 +54,12 @@ class TeamsExportHandler(_TeamBase):
 class TeamHandler(ProjectScopedHandler):
     @requires("workforce:read")
     async def get(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        team_id = object_id_or_404(raw_id, "team_id", "班组")
+        pid, team_id = await self.project_record(raw_pid, raw_id, "team_id", "班组")
         self.write_json(teams.view(await teams.detail(self.db, pid, team_id)))
 
     @requires("workforce:write")
     async def patch(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        team_id = object_id_or_404(raw_id, "team_id", "班组")
+        pid, team_id = await self.project_record(raw_pid, raw_id, "team_id", "班组")
         body = self.json_body()
         await teams.update(self.db, pid, team_id, body)
         await self.audit("team_edit", {"project_id": pid, "team_id": raw_id}, fields=sorted(map(str, body))[:20])
@@ -73,8 +67,7 @@ class TeamHandler(ProjectScopedHandler):
 
     @requires("workforce:write")
     async def delete(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        team_id = object_id_or_404(raw_id, "team_id", "班组")
+        pid, team_id = await self.project_record(raw_pid, raw_id, "team_id", "班组")
         await teams.delete(self.db, pid, team_id)
         await self.audit("team_delete", {"project_id": pid, "team_id": raw_id})
         self.write_json({"deleted": True, "id": raw_id})
@@ -83,8 +76,7 @@ class TeamHandler(ProjectScopedHandler):
 class TeamExitHandler(ProjectScopedHandler):
     @requires("workforce:write")
     async def post(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        team_id = object_id_or_404(raw_id, "team_id", "班组")
+        pid, team_id = await self.project_record(raw_pid, raw_id, "team_id", "班组")
         await teams.exit_team(self.db, pid, team_id, self.json_body())
         await self.audit("team_exit", {"project_id": pid, "team_id": raw_id})
         self.write_json(teams.view(await teams.detail(self.db, pid, team_id)))

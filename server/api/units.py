@@ -8,31 +8,11 @@ from __future__ import annotations
 
 from ..domain import jobs
 from ..store import units
-from .base import APIError, APIHandler, requires
-from .enterprises import OBJECT_ID, object_id_or_404
+from .base import requires
+from .enterprises import OBJECT_ID
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
-
-
-class ProjectScopedHandler(APIHandler):
-    """Handlers under /api/projects/{project_id}/...: the project must be in the caller's scope."""
-
-    async def project_id(self, raw: str) -> int:
-        pid = self.int_argument("project_id", raw)
-        await self.scoped_project(pid, {"county": 1})
-        return pid
-
-    async def wants_unmasked(self) -> bool:
-        unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
-        if unmask and not self.principal.may("people:unmask"):
-            await self.refuse(403, "forbidden", "unmask: 无权查看未脱敏的个人信息")
-        return unmask
-
-    def filter_argument(self, name: str, options: tuple[str, ...]) -> str:
-        value = self.get_query_argument(name, "").strip()
-        if value and value not in options:
-            raise APIError(400, "invalid_argument", f"{name}: 须为 {'、'.join(options)} 之一", field=name)
-        return value
+from .projects import ProjectScopedHandler
 
 
 class _UnitBase(ProjectScopedHandler):
@@ -77,8 +57,7 @@ class UnitsExportHandler(_UnitBase):
 class UnitHandler(ProjectScopedHandler):
     @requires("workforce:read")
     async def get(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        unit_id = object_id_or_404(raw_id, "unit_id", "参建单位")
+        pid, unit_id = await self.project_record(raw_pid, raw_id, "unit_id", "参建单位")
         unmask = await self.wants_unmasked()
         unit = await units.detail(self.db, pid, unit_id)
         if unmask:
@@ -87,8 +66,7 @@ class UnitHandler(ProjectScopedHandler):
 
     @requires("workforce:write")
     async def patch(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        unit_id = object_id_or_404(raw_id, "unit_id", "参建单位")
+        pid, unit_id = await self.project_record(raw_pid, raw_id, "unit_id", "参建单位")
         body = self.json_body()
         await units.update(self.db, pid, unit_id, body)
         await self.audit("unit_edit", {"project_id": pid, "unit_id": raw_id}, fields=sorted(map(str, body))[:20])
@@ -96,8 +74,7 @@ class UnitHandler(ProjectScopedHandler):
 
     @requires("workforce:write")
     async def delete(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        unit_id = object_id_or_404(raw_id, "unit_id", "参建单位")
+        pid, unit_id = await self.project_record(raw_pid, raw_id, "unit_id", "参建单位")
         await units.delete(self.db, pid, unit_id)
         await self.audit("unit_delete", {"project_id": pid, "unit_id": raw_id})
         self.write_json({"deleted": True, "id": raw_id})
@@ -106,8 +83,7 @@ class UnitHandler(ProjectScopedHandler):
 class UnitExitHandler(ProjectScopedHandler):
     @requires("workforce:write")
     async def post(self, raw_pid: str, raw_id: str):
-        pid = await self.project_id(raw_pid)
-        unit_id = object_id_or_404(raw_id, "unit_id", "参建单位")
+        pid, unit_id = await self.project_record(raw_pid, raw_id, "unit_id", "参建单位")
         await units.exit_unit(self.db, pid, unit_id, self.json_body())
         await self.audit("unit_exit", {"project_id": pid, "unit_id": raw_id})
         self.write_json(units.view(await units.detail(self.db, pid, unit_id)))

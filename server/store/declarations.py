@@ -11,13 +11,13 @@ import datetime as dt
 import hashlib
 
 from bson import Binary, ObjectId
-from bson.errors import InvalidId
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.contact import check_email, check_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import outbox, projects
+from .fields import parse_object_id, text
 from .db import utcnow
 
 PROOF_MAX_BYTES = 5 * 1024 * 1024
@@ -34,26 +34,16 @@ WITHOUT_PROOF = {"proof.data": 0}
 
 
 def declaration_id(value: str) -> ObjectId:
-    try:
-        return ObjectId(value)
-    except (InvalidId, TypeError):
-        raise NotFound("declaration_id", "申报记录不存在") from None
-
-
-def _applicant_name(raw: dict) -> str:
-    value = raw.get("applicant_name")
-    value = value.strip() if isinstance(value, str) else ""
-    if not value:
-        raise RuleError("applicant_name", "申请人姓名必填")
-    if len(value) > 50 or any(ord(c) < 32 for c in value):
-        raise RuleError("applicant_name", "申请人姓名不能超过 50 个字符，且不能含控制字符")
-    return value
+    oid = parse_object_id(value)
+    if oid is None:
+        raise NotFound("declaration_id", "申报记录不存在")
+    return oid
 
 
 async def submit(db: AsyncDatabase, raw: dict, *, proof: bytes, proof_kind: str, ip: str) -> dict:
     """Check every field, then keep the declaration as 待审核. Refusals name the field (RuleError)."""
     fields = projects.clean_fields(raw, DECLARED_FIELDS, required=REQUIRED_FIELDS)
-    applicant = {"name": _applicant_name(raw),
+    applicant = {"name": text(raw, "applicant_name", "申请人姓名", required=True, max_length=50),
                  "mobile": check_mobile(raw.get("applicant_mobile") or "", "applicant_mobile"),
                  "email": check_email(raw.get("applicant_email") or "", "applicant_email")}
     if proof_kind not in PROOF_KINDS or len(proof) > PROOF_MAX_BYTES:
@@ -105,7 +95,7 @@ async def earlier(db: AsyncDatabase, doc: dict, *, county: str | None) -> list[d
 
 
 async def proof(db: AsyncDatabase, decl_id: ObjectId, *, county: str | None) -> tuple[bytes, str]:
-    doc = await db.declarations.find_one({"_id": decl_id, **_scope(county)}, {"proof": 1, "name": 1})
+    doc = await db.declarations.find_one({"_id": decl_id, **_scope(county)}, {"proof": 1})
     if doc is None or not doc.get("proof"):
         raise NotFound("declaration_id", "申报记录不存在")
     return bytes(doc["proof"]["data"]), doc["proof"]["kind"]
@@ -167,10 +157,10 @@ async def _create_project_and_account(db: AsyncDatabase, doc: dict, reviewer: st
 
 
 async def _link_project(db: AsyncDatabase, doc: dict, project_id: int) -> dict:
-    await projects.get(db, project_id)
-    await db.projects.update_one({"_id": project_id}, {"$set": {
-        "declaration_id": doc["_id"], "applicant": doc["applicant"], "declared_at": doc["submitted_at"]}})
-    return {"project": await projects.get(db, project_id), "username": None, "password": None}
+    project = await projects.get(db, project_id)
+    link = {"declaration_id": doc["_id"], "applicant": doc["applicant"], "declared_at": doc["submitted_at"]}
+    await db.projects.update_one({"_id": project_id}, {"$set": link})
+    return {"project": {**project, **link}, "username": None, "password": None}
 
 
 def result_mail(doc: dict, *, passed: bool, opinion: str, username: str | None, login_url: str) -> dict:

@@ -37,12 +37,8 @@ def _text(raw: dict, name: str, *, required: bool) -> str:
     return fields.text(raw, name, label, required=required, max_length=longest) or ""
 
 
-def _choice(raw: dict, name: str, label: str, choices: Iterable[str]) -> str:
-    choices = tuple(choices)
-    value = raw.get(name)
-    if value not in choices:
-        raise RuleError(name, f"{label}须为 {'、'.join(choices)} 之一")
-    return value
+def _choice(raw: dict, name: str, label: str, choices: tuple[str, ...]) -> str:
+    return fields.choice(raw, name, label, choices, required=True) or ""
 
 
 def clean_fields(raw: dict, names: Iterable[str], *, required: Iterable[str] = ()) -> dict:
@@ -106,9 +102,10 @@ async def update(db: AsyncDatabase, project_id: int, raw: dict, *, may_move_coun
         raise RuleError("county", "项目所在地只能由市级监管修改")
     if not changes:
         raise RuleError("name", "没有要修改的内容")
-    await editable(db, project_id)
-    await db.projects.update_one({"_id": project_id}, {"$set": {**changes, "updated_at": utcnow()}})
-    return await get(db, project_id)
+    project = await editable(db, project_id)
+    changes["updated_at"] = utcnow()
+    await db.projects.update_one({"_id": project_id}, {"$set": changes})
+    return {**project, **changes}
 
 
 async def change_status(db: AsyncDatabase, project_id: int, *, status: str, day: dt.date, reason: str,
@@ -119,14 +116,13 @@ async def change_status(db: AsyncDatabase, project_id: int, *, status: str, day:
     change = {"status": status, "date": day.isoformat(), "reason": reason, "by": actor, "at": utcnow()}
     new_history = history + [change]
     # Only if nobody changed the status meanwhile: two changes at once must not both pass the check.
+    changes = {"status": status, "stop_periods": project_status.stop_periods(new_history), "updated_at": utcnow()}
     result = await db.projects.update_one(
         {"_id": project_id, "status": project["status"], "status_history": {"$size": len(history)}},
-        {"$push": {"status_history": change},
-         "$set": {"status": status, "stop_periods": project_status.stop_periods(new_history),
-                  "updated_at": utcnow()}})
+        {"$push": {"status_history": change}, "$set": changes})
     if result.matched_count == 0:
         raise Conflict("status", "项目状态刚被他人修改，请刷新后重试")
-    return await get(db, project_id)
+    return {**project, **changes, "status_history": [*project.get("status_history", []), change]}
 
 
 def _dated(change: dict) -> dict:
@@ -146,18 +142,15 @@ async def register_venue_code(db: AsyncDatabase, project_id: int, raw: dict, *, 
         raise RuleError("venue_code", "场所码 ID 只能包含字母、数字、_ 和 -，4–64 位")
     venue = {"code": code, "registered_at": utcnow(), "by": actor}
     for name, label in (("venue_name", "场所名称"), ("admin_name", "管理员姓名")):
-        value = raw.get(name) or ""
-        if not isinstance(value, str) or len(value.strip()) > 100:
-            raise RuleError(name, f"{label}须为不超过 100 个字符的文本")
-        venue[name] = value.strip()
+        venue[name] = fields.text(raw, name, label, max_length=100) or ""
     mobile = raw.get("admin_mobile") or ""
     venue["admin_mobile"] = check_mobile(mobile, "admin_mobile") if mobile else ""
     day = raw.get("date") or ""
     venue["date"] = project_status.parse_day(day, "date").isoformat() if day else site_today().isoformat()
-    await editable(db, project_id)
-    await db.projects.update_one({"_id": project_id}, {"$set": {
-        "venue_code": code, "venue_code_date": venue["date"], "venue": venue, "updated_at": utcnow()}})
-    return await get(db, project_id)
+    project = await editable(db, project_id)
+    changes = {"venue_code": code, "venue_code_date": venue["date"], "venue": venue, "updated_at": utcnow()}
+    await db.projects.update_one({"_id": project_id}, {"$set": changes})
+    return {**project, **changes}
 
 
 def _coordinate(raw: dict, name: str, label: str, bounds: tuple[float, float]) -> float:
@@ -177,9 +170,10 @@ def _coordinate(raw: dict, name: str, label: str, bounds: tuple[float, float]) -
 async def set_location(db: AsyncDatabase, project_id: int, raw: dict, *, actor: str) -> dict:
     location = {"longitude": _coordinate(raw, "longitude", "经度", LONGITUDE),
                 "latitude": _coordinate(raw, "latitude", "纬度", LATITUDE), "set_at": utcnow(), "by": actor}
-    await editable(db, project_id)
-    await db.projects.update_one({"_id": project_id}, {"$set": {"location": location, "updated_at": utcnow()}})
-    return await get(db, project_id)
+    project = await editable(db, project_id)
+    changes = {"location": location, "updated_at": utcnow()}
+    await db.projects.update_one({"_id": project_id}, {"$set": changes})
+    return {**project, **changes}
 
 
 async def issue_account(db: AsyncDatabase, project_id: int) -> tuple[str, str]:

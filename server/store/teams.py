@@ -100,7 +100,7 @@ async def update(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: di
     if changes:
         changes["updated_at"] = utcnow()
         await db.teams.update_one({"_id": team_id}, {"$set": changes})
-    return await get(db, project_id, team_id)
+    return {**team, **changes}
 
 
 async def exit_team(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: dict) -> dict:
@@ -111,8 +111,9 @@ async def exit_team(db: AsyncDatabase, project_id: int, team_id: ObjectId, body:
     last = await db.roster.find_one({"team_id": team_id}, {"exit_date": 1}, sort=[("exit_date", -1)])
     if last and last.get("exit_date") and when < last["exit_date"]:
         raise RuleError("exit_date", f"退场时间不能早于班组人员的退场时间 {fields.as_date(last['exit_date'])}")
-    await db.teams.update_one({"_id": team_id}, {"$set": {"exit_date": when, "updated_at": utcnow()}})
-    return await get(db, project_id, team_id)
+    changes = {"exit_date": when, "updated_at": utcnow()}
+    await db.teams.update_one({"_id": team_id}, {"$set": changes})
+    return {**team, **changes}
 
 
 async def delete(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> None:

@@ -165,7 +165,7 @@ async def update(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body: di
         # The manager team is the platform's: it follows its unit and is never edited by hand.
         await db.teams.update_many({"project_id": project_id, "unit_id": unit_id, "kind": jobs.MANAGER_TEAM_KIND},
                                    {"$set": team_changes})
-    return await get(db, project_id, unit_id)
+    return {**unit, **changes}
 
 
 async def exit_unit(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body: dict) -> dict:
@@ -182,10 +182,11 @@ async def exit_unit(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body:
         last = last_person["exit_date"]
     if last and when < last:
         raise RuleError("exit_date", f"退场时间不能早于其班组或人员的退场时间 {fields.as_date(last)}")
-    await db.units.update_one({"_id": unit_id}, {"$set": {"exit_date": when, "updated_at": utcnow()}})
+    changes = {"exit_date": when, "updated_at": utcnow()}
+    await db.units.update_one({"_id": unit_id}, {"$set": changes})
     await db.teams.update_many({"project_id": project_id, "unit_id": unit_id, "kind": jobs.MANAGER_TEAM_KIND},
                                {"$set": {"exit_date": when}})
-    return await get(db, project_id, unit_id)
+    return {**unit, **changes}
 
 
 async def delete(db: AsyncDatabase, project_id: int, unit_id: ObjectId) -> None:

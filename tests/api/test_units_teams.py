@@ -56,6 +56,7 @@ def test_unit_added_from_the_library_gets_its_manager_team_and_masked_manager_id
     assert sdb.audit_log.find_one({"action": "unit_view_unmasked"}) is not None
     status, listing = call(web, "GET", f"/api/projects/{pid}/units")
     assert all("*" in u["manager_id_number"] for u in listing["units"] if u["manager_id_number"])
+    assert unit["id"] in [u["id"] for u in listing["units"]]  # the masked row is the unit added above
 
 
 def test_unit_refusals_name_the_field_and_store_nothing(web, site, sdb):
@@ -194,6 +195,10 @@ def test_scope_exports_and_malformed_ids(web, site, sdb, make_account):
     pid = site["project_id"]
     assert call(web, "GET", f"/api/projects/{pid}/units/nope")[0] == 404
     assert call(web, "GET", f"/api/projects/{pid}/teams/{ObjectId()}")[0] == 404
+    status, reply = call(web, "GET", f"/api/projects/{pid}/teams?unit_id=nope")
+    assert status == 400 and reply["field"] == "unit_id"  # a malformed filter is refused, not ignored
+    status, reply = call(web, "GET", f"/api/projects/{pid}/units?status=gone")
+    assert status == 400 and reply["field"] == "status"
     other = sdb.projects.insert_one({"_id": 999, "name": "别的项目", "county": "台山市", "status": "在建",
                                      "created_at": dt.datetime.now(dt.timezone.utc)}).inserted_id
     make_account("pm1", "project", project_id=pid)
