@@ -468,3 +468,13 @@ def start_chromium():
         options.add_argument(flag)
     service = Service(os.environ.get("REALNAME_CHROMEDRIVER", "/usr/bin/chromedriver"))
     return webdriver.Chrome(options=options, service=service)
+
+
+def declare_project(b, proof_path, captcha: str, **fields) -> None:
+    """In the browser b: from the login page, open 项目申报, fill the form (fields plus the proof file and
+    captcha) and submit it once; the caller waits on the outcome it expects."""
+    b.open("/login")
+    b.click('a[href="/declare"]')
+    b.wait_url("/declare")
+    b.fill({**fields, "proof": str(proof_path), "captcha": captcha})
+    b.submit("#declare-form")

@@ -94,10 +94,47 @@ class _Side(APIHandler):
                            ATTACHMENT_TYPES[item["kind"]])
 
 
-class SupplierApplicationsHandler(_Side):
-    @requires("supplier:self")
-    async def get(self):
-        await self.send_list()
+def _side_handlers(side: str, permission: str) -> dict[str, type]:
+    """The read and action addresses of one side (suffix after the side's prefix -> handler), all
+    guarded by that side's permission; the two sides differ only in side and permission."""
+    class ListHandler(_Side):
+        @requires(permission)
+        async def get(self):
+            await self.send_list()
+
+    class ExportHandler(_Side):
+        @requires(permission)
+        async def get(self):
+            await self.send_export()
+
+    class ApplicationHandler(_Side):
+        @requires(permission)
+        async def get(self, app_id: str):
+            await self.send_detail(app_id)
+
+    class ActionHandler(_Side):
+        @requires(permission)
+        async def post(self, app_id: str, action: str):
+            await self.take_action(app_id, action)
+
+    class AttachmentHandler(_Side):
+        @requires(permission)
+        async def get(self, app_id: str, n: str):
+            await self.send_attachment(app_id, n)
+
+    handlers = {"": ListHandler, "/export": ExportHandler, "/([0-9]+)": ApplicationHandler,
+                "/([0-9]+)/actions/([a-z0-9_]+)": ActionHandler, "/([0-9]+)/attachments/([0-9]+)": AttachmentHandler}
+    for handler in handlers.values():
+        handler.side = side
+    return handlers
+
+
+_SUPPLIER_HANDLERS = _side_handlers(flow.SUPPLIER, "supplier:self")
+_REVIEW_HANDLERS = _side_handlers(flow.SUPERVISOR, "suppliers:review")
+
+
+class SupplierApplicationsHandler(_SUPPLIER_HANDLERS[""]):
+    """The supplier's list, plus submitting a new application."""
 
     @requires("supplier:self")
     async def post(self):
@@ -111,76 +148,11 @@ class SupplierApplicationsHandler(_Side):
         self.write_json(application_view(doc, self.side, history=True), status=201)
 
 
-class SupplierExportHandler(_Side):
-    @requires("supplier:self")
-    async def get(self):
-        await self.send_export()
-
-
-class SupplierApplicationHandler(_Side):
-    @requires("supplier:self")
-    async def get(self, app_id: str):
-        await self.send_detail(app_id)
-
-
-class SupplierActionHandler(_Side):
-    @requires("supplier:self")
-    async def post(self, app_id: str, action: str):
-        await self.take_action(app_id, action)
-
-
-class SupplierAttachmentHandler(_Side):
-    @requires("supplier:self")
-    async def get(self, app_id: str, n: str):
-        await self.send_attachment(app_id, n)
-
-
-class _Supervisor(_Side):
-    side = flow.SUPERVISOR
-
-
-class ReviewListHandler(_Supervisor):
-    @requires("suppliers:review")
-    async def get(self):
-        await self.send_list()
-
-
-class ReviewExportHandler(_Supervisor):
-    @requires("suppliers:review")
-    async def get(self):
-        await self.send_export()
-
-
-class ReviewApplicationHandler(_Supervisor):
-    @requires("suppliers:review")
-    async def get(self, app_id: str):
-        await self.send_detail(app_id)
-
-
-class ReviewActionHandler(_Supervisor):
-    @requires("suppliers:review")
-    async def post(self, app_id: str, action: str):
-        await self.take_action(app_id, action)
-
-
-class ReviewAttachmentHandler(_Supervisor):
-    @requires("suppliers:review")
-    async def get(self, app_id: str, n: str):
-        await self.send_attachment(app_id, n)
-
-
-default_handlers = [
-    (r"/api/supplier/applications", SupplierApplicationsHandler),
-    (r"/api/supplier/applications/export", SupplierExportHandler),
-    (r"/api/supplier/applications/([0-9]+)", SupplierApplicationHandler),
-    (r"/api/supplier/applications/([0-9]+)/actions/([a-z0-9_]+)", SupplierActionHandler),
-    (r"/api/supplier/applications/([0-9]+)/attachments/([0-9]+)", SupplierAttachmentHandler),
-    (r"/api/device-access", ReviewListHandler),
-    (r"/api/device-access/export", ReviewExportHandler),
-    (r"/api/device-access/([0-9]+)", ReviewApplicationHandler),
-    (r"/api/device-access/([0-9]+)/actions/([a-z0-9_]+)", ReviewActionHandler),
-    (r"/api/device-access/([0-9]+)/attachments/([0-9]+)", ReviewAttachmentHandler),
-]
+default_handlers = (
+    [(f"/api/supplier/applications{suffix}", handler)
+     for suffix, handler in {**_SUPPLIER_HANDLERS, "": SupplierApplicationsHandler}.items()]
+    + [(f"/api/device-access{suffix}", handler) for suffix, handler in _REVIEW_HANDLERS.items()]
+)
 
 _action = obj(["code", "label"], code=STR, label=STR, remark_label=STR)
 _line = obj(["action", "actor", "at"], action=STR, label=STR, step=INT, actor=STR, side=STR, remark=STR, state=STR,

@@ -69,9 +69,10 @@ def monitor_filters(argument: Callable[[str], str | None]) -> dict:
     return filters
 
 
-async def monitor_for(handler, filters: dict) -> dict:
-    """The monitoring result for the handler's principal (API handlers and pages alike)."""
-    scope = await principal_scope(handler.db, handler.principal)
+async def monitor_for(handler, filters: dict, scope: device_monitoring.DeviceScope | None = None) -> dict:
+    """The monitoring result for the handler's principal (API handlers and pages alike); a caller
+    that already holds the principal's scope passes it in rather than have it read again."""
+    scope = scope or await principal_scope(handler.db, handler.principal)
     return await device_monitoring.monitor(
         handler.db, scope, window=devices.liveness_window(handler.config.stats_flush_seconds), **filters)
 

@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import device_access_flow as flow
 from ..domain.rules import Conflict, NotFound, RuleError
-from . import audit, devices
+from . import audit, devices, fields
 from . import suppliers as supplier_store
 from .db import next_sequence, utcnow
 
@@ -24,7 +24,8 @@ REMARK_MAX = 1000
 CLOSED_PROJECT_STATUSES = ("完工", "注销")
 
 
-def _text(body: dict, field: str, label: str, *, required: bool, max_length: int = 100) -> str:
+def _remark(body: dict, field: str, label: str, *, required: bool, max_length: int = REMARK_MAX) -> str:
+    """Free text that may span lines (a textarea), so unlike fields.text it keeps line breaks."""
     value = body.get(field)
     value = value.strip() if isinstance(value, str) else ("" if value is None else None)
     if value is None:
@@ -33,13 +34,6 @@ def _text(body: dict, field: str, label: str, *, required: bool, max_length: int
         raise RuleError(field, f"{label}必填")
     if len(value) > max_length:
         raise RuleError(field, f"{label}不能超过 {max_length} 个字符")
-    return value
-
-
-def _choice(body: dict, field: str, label: str, choices: tuple[str, ...]) -> str:
-    value = _text(body, field, label, required=True)
-    if value not in choices:
-        raise RuleError(field, f"{label}须为 {'、'.join(choices)} 之一")
     return value
 
 
@@ -71,20 +65,22 @@ async def submit(db: AsyncDatabase, supplier: dict, body: dict, attachments: lis
                  actor: str) -> dict:
     """Step 1 设备接入申请: check everything, then store the application and its attachments."""
     project_id = _project_id(body)
-    device_type = _text(body, "device_type", "设备类型", required=True)
+    device_type = fields.text(body, "device_type", "设备类型", required=True)
     scope = flow.SCOPES.get(device_type)
     if scope is None or not scope.gateway:
         gateway_types = [f"{s.code}（{s.label}）" for s in flow.SCOPES.values() if s.gateway]
         raise RuleError("device_type", f"设备类型须为 {'、'.join(gateway_types)} 之一")
-    serial = _text(body, "serial", "设备序列号", required=True)
+    serial = fields.text(body, "serial", "设备序列号", required=True)
     if problem := flow.code_problem(serial):
         raise RuleError("serial", f"设备序列号{problem}")
-    fields = {"serial": serial,
-              "install_place": _text(body, "install_place", "设备安装位置", required=True),
-              "model": _text(body, "model", "设备型号", required=False),
-              "collection_method": _choice(body, "collection_method", "采集方式", flow.COLLECTION_METHODS),
-              "biometric_method": _choice(body, "biometric_method", "生物识别方式", flow.BIOMETRIC_METHODS),
-              "description": _text(body, "description", "申请说明", required=False, max_length=REMARK_MAX)}
+    details = {"serial": serial,
+               "install_place": fields.text(body, "install_place", "设备安装位置", required=True),
+               "model": fields.text(body, "model", "设备型号") or "",
+               "collection_method": fields.choice(body, "collection_method", "采集方式", flow.COLLECTION_METHODS,
+                                                  required=True),
+               "biometric_method": fields.choice(body, "biometric_method", "生物识别方式", flow.BIOMETRIC_METHODS,
+                                                 required=True),
+               "description": _remark(body, "description", "申请说明", required=False)}
     if not attachments:
         raise RuleError("attachment", "请上传至少一个申请资料附件（PDF/JPEG/PNG）")
     if device_type not in supplier_store.approved_scopes(supplier):
@@ -109,10 +105,10 @@ async def submit(db: AsyncDatabase, supplier: dict, body: dict, attachments: lis
     doc = {"_id": app_id, "supplier_id": supplier["_id"], "supplier_name": supplier["name"],
            "vendor_code": vendor_code, "project_id": project_id, "project_name": project["name"],
            "county": project["county"], "permit_no": project.get("permit_no", ""),
-           "contractor": await _contractor(db, project_id), "device_type": device_type, **fields,
+           "contractor": await _contractor(db, project_id), "device_type": device_type, **details,
            "attachments": [{"n": n, "kind": kind, "size": len(data)} for n, (data, kind) in enumerate(attachments, 1)],
            "state": "applied", "device_oid": None, "environment": None,
-           "history": [_record(flow.ACTIONS["submit"], actor, flow.SUPPLIER, fields["description"], "applied", now)],
+           "history": [_record(flow.ACTIONS["submit"], actor, flow.SUPPLIER, details["description"], "applied", now)],
            "created_at": now, "updated_at": now}
     await db.device_access.insert_one(doc)
     await audit.record(db, actor=actor, action="device_access_submit", target={"application_id": app_id},
@@ -136,7 +132,7 @@ async def act(db: AsyncDatabase, application: dict, action_code: str, *, side: s
             raise Conflict("action", exc.message) from None
         raise RuleError("action", exc.message, code="forbidden" if exc.status == 403 else "invalid_argument",
                         status=exc.status) from None
-    remark = _text({"remark": remark}, "remark", action.remark_label, required=True, max_length=REMARK_MAX)
+    remark = _remark({"remark": remark}, "remark", action.remark_label, required=True)
     now = utcnow()
     line = _record(action, actor, side, remark, action.target, now)
     claimed = await db.device_access.update_one(

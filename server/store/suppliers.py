@@ -28,20 +28,20 @@ def _text(body: dict, field: str, label: str, max_length: int, required: bool) -
     return fields.text(body, field, label, required=required, max_length=max_length) or ""
 
 
-def _check_contact(fields: dict) -> None:
+def _check_contact(values: dict) -> None:
     """Contact phone (a mobile number) and e-mail, normalised in place by the shared contact rules."""
     for field, check in (("contact_phone", check_mobile), ("email", check_email)):
-        if fields.get(field):
-            fields[field] = check(fields[field], field)
+        if values.get(field):
+            values[field] = check(values[field], field)
 
 
 def _editable(body: dict, *, required: bool) -> dict:
-    fields = {}
+    values = {}
     for field, label, max_length in EDITABLE:
         if required or field in body:
-            fields[field] = _text(body, field, label, max_length, required and field in REQUIRED_AT_REGISTRATION)
-    _check_contact(fields)
-    return fields
+            values[field] = _text(body, field, label, max_length, required and field in REQUIRED_AT_REGISTRATION)
+    _check_contact(values)
+    return values
 
 
 async def register(db: AsyncDatabase, body: dict) -> tuple[dict, dict]:
@@ -58,7 +58,7 @@ async def register(db: AsyncDatabase, body: dict) -> tuple[dict, dict]:
     vendor_code = _text(body, "vendor_code", "厂商编码", 64, True)
     if problem := flow.code_problem(vendor_code):
         raise RuleError("vendor_code", f"厂商编码{problem}")
-    fields = _editable(body, required=True)
+    values = _editable(body, required=True)
     username = _text(body, "username", "账号", 64, True)
     password = body.get("password")
     if not isinstance(password, str) or not password:
@@ -79,7 +79,7 @@ async def register(db: AsyncDatabase, body: dict) -> tuple[dict, dict]:
         field, _, message = str(exc).partition(": ")
         raise RuleError(field, message) from None
     doc = {"_id": supplier_id, "name": name, "credit_code": check.code, "vendor_code": vendor_code,
-           **fields, "username": username, "scopes": [], "created_at": utcnow()}
+           **values, "username": username, "scopes": [], "created_at": utcnow()}
     try:
         await db.suppliers.insert_one(doc)
     except DuplicateKeyError as exc:
@@ -110,12 +110,12 @@ async def update_profile(db: AsyncDatabase, supplier_id: ObjectId, body: dict) -
     unknown = sorted(set(body) - {f for f, _, _ in EDITABLE})
     if unknown:
         raise RuleError(unknown[0], "不可修改（名称、统一社会信用代码、厂商编码不能修改）")
-    fields = _editable(body, required=False)
+    values = _editable(body, required=False)
     for field in ("contact_name", "contact_phone", "email"):
-        if field in fields and not fields[field]:
+        if field in values and not values[field]:
             raise RuleError(field, "不能为空")
-    if fields:
-        await db.suppliers.update_one({"_id": supplier_id}, {"$set": {**fields, "updated_at": utcnow()}})
+    if values:
+        await db.suppliers.update_one({"_id": supplier_id}, {"$set": {**values, "updated_at": utcnow()}})
     return await must_get(db, supplier_id)
 
 
@@ -133,18 +133,15 @@ async def apply_scope(db: AsyncDatabase, supplier_id: ObjectId, body: dict, *, a
     scope = flow.SCOPES.get(code) if isinstance(code, str) else None
     if scope is None:
         raise RuleError("scope", "业务范围须为 " + "、".join(f"{s.code}（{s.label}）" for s in flow.SCOPES.values()))
-    fields = {}
-    for field, label, choices in scope.fields:
-        value = _text(body, field, label, 200, True)
-        if choices and value not in choices:
-            raise RuleError(field, f"{label}须为 {'、'.join(choices)} 之一")
-        fields[field] = value
-    _check_contact(fields)
+    answers = {field: fields.choice(body, field, label, choices, required=True, max_length=200) if choices
+               else _text(body, field, label, 200, True)
+               for field, label, choices in scope.fields}
+    _check_contact(answers)
     supplier = await must_get(db, supplier_id)
     current = next((s for s in supplier.get("scopes", []) if s["scope"] == code), None)
     if current and current["state"] != "refused":
         raise Conflict("scope", f"{scope.label}业务已申请（{flow.SCOPE_STATES[current['state']]}），不能重复申请")
-    entry = {"scope": code, "fields": fields, "state": "pending", "applied_at": utcnow(),
+    entry = {"scope": code, "fields": answers, "state": "pending", "applied_at": utcnow(),
              "reviewed_at": None, "reviewer": None, "opinion": ""}
     # Conditional on what was read, so two simultaneous applications cannot both pass.
     match = {"_id": supplier_id, "scopes": {"$elemMatch": {"scope": code, "state": "refused"}}} if current else \

@@ -27,9 +27,10 @@ class DevicesPage(PageHandler):
 
     async def get(self):
         filters = monitor_filters(lambda n: self.get_query_argument(n, None))
-        result = await monitor_for(self, filters)
+        scope = await principal_scope(self.db, self.principal)
+        result = await monitor_for(self, filters, scope)
         # The choices come from every device in scope, not only the filtered ones.
-        everything = await device_monitoring.scoped_devices(self.db, await principal_scope(self.db, self.principal))
+        everything = await device_monitoring.scoped_devices(self.db, scope)
         project_ids = sorted({d["project_id"] for d in everything})
         projects = [p async for p in self.db.projects.find({"_id": {"$in": project_ids}}, {"name": 1}).sort("_id", 1)]
         supplier_ids = sorted({d["supplier_id"] for d in everything if d.get("supplier_id")})

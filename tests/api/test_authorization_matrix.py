@@ -112,6 +112,15 @@ def _call(web, method: str, path: str, op: dict, token: str | None) -> int:
     return status
 
 
+def _signed_in_expectation(caller, role, permission, route, status) -> tuple[str, bool]:
+    """What a caller past the login check should get: 403 without the permission or outside its scope."""
+    if role is not None and permission and not ("*" in ROLE_PERMISSIONS[role] or permission in ROLE_PERMISSIONS[role]):
+        return "403", status == 403
+    if (caller, route) in SCOPE_REFUSALS:
+        return "403 (scope)", status == 403
+    return "not 401/403, no server error", status not in (401, 403) and status < 500
+
+
 def test_the_served_document_is_the_one_checked(matrix):
     status, served = matrix["web"].get("/api/openapi.json", token=None)
     assert status == 200 and sorted(served["paths"]) == sorted(DOCUMENT["paths"])
@@ -129,12 +138,8 @@ def test_operation_refuses_exactly_the_roles_without_its_permission(matrix, meth
         if role is None:
             expected = "not 401/403" if public else "401"
             ok = status not in (401, 403) if public else status == 401
-        elif permission and not ("*" in ROLE_PERMISSIONS[role] or permission in ROLE_PERMISSIONS[role]):
-            expected, ok = "403", status == 403
-        elif (caller, path) in SCOPE_REFUSALS:
-            expected, ok = "403 (scope)", status == 403
         else:
-            expected, ok = "not 401/403, no server error", status not in (401, 403) and status < 500
+            expected, ok = _signed_in_expectation(caller, role, permission, path, status)
         if not ok:
             wrong.append(f"{caller}: {status}, expected {expected}")
     assert not wrong, f"{method.upper()} {url} (x-permission {permission}): " + "; ".join(wrong)
@@ -170,13 +175,8 @@ def test_page_refuses_exactly_the_roles_without_its_permission(matrix, pattern, 
         if role is None and handler.login_required:
             expected = "302 to /login"
             ok = status == 302 and headers["Location"].startswith("/login")
-        elif role is not None and permission and not ("*" in ROLE_PERMISSIONS[role]
-                                                      or permission in ROLE_PERMISSIONS[role]):
-            expected, ok = "403", status == 403
-        elif (caller, pattern) in SCOPE_REFUSALS:
-            expected, ok = "403 (scope)", status == 403
         else:
-            expected, ok = "not 401/403, no server error", status not in (401, 403) and status < 500
+            expected, ok = _signed_in_expectation(caller, role, permission, pattern, status)
         if not ok:
             wrong.append(f"{caller}: {status}, expected {expected}")
     assert not wrong, f"GET {url} (page_permission {permission}): " + "; ".join(wrong)

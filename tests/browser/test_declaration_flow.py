@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from support import CAPTCHA_ANSWER, PASSWORD
+from support import CAPTCHA_ANSWER, PASSWORD, declare_project
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -14,13 +14,9 @@ def test_declare_then_review_then_library(web, sdb, make_account, browser, tmp_p
     proof.write_bytes(PDF)
     make_account("jg_city", "supervisor")
     b = browser(web)
-    b.open("/login")
-    b.click('a[href="/declare"]')
-    b.wait_url("/declare")
-    b.fill({"name": "江门市浏览器测试项目", "supplier": "江门智慧工地科技有限公司", "category": "房屋建筑工程",
-            "county": "新会区", "applicant_name": "陈大文", "applicant_mobile": "1381234567",
-            "applicant_email": "chen@example.cn", "proof": str(proof), "captcha": CAPTCHA_ANSWER})
-    b.submit("#declare-form")
+    declare_project(b, proof, CAPTCHA_ANSWER, name="江门市浏览器测试项目", supplier="江门智慧工地科技有限公司",
+                    category="房屋建筑工程", county="新会区", applicant_name="陈大文", applicant_mobile="1381234567",
+                    applicant_email="chen@example.cn")
     # Refused beside the field, nothing typed lost, a fresh captcha fetched.
     assert "手机号" in b.wait_text(".field-error")
     assert b.value("name") == "江门市浏览器测试项目"

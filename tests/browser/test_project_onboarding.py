@@ -11,7 +11,7 @@ import random
 
 
 from server.demo import synthetic
-from support import CAPTCHA_ANSWER, PASSWORD, roster_workbook
+from support import CAPTCHA_ANSWER, PASSWORD, declare_project, roster_workbook
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RNG = random.Random(31)
@@ -30,12 +30,9 @@ def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, 
     b = browser(web)
 
     # 项目申报, from the login page.
-    b.open("/login")
-    b.click('a[href="/declare"]')
-    b.fill({"name": "江门市新会区入场测试项目", "supplier": "江门智慧工地科技有限公司", "category": "房屋建筑工程",
-            "county": "新会区", "applicant_name": "李申报", "applicant_mobile": "13912345678",
-            "applicant_email": "li@example.cn", "proof": str(proof), "captcha": CAPTCHA_ANSWER})
-    b.submit("#declare-form")
+    declare_project(b, proof, CAPTCHA_ANSWER, name="江门市新会区入场测试项目", supplier="江门智慧工地科技有限公司",
+                    category="房屋建筑工程", county="新会区", applicant_name="李申报", applicant_mobile="13912345678",
+                    applicant_email="li@example.cn")
     b.wait_text_in("#declared", "申报已提交")
     declaration = str(sdb.declarations.find_one({"name": "江门市新会区入场测试项目"})["_id"])
 

@@ -24,6 +24,16 @@ def step(web, cookie, path, app_id, action, remark="ok"):
     return reply
 
 
+def apply(web, cookie, site, serial):
+    """The supplier applies for an attendance device on the site's project; returns the application."""
+    status, app = web.upload(SUP, files={"attachment": ("a.pdf", PDF, "application/pdf")}, token=None, cookie=cookie,
+                             fields={"project_id": str(site["project_id"]), "device_type": "attendance",
+                                     "serial": serial, "install_place": "大门", "collection_method": "设备采集",
+                                     "biometric_method": "人脸识别"})
+    assert status == 201, app
+    return app
+
+
 def refused(port, vendor, serial) -> bool:
     dev = Device(port, serial, vendor=vendor)
     try:
@@ -37,11 +47,7 @@ def test_device_admitted_only_as_the_workflow_allows(web, site, gateway, make_su
     make_supplier("gwvendor", "GWV01")
     make_account("city", "supervisor")
     supplier, city = web.login("gwvendor"), web.login("city")
-    status, app = web.upload(SUP, files={"attachment": ("a.pdf", PDF, "application/pdf")}, token=None, cookie=supplier,
-                             fields={"project_id": str(site["project_id"]), "device_type": "attendance",
-                                     "serial": "GW-0001", "install_place": "大门", "collection_method": "设备采集",
-                                     "biometric_method": "人脸识别"})
-    assert status == 201, app
+    app = apply(web, supplier, site, "GW-0001")
     gw = gateway()
     worker = site["workers"][0]["worker_no"]
 
@@ -92,11 +98,7 @@ def test_another_vendor_code_is_not_admitted(web, site, gateway, make_supplier, 
     make_supplier("vendor1", "CODEA")
     make_account("city", "supervisor")
     supplier, city = web.login("vendor1"), web.login("city")
-    status, app = web.upload(SUP, files={"attachment": ("a.pdf", PDF, "application/pdf")}, token=None, cookie=supplier,
-                             fields={"project_id": str(site["project_id"]), "device_type": "attendance",
-                                     "serial": "X-1", "install_place": "大门", "collection_method": "设备采集",
-                                     "biometric_method": "人脸识别"})
-    assert status == 201
+    app = apply(web, supplier, site, "X-1")
     step(web, city, REV, app["id"], "authorise_test", "测试环境")
     gw = gateway()
     assert refused(gw.port, "CODEB", "X-1")
