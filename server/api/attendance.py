@@ -14,6 +14,7 @@ from ..domain.identity import mask_id_number
 from ..domain.punch_time import FUTURE, PAST
 from ..store import attendance
 from ..store.db import site_today
+from ..store.people import by_worker_nos
 from .base import APIError, APIHandler, requires, sniff_kind
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import BOOL, DATE, DATETIME, INT, STR, arr, obj, operation, path_param, query_param
@@ -55,7 +56,7 @@ class AttendanceBase(APIHandler):
         worker_no = self.int_argument("worker_no", raw) if raw else None
         rows, truncated = await attendance.punch_detail(self.db, project["_id"], first, last, worker_no=worker_no,
                                                         limit=limit)
-        people = await attendance.people_by_worker_no(self.db, (r["worker_no"] for r in rows))
+        people = await by_worker_nos(self.db, (r["worker_no"] for r in rows))
         out = [{"id": r["_id"], "worker_no": r["worker_no"], "name": people.get(r["worker_no"], {}).get("name", ""),
                 "date": r["date"], "device_time": r["device_time"], "received_at": r["received_at"],
                 "vendor_code": r["vendor_code"], "device_id": r["device_id"], "mode": r["mode"],

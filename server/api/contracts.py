@@ -7,10 +7,11 @@ roles with contracts:download, each download written to the audit log.
 from __future__ import annotations
 
 from ..domain.identity import mask_id_number
-from ..store import contracts
-from ..store.attendance import people_by_worker_no
+from ..store import contracts, people
+from ..store.people import by_worker_nos
 from ..store.db import site_today
 from .base import APIError, APIHandler, requires
+from .people import person_in_scope, visible_projects
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
@@ -35,7 +36,7 @@ def contract_view(c: dict, id_numbers: dict[int, str], today) -> dict:
 
 async def contract_views(db, rows: list[dict]) -> list[dict]:
     """Contracts as the API and the page show them (ID numbers masked)."""
-    people = await people_by_worker_no(db, (c["worker_no"] for c in rows))
+    people = await by_worker_nos(db, (c["worker_no"] for c in rows))
     id_numbers = {w: p.get("id_number", "") for w, p in people.items()}
     today = site_today()
     return [contract_view(c, id_numbers, today) for c in rows]
@@ -151,17 +152,13 @@ class PersonContractsHandler(ContractBase):
     @requires("contracts:read")
     async def get(self, worker_no: str):
         number = self.int_argument("worker_no", worker_no)
-        person = await self.db.people.find_one({"worker_no": number}, {"_id": 1})
-        rows = await contracts.for_person(self.db, number) if person else []
-        # The person is in scope when entered (now or before) on a project the principal can see,
-        # as for GET /api/people/{worker_no}; anyone else looks absent, so numbers cannot be probed.
-        entered = {r["project_id"] async for r in self.db.roster.find({"person_id": person["_id"]}, {"project_id": 1})} \
-            if person else set()
-        project_ids = sorted(entered | {c["project_id"] for c in rows})
-        visible = {p["_id"] async for p in self.db.projects.find({"_id": {"$in": project_ids}}, {"county": 1})
-                   if self.principal.can_see_project(p)}
-        if person is None or (self.principal.project_filter() and not visible & entered):
+        # In scope exactly as for GET /api/people/{worker_no}; anyone else looks absent, so numbers
+        # cannot be probed.
+        person = await people.by_worker_no(self.db, number, {"created_from": 1})
+        if person is None or not await person_in_scope(self.db, self.principal, person):
             raise APIError(404, "not_found", f"worker_no: 工人编号 {number} 不存在", field="worker_no")
+        rows = await contracts.for_person(self.db, number)
+        visible = await visible_projects(self.db, self.principal, {c["project_id"] for c in rows})
         views = await self.views([c for c in rows if c["project_id"] in visible])
         self.write_json({"worker_no": number, "contracts": views, "count": len(views)})
 

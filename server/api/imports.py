@@ -1,10 +1,7 @@
 """Progress of background imports (批量人员进场): state, counts and every refused row, for the page to poll."""
 from __future__ import annotations
 
-from bson import ObjectId
-from bson.errors import InvalidId
-
-from ..store import roster_import
+from ..store import fields, roster_import
 from .base import APIError, APIHandler, requires
 from .openapi import DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param
 
@@ -15,15 +12,10 @@ STATE_TEXT = {"queued": "排队中", "running": "进行中", "done": "完成", "
 class ImportJobHandler(APIHandler):
     @requires("workforce:read")
     async def get(self, job_id: str):
-        try:
-            oid = ObjectId(job_id)
-        except InvalidId:
-            raise APIError(404, "not_found", f"job_id: 导入任务 {job_id} 不存在", field="job_id") from None
-        job = await self.db.import_jobs.find_one({"_id": oid})
-        if job is None:
-            raise APIError(404, "not_found", f"job_id: 导入任务 {job_id} 不存在", field="job_id")
+        oid = fields.parse_object_id(job_id)
+        job = await self.db.import_jobs.find_one({"_id": oid}) if oid else None
         # Only within the same project scope: another project's job looks exactly like a missing one.
-        project = await self.db.projects.find_one({"_id": job["project_id"]}, {"county": 1})
+        project = await self.db.projects.find_one({"_id": job["project_id"]}, {"county": 1}) if job else None
         if project is None or not self.principal.can_see_project(project):
             raise APIError(404, "not_found", f"job_id: 导入任务 {job_id} 不存在", field="job_id")
         job = await roster_import.settle_if_stale(self.db, job)

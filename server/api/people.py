@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..domain.contact import mask_mobile
 from ..domain.identity import mask_id_number
 from ..domain.nations import nation_name
-from ..store import people, roster_entries
+from ..store import contracts as contract_store, people, roster_entries
 from .base import APIError, APIHandler, requires
 from .roster import site_day
 from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
@@ -83,8 +83,8 @@ async def person_history(db, principal, person: dict) -> dict:
                "team_name": e["team_name"], "job": e["job"], "entry_date": site_day(e["entry_date"]),
                "exit_date": site_day(e.get("exit_date")), "status": "退场" if e.get("exit_date") else "在场"}
               for e in entries if e["project_id"] in visible]
-    # Contracts are kept by the contracts module (合同管理); read here by worker number.
-    contracts = [c async for c in db.contracts.find({"worker_no": person["worker_no"]})]
+    # Contracts are kept by the contracts module (合同管理), newest first.
+    contracts = await contract_store.for_person(db, person["worker_no"])
     visible_c = await visible_projects(db, principal, {c.get("project_id") for c in contracts})
     return {"worker_no": person["worker_no"], "career": career, "contracts": [
         {"id": str(c["_id"]), "project_id": c.get("project_id"), "project_name": c.get("project_name", ""),

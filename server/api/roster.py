@@ -6,12 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bson import ObjectId
-from bson.errors import InvalidId
-
 from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
-from ..store import roster_entries, roster_import
+from ..store import fields, roster_entries, roster_import
 from ..store.db import SITE_TZ
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -38,13 +35,6 @@ def entry_view(row: dict, *, unmasked: bool = False) -> dict:
             "team_id": str(row["team_id"]), "team_name": row.get("team_name", ""), "job": row["job"],
             "entry_date": site_day(row["entry_date"]), "exit_date": site_day(row.get("exit_date")),
             "status": "退场" if row.get("exit_date") else "在场"}
-
-
-def object_id(name: str, value) -> ObjectId:
-    try:
-        return ObjectId(str(value))
-    except (InvalidId, TypeError):
-        raise APIError(400, "invalid_argument", f"{name}: 编号格式错误", field=name) from None
 
 
 def worker_numbers(value, name: str = "worker_nos") -> list[int]:
@@ -82,7 +72,7 @@ class _ProjectRoster(APIHandler):
                "job": self.get_query_argument("job", "")[:40]}
         for name in ("unit_id", "team_id"):
             value = self.get_query_argument(name, "")
-            out[name] = object_id(name, value) if value else None
+            out[name] = fields.object_id(value, name, "编号") if value else None
         return out
 
 
@@ -104,8 +94,8 @@ class RosterHandler(_ProjectRoster):
         body = self.json_body()
         field = "worker_no" if "worker_no" in body else "worker_nos"
         numbers = worker_numbers(body.get(field), field)
-        team_id = object_id("team_id", self.text_field(body, "team_id"))
-        unit_id = object_id("unit_id", body["unit_id"]) if body.get("unit_id") else None
+        team_id = fields.object_id(self.text_field(body, "team_id"), "team_id", "班组")
+        unit_id = fields.object_id(body["unit_id"], "unit_id", "参建单位") if body.get("unit_id") else None
         job = self.optional_text(body, "job", 40)
         entry_date = self.date_field(body, "entry_date", required=False)
         results = []

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import attendance_grid as grid
 from ..domain.rules import RuleError
+from . import people as people_store
 
 # A detail query spans at most a month's worth of days; longer exports are asked month by month.
 MAX_DETAIL_DAYS = 31
@@ -50,14 +51,6 @@ async def _names(db: AsyncDatabase, project_id: int) -> tuple[dict, dict]:
     return units, teams
 
 
-async def people_by_worker_no(db: AsyncDatabase, worker_nos) -> dict[int, dict]:
-    wanted = sorted(set(worker_nos))
-    if not wanted:
-        return {}
-    cursor = db.people.find({"worker_no": {"$in": wanted}}, {"worker_no": 1, "name": 1, "id_number": 1})
-    return {p["worker_no"]: p async for p in cursor}
-
-
 def _matches(row: dict, *, unit_id: str, team_id: str, q: str) -> bool:
     line = row["line"]
     if unit_id and str(line.unit_id) != unit_id:
@@ -78,7 +71,7 @@ async def month_grid(db: AsyncDatabase, project: dict, month: grid.Month, *, tod
     lines = grid.entries_in_month(entries, month)
     stopped = grid.stopped_days(project, month)
     rows = grid.build_grid(month, lines, await punched_days(db, pid, month), stopped)
-    people = await people_by_worker_no(db, (r["worker_no"] for r in rows))
+    people = await people_store.by_worker_nos(db, (r["worker_no"] for r in rows))
     units, teams = await _names(db, pid)
     for row in rows:
         person = people.get(row["worker_no"], {})

@@ -18,7 +18,9 @@ from bson import Binary, ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.rules import NotFound, RuleError
-from .db import SITE_TZ, utcnow
+from .db import utcnow
+# Stored days are site midnights; read back as site calendar dates.
+from .fields import as_date as site_day, at_site_midnight as _midnight  # noqa: F401  (site_day: api)
 
 TERM_TYPES = ("固定期限", "无固定期限", "以完成一定工作任务为期限")
 OPEN_ENDED = "无固定期限"
@@ -26,14 +28,6 @@ PAY_UNITS = ("按月", "按天", "按小时", "按工程量")
 MAX_UNIT_PRICE = 1_000_000  # 元 per unit: far above any wage, low enough to catch a typo in 分
 # "Expiring" in the list: expiry within this many days from today (and not yet past).
 EXPIRING_DAYS = 30
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), SITE_TZ)
-
-
-def site_day(value: dt.datetime | None) -> dt.date | None:
-    return value.astimezone(SITE_TZ).date() if value else None
 
 
 def check_terms(*, effective: dt.date, expiry: dt.date | None, term_type: str, pay_unit: str,

@@ -60,6 +60,16 @@ async def by_worker_no(db: AsyncDatabase, worker_no: int, projection: dict | Non
     return await db.people.find_one({"worker_no": worker_no}, projection)
 
 
+async def by_worker_nos(db: AsyncDatabase, worker_nos, fields: tuple[str, ...] = ("name", "id_number")
+                        ) -> dict[int, dict]:
+    """worker_no → {worker_no, *fields} for the given numbers (one query; unknown numbers absent)."""
+    wanted = sorted(set(worker_nos))
+    if not wanted:
+        return {}
+    cursor = db.people.find({"worker_no": {"$in": wanted}}, {"worker_no": 1, **dict.fromkeys(fields, 1)})
+    return {p["worker_no"]: p async for p in cursor}
+
+
 async def by_id_number(db: AsyncDatabase, id_number: str, projection: dict | None = None) -> dict | None:
     return await db.people.find_one({"id_number": id_number}, projection)
 

@@ -19,15 +19,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import jobs
 from ..domain.rules import Conflict, RuleError
-from .db import SITE_TZ, site_today, utcnow
+from . import people as people_store
+from .db import site_today, utcnow
+# Midnight site time of a day (today when None): how entry and exit dates are stored.
+from .fields import at_site_midnight as day_start
 from .roster import CURRENT, mark_changed
 
 STATUSES = ("in_site", "exited", "all")
-
-
-def day_start(value: dt.date | None) -> dt.datetime:
-    """Midnight site time of a day (today when None): how entry and exit dates are stored."""
-    return dt.datetime.combine(value or site_today(), dt.time(), SITE_TZ)
 
 
 def check_not_future(field: str, value: dt.date | None, what: str) -> None:
@@ -160,11 +158,8 @@ async def search(db: AsyncDatabase, project_id: int, *, q: str = "", unit_id: Ob
         entries = [e for e in entries if e["team_id"] == team_id]
     if job:
         entries = [e for e in entries if e["job"] == job]
-    people = {}
-    if entries:
-        cursor = db.people.find({"worker_no": {"$in": sorted({e["worker_no"] for e in entries})}},
-                                {"worker_no": 1, "name": 1, "id_number": 1, "sex": 1, "phone": 1})
-        people = {p["worker_no"]: p async for p in cursor}
+    people = await people_store.by_worker_nos(db, (e["worker_no"] for e in entries),
+                                              ("name", "id_number", "sex", "phone"))
     q = q.strip()
     if q:
         if q.isdigit() and len(q) < 18:

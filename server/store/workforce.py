@@ -21,11 +21,6 @@ from .db import SITE_TZ, next_sequence, utcnow
 from .roster_entries import enter_person, exit_person  # noqa: F401
 
 
-def _day(value: dt.date | None) -> dt.datetime:
-    value = value or dt.datetime.now(SITE_TZ).date()
-    return dt.datetime.combine(value, dt.time(), SITE_TZ)
-
-
 async def create_project(db: AsyncDatabase, *, name: str, county: str, status: str = "在建",
                          category: str = "房屋建筑工程", permit_no: str = "", address: str = "",
                          project_id: int | None = None, status_date: dt.date | None = None,

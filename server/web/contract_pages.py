@@ -10,7 +10,7 @@ import urllib.parse
 
 from ..api.contracts import contract_views
 from ..store import contracts
-from ..store.attendance import people_by_worker_no
+from ..store.people import by_worker_nos
 from ..domain.identity import mask_id_number
 from ..store.db import SITE_TZ, site_today
 from .pages import PageHandler
@@ -45,7 +45,7 @@ class ContractsPage(PageHandler):
 async def _entered_people(handler: PageHandler, project_id: int) -> list[dict]:
     """Everyone who is or was entered on the project: the only people who can get a contract there."""
     worker_nos = await handler.db.roster.distinct("worker_no", {"project_id": project_id})
-    people = await people_by_worker_no(handler.db, worker_nos)
+    people = await by_worker_nos(handler.db, worker_nos)
     return [{"worker_no": w, "name": p.get("name", ""), "id_number": mask_id_number(p.get("id_number", ""))}
             for w, p in sorted(people.items())]
 

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import urllib.parse
 
-from bson import ObjectId
-from bson.errors import InvalidId
-
 from ..api.roster import entry_view
-from ..store import roster_entries
+from ..store import fields, roster_entries
 from ..store.db import site_today
 from .pages import PageHandler
 from .workforce_pages import chosen_project, project_picker_context
 
 PER_PAGE = 50
-
-
-def _object_id(value: str) -> ObjectId | None:
-    try:
-        return ObjectId(value) if value else None
-    except InvalidId:
-        return None
 
 
 class RosterPage(PageHandler):
@@ -40,8 +30,8 @@ class RosterPage(PageHandler):
             return
         status = self.query("status", "in_site")
         status = status if status in roster_entries.STATUSES else "in_site"
-        filters = {"q": self.query("q")[:40], "status": status, "unit_id": _object_id(self.query("unit_id")),
-                   "team_id": _object_id(self.query("team_id"))}
+        filters = {"q": self.query("q")[:40], "status": status, "unit_id": fields.parse_object_id(self.query("unit_id")),
+                   "team_id": fields.parse_object_id(self.query("team_id"))}
         page = int(self.query("page")) if self.query("page").isdigit() and int(self.query("page")) > 0 else 1
         rows, total = await roster_entries.search(self.db, project["_id"], **filters,
                                                   skip=(page - 1) * PER_PAGE, limit=PER_PAGE)

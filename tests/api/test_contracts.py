@@ -144,6 +144,25 @@ def test_scope_and_permissions(web, site, make_account, mongo_uri, db_name, sdb)
     assert sdb.audit_log.count_documents({"action": "contract_scan_download", "actor": "sup"}) == 1
 
 
+def test_person_contracts_share_the_person_librarys_scope(web, site, make_account, mongo_uri, db_name):
+    """/api/people/{n}/contracts answers exactly when /api/people/{n} does (one scope check): a person
+    the project added (not yet entered) is visible with no contracts; a stranger sees neither."""
+    make_account("proj-own", "project", project_id=site["project_id"])
+    own = web.login("proj-own")
+    status, added, _ = web.request("POST", "/api/people", {"id_number": "11010519491231002X", "name": "新增待进场"},
+                                   cookie=own)
+    assert status == 201, added
+    number = added["worker_no"]
+    assert web.request("GET", f"/api/people/{number}", cookie=own)[0] == 200
+    status, body, _ = web.request("GET", f"/api/people/{number}/contracts", cookie=own)
+    assert status == 200 and body == {"worker_no": number, "contracts": [], "count": 0}
+    other = run_async(mongo_uri, db_name, lambda db: build_site(db, workers=1, devices=0, seed=8))
+    make_account("proj-other", "project", project_id=other["project_id"])
+    stranger = web.login("proj-other")
+    assert web.request("GET", f"/api/people/{number}", cookie=stranger)[0] == 404
+    assert web.request("GET", f"/api/people/{number}/contracts", cookie=stranger)[0] == 404
+
+
 def test_export_is_masked_and_has_the_guides_columns(web, site):
     register(web, site)
     status, data, headers = web.raw("GET", f"/api/projects/{site['project_id']}/contracts/export",
