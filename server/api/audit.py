@@ -48,8 +48,9 @@ class AuditHandler(APIHandler):
     async def get(self):
         await refuse_county_supervisor(self)
         limit = self.get_query_argument("limit", None)
-        limit = min(self.int_argument("limit", limit), 1000) if limit else 100
-        rows = await audit.search(self.db, limit=limit or 100,
+        # 0 or no limit: the newest 100.
+        limit = min(self.int_argument("limit", limit), 1000) or 100 if limit else 100
+        rows = await audit.search(self.db, limit=limit,
                                   **search_filters(lambda n: self.get_query_argument(n, None)))
         self.write_json({"entries": rows, "count": len(rows)})
 

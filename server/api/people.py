@@ -38,10 +38,6 @@ def _card_date(value: str) -> str:
     return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
 
 
-def wants_unmask(handler: APIHandler) -> bool:
-    return handler.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
-
-
 async def scope_worker_nos(db, principal) -> list[int] | None:
     """Worker numbers a scoped principal may list (people entered, now or before, on a project in
     scope, and people such a project added); None for principals that see the whole library."""
@@ -106,9 +102,7 @@ class _PersonBase(APIHandler):
 class PersonHandler(_PersonBase):
     @requires("people:read")
     async def get(self, worker_no: str):
-        unmask = wants_unmask(self)
-        if unmask and not self.principal.may("people:unmask"):
-            await self.refuse(403, "forbidden", "unmask: 无权查看未脱敏的个人信息")
+        unmask = await self.wants_unmasked()
         person = await self.person_in_scope(worker_no)
         if unmask:
             await self.audit("person_view_unmasked", {"worker_no": person["worker_no"]})

@@ -148,9 +148,7 @@ class RosterExportHandler(_ProjectRoster):
     async def get(self, project_id: str):
         """导出: the roster under the current filters; ID numbers masked unless unmask=true (audited)."""
         project = await self.project(project_id)
-        unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
-        if unmask and not self.principal.may("people:unmask"):
-            await self.refuse(403, "forbidden", "unmask: 无权导出未脱敏的个人信息")
+        unmask = await self.wants_unmasked()
         filters = self.filters()
         rows, total = await roster_entries.search(self.db, project["_id"], **filters, limit=None)
         if unmask:

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from ..domain import device_access_flow as flow
 from ..domain.contact import mask_mobile
-from ..domain.rules import RuleError
-from ..store import captchas
 from ..store import suppliers as store
-from .base import APIError, APIHandler, requires
+from .base import APIHandler, public, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import DATETIME, STR, arr, enum, nullable, obj, operation, path_param, query_param
 
@@ -43,15 +41,11 @@ def supplier_view(supplier: dict, *, masked: bool) -> dict:
 class RegisterHandler(APIHandler):
     """供应商注册: public, behind a captcha like the login (it creates an account)."""
 
+    @public
     async def post(self):
         body = self.json_body()
-        captcha_id, answer = self.text_field(body, "captcha_id"), self.text_field(body, "captcha")
-        if not await captchas.check(self.db, captcha_id, answer):
-            raise APIError(400, "captcha_invalid", "captcha: 验证码错误或已失效，请重新获取", field="captcha")
-        try:
-            supplier, account = await store.register(self.db, body)
-        except RuleError as exc:
-            raise APIError(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field) from None
+        await self.check_captcha(self.text_field(body, "captcha_id"), self.text_field(body, "captcha"))
+        supplier, account = await store.register(self.db, body)
         self.write_json({"id": str(supplier["_id"]), "username": account["username"], "name": supplier["name"],
                          "vendor_code": supplier["vendor_code"]}, status=201)
 
