@@ -407,6 +407,12 @@ class Browser:
     def value(self, name: str, scope: str = "") -> str:
         return self.field(name, scope).get_attribute("value")
 
+    def sign_in(self, username: str, password: str = PASSWORD) -> None:
+        """Fill and send the login form (the tests turn the captcha's test answer on)."""
+        self.open("/login")
+        self.fill({"username": username, "password": password, "captcha": CAPTCHA_ANSWER})
+        self.submit("#login-form")
+
     def submit(self, form_selector: str) -> None:
         self.find(f"{form_selector} [type=submit]").click()
 

@@ -25,9 +25,7 @@ def test_declare_then_review_then_library(web, sdb, make_account, browser, tmp_p
     assert "申报已提交" in b.wait_text_in("#declared", "申报已提交")
     decl = str(sdb.declarations.find_one()["_id"])
 
-    b.open("/login")
-    b.fill({"username": "jg_city", "password": PASSWORD, "captcha": CAPTCHA_ANSWER})
-    b.submit("#login-form")
+    b.sign_in("jg_city", PASSWORD)
     b.wait_text_in("main", "欢迎")
     b.open("/declarations")
     b.click(f'tr[data-id="{decl}"] a[href$="#decide"]')

@@ -17,12 +17,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RNG = random.Random(31)
 
 
-def _login(b, username: str, password: str) -> None:
-    b.open("/login")
-    b.fill({"username": username, "password": password, "captcha": CAPTCHA_ANSWER})
-    b.submit("#login-form")
-
-
 def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, tmp_path):
     proof = tmp_path / "证明.pdf"
     proof.write_bytes(PDF)
@@ -37,7 +31,7 @@ def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, 
     declaration = str(sdb.declarations.find_one({"name": "江门市新会区入场测试项目"})["_id"])
 
     # 项目审核: the supervisor passes it and sees the account and initial password once.
-    _login(b, "jg_review", PASSWORD)
+    b.sign_in("jg_review", PASSWORD)
     b.wait_text_in("main", "欢迎")
     b.open(f"/declarations/{declaration}")
     b.submit("#decision-form")
@@ -52,7 +46,7 @@ def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, 
     b.wait_url("/login")
 
     # The project logs in with the issued account and must change the password first.
-    _login(b, username, initial)
+    b.sign_in(username, initial)
     b.wait_url("/password")
     b.fill({"old_password": initial, "new_password": "Xiangmu2026ok"})
     b.submit("#password-form")

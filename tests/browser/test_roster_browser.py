@@ -7,15 +7,13 @@ import random
 
 from server.demo import synthetic
 from server.store.db import site_today
-from support import CAPTCHA_ANSWER, PASSWORD, roster_workbook
+from support import PASSWORD, roster_workbook
 
 
 def test_enter_import_and_exit_on_the_roster_page(web, site, sdb, make_account, browser, tmp_path):
     make_account("labour", "project", project_id=site["project_id"])
     b = browser(web)
-    b.open("/login")
-    b.fill({"username": "labour", "password": PASSWORD, "captcha": CAPTCHA_ANSWER})
-    b.submit("#login-form")
+    b.sign_in("labour", PASSWORD)
     b.wait_text_in("main", "欢迎")
     # 新增人员 on the person library page, then on to the person's page.
     b.open("/people")
@@ -75,9 +73,7 @@ def test_person_page_unmasks_on_request_and_audits(web, site, sdb, make_account,
     make_account("clerk", "project", project_id=site["project_id"])
     worker = site["workers"][0]
     b = browser(web)
-    b.open("/login")
-    b.fill({"username": "clerk", "password": PASSWORD, "captcha": CAPTCHA_ANSWER})
-    b.submit("#login-form")
+    b.sign_in("clerk", PASSWORD)
     b.wait_text_in("main", "欢迎")
     b.open(f"/people/{worker['worker_no']}")
     assert b.text("#id-number") != worker["id_number"] and b.text("#id-number").endswith(worker["id_number"][-4:])

@@ -17,9 +17,7 @@ def wait_for(b, selector, expected, timeout=15):
 
 def sign_in(b, username, password=PASSWORD):
     b.driver.delete_all_cookies()
-    b.open("/login")
-    b.fill({"username": username, "password": password, "captcha": CAPTCHA_ANSWER})
-    b.submit("#login-form")
+    b.sign_in(username, password)
     wait_for(b, "main h1", "欢迎")
 
 
