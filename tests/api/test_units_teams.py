@@ -218,6 +218,10 @@ def test_scope_exports_and_malformed_ids(web, site, sdb, make_account):
     assert status == 200 and {r[1] for r in rows[1:]} == {"总承包单位项目部", "土建"}
 
 
+def unit_id_of(sdb):
+    return sdb.units.find_one({"manager_name": "王经理"})["_id"]
+
+
 def test_pages_show_units_and_teams_with_the_project_picker(web, site, sdb, make_account):
     pid = site["project_id"]
     number = synthetic.id_number(RNG)
@@ -236,6 +240,13 @@ def test_pages_show_units_and_teams_with_the_project_picker(web, site, sdb, make
     status, body, _ = web.raw("GET", "/teams", cookie=cookie)
     html = body.decode()
     assert status == 200 and "土建" in html and "添加班组" in html and "总承包单位项目部" in html
+    # A worker team in the list offers 退场 and 删除 on its own address; the manager team offers neither.
+    team_api = f"/api/projects/{pid}/teams/{site['team_id']}"
+    assert f'data-api="{team_api}/exit"' in html and f'data-api="{team_api}" data-method="DELETE"' in html
+    manager_team = sdb.teams.find_one({"project_id": pid, "kind": "管理人员班组"})["_id"]
+    assert f"/teams/{manager_team}/exit" not in html
+    status, body, _ = web.raw("GET", f"/units?project={pid}", cookie=cookie)
+    assert f'data-api="/api/projects/{pid}/units/{unit_id_of(sdb)}/exit"' in body.decode()
     unit_id = sdb.units.find_one({"manager_name": "王经理"})["_id"]
     status, body, _ = web.raw("GET", f"/units/{unit_id}", cookie=cookie)
     html = body.decode()
