@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from pymongo.errors import PyMongoError
 
 from ..config import Config
-from ..domain.identity import check_id_number
-from ..domain.nations import is_valid_nation
+from ..domain.person_card import check_person_card
 from ..domain.punch_time import clock_flags
-from ..store import devices, people, photos, roster
+from ..domain.rules import RuleError
+from ..store import audit, devices, people, photos, projects, roster
 from ..store.db import SITE_TZ, utcnow
 from ..store.punches import WRITE_FAILED, PunchIn, PunchOutcome, PunchWriter, refusal_document
 from . import codec
@@ -129,46 +129,36 @@ class CommandHandlers:
         def refusal(code: str, message: str) -> Refusal:
             return Refusal(code, message, codec.encode_reply(EnrollReply(1, message)))
 
-        check = check_id_number(msg.id_number)
-        if not check.ok:
-            raise refusal(f"id_{check.code}", check.reason)
-        if not msg.name.strip():
-            raise refusal("name_missing", "姓名不能为空")
-        if msg.sex not in ("0", "1"):
-            raise refusal("sex_invalid", "性别代码错误")
-        if not is_valid_nation(msg.nation):
-            raise refusal("nation_invalid", "民族代码错误")
+        # The person's rules are the one rule set the portal and the import use; the photo limits
+        # are the device's own.
+        raw = {"id_number": msg.id_number, "name": msg.name, "sex": msg.sex, "nation": msg.nation,
+               "birth_date": msg.birth_date, "address": msg.address}
+        try:
+            card = check_person_card(raw)
+        except RuleError as exc:
+            raise refusal(f"{exc.field}_invalid", exc.message) from None
         if len(msg.id_photo) > self.config.id_photo_max:
             raise refusal("id_photo_too_large", "身份证照片过大")
         if not msg.capture_photo:
             raise refusal("capture_photo_missing", "缺少采集照片")
         if len(msg.capture_photo) > self.config.punch_photo_max:
             raise refusal("capture_photo_too_large", "采集照片过大")
-        warnings = list(check.warnings)
-        if check.birth_date and msg.birth_date != check.birth_date.strftime("%Y%m%d"):
-            warnings.append("birth_date_differs_from_id")
-        if check.sex is not None and msg.sex != check.sex:
-            warnings.append("sex_differs_from_id")
-        card = {"name": msg.name.strip(), "sex": msg.sex, "nation": msg.nation, "birth_date": msg.birth_date,
-                "address": msg.address, "authority": msg.authority, "validity": msg.validity,
-                "manual_entry": bool(msg.manual)}
+        read = {"authority": msg.authority.strip(), "validity": msg.validity.strip(), "manual_entry": bool(msg.manual)}
         source = {"vendor_code": conn.device["vendor_code"], "device_id": conn.device["device_id"],
                   "project_id": conn.device["project_id"], "at": utcnow(), "manual": bool(msg.manual)}
-        _, created = await people.enroll(
-            self.db, id_number=check.number, card=card, id_photo=msg.id_photo,
-            capture_photo=msg.capture_photo, source=source, warnings=tuple(warnings))
+        _, created = await people.enroll(self.db, card, read=read, id_photo=msg.id_photo,
+                                         capture_photo=msg.capture_photo, source=source)
         self.stats.count(conn.device["_id"], "enrolled_new" if created else "enrolled_again")
         return frame.reply(codec.encode_reply(EnrollReply(0, "")))
 
     # 849
     async def whitelist(self, conn: "DeviceConnection", frame: Frame, msg: WhitelistRequest) -> Frame:
         project_id = conn.device["project_id"]
-        project = await self.db.projects.find_one({"_id": project_id}, {"name": 1})
+        name = await projects.name_of(self.db, project_id)
         workers = await roster.current_workers(self.db, project_id)
         records = tuple(
             WhitelistRecord(w["worker_no"], w["name"], w["id_number"], w.get("capture_photo_len", 0))
             for w in workers)
-        name = project["name"] if project else ""
         return frame.reply(codec.encode_reply(WhitelistReply(project_id, name, records)))
 
     # 845
@@ -183,11 +173,10 @@ class CommandHandlers:
             raise Refusal("person_not_entered", "人员未进场")
         capture = await photos.get(self.db, person.get("capture_photo_id")) or b""
         id_photo = await photos.get(self.db, person.get("id_photo_id")) or b""
-        await self.db.audit_log.insert_one({
-            "at": utcnow(), "actor": f"device:{conn.device['vendor_code']}/{conn.device['device_id']}",
-            "action": "device_person_fetch", "target": {"worker_no": person["worker_no"]},
-            "detail": {"project_id": conn.device["project_id"], "unmasked": ["id_number", "photos"]},
-        })
+        await audit.record(
+            self.db, actor=f"device:{conn.device['vendor_code']}/{conn.device['device_id']}",
+            action="device_person_fetch", target={"worker_no": person["worker_no"]},
+            detail={"project_id": conn.device["project_id"], "unmasked": ["id_number", "photos"]})
         nation = person.get("nation") or "0"
         reply = PersonReply(
             worker_no=person["worker_no"], name=person.get("name", ""), id_number=person["id_number"],
