@@ -77,6 +77,7 @@ def cmd_device(args, config: Config) -> int:
             print(f"错误: {exc}", file=sys.stderr)
             return 2
         print(f"已注册设备 {doc['vendor_code']}/{doc['device_id']} → 项目 {doc['project_id']} (registered by operator)")
+        print(devices.login_forms(doc["vendor_code"], doc["device_id"]))
         return 0
 
     async def show(db):

@@ -34,7 +34,8 @@ __all__ = [
     "LoginRequest", "Heartbeat", "EnrollRequest", "EnrollReply", "WhitelistRequest", "WhitelistRecord",
     "WhitelistReply", "PersonRequest", "PersonReply", "PunchRequest",
     "REQUEST_TYPES", "REPLY_TYPES",
-    "parse_prefix", "decode_frame", "xor_checksum", "pack_text", "unpack_text",
+    "parse_prefix", "decode_frame", "xor_checksum", "pack_text", "unpack_text", "unpadded_logins",
+    "LOGIN_PADDED_SIZE",
     "decode_request", "encode_request", "encode_reply", "decode_reply",
 ]
 
@@ -586,6 +587,33 @@ def decode_request(command: int, content: bytes, *, strict_checksum: bool = Fals
     if strict_checksum and status is not ChecksumStatus.OK:
         raise ProtocolError("bad_checksum", "校验和错误")
     return msg, status
+
+
+LOGIN_PADDED_SIZE = 64  # 843: vendor code 32 + device id 32, before the checksum byte
+
+
+def unpadded_logins(content: bytes, *, strict_checksum: bool = False) -> tuple[LoginRequest, ...]:
+    """Every reading of an 843 Content shorter than the padded layout, as vendor code + device id.
+
+    Some device implementations in the field send the two codes back to back without padding
+    ("ACMEGATE-01"), with or without a checksum byte; where one code ends is not on the wire, so
+    every split is a candidate and the registered devices decide (`devices.find_active_unpadded`).
+    With ``strict_checksum`` only readings that end in a correct checksum byte count.
+    """
+    data = bytes(content)
+    bodies = []
+    if len(data) >= 3 and data[-1] == xor_checksum(data[:-1]):
+        bodies.append(data[:-1])
+    if not strict_checksum:
+        bodies.append(data)
+    found = []
+    for body in bodies:
+        for cut in range(1, len(body)):
+            # A device that pads only the vendor code leaves 0x00 (or spaces) at its end.
+            vendor, device = body[:cut].rstrip(b"\x00 "), body[cut:].rstrip(b"\x00 ")
+            if vendor and device and (vendor + device).isascii() and b"\x00" not in vendor + device:
+                found.append(LoginRequest(vendor.decode("ascii"), device.decode("ascii")))
+    return tuple(dict.fromkeys(found))
 
 
 def encode_request(msg: object) -> tuple[int, bytes]:

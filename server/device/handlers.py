@@ -77,8 +77,13 @@ class CommandHandlers:
             if conn.device is None and frame.command != codec.CMD_LOGIN:
                 raise Refusal("not_logged_in", NOT_LOGGED_IN)
             try:
-                msg, checksum = codec.decode_request(
-                    frame.command, frame.content, strict_checksum=self.config.strict_checksum)
+                if frame.command == codec.CMD_LOGIN and len(frame.content) < codec.LOGIN_PADDED_SIZE:
+                    # Codes sent without padding (a field-device behaviour): every reading of them.
+                    msg = codec.unpadded_logins(frame.content, strict_checksum=self.config.strict_checksum)
+                    checksum = codec.ChecksumStatus.OK
+                else:
+                    msg, checksum = codec.decode_request(
+                        frame.command, frame.content, strict_checksum=self.config.strict_checksum)
             except ProtocolError as exc:
                 if frame.version != 1:
                     raise Refusal("version_unsupported", f"协议版本{frame.version}不支持") from exc
@@ -108,10 +113,16 @@ class CommandHandlers:
         return frame.failure(refusal.message)
 
     # 843
-    async def login(self, conn: "DeviceConnection", frame: Frame, msg: LoginRequest) -> Frame:
-        device = await devices.find_active(self.db, msg.vendor_code, msg.device_id)
+    async def login(self, conn: "DeviceConnection", frame: Frame, msg: LoginRequest | tuple[LoginRequest, ...]
+                    ) -> Frame:
+        if isinstance(msg, LoginRequest):
+            device = await devices.find_active(self.db, msg.vendor_code, msg.device_id)
+            sent = f"{msg.vendor_code}/{msg.device_id}"
+        else:
+            device = await self._unpadded_device(conn, frame, msg)
+            sent = f"unpadded {frame.content[:64]!r}"
         if device is None:
-            conn.label = f"unregistered {msg.vendor_code}/{msg.device_id} @{conn.address}"
+            conn.label = f"unregistered {sent} @{conn.address}"
             raise Refusal("unregistered_device", "设备未注册或未授权")
         if conn.device is not None and conn.device["_id"] != device["_id"]:
             raise Refusal("already_logged_in", "连接已登录其他设备")
@@ -119,6 +130,16 @@ class CommandHandlers:
         await devices.mark_online(self.db, device["_id"], gateway_id=self.gateway.gateway_id, conn_token=token)
         self.gateway.adopt(conn, device, token)
         return frame.reply()
+
+    async def _unpadded_device(self, conn: "DeviceConnection", frame: Frame, readings) -> dict | None:
+        found = await devices.find_active_unpadded(self.db, readings)
+        if len(found) > 1:
+            # Two registered devices read the same unpadded: only the padded form tells them apart.
+            conn.label = f"ambiguous unpadded {frame.content[:64]!r} @{conn.address}"
+            raise Refusal("login_unpadded_ambiguous", "设备编号不唯一,请按32字节补齐发送")
+        if found:
+            self.stats.count(found[0]["_id"], "login_unpadded")
+        return found[0] if found else None
 
     # 65535
     async def heartbeat(self, conn: "DeviceConnection", frame: Frame, msg) -> Frame:
