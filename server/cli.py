@@ -130,7 +130,7 @@ def cmd_seed_demo(args, config: Config) -> int:
 
 
 def cmd_simulate(args, config: Config) -> int:
-    from .device.simulator import main as simulate_main
+    from .simulator import main as simulate_main
     return simulate_main(args)
 
 
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed_demo)
 
     sim = sub.add_parser("simulate", help="run simulated attendance devices against a gateway")
-    from .device.simulator import add_arguments as add_sim_arguments
+    from .simulator import add_arguments as add_sim_arguments
     add_sim_arguments(sim)
     sim.set_defaults(func=cmd_simulate)
 

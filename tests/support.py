@@ -319,7 +319,7 @@ def now_local() -> dt.datetime:
 
 async def build_site(db, *, workers: int = 3, devices: int = 1, seed: int = 7, county: str = "蓬江区") -> dict:
     """A project ready for devices: general contractor + manager team + worker team + workers entered."""
-    from server.demo import synthetic
+    from server import synthetic
     from server.store import devices as device_store
     from server.store import people, workforce
 

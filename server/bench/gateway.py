@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from ..config import Config
-from ..demo import synthetic
+from .. import synthetic
 from ..device import codec
 from ..device.codec import Frame
 from ..device.framer import FrameBuffer

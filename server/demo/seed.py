@@ -14,7 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain import jobs
 from ..store import devices, people, workforce
 from ..store.db import site_today
-from . import accounts_demo, devices_demo, history_demo, synthetic
+from .. import synthetic
+from . import accounts_demo, devices_demo, history_demo
 from .suppliers_demo import seed_suppliers
 
 DEMO_VENDOR_CODE = "JMDEMO"

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from server.demo import synthetic
+from server import synthetic
 from server.device import codec
 from server.device.codec import EnrollRequest, PersonRequest, WhitelistRequest
 from server.store import workforce

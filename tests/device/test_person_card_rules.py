@@ -9,7 +9,7 @@ import random
 import pytest
 from stdnum.cn import ric
 
-from server.demo import synthetic
+from server import synthetic
 from server.device import codec
 from server.device.codec import EnrollRequest, PersonRequest
 
