@@ -23,30 +23,14 @@ from ..device.codec import (
     Heartbeat, LoginRequest, PersonReply, PersonRequest, ProtocolError, WhitelistRecord, WhitelistReply,
     WhitelistRequest, decode_reply, encode_frame_pieces, encode_punch_head, encode_request, xor_checksum,
 )
-from ..device.framer import FrameBuffer, Reassembler
 from .assets import FleetAssets, PackedPhoto, pack_photo
+from .connection import Connection, DeviceConnectionError, reply_message
 from .options import FleetOptions
 from .summary import FleetSummary
 
-READ_CHUNK = 64 * 1024
-# Replies carry at most a 845 with three photos; anything near this is a broken stream, not a reply.
-MAX_REPLY_CONTENT = 4 << 20
 SITE_UTC_OFFSET = 8 * 3600  # Asia/Shanghai has had no DST since 1991
 LOGIN_ATTEMPTS = 4           # a refused login is a registration problem; retrying for ever helps nobody
 CONNECT_ATTEMPTS = 8         # consecutive failures before a (non --forever) device gives up
-
-
-class DeviceConnectionError(Exception):
-    """The connection is gone (closed, reset, timed out, or sent bytes we cannot frame).
-
-    ``deliberate`` marks the drops the simulator makes on purpose (--drop-rate); they are reconnects,
-    not errors.
-    """
-
-    def __init__(self, kind: str, *, deliberate: bool = False):
-        super().__init__(kind)
-        self.kind = kind
-        self.deliberate = deliberate
 
 
 class _GiveUp(Exception):
@@ -55,22 +39,6 @@ class _GiveUp(Exception):
 
 class _Stopped(Exception):
     """The run was stopped and there is nothing (more) this device can deliver in time."""
-
-
-
-
-class _Connection:
-    __slots__ = ("reader", "writer", "framer", "reassembler", "pending", "closed", "heartbeat_task")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.reader = reader
-        self.writer = writer
-        self.framer = FrameBuffer(MAX_REPLY_CONTENT)
-        self.reassembler = Reassembler(MAX_REPLY_CONTENT)
-        self.pending: collections.deque[Frame] = collections.deque()
-        self.closed = asyncio.Event()
-        self.heartbeat_task: asyncio.Task | None = None
-
 
 @dataclass(slots=True)
 class _Punch:
@@ -83,16 +51,6 @@ class _Punch:
 
 def _site_now() -> dt.datetime:
     return dt.datetime.fromtimestamp(int(time.time()) + SITE_UTC_OFFSET, dt.timezone.utc).replace(tzinfo=None)
-
-
-def reply_message(frame: Frame) -> str:
-    """The Chinese message of a Flag 1 reply (852's lives in its 42-byte reply layout)."""
-    if frame.command == CMD_ENROLL and len(frame.content) in (41, 42):
-        with contextlib.suppress(ProtocolError):
-            reason = decode_reply(CMD_ENROLL, frame.content).reason
-            if reason:
-                return reason
-    return frame.content.decode("utf-8", errors="replace").strip("\x00 ") or "(no message 无说明)"
 
 
 class SimulatedDevice:
@@ -119,7 +77,7 @@ class SimulatedDevice:
         self.session_id = self.rng.randbytes(16)
         self.buffer: collections.deque[_Punch] = collections.deque()
         self.whitelist_records: tuple[WhitelistRecord, ...] = ()
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
         self._lock = asyncio.Lock()
         self._last_io = 0.0
         self._ever_connected = False
@@ -148,7 +106,7 @@ class SimulatedDevice:
             raise DeviceConnectionError("connect timeout 连接超时") from None
         except OSError as exc:
             raise DeviceConnectionError(f"connect failed 连接失败: {type(exc).__name__}") from None
-        conn = self._conn = _Connection(reader, writer)
+        conn = self._conn = Connection(reader, writer)
         self._last_io = time.monotonic()
         if self.options.heartbeat_interval > 0:
             conn.heartbeat_task = asyncio.create_task(self._heartbeat_loop(conn), name=f"heartbeat {self.device_id}")
@@ -161,7 +119,7 @@ class SimulatedDevice:
                 async with asyncio.timeout(1.0):
                     await conn.writer.wait_closed()
 
-    def _drop(self, conn: _Connection) -> None:
+    def _drop(self, conn: Connection) -> None:
         if conn.closed.is_set():
             return
         conn.closed.set()
@@ -170,7 +128,7 @@ class SimulatedDevice:
             task.cancel()
         conn.writer.close()
 
-    async def _heartbeat_loop(self, conn: _Connection) -> None:
+    async def _heartbeat_loop(self, conn: Connection) -> None:
         interval = self.options.heartbeat_interval
         while not conn.closed.is_set():
             idle = time.monotonic() - self._last_io
@@ -210,7 +168,7 @@ class SimulatedDevice:
                     self._dropped_on_purpose = True
                     self._drop(conn)
                     raise DeviceConnectionError("dropped on purpose 主动断开", deliberate=True)
-                frame = await self._read_reply(conn)
+                frame = await conn.read_reply()
         except DeviceConnectionError:
             self._drop(conn)
             raise
@@ -228,23 +186,6 @@ class SimulatedDevice:
             self._drop(conn)
             raise DeviceConnectionError(f"reply to {frame.command} for request {command} 应答命令不符")
         return frame
-
-    async def _read_reply(self, conn: _Connection) -> Frame:
-        # The gateway does not split replies today; the framer's reassembler keeps us standard anyway.
-        while True:
-            whole = conn.reassembler.push(await self._next_frame(conn), time.monotonic())
-            if whole is not None:
-                return whole
-
-    async def _next_frame(self, conn: _Connection) -> Frame:
-        pending = conn.pending
-        while not pending:
-            data = await conn.reader.read(READ_CHUNK)
-            if not data:
-                raise DeviceConnectionError("closed by gateway 网关关闭连接")
-            conn.framer.feed(data)
-            pending.extend(conn.framer)
-        return pending.popleft()
 
     # ---- single commands
 
