@@ -118,6 +118,10 @@ class CommandHandlers:
         if isinstance(msg, LoginRequest):
             device = await devices.find_active(self.db, msg.vendor_code, msg.device_id)
             sent = f"{msg.vendor_code}/{msg.device_id}"
+            if device is None and len(frame.content) == codec.LOGIN_PADDED_SIZE:
+                # 64 bytes is also 63 unpadded characters and a checksum byte.
+                device = await self._unpadded_device(conn, frame, codec.unpadded_logins(
+                    frame.content, strict_checksum=self.config.strict_checksum))
         else:
             device = await self._unpadded_device(conn, frame, msg)
             sent = f"unpadded {frame.content[:64]!r}"

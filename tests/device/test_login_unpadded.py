@@ -61,6 +61,19 @@ def test_unpadded_login_matching_two_devices_is_refused_and_the_padded_form_tell
     dev.close()
 
 
+def test_sixty_three_unpadded_characters_and_a_checksum_log_in(site, gateway, mongo_uri, db_name):
+    # 64 bytes, the size of the padded layout without its checksum: read both ways.
+    vendor, device = "V" * 32, "D" * 31
+    run_async(mongo_uri, db_name, lambda db: device_store.register(
+        db, project_id=site["project_id"], vendor_code=vendor, device_id=device))
+    dev = Device(gateway().port, device, vendor=vendor)
+    content = with_checksum((vendor + device).encode())
+    assert len(content) == codec.LOGIN_PADDED_SIZE
+    assert login_raw(dev, content).flag == codec.FLAG_OK
+    assert dev.heartbeat().flag == codec.FLAG_OK
+    dev.close()
+
+
 def test_registration_says_which_form_a_device_must_send():
     short = device_store.login_forms("ACME", "GATE-01")
     assert "32 字节" in short and "ACMEGATE-01" in short and "11 字节" in short
