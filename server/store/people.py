@@ -15,8 +15,8 @@ from .db import next_sequence, utcnow
 READ_FIELDS = ("authority", "validity", "manual_entry")
 
 
-async def enroll(db: AsyncDatabase, card: PersonCard, *, read: dict | None = None, id_photo: bytes, capture_photo: bytes,
-                 source: dict) -> tuple[dict, bool]:
+async def enroll(db: AsyncDatabase, card: PersonCard, *, id_photo: bytes, capture_photo: bytes, source: dict,
+                 read: dict | None = None) -> tuple[dict, bool]:
     """Store or refresh a person read from an ID card on a device (852). Returns (person, created).
 
     `card` is checked by `check_person_card`, as the portal's and the import's are; `read` holds
