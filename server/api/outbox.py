@@ -53,13 +53,13 @@ MAIL = obj(["id", "to", "subject", "state", "created_at"], id=STR, to=STR, subje
            error=STR, created_at=DATETIME, sent_at=nullable(DATETIME))
 openapi = {
     "/api/outbox": {"get": operation(
-        "发件箱：审核结果邮件及其发送状态（收件人脱敏）", tag="项目审核", permission="declarations:review",
+        "发件箱：审核结果邮件及其发送状态（收件人脱敏）", tag="项目审核",
         response=obj(["mails", "count", "smtp_configured"], mails=arr(MAIL), count=INT, smtp_configured=BOOL),
         errors=())},
     "/api/outbox/export": {"get": operation(
-        "导出发件箱（Excel，收件人脱敏）", tag="项目审核", permission="declarations:review", download=XLSX_TYPE,
+        "导出发件箱（Excel，收件人脱敏）", tag="项目审核", download=XLSX_TYPE,
         errors=())},
     "/api/outbox/send": {"post": operation(
-        "立即发送待发送邮件并重试发送失败的邮件", tag="项目审核", permission="declarations:review",
+        "立即发送待发送邮件并重试发送失败的邮件", tag="项目审核",
         response=obj(["sent", "failed"], sent=INT, failed=INT), errors=(409,))},
 }
