@@ -35,14 +35,14 @@ class ReviewPage(PageHandler):
     page_permission = "declarations:review"
 
     @property
-    def county(self) -> str | None:
-        return access.county_of(self.principal)
+    def scope(self) -> dict:
+        return access.county_filter(self.principal)
 
 
 class DeclarationsPage(ReviewPage):
     async def get(self):
         decided = self.query("state") == "decided"
-        rows = await declarations.listing(self.db, decided=decided, county=self.county)
+        rows = await declarations.listing(self.db, decided=decided, scope=self.scope)
         self.render_page("declarations.html", rows=[declaration_view(d) for d in rows], decided=decided,
                          tag=DECLARATION_TAG, when=safe_cell)
 
@@ -51,12 +51,12 @@ class DeclarationPage(ReviewPage):
     async def get(self, decl_id: str):
         unmask = await self.wants_unmasked()
         try:
-            doc = await declarations.get(self.db, declarations.declaration_id(decl_id), county=self.county)
+            doc = await declarations.get(self.db, declarations.declaration_id(decl_id), scope=self.scope)
         except NotFound:
             raise HTTPError(404) from None
         if unmask:
             await self.audit("declaration_view_unmasked", {"declaration_id": decl_id})
-        earlier = await declarations.earlier(self.db, doc, county=self.county)
+        earlier = await declarations.earlier(self.db, doc, scope=self.scope)
         self.render_page("declaration.html", d=declaration_view(doc, unmasked=unmask), history=history_view(doc),
                          earlier=[{**declaration_view(e), "history": history_view(e)} for e in earlier],
                          tag=DECLARATION_TAG, when=safe_cell)
@@ -64,7 +64,7 @@ class DeclarationPage(ReviewPage):
 
 class OutboxPage(ReviewPage):
     async def get(self):
-        rows = await outbox.listing(self.db, county=self.county)
+        rows = await outbox.listing(self.db, scope=self.scope)
         self.render_page("outbox.html", mails=[mail_view(m) for m in rows], smtp=bool(self.config.smtp_host),
                          when=safe_cell)
 

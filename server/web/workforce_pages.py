@@ -34,7 +34,7 @@ async def chosen_project(handler: PageHandler) -> dict | None:
     principal = handler.principal
     if principal is None:
         return None
-    if principal.role == "project":
+    if access.scope_of(principal) == "project":
         return await projects.scoped(handler.db, principal, principal.project_id)
     raw = handler.get_query_argument("project", "").strip()
     if not raw.isdigit() or len(raw) > 12:
@@ -44,7 +44,7 @@ async def chosen_project(handler: PageHandler) -> dict | None:
 
 async def project_picker_context(handler: PageHandler, project: dict | None) -> dict:
     """What _project_picker.html needs: the chosen project and, for roles that choose, the choices."""
-    fixed = handler.principal.role == "project"
+    fixed = access.scope_of(handler.principal) == "project"
     choices: list[dict] = []
     if not fixed:
         cursor = handler.db.projects.find(access.project_filter(handler.principal), {"name": 1, "county": 1})
