@@ -175,7 +175,7 @@ def enterprise_filter(principal: Principal, field: str = "_id") -> dict:
     return {}
 
 
-def _allowed(condition: Any) -> tuple[bool, list | None]:
+def _allowed(condition: Any) -> tuple[bool, list]:
     """(is an $in list, its values) for the two kinds of condition these filters hold."""
     if isinstance(condition, dict):
         if set(condition) != {"$in"}:
