@@ -12,7 +12,7 @@ import datetime as dt
 from ..domain import attendance_grid as grid
 from ..domain.identity import mask_id_number
 from ..domain.punch_time import FUTURE, PAST
-from ..store import attendance
+from ..store import attendance, projects
 from ..store.db import site_today
 from ..store.people import by_worker_nos
 from .base import APIError, APIHandler, requires, sniff_kind
@@ -117,8 +117,7 @@ class PunchPhotoHandler(APIHandler):
         found = await attendance.punch_photo(self.db, punch_id[:200])
         if found is not None:
             punch, photo = found
-            project = await self.db.projects.find_one({"_id": punch["project_id"]}, {"county": 1})
-            if project is not None and self.principal.can_see_project(project) and photo:
+            if photo and await projects.scoped(self.db, self.principal, punch["project_id"], {"_id": 1}):
                 kind = sniff_kind(photo)
                 await self.audit("punch_photo_view", {"punch_id": punch_id, "worker_no": punch["worker_no"],
                                                       "project_id": punch["project_id"]})
@@ -157,19 +156,19 @@ PUNCH = obj(["id", "worker_no", "date", "device_time"], id=STR, worker_no=INT, n
 openapi = {
     "/api/projects/{project_id}/attendance": {"get": operation(
         "项目月考勤：人员 × 日期（至少一条非测试考勤记录即出勤；停工日标注且不计入天数）", tag="项目考勤",
-        permission="punches:read", params=[path_param("project_id"), *_GRID_FILTERS], response=GRID)},
+        params=[path_param("project_id"), *_GRID_FILTERS], response=GRID)},
     "/api/projects/{project_id}/attendance/export": {"get": operation(
-        "导出月考勤 (Excel)", tag="项目考勤", permission="punches:read",
+        "导出月考勤 (Excel)", tag="项目考勤",
         params=[path_param("project_id"), *_GRID_FILTERS], download=XLSX_TYPE)},
     "/api/projects/{project_id}/attendance/punches": {"get": operation(
         f"考勤明细：某日或某时段的考勤记录（最多返回 {DETAIL_LIMIT} 条，truncated 表示还有更多）", tag="项目考勤",
-        permission="punches:read", params=[path_param("project_id"), *_DETAIL_FILTERS],
+        params=[path_param("project_id"), *_DETAIL_FILTERS],
         response=obj(["project_id", "from", "to", "punches", "count", "truncated"], project_id=INT,
                      count=INT, truncated=BOOL, punches=arr(PUNCH), **{"from": DATE, "to": DATE}))},
     "/api/projects/{project_id}/attendance/punches/export": {"get": operation(
-        "导出考勤明细 (Excel)", tag="项目考勤", permission="punches:read",
+        "导出考勤明细 (Excel)", tag="项目考勤",
         params=[path_param("project_id"), *_DETAIL_FILTERS], download=XLSX_TYPE)},
     "/api/punches/{punch_id}/photo": {"get": operation(
-        "考勤照片 (JPEG，记入审计)", tag="项目考勤", permission="photos:read",
+        "考勤照片 (JPEG，记入审计)", tag="项目考勤",
         params=[path_param("punch_id", STR)], download="image/jpeg")},
 }

@@ -1,7 +1,6 @@
 """Handler base classes: shared services from settings, JSON in and out, principals and permissions."""
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hmac
 import json
@@ -13,81 +12,14 @@ from typing import Any
 from bson import ObjectId
 from tornado.web import HTTPError, RequestHandler
 
-from ..store import accounts, audit, captchas, sessions
+from ..access import Principal, check_permission
+from ..store import accounts, audit, captchas, projects, sessions
 from ..domain.rules import RuleError
 from ..store.db import SITE_TZ
 
 log = logging.getLogger("realname.web")
 
 SESSION_COOKIE = "realname_session"
-
-
-# What each role may do; scope (own project, own county, own supplier) is applied by the handlers
-# via Principal. The vocabulary is fixed here so every handler names one of these words:
-#   projects:read/write      see / edit projects in scope        projects:manage   register, cancel, export library
-#   declarations:review      项目申报审核, 发账号                  accounts:issue    issue project/enterprise accounts
-#   enterprises:read/write   企业库                               workforce:read/write  units, teams, roster
-#   people:read/unmask       person library (unmask is audited)   contracts:read/write/download (download audited)
-#   punches:read             attendance                           photos:read       punch and ID photos (audited)
-#   devices:read             devices and monitoring in scope      supplier:self     a supplier's own profile,
-#   suppliers:review         business scope and device access                          scopes and applications
-#   audit:read               search the audit log
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "supervisor": frozenset({"projects:read", "projects:write", "projects:manage", "declarations:review",
-                             "accounts:issue", "enterprises:read", "enterprises:write", "workforce:read",
-                             "people:read", "people:unmask", "contracts:read", "contracts:download",
-                             "punches:read", "photos:read", "devices:read", "suppliers:review", "audit:read"}),
-    "project": frozenset({"projects:read", "projects:write", "enterprises:read", "enterprises:write",
-                          "workforce:read", "workforce:write", "people:read", "people:unmask", "contracts:read",
-                          "contracts:write", "contracts:download", "punches:read", "photos:read", "devices:read"}),
-    # devices:read is scoped: a project sees its project's devices, a supplier the devices it supplied.
-    "supplier": frozenset({"supplier:self", "devices:read"}),
-    "enterprise": frozenset({"enterprises:read"}),
-    # Analysts read everything in scope, with personal data masked and no photos or contract scans.
-    "analyst": frozenset({"projects:read", "enterprises:read", "workforce:read", "people:read", "contracts:read",
-                          "punches:read", "devices:read"}),
-    "admin": frozenset({"*"}),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Principal:
-    name: str
-    role: str
-    permissions: frozenset[str]
-    username: str | None = None
-    project_id: int | None = None
-    county: str | None = None
-    must_change_password: bool = False
-    session_id: str | None = None
-    supplier_id: ObjectId | None = None
-    enterprise_id: ObjectId | None = None
-
-    @classmethod
-    def from_account(cls, account: dict, session_id: str | None = None) -> "Principal":
-        return cls(account["username"], account["role"], ROLE_PERMISSIONS.get(account["role"], frozenset()),
-                   username=account["username"], project_id=account.get("project_id"),
-                   county=account.get("county"), must_change_password=bool(account.get("must_change_password")),
-                   session_id=session_id, supplier_id=account.get("supplier_id"),
-                   enterprise_id=account.get("enterprise_id"))
-
-    def may(self, permission: str) -> bool:
-        return "*" in self.permissions or permission in self.permissions
-
-    def can_see_project(self, project: dict) -> bool:
-        if self.role == "project":
-            return project.get("_id") == self.project_id
-        if self.role == "supervisor" and self.county:
-            return project.get("county") == self.county
-        return True
-
-    def project_filter(self) -> dict:
-        """The same scope as can_see_project, as a query on projects."""
-        if self.role == "project":
-            return {"_id": self.project_id}
-        if self.role == "supervisor" and self.county:
-            return {"county": self.county}
-        return {}
 
 
 def _reporting_rule_errors(method):
@@ -103,7 +35,10 @@ def _reporting_rule_errors(method):
 
 
 def requires(permission: str):
-    """Declare the permission a handler method needs; checked before the method runs."""
+    """Declare the permission a handler method needs; checked before the method runs. A word that is
+    not in server.access.PERMISSIONS fails here, when the handler's module loads."""
+    check_permission(permission)
+
     def decorate(method):
         method = _reporting_rule_errors(method)
 
@@ -187,8 +122,8 @@ class BaseHandler(RequestHandler):
 
     async def scoped_project(self, project_id: int, projection: dict | None = None) -> dict:
         """The project if the principal may see it; otherwise 404, exactly as if it did not exist."""
-        project = await self.db.projects.find_one({"_id": project_id}, projection)
-        if project is None or not self.principal.can_see_project(project):
+        project = await projects.scoped(self.db, self.principal, project_id, projection)
+        if project is None:
             raise APIError(404, "not_found", f"project_id: 项目 {project_id} 不存在", field="project_id")
         return project
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from tornado.httputil import HTTPInputError, parse_body_arguments
 from tornado.web import stream_request_body
 
+from .. import access
 from ..domain.contact import mask_email, mask_mobile
 from ..store import declarations, outbox
 from .base import APIError, APIHandler, public, requires
@@ -37,8 +38,8 @@ class ReviewHandler(APIHandler):
     """Declarations and their result mails in the reviewer's county (none: city-wide)."""
 
     @property
-    def county(self) -> str | None:
-        return self.principal.county if self.principal.role == "supervisor" else None
+    def scope(self) -> dict:
+        return access.county_filter(self.principal)
 
 
 @stream_request_body
@@ -85,7 +86,7 @@ class DeclarationsHandler(ReviewHandler):
         state = self.get_query_argument("state", "pending")
         if state not in ("pending", "decided"):
             raise APIError(400, "invalid_argument", "state: 须为 pending（待审核）或 decided（已审核）", field="state")
-        rows = await declarations.listing(self.db, decided=state == "decided", county=self.county)
+        rows = await declarations.listing(self.db, decided=state == "decided", scope=self.scope)
         self.write_json({"declarations": [declaration_view(d) for d in rows], "count": len(rows)})
 
 
@@ -98,7 +99,7 @@ class DeclarationExportHandler(ReviewHandler):
     async def get(self):
         """The review list as Excel; contacts stay masked (as on the page)."""
         decided = self.get_query_argument("state", "pending") == "decided"
-        rows = [declaration_view(d) for d in await declarations.listing(self.db, decided=decided, county=self.county)]
+        rows = [declaration_view(d) for d in await declarations.listing(self.db, decided=decided, scope=self.scope)]
         table = [(n, d["name"], d["supplier"], d["category"], d["status"], d["permit_no"], d["county"], d["address"],
                   d["applicant_name"], d["applicant_mobile"], d["applicant_email"], d["submitted_at"], d["state_name"],
                   d["decided_by"], d["decided_at"], d["opinion"], d["project_id"]) for n, d in enumerate(rows, 1)]
@@ -110,10 +111,10 @@ class DeclarationHandler(ReviewHandler):
     @requires("declarations:review")
     async def get(self, decl_id: str):
         unmask = await self.wants_unmasked()
-        doc = await declarations.get(self.db, declarations.declaration_id(decl_id), county=self.county)
+        doc = await declarations.get(self.db, declarations.declaration_id(decl_id), scope=self.scope)
         if unmask:
             await self.audit("declaration_view_unmasked", {"declaration_id": decl_id})
-        earlier = await declarations.earlier(self.db, doc, county=self.county)
+        earlier = await declarations.earlier(self.db, doc, scope=self.scope)
         self.write_json({**declaration_view(doc, unmasked=unmask), "history": history_view(doc),
                          "earlier": [{"id": str(d["_id"]), "submitted_at": d["submitted_at"],
                                       "state_name": declarations.STATE_NAMES[d["state"]],
@@ -123,7 +124,7 @@ class DeclarationHandler(ReviewHandler):
 class DeclarationProofHandler(ReviewHandler):
     @requires("declarations:review")
     async def get(self, decl_id: str):
-        data, kind = await declarations.proof(self.db, declarations.declaration_id(decl_id), county=self.county)
+        data, kind = await declarations.proof(self.db, declarations.declaration_id(decl_id), scope=self.scope)
         await self.audit("declaration_proof_download", {"declaration_id": decl_id}, size=len(data))
         self.send_download(data, f"证明文件_{decl_id}.{ {'jpeg': 'jpg'}.get(kind, kind) }",
                            declarations.PROOF_TYPES[kind])
@@ -139,7 +140,7 @@ class DeclarationDecisionHandler(ReviewHandler):
         opinion = self.optional_text(body, "opinion", max_length=500)
         outcome = await declarations.decide(
             self.db, declarations.declaration_id(decl_id), passed=result == "pass", opinion=opinion,
-            reviewer=self.principal.username or self.principal.name, county=self.county,
+            reviewer=self.principal.username or self.principal.name, scope=self.scope,
             login_url=f"{self.request.protocol}://{self.request.host}/login")
         doc, project = outcome["declaration"], outcome["project"]
         await self.audit(f"declaration_{result}", {"declaration_id": decl_id},
@@ -184,27 +185,27 @@ openapi = {
             response=obj(["id", "state"], id=STR, state=STR, state_name=STR, message=STR), status=201,
             errors=(400, 409, 413, 429)),
         "get": operation(
-            "项目审核列表（待审核 / 已审核；县区监管只见本县区）", tag="项目审核", permission="declarations:review",
+            "项目审核列表（待审核 / 已审核；县区监管只见本县区）", tag="项目审核",
             params=[query_param("state", enum("pending", "decided"), "pending 待审核（默认），decided 已审核")],
             response=obj(["declarations", "count"], declarations=arr(DECLARATION), count=INT), errors=(400,)),
     },
     "/api/declarations/export": {"get": operation(
-        "导出项目审核列表（Excel，联系方式脱敏）", tag="项目审核", permission="declarations:review",
+        "导出项目审核列表（Excel，联系方式脱敏）", tag="项目审核",
         params=[query_param("state", enum("pending", "decided"))], download=XLSX_TYPE, errors=())},
     "/api/declarations/{declaration_id}": {"get": operation(
         "申报详情与审核历史（联系方式默认脱敏；unmask=true 记入审计）", tag="项目审核",
-        permission="declarations:review", params=[_ID, query_param("unmask", enum("true", "false"))],
+        params=[_ID, query_param("unmask", enum("true", "false"))],
         response={**DECLARATION, "properties": {**DECLARATION["properties"], "history": _HISTORY,
                                                  "earlier": arr(obj(["id"], id=STR, submitted_at=DATETIME,
                                                                     state_name=STR, opinion=STR,
                                                                     history=_HISTORY))}},
         errors=(404,))},
     "/api/declarations/{declaration_id}/proof": {"get": operation(
-        "下载证明文件（记入审计）", tag="项目审核", permission="declarations:review", params=[_ID],
+        "下载证明文件（记入审计）", tag="项目审核", params=[_ID],
         download="application/octet-stream", errors=(404,))},
     "/api/declarations/{declaration_id}/decision": {"post": operation(
         "审核：通过（建项目、发项目账号，账号与初始密码只在此返回一次）或不通过（须填意见）；只能审核一次",
-        tag="项目审核", permission="declarations:review", params=[_ID],
+        tag="项目审核", params=[_ID],
         body=obj(["result"], result=enum("pass", "fail"), opinion=STR),
         response={**DECLARATION, "properties": {**DECLARATION["properties"], "history": _HISTORY,
                                                  "username": nullable(STR), "password": nullable(STR),

@@ -8,6 +8,7 @@ outside the caller's scope is 404, exactly as if it did not exist.
 """
 from __future__ import annotations
 
+from .. import access
 from ..domain import device_access_flow as flow
 from ..store import device_access as store
 from ..store import suppliers as supplier_store
@@ -48,10 +49,9 @@ class _Side(APIHandler):
 
     async def scope(self) -> dict:
         if self.side == flow.SUPPLIER:
-            supplier = await supplier_store.must_get(self.db, self.principal.supplier_id)
-            return store.scope_filter(supplier_id=supplier["_id"])
-        county = self.principal.county if self.principal.role == "supervisor" else None
-        return store.scope_filter(county=county)
+            await supplier_store.must_get(self.db, self.principal.supplier_id)  # an account without its supplier: 404
+            return access.supplier_filter(self.principal)
+        return access.county_filter(self.principal)
 
     async def find_application(self, app_id: str) -> dict:
         return await store.must_find(self.db, self.int_argument("application_id", app_id), await self.scope())
@@ -177,27 +177,27 @@ _SUBMIT = obj(["project_id", "device_type", "serial", "install_place", "collecti
               **{f: {"type": "string", "format": "binary"} for f in ATTACHMENT_FIELDS})
 
 
-def _paths(prefix: str, permission: str, tag: str, side_name: str) -> dict:
+def _paths(prefix: str, tag: str, side_name: str) -> dict:
     return {
-        prefix: {"get": operation(f"接入申请列表（{side_name}：待办 / 已办 / 办结）", tag=tag, permission=permission,
+        prefix: {"get": operation(f"接入申请列表（{side_name}：待办 / 已办 / 办结）", tag=tag,
                                   params=[_list_param], errors=(400, 404), response=_LIST)},
-        f"{prefix}/export": {"get": operation("导出接入申请列表", tag=tag, permission=permission, params=[_list_param],
+        f"{prefix}/export": {"get": operation("导出接入申请列表", tag=tag, params=[_list_param],
                                               errors=(400, 404), download=XLSX_TYPE)},
         f"{prefix}/{{application_id}}": {"get": operation(
-            "接入申请详细（含流转记录）", tag=tag, permission=permission, params=[_id], errors=(400, 404), response=VIEW)},
+            "接入申请详细（含流转记录）", tag=tag, params=[_id], errors=(400, 404), response=VIEW)},
         f"{prefix}/{{application_id}}/actions/{{action}}": {"post": operation(
-            f"办理流程操作（{side_name}可办理的步骤；顺序不对为 409）", tag=tag, permission=permission,
+            f"办理流程操作（{side_name}可办理的步骤；顺序不对为 409）", tag=tag,
             params=[_id, _action_param], body=_remark, errors=(400, 403, 404, 409), response=VIEW)},
         f"{prefix}/{{application_id}}/attachments/{{n}}": {"get": operation(
-            "下载申请资料附件", tag=tag, permission=permission, params=[_id, _n], errors=(400, 404),
+            "下载申请资料附件", tag=tag, params=[_id, _n], errors=(400, 404),
             download="application/octet-stream")},
     }
 
 
 openapi = {
-    **_paths("/api/supplier/applications", "supplier:self", "接入申请", "供应商"),
-    **_paths("/api/device-access", "suppliers:review", "设备接入审核", "监管"),
+    **_paths("/api/supplier/applications", "接入申请", "供应商"),
+    **_paths("/api/device-access", "设备接入审核", "监管"),
 }
 openapi["/api/supplier/applications"]["post"] = operation(
-    "设备接入申请（提交资料；附件 PDF/JPEG/PNG，每个不超过 5 MB）", tag="接入申请", permission="supplier:self",
+    "设备接入申请（提交资料；附件 PDF/JPEG/PNG，每个不超过 5 MB）", tag="接入申请",
     status=201, multipart=_SUBMIT, errors=(400, 404, 409, 413), response=VIEW)

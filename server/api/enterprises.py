@@ -1,13 +1,14 @@
 """企业库 over HTTP: register, edit, search, export, delete, and issue an enterprise's account.
 
-An enterprise account sees only its own enterprise (Principal.enterprise_id); everyone else with
-enterprises:read sees the whole library, which is city-wide (units of every project pick from it).
+An enterprise account sees only its own enterprise; everyone else with enterprises:read sees the
+whole library, which is city-wide (access.enterprise_filter).
 Ids in URLs are the 24-hex-digit ObjectId; a malformed one is answered like an unknown one (404).
 """
 from __future__ import annotations
 
 from bson import ObjectId
 
+from .. import access
 from ..store import enterprises, fields
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -40,16 +41,9 @@ def enterprise_view(doc: dict, unit_types: list[str] | None = None) -> dict:
     return out
 
 
-def enterprise_scope(principal) -> dict:
-    """An enterprise account's library is its own enterprise only (pages use this too)."""
-    if principal.role == "enterprise":
-        return {"_id": principal.enterprise_id}
-    return {}
-
-
 class _EnterpriseBase(APIHandler):
     def scope(self) -> dict:
-        return enterprise_scope(self.principal)
+        return access.enterprise_filter(self.principal)
 
     async def load(self, raw_id: str) -> dict:
         oid = object_id_or_404(raw_id, "enterprise_id", "企业")
@@ -173,30 +167,29 @@ _SEARCH = [query_param("q", description="企业名称或简称（包含）"), qu
 openapi = {
     "/api/enterprises": {
         "get": operation("企业库：查询（名称/简称、信用代码、注册地），分页；企业账号只见本企业", tag="企业库",
-                         permission="enterprises:read",
                          params=[*_SEARCH, query_param("page", {"type": "integer", "minimum": 1}),
                                  query_param("page_size", {"type": "integer", "minimum": 1, "maximum": 100})],
                          errors=(400,),
                          response=obj(["enterprises", "total", "page", "page_size"], enterprises=arr(ENTERPRISE),
                                       total=INT, page=INT, page_size=INT)),
-        "post": operation("企业注册（统一社会信用代码校验；重复登记 409）", tag="企业库", permission="enterprises:write",
+        "post": operation("企业注册（统一社会信用代码校验；重复登记 409）", tag="企业库",
                           body=obj(_REQUIRED, **_FIELDS), response=ENTERPRISE, status=201, errors=(400, 409)),
     },
     "/api/enterprises/export": {"get": operation(
-        "企业库导出 Excel（与查询相同的条件）", tag="企业库", permission="enterprises:read", params=_SEARCH, errors=(),
+        "企业库导出 Excel（与查询相同的条件）", tag="企业库", params=_SEARCH, errors=(),
         download=XLSX_TYPE)},
     "/api/enterprises/{enterprise_id}": {
-        "get": operation("企业详细", tag="企业库", permission="enterprises:read", params=[_ID_PARAM],
+        "get": operation("企业详细", tag="企业库", params=[_ID_PARAM],
                          response=ENTERPRISE, errors=(404,)),
         "patch": operation("企业信息完善（编辑；只改所传字段，可选字段传空清除）", tag="企业库",
-                           permission="enterprises:write", params=[_ID_PARAM], body=obj((), **_FIELDS),
+                           params=[_ID_PARAM], body=obj((), **_FIELDS),
                            response=ENTERPRISE, errors=(400, 404, 409)),
-        "delete": operation("删除企业（未加入任何项目、未发账号时）", tag="企业库", permission="enterprises:write",
+        "delete": operation("删除企业（未加入任何项目、未发账号时）", tag="企业库",
                             params=[_ID_PARAM], response=obj(["deleted", "id"], deleted={"type": "boolean"}, id=STR),
                             errors=(404, 409)),
     },
     "/api/enterprises/{enterprise_id}/account": {"post": operation(
-        "发账号：生成企业账号及初始密码（只显示这一次，首次登录须修改）", tag="企业库", permission="accounts:issue",
+        "发账号：生成企业账号及初始密码（只显示这一次，首次登录须修改）", tag="企业库",
         params=[_ID_PARAM], response=obj(["enterprise_id", "username", "password"], enterprise_id=STR, username=STR,
                                          password=STR, must_change_password={"type": "boolean"}),
         status=201, errors=(404, 409))},

@@ -1,7 +1,7 @@
 """Progress of background imports (批量人员进场): state, counts and every refused row, for the page to poll."""
 from __future__ import annotations
 
-from ..store import fields, roster_import
+from ..store import fields, projects, roster_import
 from .base import APIError, APIHandler, requires
 from .openapi import DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param
 
@@ -15,8 +15,7 @@ class ImportJobHandler(APIHandler):
         oid = fields.parse_object_id(job_id)
         job = await self.db.import_jobs.find_one({"_id": oid}) if oid else None
         # Only within the same project scope: another project's job looks exactly like a missing one.
-        project = await self.db.projects.find_one({"_id": job["project_id"]}, {"county": 1}) if job else None
-        if project is None or not self.principal.can_see_project(project):
+        if job is None or not await projects.scoped(self.db, self.principal, job["project_id"], {"_id": 1}):
             raise APIError(404, "not_found", f"job_id: 导入任务 {job_id} 不存在", field="job_id")
         job = await roster_import.settle_if_stale(self.db, job)
         self.write_json({
@@ -32,7 +31,7 @@ default_handlers = [(r"/api/imports/([^/]+)", ImportJobHandler)]
 _ROW_ERROR = obj(["row", "field", "message"], row=INT, field=STR, column=STR, message=STR)
 openapi = {"/api/imports/{job_id}": {"get": operation(
     "导入任务进度：状态、已处理行数、已进场人数、每一行失败的原因（行号、列、原因）", tag="项目人员花名册",
-    permission="workforce:read", params=[path_param("job_id", STR)], errors=(401, 403, 404),
+    params=[path_param("job_id", STR)], errors=(401, 403, 404),
     response=obj(["job_id", "project_id", "state", "total", "done", "entered", "errors"], job_id=STR,
                  project_id=INT, state=enum(*STATE_TEXT), state_text=STR, total=INT, done=INT,
                  entered=INT, created=INT, failed=INT, errors=arr(_ROW_ERROR), message=STR,

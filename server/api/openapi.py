@@ -2,12 +2,17 @@
 
 Each module under server/api that serves /api/... ends with `default_handlers` and an `openapi`
 dict {OpenAPI path: {method: operation}} built with `operation()` below, so the description sits
-beside the code it describes. tests/api/test_openapi.py checks every Tornado route has a path
-here and every path a route, and schemathesis (run in `make test`) checks the handlers keep to it.
+beside the code it describes. The permission is not written there: build_document reads it from
+the handler method's requires() (`x-permission`), so the document cannot disagree with the check.
+tests/api/test_openapi.py checks every Tornado route has a path here and every path a route, and
+schemathesis (run in `make test`) checks the handlers keep to it.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
+
+from tornado.web import RequestHandler
 
 from .base import APIHandler
 
@@ -55,16 +60,13 @@ def query_param(name: str, schema: dict | None = None, description: str = "", re
     return {"name": name, "in": "query", "required": required, "schema": schema or STR, "description": description}
 
 
-def operation(summary: str, *, tag: str, permission: str | None = None, params: Iterable[dict] = (),
+def operation(summary: str, *, tag: str, params: Iterable[dict] = (),
               body: dict | None = None, multipart: dict | None = None, response: dict | None = None,
               status: int = 200, errors: Iterable[int] = (400, 401, 403, 404),
               download: str | None = None, public: bool = False) -> dict:
     """One operation. `body` is a JSON request schema, `multipart` a form-data schema (files as
     format: binary), `download` the content type of a file response instead of JSON."""
     op: dict[str, Any] = {"summary": summary, "tags": [tag], "parameters": list(params), "responses": {}}
-    if permission:
-        op["description"] = f"权限: `{permission}`"
-        op["x-permission"] = permission
     if public:
         op["security"] = []
     if body is not None:
@@ -77,17 +79,47 @@ def operation(summary: str, *, tag: str, permission: str | None = None, params: 
     else:
         op["responses"][str(status)] = {"description": "成功",
                                         "content": {"application/json": {"schema": response or ANY_OBJ}}}
-    for code in sorted(set(errors) | ({401, 403} if permission else set())):
-        op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"),
-                                      "content": {"application/json": {"schema": ERROR}}}
+    for code in sorted(set(errors)):
+        op["responses"][str(code)] = _error(code)
     return op
+
+
+def _error(code: int) -> dict:
+    return {"description": _ERROR_TEXT.get(code, "错误"), "content": {"application/json": {"schema": ERROR}}}
+
+
+def _with_permission(op: dict, permission: str) -> dict:
+    """The operation as a caller sees it: the permission it needs, and the 401/403 that come with one."""
+    (ok, success), *errors = op["responses"].items()
+    errors = dict(errors) | {str(code): _error(code) for code in (401, 403) if str(code) not in op["responses"]}
+    return {**op, "responses": {ok: success, **dict(sorted(errors.items()))},
+            "description": f"权限: `{permission}`", "x-permission": permission}
+
+
+def _shape(template: str) -> str:
+    """A Tornado route pattern or an OpenAPI path with every parameter written {}: the two meet there."""
+    shape = re.sub(r"\{\w+\}", "{}", template)
+    while (inner := re.sub(r"\([^()]*\)", "{}", shape)) != shape:  # innermost groups first: ((?!x)[^/]+)
+        shape = inner
+    return shape.replace("\\", "")
+
+
+def handler_permission(module: Any, path: str, method: str) -> str | None:
+    """The permission the handler serving `method path` in `module` declares with requires()."""
+    handlers = {_shape(pattern): handler for pattern, handler in module.default_handlers}
+    handler = handlers.get(_shape(path))
+    if handler is None or getattr(handler, method, None) in (None, getattr(RequestHandler, method, None)):
+        raise ValueError(f"{module.__name__}: {method.upper()} {path} is documented but no handler serves it")
+    return getattr(getattr(handler, method), "permission", None)
 
 
 def build_document(modules: Iterable[Any]) -> dict:
     paths: dict[str, dict] = {}
     for module in modules:
         for path, methods in getattr(module, "openapi", {}).items():
-            paths.setdefault(path, {}).update(methods)
+            for method, op in methods.items():
+                permission = handler_permission(module, path, method)
+                paths.setdefault(path, {})[method] = _with_permission(op, permission) if permission else op
     return {
         "openapi": "3.0.3",
         "info": {"title": "江门市智慧工地监管平台 — 实名制管理子系统 API", "version": "1.0",

@@ -20,7 +20,7 @@ def mail_view(doc: dict) -> dict:
 class OutboxHandler(ReviewHandler):
     @requires("declarations:review")
     async def get(self):
-        rows = await outbox.listing(self.db, county=self.county)
+        rows = await outbox.listing(self.db, scope=self.scope)
         self.write_json({"mails": [mail_view(d) for d in rows], "count": len(rows),
                          "smtp_configured": bool(self.config.smtp_host)})
 
@@ -28,7 +28,7 @@ class OutboxHandler(ReviewHandler):
 class OutboxExportHandler(ReviewHandler):
     @requires("declarations:review")
     async def get(self):
-        rows = [mail_view(d) for d in await outbox.listing(self.db, county=self.county, limit=5000)]
+        rows = [mail_view(d) for d in await outbox.listing(self.db, scope=self.scope, limit=5000)]
         table = [(m["created_at"], m["to"], m["subject"], m["state_name"], m["attempts"], m["error"], m["sent_at"])
                  for m in rows]
         self.send_download(xlsx_bytes("发件箱", ("创建时间", "收件人", "主题", "状态", "尝试次数", "错误", "发送时间"), table),
@@ -53,13 +53,13 @@ MAIL = obj(["id", "to", "subject", "state", "created_at"], id=STR, to=STR, subje
            error=STR, created_at=DATETIME, sent_at=nullable(DATETIME))
 openapi = {
     "/api/outbox": {"get": operation(
-        "发件箱：审核结果邮件及其发送状态（收件人脱敏）", tag="项目审核", permission="declarations:review",
+        "发件箱：审核结果邮件及其发送状态（收件人脱敏）", tag="项目审核",
         response=obj(["mails", "count", "smtp_configured"], mails=arr(MAIL), count=INT, smtp_configured=BOOL),
         errors=())},
     "/api/outbox/export": {"get": operation(
-        "导出发件箱（Excel，收件人脱敏）", tag="项目审核", permission="declarations:review", download=XLSX_TYPE,
+        "导出发件箱（Excel，收件人脱敏）", tag="项目审核", download=XLSX_TYPE,
         errors=())},
     "/api/outbox/send": {"post": operation(
-        "立即发送待发送邮件并重试发送失败的邮件", tag="项目审核", permission="declarations:review",
+        "立即发送待发送邮件并重试发送失败的邮件", tag="项目审核",
         response=obj(["sent", "failed"], sent=INT, failed=INT), errors=(409,))},
 }

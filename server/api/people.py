@@ -4,8 +4,9 @@ from __future__ import annotations
 from ..domain.contact import mask_mobile
 from ..domain.identity import mask_id_number
 from ..domain.nations import nation_name
+from .. import access
 from ..domain.person_card import PERSON_FIELDS
-from ..store import contracts as contract_store, people, roster_entries
+from ..store import contracts as contract_store, people, projects, roster_entries
 from .base import APIError, APIHandler, requires
 from .roster import site_day
 from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
@@ -42,7 +43,7 @@ def _card_date(value: str) -> str:
 async def scope_worker_nos(db, principal) -> list[int] | None:
     """Worker numbers a scoped principal may list (people entered, now or before, on a project in
     scope, and people such a project added); None for principals that see the whole library."""
-    scope = principal.project_filter()
+    scope = access.project_filter(principal)
     if not scope:
         return None
     project_ids = [p["_id"] async for p in db.projects.find(scope, {"_id": 1})]
@@ -56,33 +57,27 @@ async def scope_worker_nos(db, principal) -> list[int] | None:
 async def person_in_scope(db, principal, person: dict) -> bool:
     """Scoped principals see people who are or were entered on a project they can see, and the
     people their own project added to the library (about to be entered)."""
-    if not principal.project_filter():
+    if not access.project_filter(principal):
         return True
     # By person (the career index), not by project: that index answers this filter exactly.
     project_ids = {r["project_id"] async for r in db.roster.find({"person_id": person["_id"]}, {"project_id": 1})}
     created_on = (person.get("created_from") or {}).get("project_id")
     if created_on is not None:
         project_ids.add(created_on)
-    return bool(await visible_projects(db, principal, project_ids))
-
-
-async def visible_projects(db, principal, project_ids) -> set:
-    ids = sorted(p for p in project_ids if p is not None)
-    return {p["_id"] async for p in db.projects.find({"_id": {"$in": ids}}, {"county": 1})
-            if principal.can_see_project(p)}
+    return bool(await projects.visible_ids(db, principal, project_ids))
 
 
 async def person_history(db, principal, person: dict) -> dict:
     """Career across projects (花名册 entries) and contracts; scoped principals see their projects' part."""
     entries = await roster_entries.career(db, person["_id"])
-    visible = await visible_projects(db, principal, {e["project_id"] for e in entries})
+    visible = await projects.visible_ids(db, principal, {e["project_id"] for e in entries})
     career = [{"project_id": e["project_id"], "project_name": e["project_name"], "unit_name": e["unit_name"],
                "team_name": e["team_name"], "job": e["job"], "entry_date": site_day(e["entry_date"]),
                "exit_date": site_day(e.get("exit_date")), "status": "退场" if e.get("exit_date") else "在场"}
               for e in entries if e["project_id"] in visible]
     # Contracts are kept by the contracts module (合同管理), newest first.
     contracts = await contract_store.for_person(db, person["worker_no"])
-    visible_c = await visible_projects(db, principal, {c.get("project_id") for c in contracts})
+    visible_c = await projects.visible_ids(db, principal, {c.get("project_id") for c in contracts})
     return {"worker_no": person["worker_no"], "career": career, "contracts": [
         {"id": str(c["_id"]), "project_id": c.get("project_id"), "project_name": c.get("project_name", ""),
          "enterprise_name": c.get("enterprise_name", ""), "term_type": c.get("term_type", ""),
@@ -154,20 +149,20 @@ _CONTRACT = obj(["id"], id=STR, project_id=nullable(INT), project_name=STR, ente
 _PAGING = [query_param("page", INT), query_param("per_page", INT, "每页条数，最多 200")]
 openapi = {
     "/api/people": {
-        "get": operation("人员库查询（工人编号、完整身份证号码或姓名前缀；结果脱敏）", tag="人员库", permission="people:read",
+        "get": operation("人员库查询（工人编号、完整身份证号码或姓名前缀；结果脱敏）", tag="人员库",
                          params=[query_param("q", STR, "工人编号 / 身份证号码 / 姓名"), *_PAGING], errors=(400, 401, 403),
                          response=obj(["total", "page", "per_page", "people"], total=INT, page=INT, per_page=INT,
                                       people=arr(PERSON))),
         "post": operation("人员库新增（身份证号码按 GB 11643 校验；地区码未知只作提示 id_warnings）", tag="人员库",
-                          permission="workforce:write", status=201, errors=(400, 401, 403, 409),
+                          status=201, errors=(400, 401, 403, 409),
                           body=obj(["id_number", "name"], id_number=STR, name=STR, sex=enum("男", "女", ""), nation=STR,
                                    birth_date=STR, address=STR, phone=STR),
                           response=PERSON)},
     "/api/people/{worker_no}": {"get": operation(
-        "人员库：一名人员（默认脱敏；unmask=true 需权限并记入审计）", tag="人员库", permission="people:read",
+        "人员库：一名人员（默认脱敏；unmask=true 需权限并记入审计）", tag="人员库",
         params=[path_param("worker_no"), query_param("unmask", enum("true", "false"))], response=PERSON)},
     "/api/people/{worker_no}/history": {"get": operation(
-        "人员的从业经历（各项目进退场记录）与合同", tag="人员库", permission="people:read",
+        "人员的从业经历（各项目进退场记录）与合同", tag="人员库",
         params=[path_param("worker_no")],
         response=obj(["worker_no", "career", "contracts"], worker_no=INT, career=arr(_CAREER), contracts=arr(_CONTRACT)))},
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 
+from .. import access
 from ..domain import jobs
 from ..store import projects, punches
 from ..store.db import site_today
@@ -47,7 +48,7 @@ class LibraryHandler(ProjectScopedHandler):
                 "q": self.get_query_argument("q", "").strip()[:50]}
 
     async def rows(self) -> list[dict]:
-        return await projects.library(self.db, self.principal.project_filter(), **self.filters())
+        return await projects.library(self.db, access.project_filter(self.principal), **self.filters())
 
 
 class ProjectsHandler(LibraryHandler):
@@ -68,12 +69,10 @@ class ProjectsHandler(LibraryHandler):
     async def post(self):
         """登记新项目: supervisors register a project directly (county supervisors in their county)."""
         body = self.json_body()
-        project = await projects.register(self.db, body, actor=self.principal.name, county_scope=self.county_scope())
+        project = await projects.register(self.db, body, actor=self.principal.name,
+                                          county_scope=access.county_of(self.principal))
         await self.audit("project_register", {"project_id": project["_id"]}, name=project["name"])
         self.write_json(projects.view(project, full=True), status=201)
-
-    def county_scope(self) -> str | None:
-        return self.principal.county if self.principal.role == "supervisor" else None
 
 
 EXPORT_HEADERS = ("序号", "项目编号", "项目名称", "所在地", "项目状态", "项目分类", "施工许可证", "服务商", "总承包单位",
@@ -105,9 +104,7 @@ class ProjectHandler(ProjectScopedHandler):
     async def patch(self, project_id: str):
         pid = await self.project_id(project_id)
         body = self.json_body()
-        # Moving a project to another county changes who supervises it: city-wide supervisors only.
-        may_move = self.principal.may("projects:manage") and not self.principal.county
-        project = await projects.update(self.db, pid, body, may_move_county=may_move)
+        project = await projects.update(self.db, pid, body, may_move_county=access.may_move_county(self.principal))
         await self.audit("project_edit", {"project_id": pid}, fields=sorted(body))
         self.write_json(projects.view(project, full=True))
 
@@ -216,45 +213,45 @@ openapi = {
     "/api/projects": {
         "get": operation(
             "项目库（权限范围内）：项目信息、参建单位、场所码，及在场人数、设备数、今日考勤数", tag="项目库",
-            permission="projects:read", params=_FILTERS, errors=(400,),
+            params=_FILTERS, errors=(400,),
             response=obj(["projects", "count", "date"], count=INT, date=DATE, projects=arr(obj(
                 ["id", "name", "county", "status", "counts"], **_PROJECT_PROPS, counts=_counts)))),
         "post": operation(
-            "登记新项目（监管；县区监管只能登记本县区）", tag="项目库", permission="projects:manage",
+            "登记新项目（监管；县区监管只能登记本县区）", tag="项目库",
             body=obj(["name", "supplier", "category", "status", "county"], **_FIELDS,
                      status=enum(jobs.PROJECT_UNDER_CONSTRUCTION, jobs.PROJECT_SUSPENDED)),
             response=PROJECT_FULL, status=201, errors=(400,)),
     },
     "/api/projects/export": {"get": operation(
-        "导出项目库（Excel，权限范围内，筛选同列表）", tag="项目库", permission="projects:read", params=_FILTERS,
+        "导出项目库（Excel，权限范围内，筛选同列表）", tag="项目库", params=_FILTERS,
         download=XLSX_TYPE, errors=(400,))},
     "/api/projects/{project_id}": {
-        "get": operation("项目详细信息", tag="项目库", permission="projects:read", params=[_PID],
+        "get": operation("项目详细信息", tag="项目库", params=[_PID],
                          response=PROJECT_FULL, errors=(400, 404)),
         "patch": operation(
-            "编辑项目信息（项目方编辑本项目；所在地仅市级监管可改）", tag="项目库", permission="projects:write",
+            "编辑项目信息（项目方编辑本项目；所在地仅市级监管可改）", tag="项目库",
             params=[_PID], body=obj([], **_FIELDS), response=PROJECT_FULL, errors=(400, 404, 409)),
     },
     "/api/projects/{project_id}/status": {"post": operation(
         "变更项目状态（在建/停工/完工/注销，注销仅监管，注销后不可再变更；停工期间记入 stop_periods）", tag="项目库",
-        permission="projects:write", params=[_PID],
+        params=[_PID],
         body=obj(["status"], status=enum(*jobs.PROJECT_STATUSES), date=DATE, reason=STR),
         response=PROJECT_FULL, errors=(400, 404, 409))},
     "/api/projects/{project_id}/venue-code": {"post": operation(
-        "场所码登记", tag="项目库", permission="projects:write", params=[_PID],
+        "场所码登记", tag="项目库", params=[_PID],
         body=obj(["venue_code"], venue_code=_text(64, pattern="^[0-9A-Za-z_-]{4,64}$"),
                  venue_name=_text(100), admin_name=_text(100), admin_mobile=STR, date=DATE),
         response=PROJECT_FULL, errors=(400, 404, 409))},
     "/api/projects/{project_id}/location": {"post": operation(
-        "项目定位：经纬度（中国境内，保留 6 位小数）", tag="项目库", permission="projects:write", params=[_PID],
+        "项目定位：经纬度（中国境内，保留 6 位小数）", tag="项目库", params=[_PID],
         body=obj(["longitude", "latitude"], longitude=NUM, latitude=NUM), response=PROJECT_FULL,
         errors=(400, 404, 409))},
     "/api/projects/{project_id}/account": {"post": operation(
-        "发账号：为项目生成项目账号及初始密码（只在此返回一次）", tag="项目库", permission="accounts:issue",
+        "发账号：为项目生成项目账号及初始密码（只在此返回一次）", tag="项目库",
         params=[_PID], response=obj(["project_id", "username", "password"], project_id=INT, username=STR,
                                     password=STR, notice=STR), status=201, errors=(400, 404, 409))},
     "/api/projects/{project_id}/punches": {"get": operation(
-        "项目某日的考勤记录", tag="项目考勤", permission="punches:read",
+        "项目某日的考勤记录", tag="项目考勤",
         params=[path_param("project_id"), query_param("date", DATE, "考勤日期，默认今天")],
         response=obj(["project_id", "date", "punches", "count"], project_id=INT, date=DATE, count=INT,
                      punches=arr(obj(["worker_no", "device_time"], worker_no=INT, name=STR, vendor_code=STR,

@@ -206,39 +206,37 @@ _TAG = "项目人员花名册"
 openapi = {
     "/api/projects/{project_id}/roster": {
         "get": operation("项目人员花名册（分页，可按姓名/工人编号/参建单位/班组/在场状态查询；身份证号码脱敏）", tag=_TAG,
-                         permission="workforce:read",
                          params=[path_param("project_id"), *_FILTERS, query_param("page", INT),
                                  query_param("per_page", INT, "每页条数，最多 200")],
                          response=obj(["project_id", "total", "page", "per_page", "entries"], project_id=INT,
                                       total=INT, page=INT, per_page=INT, entries=arr(ENTRY))),
         "post": operation("人员进场：人员库中的人员进入参建单位 → 班组 → 工种/岗位（可多人；仅一人时失败直接返回错误）",
-                          tag=_TAG, permission="workforce:write", params=[path_param("project_id")],
+                          tag=_TAG, params=[path_param("project_id")],
                           body=obj(["team_id"], worker_no=INT, worker_nos=_WORKERS, unit_id=STR, team_id=STR,
                                    job=STR, entry_date=DATE),
                           response=obj(["entered", "failed", "results"], entered=INT, failed=INT, results=arr(RESULT)),
                           errors=(400, 401, 403, 404, 409))},
     "/api/projects/{project_id}/roster/options": {"get": operation(
-        "人员进场的可选项：已进场的参建单位 → 班组 → 工种/岗位", tag=_TAG, permission="workforce:read",
+        "人员进场的可选项：已进场的参建单位 → 班组 → 工种/岗位", tag=_TAG,
         params=[path_param("project_id")],
         response=obj(["project_id", "units"], project_id=INT, units=arr(obj(
             ["id", "name", "unit_type", "teams"], id=STR, name=STR, unit_type=STR, teams=arr(obj(
                 ["id", "name", "kind", "jobs"], id=STR, name=STR, kind=STR, jobs=arr(STR)))))))},
     "/api/projects/{project_id}/roster/exit": {"post": operation(
-        "退场 / 批量退场：同一退场日期，逐人返回结果（仅一人时失败直接返回错误）", tag=_TAG, permission="workforce:write",
+        "退场 / 批量退场：同一退场日期，逐人返回结果（仅一人时失败直接返回错误）", tag=_TAG,
         params=[path_param("project_id")], body=obj(["worker_nos"], worker_nos=_WORKERS, exit_date=DATE),
         response=obj(["exited", "failed", "results"], exited=INT, failed=INT, results=arr(RESULT)))},
     "/api/projects/{project_id}/roster/export": {"get": operation(
         "导出项目人员花名册（当前筛选条件；身份证号码默认脱敏，unmask=true 需 people:unmask 并记入审计）", tag=_TAG,
-        permission="workforce:read",
         params=[path_param("project_id"), *_FILTERS, query_param("unmask", enum("true", "false"))],
         download=XLSX_TYPE)},
     "/api/projects/{project_id}/roster/import": {"post": operation(
         "批量人员进场：上传 Excel（模板见 /api/roster/template），返回 202 与进度地址 job_url", tag=_TAG,
-        permission="workforce:write", params=[path_param("project_id")], status=202,
+        params=[path_param("project_id")], status=202,
         multipart=obj(["file"], file={"type": "string", "format": "binary"}),
         response=obj(["job_id", "job_url", "state", "total"], job_id=STR, job_url=STR, state=STR, total=INT),
         errors=(400, 401, 403, 404, 413))},
     "/api/roster/template": {"get": operation(
-        "下载批量人员进场 Excel 模板（第 1 行列名，第 2 行填写说明）", tag=_TAG, permission="workforce:read",
+        "下载批量人员进场 Excel 模板（第 1 行列名，第 2 行填写说明）", tag=_TAG,
         errors=(), download=XLSX_TYPE)},
 }

@@ -139,25 +139,25 @@ openapi = {
                  username=STR, password=STR, password_confirm=STR, captcha_id=STR, captcha=STR, **_editable),
         response=obj(["id", "username"], id=STR, username=STR, name=STR, vendor_code=STR))},
     "/api/supplier": {
-        "get": operation("供应商信息（本供应商）", tag="供应商", permission="supplier:self", errors=(404,),
+        "get": operation("供应商信息（本供应商）", tag="供应商", errors=(404,),
                          response=SUPPLIER_VIEW),
-        "patch": operation("编辑基本信息（名称、信用代码、厂商编码不可改）", tag="供应商", permission="supplier:self",
+        "patch": operation("编辑基本信息（名称、信用代码、厂商编码不可改）", tag="供应商",
                            errors=(400, 404), body=obj(**_editable), response=SUPPLIER_VIEW)},
     "/api/supplier/scopes": {"post": operation(
-        "申请业务范围（采集设备 / 考勤设备 / 噪音扬尘）", tag="供应商", permission="supplier:self", status=201,
+        "申请业务范围（采集设备 / 考勤设备 / 噪音扬尘）", tag="供应商", status=201,
         errors=(400, 404, 409), body=obj(["scope"], scope=enum(*flow.SCOPES), **_scope_fields),
         response=SUPPLIER_VIEW)},
     "/api/suppliers": {"get": operation(
-        "供应商列表（联系电话脱敏）", tag="供应商审核", permission="suppliers:review", errors=(),
+        "供应商列表（联系电话脱敏）", tag="供应商审核", errors=(),
         params=[query_param("pending", enum("true", "false"), "true：只列有待审核业务范围的供应商")],
         response=obj(["suppliers", "count"], suppliers=arr(SUPPLIER_VIEW), count={"type": "integer"}))},
     "/api/suppliers/export": {"get": operation(
-        "导出供应商列表", tag="供应商审核", permission="suppliers:review", errors=(), download=XLSX_TYPE)},
+        "导出供应商列表", tag="供应商审核", errors=(), download=XLSX_TYPE)},
     "/api/suppliers/{supplier_id}": {"get": operation(
-        "供应商详细", tag="供应商审核", permission="suppliers:review", params=[_sid], errors=(404,),
+        "供应商详细", tag="供应商审核", params=[_sid], errors=(404,),
         response=SUPPLIER_VIEW)},
     "/api/suppliers/{supplier_id}/scopes/{scope}/review": {"post": operation(
-        "审核业务范围申请（通过 / 不通过，附审核意见）", tag="供应商审核", permission="suppliers:review",
+        "审核业务范围申请（通过 / 不通过，附审核意见）", tag="供应商审核",
         params=[_sid, path_param("scope", enum(*flow.SCOPES), "业务范围")], errors=(400, 404, 409),
         body=obj(["decision"], decision=enum("approve", "refuse"), opinion=STR), response=SUPPLIER_VIEW)},
 }

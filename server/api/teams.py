@@ -103,27 +103,27 @@ _NAME = {"type": "string", "maxLength": 50}
 _TAG = "项目班组管理"
 openapi = {
     "/api/projects/{project_id}/teams": {
-        "get": operation("项目班组列表（含平台自动生成的管理人员班组）", tag=_TAG, permission="workforce:read",
+        "get": operation("项目班组列表（含平台自动生成的管理人员班组）", tag=_TAG,
                          params=[_PID, *_FILTERS],
                          response=obj(["project_id", "teams", "count"], project_id=INT, teams=arr(TEAM), count=INT)),
-        "post": operation("添加班组（普通工人班组或其他人员班组；所属参建单位须在场）", tag=_TAG, permission="workforce:write",
+        "post": operation("添加班组（普通工人班组或其他人员班组；所属参建单位须在场）", tag=_TAG,
                           params=[_PID], body=obj(["unit_id", "name"], unit_id=OBJECT_ID, name=_NAME,
                                                   kind=enum(*teams.ADDABLE_KINDS), entry_date=DATE),
                           response=TEAM, status=201, errors=(400, 404, 409)),
     },
     "/api/projects/{project_id}/teams/export": {"get": operation(
-        "项目班组导出 Excel", tag=_TAG, permission="workforce:read", params=[_PID, *_FILTERS], download=XLSX_TYPE)},
+        "项目班组导出 Excel", tag=_TAG, params=[_PID, *_FILTERS], download=XLSX_TYPE)},
     "/api/projects/{project_id}/teams/{team_id}": {
-        "get": operation("班组详细", tag=_TAG, permission="workforce:read", params=[_PID, _TID], response=TEAM),
+        "get": operation("班组详细", tag=_TAG, params=[_PID, _TID], response=TEAM),
         "patch": operation("编辑班组（名称、进场时间；普通工人班组可改为其他人员班组；管理人员班组不可修改 409）", tag=_TAG,
-                           permission="workforce:write", params=[_PID, _TID],
+                           params=[_PID, _TID],
                            body=obj((), name=_NAME, kind=enum(*teams.ADDABLE_KINDS), entry_date=DATE),
                            response=TEAM, errors=(400, 404, 409)),
-        "delete": operation("删除班组（从未有人员进场时；管理人员班组不可删除 409）", tag=_TAG, permission="workforce:write",
+        "delete": operation("删除班组（从未有人员进场时；管理人员班组不可删除 409）", tag=_TAG,
                             params=[_PID, _TID], response=obj(["deleted", "id"], deleted=BOOL, id=STR),
                             errors=(400, 404, 409)),
     },
     "/api/projects/{project_id}/teams/{team_id}/exit": {"post": operation(
-        "班组退场（班组人员须先退场；管理人员班组随参建单位退场 409）", tag=_TAG, permission="workforce:write",
+        "班组退场（班组人员须先退场；管理人员班组随参建单位退场 409）", tag=_TAG,
         params=[_PID, _TID], body=obj(["exit_date"], exit_date=DATE), response=TEAM, errors=(400, 404, 409))},
 }

@@ -113,30 +113,30 @@ _FILTERS = [query_param("unit_type", enum(*jobs.UNIT_TYPES)), query_param("statu
 _DELETED = obj(["deleted", "id"], deleted=BOOL, id=STR)
 openapi = {
     "/api/projects/{project_id}/units": {
-        "get": operation("项目参建单位列表（项目经理证件号码脱敏）", tag="项目参建单位管理", permission="workforce:read",
+        "get": operation("项目参建单位列表（项目经理证件号码脱敏）", tag="项目参建单位管理",
                          params=[_PID, *_FILTERS],
                          response=obj(["project_id", "units", "count"], project_id=INT, units=arr(UNIT), count=INT)),
         "post": operation("添加参建单位（企业按 enterprise_id 或统一社会信用代码选择，须先在企业库登记；自动生成管理人员班组）", tag="项目参建单位管理",
-                          permission="workforce:write", params=[_PID],
+                          params=[_PID],
                           body=obj(["unit_type"], enterprise_id=OBJECT_ID, credit_code={"type": "string", "maxLength": 40},
                                    unit_type=enum(*jobs.UNIT_TYPES), entry_date=DATE, **_MANAGER),
                           response=UNIT, status=201, errors=(400, 404, 409)),
     },
     "/api/projects/{project_id}/units/export": {"get": operation(
-        "参建单位导出 Excel（默认脱敏；unmask=true 记入审计）", tag="项目参建单位管理", permission="workforce:read",
+        "参建单位导出 Excel（默认脱敏；unmask=true 记入审计）", tag="项目参建单位管理",
         params=[_PID, *_FILTERS, _UNMASK], download=XLSX_TYPE)},
     "/api/projects/{project_id}/units/{unit_id}": {
-        "get": operation("参建单位详细", tag="项目参建单位管理", permission="workforce:read", params=[_PID, _UID, _UNMASK],
+        "get": operation("参建单位详细", tag="项目参建单位管理", params=[_PID, _UID, _UNMASK],
                          response=UNIT),
         "patch": operation("编辑参建单位（项目经理信息、进场时间；无人员进场记录时可改参建类型）", tag="项目参建单位管理",
-                           permission="workforce:write", params=[_PID, _UID],
+                           params=[_PID, _UID],
                            body=obj((), unit_type=enum(*jobs.UNIT_TYPES), entry_date=DATE, **_MANAGER),
                            response=UNIT, errors=(400, 404, 409)),
-        "delete": operation("删除参建单位（无班组、无人员进场记录时）", tag="项目参建单位管理", permission="workforce:write",
+        "delete": operation("删除参建单位（无班组、无人员进场记录时）", tag="项目参建单位管理",
                             params=[_PID, _UID], response=_DELETED, errors=(400, 404, 409)),
     },
     "/api/projects/{project_id}/units/{unit_id}/exit": {"post": operation(
         "参建单位退场（其班组、人员须先退场；退场时间不早于进场时间及其班组、人员的退场时间）", tag="项目参建单位管理",
-        permission="workforce:write", params=[_PID, _UID], body=obj(["exit_date"], exit_date=DATE), response=UNIT,
+        params=[_PID, _UID], body=obj(["exit_date"], exit_date=DATE), response=UNIT,
         errors=(400, 404, 409))},
 }

@@ -68,7 +68,7 @@ async def _declarations(db: AsyncDatabase, login_url: str) -> int:
             made += 1
         if decision and doc["state"] == declarations.PENDING:
             await declarations.decide(db, doc["_id"], passed=decision == "pass", opinion=opinion,
-                                      reviewer="jm_jianguan", county=None, login_url=login_url,
+                                      reviewer="jm_jianguan", scope={}, login_url=login_url,
                                       existing_project_id=project_id)
     return made
 

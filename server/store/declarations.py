@@ -14,6 +14,7 @@ from bson import Binary, ObjectId
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from .. import access
 from ..domain.contact import check_email, check_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import outbox, projects
@@ -68,41 +69,38 @@ async def submit(db: AsyncDatabase, raw: dict, *, proof: bytes, proof_kind: str,
     return doc
 
 
-def _scope(county: str | None) -> dict:
-    return {"county": county} if county else {}
-
-
-async def listing(db: AsyncDatabase, *, decided: bool, county: str | None, limit: int = 500) -> list[dict]:
+# `scope` below is the reviewer's access.county_filter: a county supervisor's county, or the city.
+async def listing(db: AsyncDatabase, *, decided: bool, scope: dict, limit: int = 500) -> list[dict]:
     states = {"$in": [PASSED, FAILED]} if decided else PENDING
     order = [("submitted_at", DESCENDING)]
-    return [d async for d in db.declarations.find({**_scope(county), "state": states}, WITHOUT_PROOF)
+    return [d async for d in db.declarations.find({**scope, "state": states}, WITHOUT_PROOF)
             .sort(order).limit(limit)]
 
 
-async def get(db: AsyncDatabase, decl_id: ObjectId, *, county: str | None) -> dict:
-    """The declaration (without proof bytes) if it exists in the county scope; NotFound otherwise."""
-    doc = await db.declarations.find_one({"_id": decl_id, **_scope(county)}, WITHOUT_PROOF)
+async def get(db: AsyncDatabase, decl_id: ObjectId, *, scope: dict) -> dict:
+    """The declaration (without proof bytes) if it exists in the scope; NotFound otherwise."""
+    doc = await db.declarations.find_one({"_id": decl_id, **scope}, WITHOUT_PROOF)
     if doc is None:
         raise NotFound("declaration_id", "申报记录不存在")
     return doc
 
 
-async def earlier(db: AsyncDatabase, doc: dict, *, county: str | None) -> list[dict]:
+async def earlier(db: AsyncDatabase, doc: dict, *, scope: dict) -> list[dict]:
     """Other declarations of the same project name (in scope): the 申请记录 a reviewer checks beside this one."""
     # Filtered on the name alone so the name index answers; this one and other counties are dropped here.
     found = db.declarations.find({"name": doc["name"]}, {"proof": 0}).sort("submitted_at", DESCENDING).limit(50)
-    return [d async for d in found if d["_id"] != doc["_id"] and (not county or d["county"] == county)][:20]
+    return [d async for d in found if d["_id"] != doc["_id"] and access.matches(scope, d)][:20]
 
 
-async def proof(db: AsyncDatabase, decl_id: ObjectId, *, county: str | None) -> tuple[bytes, str]:
-    doc = await db.declarations.find_one({"_id": decl_id, **_scope(county)}, {"proof": 1})
+async def proof(db: AsyncDatabase, decl_id: ObjectId, *, scope: dict) -> tuple[bytes, str]:
+    doc = await db.declarations.find_one({"_id": decl_id, **scope}, {"proof": 1})
     if doc is None or not doc.get("proof"):
         raise NotFound("declaration_id", "申报记录不存在")
     return bytes(doc["proof"]["data"]), doc["proof"]["kind"]
 
 
 async def decide(db: AsyncDatabase, decl_id: ObjectId, *, passed: bool, opinion: str, reviewer: str,
-                 county: str | None, login_url: str, existing_project_id: int | None = None) -> dict:
+                 scope: dict, login_url: str, existing_project_id: int | None = None) -> dict:
     """Record the one decision; on pass create the project and its account.
 
     Returns {"declaration", "project", "username", "password"}; password is the generated initial
@@ -121,11 +119,11 @@ async def decide(db: AsyncDatabase, decl_id: ObjectId, *, passed: bool, opinion:
     # Claiming the pending declaration and recording the decision is one atomic step: of two
     # reviewers deciding at once, exactly one succeeds and the other gets 409.
     doc = await db.declarations.find_one_and_update(
-        {"_id": decl_id, "state": PENDING, **_scope(county)},
+        {"_id": decl_id, "state": PENDING, **scope},
         {"$set": {"state": state, "decided_at": now, "decided_by": reviewer, "opinion": opinion},
          "$push": {"history": entry}}, projection=WITHOUT_PROOF, return_document=ReturnDocument.AFTER)
     if doc is None:
-        current = await get(db, decl_id, county=county)  # NotFound when absent or out of scope
+        current = await get(db, decl_id, scope=scope)  # NotFound when absent or out of scope
         raise Conflict("declaration_id", f"该申报已审核（{STATE_NAMES.get(current['state'], current['state'])}），不能重复审核")
     result = {"declaration": doc, "project": None, "username": None, "password": None}
     if passed:

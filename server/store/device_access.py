@@ -12,6 +12,7 @@ from __future__ import annotations
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from .. import access
 from ..domain import device_access_flow as flow
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import audit, devices, fields
@@ -197,18 +198,10 @@ async def _register_device(db: AsyncDatabase, application: dict, environment: st
     return doc["_id"]
 
 
-def scope_filter(*, supplier_id=None, county: str | None = None) -> dict:
-    """What one caller may see: a supplier its own applications, a county supervisor its county's."""
-    if supplier_id is not None:
-        return {"supplier_id": supplier_id}
-    if county:
-        return {"county": county}
-    return {}
-
-
 async def find(db: AsyncDatabase, application_id: int, scope: dict) -> dict | None:
+    """The application when it is inside scope (access.supplier_filter or access.county_filter)."""
     doc = await db.device_access.find_one({"_id": application_id})
-    if doc is None or any(doc.get(k) != v for k, v in scope.items()):
+    if doc is None or not access.matches(scope, doc):
         return None
     return doc
 

@@ -20,6 +20,7 @@ import datetime as dt
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
+from .. import access
 from . import devices as device_store
 from .db import site_today, utcnow
 
@@ -47,21 +48,18 @@ class DeviceScope:
         return self.supplier_id is None or device.get("supplier_id") == self.supplier_id
 
 
-async def scope_for(db: AsyncDatabase, *, role: str, project_id: int | None = None, county: str | None = None,
-                    supplier_id: ObjectId | None = None) -> DeviceScope:
-    """supervisor: city-wide, or the devices of projects in its county; project: its project's
-    devices; supplier: the devices authorised to it (`supplier_id` on the device; devices an
-    operator registered have none); analyst and admin: all."""
-    if role == "project":
-        return DeviceScope(project_ids=frozenset([project_id]) if project_id is not None else frozenset())
-    if role == "supervisor" and county:
-        ids = [p["_id"] async for p in db.projects.find({"county": county}, {"_id": 1})]
-        return DeviceScope(project_ids=frozenset(ids))
-    if role == "supplier":
-        return DeviceScope(supplier_id=supplier_id) if supplier_id is not None else DeviceScope(nothing=True)
-    if role in ("supervisor", "analyst", "admin"):
+async def scope_for(db: AsyncDatabase, principal: access.Principal) -> DeviceScope:
+    """The city level: every device; a supplier: the devices authorised to it (`supplier_id` on
+    the device; devices an operator registered have none); everyone else: the devices of the
+    projects it sees (access.project_filter: its project's, its county's, or none)."""
+    kind = access.scope_of(principal)
+    if kind == "city":
         return DeviceScope()
-    return DeviceScope(nothing=True)
+    if kind == "supplier":
+        return DeviceScope(supplier_id=principal.supplier_id) if principal.supplier_id is not None \
+            else DeviceScope(nothing=True)
+    ids = [p["_id"] async for p in db.projects.find(access.project_filter(principal), {"_id": 1})]
+    return DeviceScope(project_ids=frozenset(ids))
 
 
 def _device_query(scope: DeviceScope, project_id: int | None, supplier_id: ObjectId | None) -> dict | None:

@@ -32,8 +32,9 @@ async def enqueue(db: AsyncDatabase, *, to: str, subject: str, body: str, county
     return doc
 
 
-async def listing(db: AsyncDatabase, *, county: str | None, limit: int = 200) -> list[dict]:
-    query = {"county": county} if county else {}
+async def listing(db: AsyncDatabase, *, scope: dict, limit: int = 200) -> list[dict]:
+    """The mails in the reviewer's access.county_filter."""
+    query = dict(scope)
     return [d async for d in db.outbox.find(query).sort("created_at", DESCENDING).limit(limit)]
 
 

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from .. import access
 from ..domain import jobs, project_status
 from ..domain.contact import check_mobile, mask_email, mask_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
@@ -223,12 +224,26 @@ async def unit_names(db: AsyncDatabase, project_ids: list[int]) -> dict[int, dic
     return {pid: {k: "、".join(v) for k, v in cols.items()} for pid, cols in out.items()}
 
 
+async def scoped(db: AsyncDatabase, principal: access.Principal, project_id: int,
+                 projection: dict | None = None) -> dict | None:
+    """The project when it exists and the principal may see it; None otherwise, so that callers
+    answer an out-of-scope project exactly like a missing one."""
+    query = access.restrict(access.project_filter(principal), _id=project_id)
+    return await db.projects.find_one(query, projection) if query is not None else None
+
+
+async def visible_ids(db: AsyncDatabase, principal: access.Principal, project_ids: Iterable[int | None]) -> set[int]:
+    """Those of the projects that exist and that the principal may see."""
+    ids = sorted({p for p in project_ids if p is not None})
+    query = access.restrict(access.project_filter(principal), _id={"$in": ids})
+    return {p["_id"] async for p in db.projects.find(query, {"_id": 1})} if query is not None and ids else set()
+
+
 async def library(db: AsyncDatabase, scope: dict, *, county: str = "", status: str = "", q: str = "") -> list[dict]:
-    query = dict(scope)
-    if county:
-        query.setdefault("county", county)
-        if query["county"] != county:
-            return []
+    """The projects of a scope (access.project_filter), filtered as the library's search form asks."""
+    query = access.restrict(scope, county=county) if county else dict(scope)
+    if query is None:
+        return []
     if status:
         query["status"] = status
     if q:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from ..api.devices import monitor_filters, monitor_for, principal_scope
+from ..api.devices import monitor_filters, monitor_for
 from ..store import device_monitoring
 from ..api.exports import safe_cell
 from .pages import PageHandler
@@ -27,7 +27,7 @@ class DevicesPage(PageHandler):
 
     async def get(self):
         filters = monitor_filters(lambda n: self.get_query_argument(n, None))
-        scope = await principal_scope(self.db, self.principal)
+        scope = await device_monitoring.scope_for(self.db, self.principal)
         result = await monitor_for(self, filters, scope)
         # The choices come from every device in scope, not only the filtered ones.
         everything = await device_monitoring.scoped_devices(self.db, scope)

@@ -17,6 +17,7 @@ from typing import Any
 
 from tornado.web import HTTPError
 
+from .. import access
 from ..api.base import APIError, BaseHandler
 
 HERE = os.path.dirname(__file__)
@@ -33,6 +34,12 @@ class PageHandler(BaseHandler):
     # The permission the page needs (None: any signed-in user); public pages set login_required False.
     page_permission: str | None = None
     login_required = True
+
+    def __init_subclass__(cls, **kwargs):
+        # Like requires(): a page naming a permission that does not exist fails when its module loads.
+        super().__init_subclass__(**kwargs)
+        if cls.page_permission is not None:
+            access.check_permission(cls.page_permission)
 
     async def prepare(self):
         self.principal = await self._find_principal()
@@ -57,7 +64,7 @@ class PageHandler(BaseHandler):
             return []
         return [entry for entry in self.settings.get("nav", [])
                 if (entry["permission"] is None or self.principal.may(entry["permission"]))
-                and not (entry.get("city_only") and self.principal.county)]
+                and not (entry.get("city_only") and access.county_of(self.principal))]
 
     def render_page(self, template: str, **kwargs: Any) -> None:
         self.render(template, principal=self.principal, nav=self.nav_for(), current=self.request.path,

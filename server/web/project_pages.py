@@ -9,6 +9,7 @@ import urllib.parse
 
 from tornado.web import HTTPError
 
+from .. import access
 from ..api.declarations import declaration_view, history_view
 from ..api.exports import safe_cell
 from ..api.outbox import mail_view
@@ -34,14 +35,14 @@ class ReviewPage(PageHandler):
     page_permission = "declarations:review"
 
     @property
-    def county(self) -> str | None:
-        return self.principal.county if self.principal.role == "supervisor" else None
+    def scope(self) -> dict:
+        return access.county_filter(self.principal)
 
 
 class DeclarationsPage(ReviewPage):
     async def get(self):
         decided = self.query("state") == "decided"
-        rows = await declarations.listing(self.db, decided=decided, county=self.county)
+        rows = await declarations.listing(self.db, decided=decided, scope=self.scope)
         self.render_page("declarations.html", rows=[declaration_view(d) for d in rows], decided=decided,
                          tag=DECLARATION_TAG, when=safe_cell)
 
@@ -50,12 +51,12 @@ class DeclarationPage(ReviewPage):
     async def get(self, decl_id: str):
         unmask = await self.wants_unmasked()
         try:
-            doc = await declarations.get(self.db, declarations.declaration_id(decl_id), county=self.county)
+            doc = await declarations.get(self.db, declarations.declaration_id(decl_id), scope=self.scope)
         except NotFound:
             raise HTTPError(404) from None
         if unmask:
             await self.audit("declaration_view_unmasked", {"declaration_id": decl_id})
-        earlier = await declarations.earlier(self.db, doc, county=self.county)
+        earlier = await declarations.earlier(self.db, doc, scope=self.scope)
         self.render_page("declaration.html", d=declaration_view(doc, unmasked=unmask), history=history_view(doc),
                          earlier=[{**declaration_view(e), "history": history_view(e)} for e in earlier],
                          tag=DECLARATION_TAG, when=safe_cell)
@@ -63,7 +64,7 @@ class DeclarationPage(ReviewPage):
 
 class OutboxPage(ReviewPage):
     async def get(self):
-        rows = await outbox.listing(self.db, county=self.county)
+        rows = await outbox.listing(self.db, scope=self.scope)
         self.render_page("outbox.html", mails=[mail_view(m) for m in rows], smtp=bool(self.config.smtp_host),
                          when=safe_cell)
 
@@ -77,14 +78,14 @@ class ProjectsPage(PageHandler):
             filters["county"] = ""
         if filters["status"] not in ("",) + jobs.PROJECT_STATUSES:
             filters["status"] = ""
-        rows = await projects.library(self.db, self.principal.project_filter(), **filters)
+        rows = await projects.library(self.db, access.project_filter(self.principal), **filters)
         query = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
         self.render_page("projects.html", rows=[projects.view(p) for p in rows], filters=filters,
                          counties=jobs.COUNTIES, statuses=jobs.PROJECT_STATUSES, categories=jobs.PROJECT_CATEGORIES,
                          export_url="/api/projects/export" + ("?" + query if query else ""), tag=STATUS_TAG,
                          may_manage=self.principal.may("projects:manage"),
                          may_issue=self.principal.may("accounts:issue"),
-                         county_scope=self.principal.county if self.principal.role == "supervisor" else None)
+                         county_scope=access.county_of(self.principal))
 
 
 class ProjectPage(PageHandler):
@@ -92,8 +93,8 @@ class ProjectPage(PageHandler):
 
     async def get(self, project_id: str):
         pid = int(project_id)
-        project = await self.db.projects.find_one({"_id": pid})
-        if project is None or not self.principal.can_see_project(project):
+        project = await projects.scoped(self.db, self.principal, pid)
+        if project is None:
             raise HTTPError(404)
         project.update((await projects.unit_names(self.db, [pid])).get(pid, {}))
         v = projects.view(project, full=True)
@@ -103,7 +104,7 @@ class ProjectPage(PageHandler):
         self.render_page("project.html", p=v, tag=STATUS_TAG, categories=jobs.PROJECT_CATEGORIES,
                          counties=jobs.COUNTIES, next_statuses=next_statuses,
                          may_write=self.principal.may("projects:write") and current != jobs.PROJECT_CANCELLED,
-                         may_move=self.principal.may("projects:manage") and not self.principal.county,
+                         may_move=access.may_move_county(self.principal),
                          when=safe_cell)
 
 

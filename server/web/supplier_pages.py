@@ -6,6 +6,7 @@ record) so browser tests can drive the pages.
 """
 from __future__ import annotations
 
+from .. import access
 from ..api.base import APIError
 from ..api.device_access import application_view
 from ..api.suppliers import supplier_view
@@ -71,9 +72,8 @@ class _AccessPages(_Page):
 
     async def scope(self) -> dict:
         if self.side == flow.SUPPLIER:
-            return device_access.scope_filter(supplier_id=self.principal.supplier_id or "none")
-        county = self.principal.county if self.principal.role == "supervisor" else None
-        return device_access.scope_filter(county=county)
+            return access.supplier_filter(self.principal)
+        return access.county_filter(self.principal)
 
     async def render_list(self):
         name = self.query("list", "todo")

@@ -18,9 +18,10 @@ import urllib.parse
 
 from tornado.web import HTTPError
 
-from ..api.enterprises import enterprise_scope, enterprise_view
+from .. import access
+from ..api.enterprises import enterprise_view
 from ..domain import jobs
-from ..store import enterprises, fields, teams, units
+from ..store import enterprises, fields, projects, teams, units
 from ..store.db import site_today
 from .pages import PageHandler
 
@@ -33,23 +34,20 @@ async def chosen_project(handler: PageHandler) -> dict | None:
     principal = handler.principal
     if principal is None:
         return None
-    if principal.role == "project":
-        return await handler.db.projects.find_one({"_id": principal.project_id})
+    if access.scope_of(principal) == "project":
+        return await projects.scoped(handler.db, principal, principal.project_id)
     raw = handler.get_query_argument("project", "").strip()
     if not raw.isdigit() or len(raw) > 12:
         return None
-    project = await handler.db.projects.find_one({"_id": int(raw)})
-    if project is None or not principal.can_see_project(project):
-        return None
-    return project
+    return await projects.scoped(handler.db, principal, int(raw))
 
 
 async def project_picker_context(handler: PageHandler, project: dict | None) -> dict:
     """What _project_picker.html needs: the chosen project and, for roles that choose, the choices."""
-    fixed = handler.principal.role == "project"
+    fixed = access.scope_of(handler.principal) == "project"
     choices: list[dict] = []
     if not fixed:
-        cursor = handler.db.projects.find(handler.principal.project_filter(), {"name": 1, "county": 1})
+        cursor = handler.db.projects.find(access.project_filter(handler.principal), {"name": 1, "county": 1})
         choices = await cursor.sort("_id", 1).to_list(PICKER_LIMIT)
     return {"fixed": fixed, "project": project, "choices": choices, "action": handler.request.path}
 
@@ -73,7 +71,7 @@ class EnterprisesPage(PageHandler):
     async def get(self):
         page = int(self.query("page")) if self.query("page").isdigit() and 0 < int(self.query("page")) < 10**6 else 1
         query = {**enterprises.search_filter(keyword=self.query("q")[:100], credit_code=self.query("credit_code")[:18],
-                                             area=self.query("area")[:60]), **enterprise_scope(self.principal)}
+                                             area=self.query("area")[:60]), **access.enterprise_filter(self.principal)}
         rows, total = await enterprises.search(self.db, query, page=page, page_size=ENTERPRISE_PAGE_SIZE)
         types = await enterprises.unit_types_of(self.db, [r["_id"] for r in rows])
         pages = max(1, math.ceil(total / ENTERPRISE_PAGE_SIZE))
@@ -99,7 +97,7 @@ class _EnterpriseFormPage(PageHandler):
 
     async def load(self, raw_id: str) -> dict:
         oid = fields.parse_object_id(raw_id)
-        own = enterprise_scope(self.principal).get("_id", oid)
+        own = access.enterprise_filter(self.principal).get("_id", oid)
         doc = await self.db.enterprises.find_one({"_id": oid}) if oid is not None and own == oid else None
         if doc is None:
             raise HTTPError(404)
@@ -187,8 +185,8 @@ async def _record_in_scope(handler: PageHandler, collection: str, raw_id: str) -
     """A unit or team by its id, with its project, when the project is in the visitor's scope (else 404)."""
     oid = fields.parse_object_id(raw_id)
     doc = await handler.db[collection].find_one({"_id": oid}, {"project_id": 1}) if oid else None
-    project = await handler.db.projects.find_one({"_id": doc["project_id"]}) if doc else None
-    if project is None or not handler.principal.can_see_project(project):
+    project = await projects.scoped(handler.db, handler.principal, doc["project_id"]) if doc else None
+    if project is None:
         raise HTTPError(404)
     return doc, project
 

@@ -1,16 +1,20 @@
-"""Every operation of the OpenAPI document × every role: who is refused (401/403) must follow the document.
+"""Every operation of the OpenAPI document × every role: who is refused (401/403) must follow what
+this file says each role may do.
 
-For each operation served at /api/openapi.json (built from every API module, so new endpoints are
-covered without touching this file) and each kind of caller:
-  anonymous                                   → 401, unless the operation is public (`security: []`)
-  a role whose ROLE_PERMISSIONS lack `x-permission` → 403
-  otherwise                                   → neither 401 nor 403 (nor a server error); a 400/404/409
-                                                for an empty body or a made-up id is fine.
+The expectations below (EXPECTED_OPERATIONS, EXPECTED_PAGES) are written here from docs/access.md
+and the README's portal table, not read from server/access.py: a wrong change to ROLE_PERMISSIONS
+or to a handler's requires() word makes a row fail, and a new operation or page fails until
+someone writes down who may call it. For each operation served at /api/openapi.json and each
+kind of caller:
+  anonymous                                → 401, unless the operation is public
+  a role the row does not name             → 403
+  a role the row names (and admin, always) → neither 401 nor 403 (nor a server error); a 400/404/409
+                                             for an empty body or a made-up id is fine.
 Path parameters are filled with the site's real project, worker, unit and team where the name says
 so, so scoped roles are asked about records they may see. Callers use bearer tokens of real
 accounts (one web server and one set of accounts per module), so nothing a call does to a
 session (logout, password change) affects the next call. Every page route gets the same check
-against its `page_permission` (anonymous visitors are sent to /login instead of a 401).
+(anonymous visitors are sent to /login instead of a 401).
 """
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ from pymongo import MongoClient
 
 from server.api import openapi as openapi_module
 from server.api.app import API_MODULES, PAGE_MODULES
-from server.api.base import ROLE_PERMISSIONS
 from server.store import accounts
 
 from support import WebThread, build_site, make_account_sync, run_async
@@ -40,6 +43,93 @@ CALLERS = [
     ("admin", "admin", {}),
     ("anonymous", None, {}),
 ]
+# Who may call what (docs/access.md "Roles and permissions"): S supervisor, P project, U supplier,
+# E enterprise, A analyst; admin may call everything. PUBLIC: anyone, signed in or not; SIGNED_IN:
+# any signed-in role.
+PUBLIC, SIGNED_IN = "public", "signed-in"
+ROLE_LETTERS = {"S": "supervisor", "P": "project", "U": "supplier", "E": "enterprise", "A": "analyst"}
+EXPECTED_OPERATIONS = {
+    # meta, signing in
+    "GET /api/health": PUBLIC, "GET /api/openapi.json": PUBLIC, "GET /api/captcha": PUBLIC,
+    "POST /api/login": PUBLIC, "POST /api/logout": PUBLIC, "GET /api/me": SIGNED_IN, "POST /api/password": SIGNED_IN,
+    # 项目申报 (public) and 项目审核, result mails: supervisors
+    "POST /api/declarations": PUBLIC, "GET /api/declarations": "S", "GET /api/declarations/export": "S",
+    "GET /api/declarations/{declaration_id}": "S", "POST /api/declarations/{declaration_id}/decision": "S",
+    "GET /api/declarations/{declaration_id}/proof": "S",
+    "GET /api/outbox": "S", "GET /api/outbox/export": "S", "POST /api/outbox/send": "S",
+    # 项目库: supervisors, projects and analysts read; supervisors and projects edit; supervisors register, issue
+    "GET /api/projects": "SPA", "GET /api/projects/export": "SPA", "GET /api/projects/{project_id}": "SPA",
+    "POST /api/projects": "S", "POST /api/projects/{project_id}/account": "S",
+    "PATCH /api/projects/{project_id}": "SP", "POST /api/projects/{project_id}/status": "SP",
+    "POST /api/projects/{project_id}/venue-code": "SP", "POST /api/projects/{project_id}/location": "SP",
+    # 企业库: an enterprise reads its own record; supervisors and projects edit; supervisors issue accounts
+    "GET /api/enterprises": "SPEA", "GET /api/enterprises/export": "SPEA", "GET /api/enterprises/{enterprise_id}": "SPEA",
+    "POST /api/enterprises": "SP", "PATCH /api/enterprises/{enterprise_id}": "SP",
+    "DELETE /api/enterprises/{enterprise_id}": "SP", "POST /api/enterprises/{enterprise_id}/account": "S",
+    # units, teams, roster: supervisors and analysts read, the project writes
+    "GET /api/projects/{project_id}/units": "SPA", "GET /api/projects/{project_id}/units/export": "SPA",
+    "GET /api/projects/{project_id}/units/{unit_id}": "SPA", "POST /api/projects/{project_id}/units": "P",
+    "PATCH /api/projects/{project_id}/units/{unit_id}": "P", "DELETE /api/projects/{project_id}/units/{unit_id}": "P",
+    "POST /api/projects/{project_id}/units/{unit_id}/exit": "P",
+    "GET /api/projects/{project_id}/teams": "SPA", "GET /api/projects/{project_id}/teams/export": "SPA",
+    "GET /api/projects/{project_id}/teams/{team_id}": "SPA", "POST /api/projects/{project_id}/teams": "P",
+    "PATCH /api/projects/{project_id}/teams/{team_id}": "P", "DELETE /api/projects/{project_id}/teams/{team_id}": "P",
+    "POST /api/projects/{project_id}/teams/{team_id}/exit": "P",
+    "GET /api/projects/{project_id}/roster": "SPA", "GET /api/projects/{project_id}/roster/export": "SPA",
+    "GET /api/projects/{project_id}/roster/options": "SPA", "GET /api/roster/template": "SPA",
+    "GET /api/imports/{job_id}": "SPA", "POST /api/projects/{project_id}/roster": "P",
+    "POST /api/projects/{project_id}/roster/exit": "P", "POST /api/projects/{project_id}/roster/import": "P",
+    # 人员库: read by supervisors, projects, analysts (masked); the project adds people it enters
+    "GET /api/people": "SPA", "GET /api/people/{worker_no}": "SPA", "GET /api/people/{worker_no}/history": "SPA",
+    "POST /api/people": "P",
+    # 合同管理: read by supervisors, projects, analysts; scans to supervisors and projects; the project registers
+    "GET /api/projects/{project_id}/contracts": "SPA", "GET /api/projects/{project_id}/contracts/export": "SPA",
+    "GET /api/contracts/{id}": "SPA", "GET /api/people/{worker_no}/contracts": "SPA",
+    "GET /api/contracts/{id}/scan": "SP", "POST /api/projects/{project_id}/contracts": "P",
+    "POST /api/contracts/{id}/scan": "P",
+    # 项目考勤: supervisors, projects, analysts; photos not to analysts
+    "GET /api/projects/{project_id}/attendance": "SPA", "GET /api/projects/{project_id}/attendance/export": "SPA",
+    "GET /api/projects/{project_id}/attendance/punches": "SPA",
+    "GET /api/projects/{project_id}/attendance/punches/export": "SPA", "GET /api/projects/{project_id}/punches": "SPA",
+    "GET /api/punches/{punch_id}/photo": "SP",
+    # 设备监控: every role that has devices in its scope
+    "GET /api/devices": "SPUA", "GET /api/devices/monitor": "SPUA", "GET /api/devices/monitor/export": "SPUA",
+    "GET /api/gateway/stats": "SPUA",
+    # suppliers: register in public, then their own profile, scopes and applications; supervisors review
+    "POST /api/suppliers/register": PUBLIC, "GET /api/supplier": "U", "PATCH /api/supplier": "U",
+    "POST /api/supplier/scopes": "U", "GET /api/supplier/applications": "U", "POST /api/supplier/applications": "U",
+    "GET /api/supplier/applications/export": "U", "GET /api/supplier/applications/{application_id}": "U",
+    "POST /api/supplier/applications/{application_id}/actions/{action}": "U",
+    "GET /api/supplier/applications/{application_id}/attachments/{n}": "U",
+    "GET /api/suppliers": "S", "GET /api/suppliers/export": "S", "GET /api/suppliers/{supplier_id}": "S",
+    "POST /api/suppliers/{supplier_id}/scopes/{scope}/review": "S",
+    "GET /api/device-access": "S", "GET /api/device-access/export": "S", "GET /api/device-access/{application_id}": "S",
+    "POST /api/device-access/{application_id}/actions/{action}": "S",
+    "GET /api/device-access/{application_id}/attachments/{n}": "S",
+    # 审计日志: supervisors (city level only, see SCOPE_REFUSALS)
+    "GET /api/audit": "S", "GET /api/audit/export": "S",
+}
+EXPECTED_PAGES = {
+    "/": SIGNED_IN, "/login": PUBLIC, "/password": SIGNED_IN, "/declare": PUBLIC, "/supplier/register": PUBLIC,
+    "/declarations": "S", "/declarations/([0-9a-f]{24})": "S", "/outbox": "S",
+    "/projects": "SPA", "/projects/([0-9]{1,9})": "SPA",
+    "/enterprises": "SPEA", "/enterprises/([0-9a-f]{24})": "SPEA", "/enterprises/new": "SP",
+    "/enterprises/([0-9a-f]{24})/edit": "SP",
+    "/units": "SPA", "/units/([0-9a-f]{24})": "SPA", "/teams": "SPA", "/teams/([0-9a-f]{24})": "SPA", "/roster": "SPA",
+    "/people": "SPA", "/people/([0-9]+)": "SPA", "/attendance": "SPA", "/contracts": "SPA",
+    "/supplier": "U", "/access": "U", "/access/new": "U", "/access/([0-9]{1,10})": "U",
+    "/supplier-review": "S", "/device-access": "S", "/device-access/([0-9]{1,10})": "S",
+    "/devices": "SPUA", "/audit": "S",
+}
+
+
+def _may(role: str, expected: str) -> bool:
+    """Whether the expectation row lets this role past the permission check."""
+    if expected in (PUBLIC, SIGNED_IN) or role == "admin":
+        return True
+    return role in {ROLE_LETTERS[letter] for letter in expected}
+
+
 # Refusals that come from scope, not from the permission word: the handler documents them.
 SCOPE_REFUSALS = {
     # The audit log has no county yet, so county supervisors are refused (server/api/audit.py).
@@ -112,9 +202,9 @@ def _call(web, method: str, path: str, op: dict, token: str | None) -> int:
     return status
 
 
-def _signed_in_expectation(caller, role, permission, route, status) -> tuple[str, bool]:
-    """What a caller past the login check should get: 403 without the permission or outside its scope."""
-    if role is not None and permission and not ("*" in ROLE_PERMISSIONS[role] or permission in ROLE_PERMISSIONS[role]):
+def _signed_in_expectation(caller, role, expected, route, status) -> tuple[str, bool]:
+    """What a caller past the login check should get: 403 when the row leaves its role out or it is out of scope."""
+    if not _may(role, expected):
         return "403", status == 403
     if (caller, route) in SCOPE_REFUSALS:
         return "403 (scope)", status == 403
@@ -126,12 +216,27 @@ def test_the_served_document_is_the_one_checked(matrix):
     assert status == 200 and sorted(served["paths"]) == sorted(DOCUMENT["paths"])
 
 
+def test_every_operation_and_page_has_a_written_expectation():
+    served = {f"{method.upper()} {path}" for method, path, _ in OPERATIONS}
+    assert sorted(served - set(EXPECTED_OPERATIONS)) == [], "write down who may call these operations"
+    assert sorted(set(EXPECTED_OPERATIONS) - served) == [], "expected operations the API does not serve"
+    pages = {pattern for pattern, _ in PAGES}
+    assert sorted(pages - set(EXPECTED_PAGES)) == [], "write down who may open these pages"
+    assert sorted(set(EXPECTED_PAGES) - pages) == [], "expected pages the portal does not serve"
+    # Public exactly where the row says so: the document's `security: []`, a page's login_required.
+    assert {f"{method.upper()} {path}" for method, path, op in OPERATIONS if op.get("security") == []} \
+        == {k for k, v in EXPECTED_OPERATIONS.items() if v == PUBLIC}
+    assert {p for p, h in PAGES if not h.login_required} == {p for p, v in EXPECTED_PAGES.items() if v == PUBLIC}
+
+
 @pytest.mark.parametrize("method, path, op", OPERATIONS, ids=[f"{m.upper()} {p}" for m, p, _ in OPERATIONS])
 def test_operation_refuses_exactly_the_roles_without_its_permission(matrix, method, path, op):
     site, web = matrix["site"], matrix["web"]
     url = _request_path(path, op, site)
     assert any(rx.match(url.split("?")[0]) for rx in ROUTES), f"{url} matches no route"
-    permission, public = op.get("x-permission"), op.get("security") == []
+    row = EXPECTED_OPERATIONS.get(f"{method.upper()} {path}")
+    assert row is not None, f"{method.upper()} {path}: no expectation written (EXPECTED_OPERATIONS)"
+    public = row == PUBLIC
     wrong = []
     for caller, role, _ in CALLERS:
         status = _call(web, method, url, op, matrix["tokens"].get(caller))
@@ -139,10 +244,11 @@ def test_operation_refuses_exactly_the_roles_without_its_permission(matrix, meth
             expected = "not 401/403" if public else "401"
             ok = status not in (401, 403) if public else status == 401
         else:
-            expected, ok = _signed_in_expectation(caller, role, permission, path, status)
+            expected, ok = _signed_in_expectation(caller, role, row, path, status)
         if not ok:
             wrong.append(f"{caller}: {status}, expected {expected}")
-    assert not wrong, f"{method.upper()} {url} (x-permission {permission}): " + "; ".join(wrong)
+    assert not wrong, (f"{method.upper()} {url} (expected {row}, x-permission {op.get('x-permission')}): "
+                       + "; ".join(wrong))
 
 
 def _page_path(pattern: str, site: dict) -> str:
@@ -168,7 +274,8 @@ def test_page_refuses_exactly_the_roles_without_its_permission(matrix, pattern, 
     site, web = matrix["site"], matrix["web"]
     url = _page_path(pattern, site)
     assert re.match(pattern + "$", url), url
-    permission = getattr(handler, "page_permission", None)
+    row = EXPECTED_PAGES.get(pattern)
+    assert row is not None, f"{pattern}: no expectation written (EXPECTED_PAGES)"
     wrong = []
     for caller, role, _ in CALLERS:
         status, _, headers = web.raw("GET", url, token=matrix["tokens"].get(caller))
@@ -176,10 +283,10 @@ def test_page_refuses_exactly_the_roles_without_its_permission(matrix, pattern, 
             expected = "302 to /login"
             ok = status == 302 and headers["Location"].startswith("/login")
         else:
-            expected, ok = _signed_in_expectation(caller, role, permission, pattern, status)
+            expected, ok = _signed_in_expectation(caller, role, row, pattern, status)
         if not ok:
             wrong.append(f"{caller}: {status}, expected {expected}")
-    assert not wrong, f"GET {url} (page_permission {permission}): " + "; ".join(wrong)
+    assert not wrong, f"GET {url} (expected {row}, page_permission {handler.page_permission}): " + "; ".join(wrong)
 
 
 SCOPED_PARAMS = {"project_id", "worker_no", "unit_id", "team_id"}

@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId
 from openpyxl import load_workbook
 
-from server.api.base import ROLE_PERMISSIONS
+from server.access import ROLE_PERMISSIONS, Principal
 from server.demo.devices_demo import seed_device_states
 from server.store import device_monitoring
 from server.store import devices as device_store
@@ -132,8 +132,8 @@ def test_supervisors_see_the_city_or_their_county_only(web, city, make_account):
 
 def test_scope_of_project_supplier_and_other_roles(mongo_uri, db_name, city):
     """The scoping logic for project and supplier accounts (they do not hold devices:read yet)."""
-    async def scoped(db, **principal):
-        scope = await device_monitoring.scope_for(db, **principal)
+    async def scoped(db, role, **scope):
+        scope = await device_monitoring.scope_for(db, Principal.for_role(role, **scope))
         return {d["device_id"] for d in await device_monitoring.scoped_devices(db, scope)}
 
     async def check(db):
@@ -145,9 +145,9 @@ def test_scope_of_project_supplier_and_other_roles(mongo_uri, db_name, city):
         assert await scoped(db, role="enterprise") == set()
         assert len(await scoped(db, role="admin")) == 4
         # A project account cannot widen its scope with a filter.
-        scope = await device_monitoring.scope_for(db, role="project", project_id=city["a"])
+        scope = await device_monitoring.scope_for(db, Principal.for_role("project", project_id=city["a"]))
         assert await device_monitoring.scoped_devices(db, scope, project_id=city["b"]) == []
-        scope = await device_monitoring.scope_for(db, role="supplier", supplier_id=SUPPLIER)
+        scope = await device_monitoring.scope_for(db, Principal.for_role("supplier", supplier_id=SUPPLIER))
         result = await device_monitoring.monitor(db, scope, window=35, project_id=city["a"])
         assert result["devices"] == [] and result["summary"]["total"] == 0
     run_async(mongo_uri, db_name, check)
