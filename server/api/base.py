@@ -31,12 +31,13 @@ SESSION_COOKIE = "realname_session"
 #   punches:read             attendance                           photos:read       punch and ID photos (audited)
 #   devices:read             devices and monitoring in scope      supplier:self     a supplier's own profile,
 #   suppliers:review         business scope and device access                          scopes and applications
-#   audit:read               search the audit log
+#   audit:read               search the audit log                 dashboards:read   the supervisors' dashboards (/dash/)
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "supervisor": frozenset({"projects:read", "projects:write", "projects:manage", "declarations:review",
                              "accounts:issue", "enterprises:read", "enterprises:write", "workforce:read",
                              "people:read", "people:unmask", "contracts:read", "contracts:download",
-                             "punches:read", "photos:read", "devices:read", "suppliers:review", "audit:read"}),
+                             "punches:read", "photos:read", "devices:read", "suppliers:review", "audit:read",
+                             "dashboards:read"}),
     "project": frozenset({"projects:read", "projects:write", "enterprises:read", "enterprises:write",
                           "workforce:read", "workforce:write", "people:read", "people:unmask", "contracts:read",
                           "contracts:write", "contracts:download", "punches:read", "photos:read", "devices:read"}),
@@ -45,7 +46,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "enterprise": frozenset({"enterprises:read"}),
     # Analysts read everything in scope, with personal data masked and no photos or contract scans.
     "analyst": frozenset({"projects:read", "enterprises:read", "workforce:read", "people:read", "contracts:read",
-                          "punches:read", "devices:read"}),
+                          "punches:read", "devices:read", "dashboards:read"}),
     "admin": frozenset({"*"}),
 }
 
