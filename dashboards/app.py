@@ -22,23 +22,19 @@ TITLE = "监管看板 — 江门市智慧工地监管平台"
 
 def create_app(config: Config, uri: str) -> dash.Dash:
     database.configure(uri, config.db_name)
-    app = dash.Dash("dashboards", use_pages=True, pages_folder="pages", url_base_pathname=PREFIX,
+    app = ChineseDash("dashboards", use_pages=True, pages_folder="pages", url_base_pathname=PREFIX,
                     serve_locally=True, title=TITLE, update_title=None, suppress_callback_exceptions=True)
-    app.index_string = INDEX
     caller.install(app.server, resolve_forward_secret(config))
     app.layout = shell
     return app
 
 
-# Dash's page frame, in Chinese from the first byte (its own says "Loading..." in English).
-INDEX = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head>{%metas%}<title>{%title%}</title>{%favicon%}{%css%}</head>
-<body>
-<div id="react-entry-point"><div class="_dash-loading">正在加载监管看板…</div></div>
-<footer>{%config%}{%scripts%}{%renderer%}</footer>
-</body>
-</html>"""
+class ChineseDash(dash.Dash):
+    """Dash whose page frame speaks Chinese from the first byte (its own says "Loading..." in English)."""
+
+    def interpolate_index(self, **kwargs):
+        kwargs["app_entry"] = '<div id="react-entry-point"><div class="_dash-loading">正在加载监管看板…</div></div>'
+        return super().interpolate_index(**kwargs).replace("<html>", '<html lang="zh-CN">', 1)
 
 
 def shell() -> html.Div:

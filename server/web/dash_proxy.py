@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 import tornado.httputil
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from ..api.base import APIError
 from ..config import resolve_forward_secret
@@ -59,10 +59,14 @@ class DashboardsProxy(PageHandler):
                               headers=headers, body=self.request.body if self.request.method == "POST" else None,
                               follow_redirects=False, decompress_response=False, request_timeout=120,
                               header_callback=self._upstream_header, streaming_callback=self._upstream_chunk)
-        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        try:
+            await AsyncHTTPClient().fetch(request, raise_error=False)
+            failure = None
+        except (OSError, HTTPClientError) as exc:  # refused, reset, timed out
+            failure = exc
         if not self._headers_sent:
             # Nothing came back (the dashboards process is down or timed out): a Chinese page, no details.
-            log.warning("dashboards process did not answer: %s", response.error)
+            log.warning("dashboards process did not answer: %s", failure)
             raise APIError(502, "dashboards_unavailable", "监管看板服务暂不可用，请稍后再试")
         self.finish()
 
