@@ -36,12 +36,8 @@ def fetch(query: Callable) -> tuple[pd.DataFrame | None, str]:
     except InputError as exc:
         return None, str(exc)
     except data.DataError as exc:
-        return None, _reason(exc)
-
-
-def _reason(exc: Exception) -> str:
-    field, message = getattr(exc, "field", ""), getattr(exc, "message", str(exc))
-    return f"{field}：{message}" if field and field not in message else message
+        # The reason alone, in Chinese; the field's code is for machines, not for the page.
+        return None, getattr(exc, "message", str(exc))
 
 
 def as_day(value: str | None) -> dt.date:
