@@ -26,7 +26,27 @@ def create_app(config: Config, uri: str) -> dash.Dash:
                     serve_locally=True, title=TITLE, update_title=None, suppress_callback_exceptions=True)
     caller.install(app.server, resolve_forward_secret(config))
     app.layout = shell
+    _secure_headers(app)
     return app
+
+
+def _secure_headers(app: dash.Dash) -> None:
+    """Scripts only from here, plus Dash's own inline scripts by their hashes; no framing.
+
+    Styles may be inline: plotly and the date picker insert <style> elements as they draw. The
+    hashes are taken at the first answer, once the pages feature has added its inline callback.
+    """
+    policy: list[str] = []
+
+    @app.server.after_request
+    def add_headers(response):
+        if not policy:
+            policy.append("; ".join(("default-src 'self'", "script-src 'self' " + " ".join(app.csp_hashes()),
+                                     "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
+                                     "frame-ancestors 'none'")))
+        response.headers["Content-Security-Policy"] = policy[0]
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
 
 
 class ChineseDash(dash.Dash):

@@ -39,11 +39,6 @@ class DashboardsProxy(PageHandler):
     page_permission = "dashboards:read"
     SUPPORTED_METHODS = ("GET", "HEAD", "POST")
 
-    def set_default_headers(self):
-        # Dash's answer brings its own headers; the portal's script policy would block Dash's start-up
-        # script, so only the framing refusal is kept from the portal's defaults.
-        self.set_header("X-Frame-Options", "DENY")
-
     async def get(self, _path: str = ""):
         await self._forward()
 
@@ -78,9 +73,17 @@ class DashboardsProxy(PageHandler):
             self._upstream.parse_line(line)
         elif self._status_line.code != 100:
             self.set_status(self._status_line.code, self._status_line.reason)
+            # Dash's own headers replace the portal's defaults (its script policy allows Dash's inline
+            # start-up script by hash); those it does not send, such as no-store, stay.
+            replaced = set()
             for name, value in self._upstream.get_all():
-                if name.lower() not in _DROPPED_RESPONSE_HEADERS:
+                if name.lower() in _DROPPED_RESPONSE_HEADERS:
+                    continue
+                if name.lower() in replaced:
                     self.add_header(name, value)
+                else:
+                    self.set_header(name, value)
+                    replaced.add(name.lower())
             self._headers_sent = True
 
     def _upstream_chunk(self, chunk: bytes) -> None:

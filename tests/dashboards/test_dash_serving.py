@@ -84,6 +84,10 @@ def test_a_city_supervisor_gets_the_dashboards_and_their_assets_through_the_web_
     page = body.decode()
     assert status == 200 and "<title>监管看板 — 江门市智慧工地监管平台</title>" in page and "正在加载监管看板" in page
     assert '"requests_pathname_prefix":"\\u002fdash\\u002f"' in page
+    # Dash's own security headers come through: scripts from here and Dash's inline ones by hash only.
+    assert headers.get_all("Content-Security-Policy") == [headers["Content-Security-Policy"]]  # Dash's, not two
+    assert "script-src 'self' 'sha256-" in headers["Content-Security-Policy"] and headers.get_all("X-Frame-Options") == ["DENY"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
     # Every script and stylesheet is this platform's own address (no CDN), and each comes back through /dash/.
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert assets and all(a.startswith("/dash/") for a in assets), assets
