@@ -2,6 +2,7 @@
 child (`realname dashboards`, waitress on loopback) verifying the signed caller on every request."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -39,6 +40,17 @@ def test_anonymous_visitors_project_accounts_and_unchanged_passwords_are_refused
     make_account("fresh", "supervisor", must_change=True)
     status, _, headers = dash_web.raw("GET", "/dash/", cookie=dash_web.login("fresh"))
     assert status == 302 and headers["Location"] == "/password"
+
+
+def test_an_idle_session_no_longer_reaches_the_dashboards(dash_web, make_account, sdb):
+    make_account("city", "supervisor")
+    cookie = dash_web.login("city")
+    assert dash_web.raw("GET", "/dash/", cookie=cookie)[0] == 200
+    idle = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=dash_web.config.session_idle_minutes + 1)
+    sdb.sessions.update_many({}, {"$set": {"last_seen": idle}})
+    status, _, headers = dash_web.raw("POST", "/dash/_dash-update-component", identity_callback(),
+                                      headers={"Content-Type": "application/json"}, cookie=cookie)
+    assert status == 302 and headers["Location"].startswith("/login")
 
 
 def _direct(dashboards, path: str, headers: dict | None = None) -> tuple[int, str]:
