@@ -7,6 +7,7 @@ a value the filters could not read) becomes a Chinese message on the page, never
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from typing import Callable
 
@@ -24,13 +25,20 @@ from .database import database
 UPDATED_AT = "数据更新时间"
 
 
+log = logging.getLogger("realname.dashboards")
+
+
 class InputError(Exception):
     """A filter value the page could not read; shown like the data module's DataError."""
 
 
 def fetch(query: Callable) -> tuple[pd.DataFrame | None, str]:
-    """(result, "") from query(data module, db, scope), or (None, the reason in Chinese)."""
-    from . import data  # the data module (rollup queries); imported here so the shell serves without it
+    """(result, "") from query(data module, db, scope), or (None, the reason in Chinese).
+
+    Anything else that goes wrong is logged here and shown as a plain Chinese sentence: the page
+    never shows a traceback, and never an empty table that looks like "no figures".
+    """
+    from . import data  # the data module (rollup queries); imported on first query
     try:
         return query(data, database(), caller.scope()), ""
     except InputError as exc:
@@ -38,6 +46,9 @@ def fetch(query: Callable) -> tuple[pd.DataFrame | None, str]:
     except data.DataError as exc:
         # The reason alone, in Chinese; the field's code is for machines, not for the page.
         return None, getattr(exc, "message", str(exc))
+    except Exception:
+        log.exception("dashboard query failed")
+        return None, "数据暂时无法读取，请稍后再试"
 
 
 def as_day(value: str | None) -> dt.date:

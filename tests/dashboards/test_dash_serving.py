@@ -53,10 +53,11 @@ def test_an_idle_session_no_longer_reaches_the_dashboards(dash_web, make_account
     assert status == 302 and headers["Location"].startswith("/login")
 
 
-def _direct(dashboards, path: str, headers: dict | None = None) -> tuple[int, str]:
+def _direct(dashboards, path: str, headers: dict | None = None, body: bytes | None = None) -> tuple[int, str]:
     import urllib.error
     import urllib.request
-    request = urllib.request.Request(f"http://127.0.0.1:{dashboards.port}{path}", headers=headers or {})
+    request = urllib.request.Request(f"http://127.0.0.1:{dashboards.port}{path}", data=body,
+                                     headers={**(headers or {}), **({"Content-Type": "application/json"} if body else {})})
     try:
         with urllib.request.urlopen(request, timeout=30) as resp:
             return resp.status, resp.read().decode()
@@ -68,8 +69,10 @@ def test_the_dash_port_refuses_anything_not_signed_fresh_by_the_web_process(dash
     city = Caller("sup", "supervisor", None, "10.0.0.1")
     county = Caller("sup", "supervisor", "蓬江区", "10.0.0.1")
     good = sign(FORWARD_SECRET, county)
-    # The one request that must pass, so that the refusals below are the check at work.
+    # The requests that must pass, so that the refusals below are the check at work.
     assert _direct(dashboards, "/dash/_dash-layout", good)[0] == 200
+    status, body = _direct(dashboards, "/dash/_dash-update-component", good, identity_callback())
+    assert status == 200 and callback_answer(body.encode()) == "sup（监管）· 范围：蓬江区"
     refusals = {
         "no headers": {},
         "forged identity, no signature": {k: v for k, v in good.items() if k != SIGNATURE},
@@ -87,6 +90,8 @@ def test_the_dash_port_refuses_anything_not_signed_fresh_by_the_web_process(dash
             status, body = _direct(dashboards, path, headers)
             assert status == 403, (what, path, status)
             assert re.search(r"[\u4e00-\u9fff]", body) and "_dash-config" not in body, (what, body)
+        status, body = _direct(dashboards, "/dash/_dash-update-component", headers, identity_callback())
+        assert status == 403 and "shell-identity" not in body, (what, "callback", status)
 
 
 def test_a_city_supervisor_gets_the_dashboards_and_their_assets_through_the_web_process(dash_web, make_account):
