@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "supplier:self": "a supplier's own profile, scopes and applications",
     "suppliers:review": "business scope and device access review",
     "audit:read": "search the audit log",
+    "dashboards:read": "the supervisors' dashboards (/dash/)",
 }
 ALL = "*"  # the admin's: every permission
 
@@ -53,7 +54,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "supervisor": frozenset({"projects:read", "projects:write", "projects:manage", "declarations:review",
                              "accounts:issue", "enterprises:read", "enterprises:write", "workforce:read",
                              "people:read", "people:unmask", "contracts:read", "contracts:download",
-                             "punches:read", "photos:read", "devices:read", "suppliers:review", "audit:read"}),
+                             "punches:read", "photos:read", "devices:read", "suppliers:review", "audit:read",
+                             "dashboards:read"}),
     "project": frozenset({"projects:read", "projects:write", "enterprises:read", "enterprises:write",
                           "workforce:read", "workforce:write", "people:read", "people:unmask", "contracts:read",
                           "contracts:write", "contracts:download", "punches:read", "photos:read", "devices:read"}),
@@ -62,7 +64,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "enterprise": frozenset({"enterprises:read"}),
     # Analysts read everything in scope, with personal data masked and no photos or contract scans.
     "analyst": frozenset({"projects:read", "enterprises:read", "workforce:read", "people:read", "contracts:read",
-                          "punches:read", "devices:read"}),
+                          "punches:read", "devices:read", "dashboards:read"}),
     "admin": frozenset({ALL}),
 }
 

@@ -1,4 +1,4 @@
-"""`realname`: the one entry point — serve, gateway, web, db, device, account, seed-demo, simulate, bench, demo."""
+"""`realname`: the one entry point — serve, gateway, web, dashboards, db, device, account, seed-demo, simulate, bench, demo."""
 from __future__ import annotations
 
 import argparse
@@ -43,6 +43,18 @@ def cmd_web(args, config: Config) -> int:
     from .api.app import run_web
     _print_token(config)
     _with_database(config, lambda db: run_web(config, db), app_name="realname-web")
+    return 0
+
+
+def cmd_dashboards(args, config: Config) -> int:
+    from .store.launch import database_uri
+    import waitress
+
+    from dashboards.app import create_app
+    with database_uri(config) as uri:
+        app = create_app(config, uri)
+        # Loopback only: the web process is the one door (it signs who is calling).
+        waitress.serve(app.server, host="127.0.0.1", port=config.dash_port, threads=8, ident="realname-dashboards")
     return 0
 
 
@@ -152,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gateway", help="run only the device gateway").set_defaults(func=cmd_gateway)
     sub.add_parser("web", help="run only the web process").set_defaults(func=cmd_web)
     sub.add_parser("db", help="run only the embedded database").set_defaults(func=cmd_db)
+    sub.add_parser("dashboards", help="run only the dashboards process (Dash on loopback, behind /dash/)").set_defaults(
+        func=cmd_dashboards)
     demo = sub.add_parser("demo", help="serve + seed demonstration data + simulated devices punching live")
     demo.add_argument("--devices", type=int, default=20)
     demo.set_defaults(func=cmd_demo)

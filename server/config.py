@@ -46,6 +46,8 @@ SETTINGS = (
     Setting("REALNAME_CONTRACT_MAX_MB", "10", "Largest contract scan (合同扫描件, PDF) accepted, in MB; kept in the database."),
     Setting("REALNAME_SMTP_HOST", "", "Mail server for result e-mails (项目申报 results); unset: mails stay queued in the outbox."),
     Setting("REALNAME_SMTP_PORT", "25", "Port of that mail server (plain SMTP, as inside a government network)."),
+    Setting("REALNAME_DASH_PORT", "8050", "Port of the dashboards process (Dash under waitress, loopback only; reached through the web process at /dash/)."),
+    Setting("REALNAME_FORWARD_SECRET", "", "Key the web process signs forwarded callers with and the dashboards process verifies; unset: generated once into $REALNAME_DATA_DIR/forward_secret (mode 600)."),
     Setting("REALNAME_SMTP_FROM", "noreply@jmzhgd.jiangmen.cn", "Sender address of the platform's e-mails."),
 )
 
@@ -87,6 +89,8 @@ class Config:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "noreply@jmzhgd.jiangmen.cn"
+    dash_port: int = 8050
+    forward_secret: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -125,6 +129,8 @@ class Config:
             smtp_host=_get(env, "REALNAME_SMTP_HOST"),
             smtp_port=int(_get(env, "REALNAME_SMTP_PORT")),
             smtp_from=_get(env, "REALNAME_SMTP_FROM"),
+            dash_port=int(_get(env, "REALNAME_DASH_PORT")),
+            forward_secret=_get(env, "REALNAME_FORWARD_SECRET"),
         )
         values.update(overrides)
         return cls(**values)
@@ -138,15 +144,24 @@ def resolve_cookie_secret(config: Config) -> str:
 
     Kept on disk rather than generated per start: a new secret would log everybody out at every restart.
     """
-    if config.cookie_secret:
-        return config.cookie_secret
-    path = config.data_dir / "cookie_secret"
+    return config.cookie_secret or _kept_secret(config.data_dir / "cookie_secret")
+
+
+def resolve_forward_secret(config: Config) -> str:
+    """The key shared by the web process and the dashboards process, configured or kept like the cookie's.
+
+    On disk, so that the processes `serve` starts separately (and restarts) agree without passing it around.
+    """
+    return config.forward_secret or _kept_secret(config.data_dir / "forward_secret")
+
+
+def _kept_secret(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         # Written whole to a private temporary file, then linked into place: link() fails if the
         # name exists, so of processes starting together (serve starts several) exactly one
         # secret wins, and nobody can read a half-written file.
-        tmp = path.with_name(f".cookie_secret.{os.getpid()}.{secrets.token_hex(4)}")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(48))

@@ -71,7 +71,7 @@ class Platform:
         self._db_context = database_uri(self.config)
         self.uri = self._db_context.__enter__()
         env = dict(os.environ, MONGODB_URI=self.uri, REALNAME_ADMIN_TOKEN=self.config.admin_token)
-        self.children = [_child(["gateway"], env), _child(["web"], env)]
+        self.children = [_child(["gateway"], env), _child(["web"], env), _child(["dashboards"], env)]
         if not wait_for_port("127.0.0.1", self.config.gateway_port) or not wait_for_web(self.config.web_port):
             self.stop()
             raise SystemExit("网关或网页进程未能启动 (gateway or web did not come up); see the messages above.")
@@ -107,6 +107,7 @@ class Platform:
             f"  database      {self.uri}" + ("" if c.mongodb_uri else f"   (embedded, data in {c.data_dir / 'db'})"),
             f"  device gateway tcp://127.0.0.1:{c.gateway_port}",
             f"  web / API     http://127.0.0.1:{c.web_port}/api/health",
+            f"  dashboards    http://127.0.0.1:{c.web_port}/dash/   (supervisors and analysts, after login)",
             f"  admin token   {c.admin_token}",
             f"  try: curl -H 'Authorization: Bearer {c.admin_token}' http://127.0.0.1:{c.web_port}/api/devices",
         ]

@@ -9,7 +9,8 @@ from pymongo import MongoClient
 
 from server.store.embedded import EmbeddedDatabase
 
-from support import GatewayProcess, GatewayThread, WebThread, make_account_sync, run_async
+from support import (FORWARD_SECRET, DashboardsProcess, GatewayProcess, GatewayThread, WebThread, make_account_sync,
+                     run_async)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +49,22 @@ def site(mongo_uri, db_name):
 @pytest.fixture
 def web(mongo_uri, db_name):
     w = WebThread(mongo_uri, db_name)
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def dashboards(mongo_uri, db_name):
+    """`realname dashboards` as a real child process on a free port (loopback)."""
+    process = DashboardsProcess(mongo_uri, db_name).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def dash_web(mongo_uri, db_name, dashboards):
+    """The web process forwarding /dash/ to that dashboards process, with the same forward secret."""
+    w = WebThread(mongo_uri, db_name, dash_port=dashboards.port, forward_secret=FORWARD_SECRET)
     yield w
     w.stop()
 

@@ -211,20 +211,19 @@ def make_account_sync(uri: str, db_name: str, username: str, role: str, *, must_
     return run_async(uri, db_name, job)
 
 
-class GatewayProcess:
-    """`realname gateway` as a real child process: it can be killed with SIGKILL and its memory measured."""
+class ServerProcess:
+    """A `realname <command>` as a real child process listening on port: killable, its memory measurable."""
 
-    def __init__(self, uri: str, db_name: str, port: int | None = None, **env):
-        self.uri, self.db_name = uri, db_name
-        self.port = port or free_port()
-        self.env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_GATEWAY_HOST="127.0.0.1",
-                        REALNAME_GATEWAY_PORT=str(self.port), REALNAME_STATS_FLUSH_SECONDS="0.5", **env)
+    command = ""
+
+    def __init__(self, port: int, env: dict):
+        self.port, self.env = port, env
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "GatewayProcess":
-        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "gateway"], env=self.env,
+    def start(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", self.command], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.proc.stderr.read().decode(errors="replace")[-3000:]
             try:
@@ -233,10 +232,10 @@ class GatewayProcess:
                 return self
             except OSError:
                 time.sleep(0.1)
-        raise AssertionError("gateway process did not listen")
+        raise AssertionError(f"{self.command} process did not listen")
 
     def _drain(self):
-        # Keep reading its log so a chatty gateway never blocks on a full pipe.
+        # Keep reading its log so a chatty process never blocks on a full pipe.
         for line in self.proc.stderr:
             self.last_log_line = line
 
@@ -256,6 +255,33 @@ class GatewayProcess:
     def rss(self) -> int:
         import psutil
         return psutil.Process(self.proc.pid).memory_info().rss
+
+
+class GatewayProcess(ServerProcess):
+    """`realname gateway` as a real child process: it can be killed with SIGKILL and its memory measured."""
+
+    command = "gateway"
+
+    def __init__(self, uri: str, db_name: str, port: int | None = None, **env):
+        self.uri, self.db_name = uri, db_name
+        port = port or free_port()
+        super().__init__(port, dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name,
+                                    REALNAME_GATEWAY_HOST="127.0.0.1", REALNAME_GATEWAY_PORT=str(port),
+                                    REALNAME_STATS_FLUSH_SECONDS="0.5", **env))
+
+
+FORWARD_SECRET = "test-forward-secret"
+
+
+class DashboardsProcess(ServerProcess):
+    """`realname dashboards` as a real child (Dash under waitress on loopback), keyed with FORWARD_SECRET."""
+
+    command = "dashboards"
+
+    def __init__(self, uri: str, db_name: str):
+        port = free_port()
+        super().__init__(port, dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name,
+                                    REALNAME_DASH_PORT=str(port), REALNAME_FORWARD_SECRET=FORWARD_SECRET))
 
 
 class Device:

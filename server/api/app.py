@@ -11,8 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..config import Config, resolve_cookie_secret
 from ..store import outbox as outbox_store
-from ..web import (attendance_pages, audit_pages, contract_pages, device_pages, pages, people_pages, project_pages,
-                   roster_pages, supplier_pages, workforce_pages)
+from ..web import (attendance_pages, audit_pages, contract_pages, dash_proxy, device_pages, pages, people_pages,
+                   project_pages, roster_pages, supplier_pages, workforce_pages)
 from . import (attendance, audit, auth, contracts, declarations, device_access, devices, enterprises, health, imports,
                openapi, outbox, people, projects, roster, suppliers, teams, units)
 from .base import APIError, APIHandler
@@ -31,7 +31,7 @@ API_MODULES = [health, openapi, auth, projects, declarations, outbox, enterprise
                imports, contracts, attendance, devices, suppliers, device_access, audit]
 # Server-rendered pages (server/web); they call the same store functions and post forms to the API.
 PAGE_MODULES = [pages, project_pages, workforce_pages, roster_pages, people_pages, attendance_pages, contract_pages,
-                supplier_pages, device_pages, audit_pages]
+                supplier_pages, device_pages, audit_pages, dash_proxy]
 # Mail queued while SMTP was unreachable is retried this often (result mails also go out at once).
 OUTBOX_RETRY_SECONDS = 60
 
@@ -46,6 +46,7 @@ def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:
                                    xsrf_cookies=False, compress_response=True,
                                    cookie_secret=resolve_cookie_secret(config),
                                    openapi=openapi.build_document(API_MODULES),
+                                   **dash_proxy.application_settings(config),
                                    **pages.application_settings())
 
 

@@ -9,10 +9,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from .db import site_day_bounds, utcnow
 
 
+def entry(*, actor: str, action: str, target: dict | None = None, detail: dict | None = None) -> dict:
+    """One audit record; the dashboards process writes it with its synchronous client."""
+    return {"at": utcnow(), "actor": actor, "action": action, "target": target or {}, "detail": detail or {}}
+
+
 async def record(db: AsyncDatabase, *, actor: str, action: str, target: dict | None = None,
                  detail: dict | None = None) -> None:
-    await db.audit_log.insert_one({"at": utcnow(), "actor": actor, "action": action,
-                                   "target": target or {}, "detail": detail or {}})
+    await db.audit_log.insert_one(entry(actor=actor, action=action, target=target, detail=detail))
 
 
 async def search(db: AsyncDatabase, *, actor: str | None = None, action: str | None = None,

@@ -29,7 +29,7 @@ from server.api import openapi as openapi_module
 from server.api.app import API_MODULES, PAGE_MODULES
 from server.store import accounts
 
-from support import WebThread, build_site, make_account_sync, run_async
+from support import FORWARD_SECRET, DashboardsProcess, WebThread, build_site, make_account_sync, run_async
 
 COUNTY = "蓬江区"  # build_site's county: the county supervisor sees the site
 # (caller, role, account scope); scope values naming the site are filled in by the fixture.
@@ -158,9 +158,12 @@ def matrix(mongo_uri):
         username = f"m-{caller}"
         make_account_sync(mongo_uri, db_name, username, role, **scope)
         tokens[caller] = run_async(mongo_uri, db_name, lambda db, u=username: accounts.issue_token(db, u))
-    web = WebThread(mongo_uri, db_name)
+    # /dash/ is a page too: behind it, the dashboards process answers for the roles let through.
+    dashboards = DashboardsProcess(mongo_uri, db_name).start()
+    web = WebThread(mongo_uri, db_name, dash_port=dashboards.port, forward_secret=FORWARD_SECRET)
     yield {"web": web, "site": site, "other": other, "tokens": tokens}
     web.stop()
+    dashboards.stop()
     client = MongoClient(mongo_uri)
     client.drop_database(db_name)
     client.close()

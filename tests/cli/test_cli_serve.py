@@ -1,4 +1,4 @@
-"""`realname serve`: database, gateway and web come up together and all stop on SIGTERM."""
+"""`realname serve`: database, gateway, web and dashboards come up together and all stop on SIGTERM."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import psutil
@@ -20,7 +21,7 @@ def test_serve_starts_everything_and_stops_everything(tmp_path):
     env = dict(os.environ, REALNAME_DATA_DIR=str(tmp_path), REALNAME_EMBEDDED_DB_PORT=str(free_port()),
                REALNAME_GATEWAY_PORT=str(free_port()), REALNAME_WEB_PORT=str(free_port()),
                REALNAME_ADMIN_TOKEN="serve-test-token", REALNAME_GATEWAY_HOST="127.0.0.1",
-               REALNAME_WEB_HOST="127.0.0.1")
+               REALNAME_WEB_HOST="127.0.0.1", REALNAME_DASH_PORT=str(free_port()))
     env.pop("MONGODB_URI", None)
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -33,13 +34,16 @@ def test_serve_starts_everything_and_stops_everything(tmp_path):
             banner += line
         assert "serve-test-token" in banner, banner
         children = psutil.Process(proc.pid).children(recursive=True)
-        assert len(children) >= 3  # database, gateway, web
+        assert len(children) >= 4  # database, gateway, web, dashboards
         with urllib.request.urlopen(f"http://127.0.0.1:{env['REALNAME_WEB_PORT']}/api/health", timeout=5) as resp:
             assert json.loads(resp.read())["database"] == "ok"
         device = Device(int(env["REALNAME_GATEWAY_PORT"]), "NOBODY")
         assert device.login().flag == 1  # the gateway answers, from the same database
         device.close()
         assert (tmp_path / "db").is_dir()
+        # The dashboards child answers through the web process, both keyed by the secret generated once.
+        assert _dashboards_through_web(int(env["REALNAME_WEB_PORT"]), "serve-test-token")
+        assert (tmp_path / "forward_secret").stat().st_mode & 0o777 == 0o600
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(90) == 0
@@ -48,3 +52,17 @@ def test_serve_starts_everything_and_stops_everything(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _dashboards_through_web(port: int, token: str, timeout: float = 60) -> bool:
+    """The dashboards process may still be importing Dash when the web answers: poll until it does."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/dash/", headers={"Authorization": f"Bearer {token}"})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                return "_dash-config" in resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 502, exc.code  # only "not up yet" is worth waiting for
+        time.sleep(0.3)
+    return False
