@@ -13,6 +13,7 @@ import logging
 import tornado.httputil
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from .. import access
 from ..api.base import APIError
 from ..config import resolve_forward_secret
 from ..forwarded_caller import Caller, sign
@@ -31,8 +32,7 @@ _DROPPED_RESPONSE_HEADERS = {"connection", "keep-alive", "transfer-encoding", "t
 
 def forwarded_caller(principal, address: str) -> Caller:
     """The caller as the dashboards see it: the scope is the principal's, never anything the browser sent."""
-    return Caller(principal.username or principal.name, principal.role, principal.project_filter().get("county"),
-                  address)
+    return Caller(principal.username or principal.name, principal.role, access.county_of(principal), address)
 
 
 class DashboardsProxy(PageHandler):

@@ -120,6 +120,8 @@ EXPECTED_PAGES = {
     "/supplier": "U", "/access": "U", "/access/new": "U", "/access/([0-9]{1,10})": "U",
     "/supplier-review": "S", "/device-access": "S", "/device-access/([0-9]{1,10})": "S",
     "/devices": "SPUA", "/audit": "S",
+    # The supervisors' dashboards: supervisors and analysts (docs/access.md), behind the web process.
+    "/dash": "SA", "/dash/(.*)": "SA",
 }
 
 
