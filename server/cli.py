@@ -1,4 +1,4 @@
-"""`realname`: the one entry point — serve, gateway, web, db, device, account, seed-demo, simulate, bench, demo."""
+"""`realname`: the one entry point — serve, gateway, web, worker, db, device, account, seed-demo, simulate, bench, demo."""
 from __future__ import annotations
 
 import argparse
@@ -43,6 +43,12 @@ def cmd_web(args, config: Config) -> int:
     from .api.app import run_web
     _print_token(config)
     _with_database(config, lambda db: run_web(config, db), app_name="realname-web")
+    return 0
+
+
+def cmd_worker(args, config: Config) -> int:
+    from .workers.runner import run_worker
+    _with_database(config, lambda db: run_worker(config, db), app_name="realname-worker")
     return 0
 
 
@@ -147,9 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="realname", description="江门市智慧工地监管平台 — 实名制管理子系统")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run database (when embedded), gateway and web together").set_defaults(func=cmd_serve)
+    sub.add_parser("serve", help="run database (when embedded), gateway, web and worker together").set_defaults(func=cmd_serve)
     sub.add_parser("gateway", help="run only the device gateway").set_defaults(func=cmd_gateway)
     sub.add_parser("web", help="run only the web process").set_defaults(func=cmd_web)
+    sub.add_parser("worker", help="run one worker for background jobs (imports, mail retry); any number may run"
+                   ).set_defaults(func=cmd_worker)
     sub.add_parser("db", help="run only the embedded database").set_defaults(func=cmd_db)
     demo = sub.add_parser("demo", help="serve + seed demonstration data + simulated devices punching live")
     demo.add_argument("--devices", type=int, default=20)

@@ -165,6 +165,19 @@ VALIDATORS: dict[str, dict] = {
         errors={"bsonType": "array"},
         created_at=_date,
     ),
+    # Background work for the worker processes (server/workers): one-off jobs and one due
+    # document per periodic kind, each taken under a lease (store/jobs.py).
+    "jobs": _schema(
+        ["kind", "params", "state", "due_at", "attempts", "created_at"],
+        kind={"bsonType": "string", "minLength": 1},
+        params={"bsonType": "object"},
+        state={"enum": ["queued", "running", "done", "failed"]},
+        due_at=_date,
+        attempts=_int,
+        lease_owner={"bsonType": ["string", "null"]},
+        lease_expires=_opt_date,
+        created_at=_date,
+    ),
     "declarations": _schema(
         ["name", "county", "state", "applicant", "proof", "submitted_at", "history"],
         name={"bsonType": "string", "minLength": 1},
@@ -288,6 +301,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "contract_files": [],
     "roster_changes": [IndexModel([("changed_at", ASCENDING)], name="changed_at")],
     "import_jobs": [IndexModel([("project_id", ASCENDING), ("created_at", DESCENDING)], name="project_recent")],
+    # Claiming: the oldest due queued job, then any running job whose lease ran out.
+    "jobs": [IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due"),
+             IndexModel([("state", ASCENDING), ("lease_expires", ASCENDING)], name="state_lease")],
     "declarations": [
         # Review lists (待审核 / 已审核), city-wide or for one county, newest first.
         IndexModel([("state", ASCENDING), ("submitted_at", DESCENDING)], name="state_submitted"),
