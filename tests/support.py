@@ -200,6 +200,55 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 
+class WorkerThread:
+    """A worker (server/workers) on a thread with its own loop, against the test's database."""
+
+    def __init__(self, uri: str, db_name: str, **overrides):
+        env = {"REALNAME_DB_NAME": db_name, "REALNAME_WORKER_POLL_SECONDS": "0.1"}
+        self.config = Config.from_env(env, mongodb_uri=uri, **overrides)
+        self.uri, self.db_name = uri, db_name
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(30)
+
+    async def _main(self):
+        from server.workers.runner import Worker
+        client, db = await open_database(self.uri, self.db_name, app_name="test-worker")
+        self.loop, self.worker = asyncio.get_running_loop(), Worker(self.config, db)
+        self._ready.set()
+        try:
+            await self.worker.run()
+        finally:
+            await client.close()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.worker.stopping.set)
+        self._thread.join(30)
+
+
+class WorkerProcess:
+    """`realname worker` as a real child process, so a test can kill it with SIGKILL mid-job."""
+
+    def __init__(self, uri: str, db_name: str, **env):
+        self.env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_WORKER_POLL_SECONDS="0.1",
+                        **env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
 def make_account_sync(uri: str, db_name: str, username: str, role: str, *, must_change: bool = False,
                       password: str = PASSWORD, **scope) -> dict:
     from server.store import accounts

@@ -156,12 +156,14 @@ VALIDATORS: dict[str, dict] = {
     "contract_files": _schema(["data", "size", "created_at"], data={"bsonType": "binData"}, size=_int, created_at=_date),
     # Roster entry/exit stamps per project, polled by gateways (roster.CurrentRosterCache).
     "roster_changes": _schema(["_id", "changed_at"], _id=_int, changed_at=_date),
-    # Excel batch entry (批量人员进场) runs as a job; the page polls its progress.
+    # Excel batch entry (批量人员进场): the report a worker job writes and the page polls; the
+    # uploaded workbook is kept on it until the job settles. `total` is known once it is read.
     "import_jobs": _schema(
         ["project_id", "state", "total", "done", "entered", "errors", "created_at"],
         project_id=_int,
         state={"enum": ["queued", "running", "done", "failed"]},
-        total=_int, done=_int, entered=_int,
+        total={"bsonType": ["int", "long", "null"]}, done=_int, entered=_int,
+        workbook={"bsonType": "binData"},
         errors={"bsonType": "array"},
         created_at=_date,
     ),
@@ -262,6 +264,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Unit and team exit / delete: who is (or ever was) entered under one unit or team.
         IndexModel([("unit_id", ASCENDING), ("exit_date", ASCENDING)], name="unit_presence"),
         IndexModel([("team_id", ASCENDING), ("exit_date", ASCENDING)], name="team_presence"),
+        # A worker resuming an Excel import finds the rows it already entered.
+        IndexModel([("import_id", ASCENDING)], name="import"),
     ],
     "punches": [
         IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("test", ASCENDING), ("worker_no", ASCENDING)],

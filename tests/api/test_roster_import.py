@@ -59,7 +59,7 @@ def test_template_has_columns_and_format_notes(web):
     assert roster_import._header_keys(rows[0])
 
 
-def test_mixed_workbook_every_row_entered_or_reported(web, site, sdb):
+def test_mixed_workbook_every_row_entered_or_reported(web, worker, site, sdb):
     pid = site["project_id"]
     rng = random.Random(41)
     unit, team = "江门市测试建筑工程有限公司", "土建"
@@ -84,9 +84,10 @@ def test_mixed_workbook_every_row_entered_or_reported(web, site, sdb):
         [synthetic.id_number(rng), "冯十二", None, None, None, None, unit, "总承包单位项目部", "项目经理", None],   # 15 ok manager
     ]
     status, reply = upload(web, pid, workbook(rows))
-    assert status == 202 and reply["job_url"].startswith("/api/imports/") and reply["total"] == 13, reply
+    # The reply comes before the workbook is read (a worker reads it): the row count is in the progress.
+    assert status == 202 and reply["job_url"].startswith("/api/imports/") and reply["total"] is None, reply
     job = wait_done(web, reply["job_url"])
-    assert job["state"] == "done" and job["done"] == 13 and job["entered"] == 3, job
+    assert job["state"] == "done" and job["total"] == 13 and job["done"] == 13 and job["entered"] == 3, job
     errors = {e["row"]: (e["field"], e["message"]) for e in job["errors"]}
     assert {r: f for r, (f, _) in errors.items()} == {
         5: "id_number", 6: "name", 7: "unit", 8: "team", 9: "job", 10: "id_number", 11: "id_number",
@@ -101,24 +102,28 @@ def test_mixed_workbook_every_row_entered_or_reported(web, site, sdb):
     assert sdb.people.count_documents({"id_number": new_ids[1]}) == 0  # refused rows leave no person behind
 
 
-def test_broken_uploads_are_refused_naming_file(web, site):
+def test_broken_uploads_are_refused_naming_file(web, worker, site):
     pid = site["project_id"]
-    cases = [
-        (b"PK\x03\x04" + b"\x00" * 200, 400),                           # zip signature, corrupted body
-        (b"%PDF-1.4 not a workbook", 400),                              # wrong kind
-        (workbook([["x"]], header=["姓名", "班组"], notes=False), 400),   # required columns missing
-        (workbook([], notes=True), 400),                                # no data rows
-    ]
-    for data, code in cases:
+    # Refused at upload: what the archive's directory or the file kind already shows.
+    for data in (b"PK\x03\x04" + b"\x00" * 200,                       # zip signature, corrupted body
+                 b"%PDF-1.4 not a workbook"):                          # wrong kind
         status, body = upload(web, pid, data)
-        assert (status, body.get("field")) == (code, "file"), body
+        assert (status, body.get("field")) == (400, "file"), body
+    # Refused once the worker reads the sheet: the job ends failed, naming the file and the reason.
+    for data, reason in ((workbook([["x"]], header=["姓名", "班组"], notes=False), "缺少列"),
+                         (workbook([], notes=True), "没有数据行")):
+        status, reply = upload(web, pid, data)
+        assert status == 202, reply
+        job = wait_done(web, reply["job_url"])
+        assert (job["state"], job["field"], job["entered"]) == ("failed", "file", 0), job
+        assert reason in job["message"], job
     status, body = upload(web, pid, b"PK\x03\x04" + b"\x00" * (6 * 1024 * 1024))
     assert status == 413 and body["field"] == "file"
     status, body = web.upload(f"/api/projects/{pid}/roster/import", files={})
     assert status == 400 and body["field"] == "file"
 
 
-def test_job_progress_only_within_project_scope(web, site, make_account, mongo_uri, db_name):
+def test_job_progress_only_within_project_scope(web, worker, site, make_account, mongo_uri, db_name):
     pid = site["project_id"]
     row = [synthetic.id_number(random.Random(5)), "林一", None, None, None, None, "江门市测试建筑工程有限公司", "土建", "木工", None]
     status, reply = upload(web, pid, workbook([row]))
@@ -136,7 +141,7 @@ def test_job_progress_only_within_project_scope(web, site, make_account, mongo_u
     assert wait_done(web, reply["job_url"])["entered"] == 1
 
 
-def test_thousand_rows_import_quickly(web, site, sdb):
+def test_thousand_rows_import_quickly(web, worker, site, sdb):
     pid = site["project_id"]
     rng = random.Random(1000)
     rows = [[synthetic.id_number(rng), synthetic.chinese_name(rng), None, None, None, None,
