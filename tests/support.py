@@ -203,10 +203,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class WorkerThread:
     """A worker (server/workers) on a thread with its own loop, against the test's database."""
 
-    def __init__(self, uri: str, db_name: str, **overrides):
+    def __init__(self, uri: str, db_name: str, kinds: dict | None = None, **overrides):
         env = {"REALNAME_DB_NAME": db_name, "REALNAME_WORKER_POLL_SECONDS": "0.1"}
         self.config = Config.from_env(env, mongodb_uri=uri, **overrides)
-        self.uri, self.db_name = uri, db_name
+        self.uri, self.db_name, self.kinds = uri, db_name, kinds
         self._ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self._thread.start()
@@ -215,7 +215,7 @@ class WorkerThread:
     async def _main(self):
         from server.workers.runner import Worker
         client, db = await open_database(self.uri, self.db_name, app_name="test-worker")
-        self.loop, self.worker = asyncio.get_running_loop(), Worker(self.config, db)
+        self.loop, self.worker = asyncio.get_running_loop(), Worker(self.config, db, self.kinds)
         self._ready.set()
         try:
             await self.worker.run()
@@ -494,21 +494,48 @@ class Browser:
                 % json.dumps(answer))
 
 
-def roster_workbook(path, rows) -> str:
-    """An Excel roster in the platform's template columns, written to path; returns the path as text."""
+def roster_import_workbook(rows, header=None, notes=True) -> bytes:
+    """An Excel roster in the platform's template columns (or `header`), with the notes row unless notes=False."""
     import io
 
     from openpyxl import Workbook
 
     from server.store import roster_import
     book = Workbook()
-    book.active.append([c.title for c in roster_import.COLUMNS])
+    book.active.append(header if header is not None else [c.title for c in roster_import.COLUMNS])
+    if notes:
+        book.active.append([c.note for c in roster_import.COLUMNS])
     for row in rows:
         book.active.append(list(row))
     buffer = io.BytesIO()
     book.save(buffer)
-    path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def roster_workbook(path, rows) -> str:
+    """roster_import_workbook written to path (no notes row); returns the path as text."""
+    path.write_bytes(roster_import_workbook(rows, notes=False))
     return str(path)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def upload_roster(web, project_id, data, **kw):
+    """POST an Excel workbook to 批量人员进场; returns (status, reply)."""
+    return web.upload(f"/api/projects/{project_id}/roster/import", files={"file": ("名单.xlsx", data, XLSX)}, **kw)
+
+
+def wait_import(web, url, token=ADMIN_TOKEN, timeout=60):
+    """Poll an import's progress address until it is done or failed; returns the last report."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, job = web.get(url, token=token)
+        assert status == 200, job
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"import not finished: {job}")
 
 
 def start_chromium():

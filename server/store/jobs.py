@@ -90,7 +90,7 @@ async def settle(db: AsyncDatabase, job: dict, *, result=None, error: str = "",
     one interval after this run started (an error is kept on it for operators)."""
     now = utcnow()
     fields = {"lease_owner": None, "lease_expires": None, "result": result, "error": error[:2000],
-              "updated_at": now, "finished_at": now}
+              "updated_at": now, "finished_at": now, "finished_by": job["lease_owner"]}
     update: dict = {"$set": fields}
     if interval is not None:
         fields.update(state=QUEUED, due_at=job["started_at"] + dt.timedelta(seconds=interval), attempts=0)

@@ -25,7 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from ..domain.rules import RuleError
-from . import jobs, people
+from . import jobs, openpyxl_fix, people  # noqa: F401 — openpyxl_fix: a sheet without <dimension> is not read whole
 from .db import utcnow
 from .roster import CURRENT, mark_changed
 from .roster_entries import check_not_future, check_placement, entry_document
