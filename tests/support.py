@@ -99,34 +99,11 @@ CAPTCHA_ANSWER = "TEST"
 PASSWORD = "Passw0rd-1"
 
 
-class WebThread:
-    """The web app on a thread with its own loop, against the real database, spoken to over real HTTP.
+class WebClient:
+    """Real HTTP to a web process on 127.0.0.1:port (a WebThread, or one that `realname serve` started)."""
 
-    xheaders=True as in run_web, so a test can pose as any client address with X-Real-IP.
-    """
-
-    def __init__(self, uri: str, db_name: str, **overrides):
-        self.port = free_port()
-        env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
-               "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
-        self.config = Config.from_env(env, mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port, **overrides)
-        self.uri, self.db_name = uri, db_name
-        self._ready = threading.Event()
-        threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True).start()
-        assert self._ready.wait(30)
-
-    async def _main(self):
-        from server.api.app import make_app
-        client, db = await open_database(self.uri, self.db_name, app_name="test-web")
-        server = make_app(self.config, db).listen(self.port, address="127.0.0.1", xheaders=True)
-        self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
-        await self.stop_event.wait()
-        server.stop()
-        await client.close()
-
-    def stop(self):
-        self.loop.call_soon_threadsafe(self.stop_event.set)
+    def __init__(self, port: int):
+        self.port = port
 
     def request(self, method: str, path: str, body: dict | None = None, *, token: str | None = None,
                 cookie: str | None = None, ip: str | None = None) -> tuple[int, dict, dict]:
@@ -192,6 +169,36 @@ class WebThread:
             if header.startswith("realname_session="):
                 return header.split(";")[0]
         raise AssertionError("no session cookie")
+
+
+class WebThread(WebClient):
+    """The web app on a thread with its own loop, against the real database, spoken to over real HTTP.
+
+    xheaders=True as in run_web, so a test can pose as any client address with X-Real-IP.
+    """
+
+    def __init__(self, uri: str, db_name: str, **overrides):
+        super().__init__(free_port())
+        env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
+               "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
+        self.config = Config.from_env(env, mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port, **overrides)
+        self.uri, self.db_name = uri, db_name
+        self._ready = threading.Event()
+        threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True).start()
+        assert self._ready.wait(30)
+
+    async def _main(self):
+        from server.api.app import make_app
+        client, db = await open_database(self.uri, self.db_name, app_name="test-web")
+        server = make_app(self.config, db).listen(self.port, address="127.0.0.1", xheaders=True)
+        self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        await self.stop_event.wait()
+        server.stop()
+        await client.close()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.stop_event.set)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
