@@ -501,6 +501,17 @@ class Browser:
                 % json.dumps(answer))
 
 
+def wait_for(condition, timeout: float = 10, what: str = "condition", every: float = 0.1):
+    """Poll condition() until it returns something true (and return that), or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
 def roster_import_workbook(rows, header=None, notes=True) -> bytes:
     """An Excel roster in the platform's template columns (or `header`), with the notes row unless notes=False."""
     import io

@@ -19,7 +19,7 @@ from server.demo import synthetic
 from server.store.embedded import free_port
 
 from support import (Device, WebClient, build_site, roster_import_workbook, run_async, upload_roster,
-                     wait_import)
+                     wait_for, wait_import)
 
 TOKEN = "supervise-test-token"
 
@@ -50,16 +50,6 @@ def child(proc: subprocess.Popen, command: str) -> psutil.Process:
         if p.cmdline()[-1:] == [command]:
             return p
     raise AssertionError(f"no {command} child")
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def device_logs_in(port: int) -> bool:
