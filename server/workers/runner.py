@@ -79,7 +79,14 @@ class Worker:
                     await jobs.release(self.db, job)
                     log.info("worker %s stopping: job %s handed back", self.name, job["_id"])
                     return
-                if not await jobs.renew(self.db, job, self.lease):
+                try:
+                    kept = await jobs.renew(self.db, job, self.lease)
+                except PyMongoError:
+                    # The database is away for a moment: keep working; if the lease runs out
+                    # meanwhile, the next renewal says so and the job goes to whoever took it.
+                    log.warning("worker %s could not renew its lease on job %s", self.name, job["_id"])
+                    continue
+                if not kept:
                     # Taken over (this worker stalled past its lease): the other worker carries on.
                     await self._cancel(task)
                     log.warning("worker %s lost the lease on job %s", self.name, job["_id"])
