@@ -1,4 +1,4 @@
-"""`realname`: the one entry point — serve, gateway, web, dashboards, db, device, account, seed-demo, simulate, bench, demo."""
+"""`realname`: the one entry point — serve, gateway, web, worker, dashboards, db, device, account, seed-demo, simulate, bench, demo."""
 from __future__ import annotations
 
 import argparse
@@ -55,6 +55,12 @@ def cmd_dashboards(args, config: Config) -> int:
         app = create_app(config, uri)
         # Loopback only: the web process is the one door (it signs who is calling).
         waitress.serve(app.server, host="127.0.0.1", port=config.dash_port, threads=8, ident="realname-dashboards")
+    return 0
+
+
+def cmd_worker(args, config: Config) -> int:
+    from .workers.runner import run_worker
+    _with_database(config, lambda db: run_worker(config, db), app_name="realname-worker")
     return 0
 
 
@@ -160,9 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="realname", description="江门市智慧工地监管平台 — 实名制管理子系统")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run database (when embedded), gateway and web together").set_defaults(func=cmd_serve)
+    sub.add_parser("serve", help="run database (when embedded), gateway, web and worker together").set_defaults(func=cmd_serve)
     sub.add_parser("gateway", help="run only the device gateway").set_defaults(func=cmd_gateway)
     sub.add_parser("web", help="run only the web process").set_defaults(func=cmd_web)
+    sub.add_parser("worker", help="run one worker for background jobs (imports, mail retry); any number may run"
+                   ).set_defaults(func=cmd_worker)
     sub.add_parser("db", help="run only the embedded database").set_defaults(func=cmd_db)
     sub.add_parser("dashboards", help="run only the dashboards process (Dash on loopback, behind /dash/)").set_defaults(
         func=cmd_dashboards)

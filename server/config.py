@@ -49,6 +49,12 @@ SETTINGS = (
     Setting("REALNAME_DASH_PORT", "8050", "Port of the dashboards process (Dash under waitress, loopback only; reached through the web process at /dash/)."),
     Setting("REALNAME_FORWARD_SECRET", "", "Key the web process signs forwarded callers with and the dashboards process verifies; unset: generated once into $REALNAME_DATA_DIR/forward_secret (mode 600)."),
     Setting("REALNAME_SMTP_FROM", "noreply@jmzhgd.jiangmen.cn", "Sender address of the platform's e-mails."),
+    Setting("REALNAME_MAIL_RETRY_SECONDS", "60", "How often a worker retries mail that SMTP refused or could not take (a periodic job)."),
+    Setting("REALNAME_WORKER_LEASE_SECONDS", "30", "A worker holds a job this long per lease and renews it while running; a job of a killed worker is taken over after it."),
+    Setting("REALNAME_WORKER_POLL_SECONDS", "1", "How often an idle worker looks for due jobs."),
+    Setting("REALNAME_IMPORT_TEST_PAUSE_SECONDS", "0", "Tests only: an Excel import pauses this long inside every chunk, so a test can kill its worker mid-import. Leave 0."),
+    Setting("REALNAME_RESTART_LIMIT", "5", "`serve` restarts a child that died, with backoff; this many restarts of one child within the window below stop the platform (a crash loop)."),
+    Setting("REALNAME_RESTART_WINDOW_SECONDS", "120", "The window, in seconds, over which REALNAME_RESTART_LIMIT counts restarts."),
 )
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -91,6 +97,12 @@ class Config:
     smtp_from: str = "noreply@jmzhgd.jiangmen.cn"
     dash_port: int = 8050
     forward_secret: str = ""
+    mail_retry_seconds: float = 60.0
+    worker_lease_seconds: float = 30.0
+    worker_poll_seconds: float = 1.0
+    import_test_pause_seconds: float = 0.0
+    restart_limit: int = 5
+    restart_window_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -131,6 +143,12 @@ class Config:
             smtp_from=_get(env, "REALNAME_SMTP_FROM"),
             dash_port=int(_get(env, "REALNAME_DASH_PORT")),
             forward_secret=_get(env, "REALNAME_FORWARD_SECRET"),
+            mail_retry_seconds=float(_get(env, "REALNAME_MAIL_RETRY_SECONDS")),
+            worker_lease_seconds=float(_get(env, "REALNAME_WORKER_LEASE_SECONDS")),
+            worker_poll_seconds=float(_get(env, "REALNAME_WORKER_POLL_SECONDS")),
+            import_test_pause_seconds=float(_get(env, "REALNAME_IMPORT_TEST_PAUSE_SECONDS")),
+            restart_limit=int(_get(env, "REALNAME_RESTART_LIMIT")),
+            restart_window_seconds=float(_get(env, "REALNAME_RESTART_WINDOW_SECONDS")),
         )
         values.update(overrides)
         return cls(**values)

@@ -1,10 +1,16 @@
-"""Running the platform's processes together: database (when embedded), gateway, web; and the demo.
+"""Running the platform's processes together: database (when embedded), gateway, web, worker; and the demo.
 
-The gateway and web run as separate child processes so that nothing a browser does can delay a
-device's acknowledgement (architecture.md). The parent only starts, watches and stops them.
+The gateway, web and worker run as separate child processes so that nothing a browser or a job
+does can delay a device's acknowledgement (architecture.md). The parent starts and supervises
+them: a child that dies is restarted with a growing delay while the others keep running, each
+restart is logged and written to $REALNAME_DATA_DIR/processes.json (shown by /api/health), and
+only a crash loop — REALNAME_RESTART_LIMIT restarts of one child within
+REALNAME_RESTART_WINDOW_SECONDS — stops the platform, saying which child and why.
 """
 from __future__ import annotations
 
+import collections
+import datetime as dt
 import os
 import signal
 import socket
@@ -14,6 +20,7 @@ import time
 import urllib.request
 
 from .config import Config
+from .process_status import REFRESH_SECONDS, clear_status, write_status
 from .store.embedded import EmbeddedDatabase
 from .store.launch import database_uri
 
@@ -58,12 +65,41 @@ def wait_for_web(port: int, timeout: float = 60.0) -> bool:
     return False
 
 
+FIRST_DELAY, MAX_DELAY = 0.5, 30.0
+CHILDREN = ("gateway", "web", "worker", "dashboards")
+
+
+def _now_text() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class _Child:
+    """One supervised child: its process, when it may next be started, and its recent restarts."""
+
+    def __init__(self, name: str, env: dict):
+        self.name, self.env = name, env
+        self.proc: subprocess.Popen | None = None
+        self.restarts: collections.deque[float] = collections.deque()
+        self.total_restarts = 0
+        self.start_at: float | None = None
+        self.last_exit: dict | None = None
+
+    def start(self) -> None:
+        self.proc = _child([self.name], self.env)
+        self.start_at = None
+
+    def view(self) -> dict:
+        running = self.proc is not None and self.proc.poll() is None
+        return {"state": "running" if running else "restarting", "pid": self.proc.pid if running else None,
+                "restarts": self.total_restarts, "last_exit": self.last_exit}
+
+
 class Platform:
-    """Database + gateway + web as child processes, stopped in reverse order."""
+    """Database + gateway + web + worker as child processes, supervised, stopped in reverse order."""
 
     def __init__(self, config: Config):
         self.config = config
-        self.children: list[subprocess.Popen] = []
+        self.supervised: list[_Child] = []
         self._db_context = None
         self.uri = ""
 
@@ -71,10 +107,13 @@ class Platform:
         self._db_context = database_uri(self.config)
         self.uri = self._db_context.__enter__()
         env = dict(os.environ, MONGODB_URI=self.uri, REALNAME_ADMIN_TOKEN=self.config.admin_token)
-        self.children = [_child(["gateway"], env), _child(["web"], env), _child(["dashboards"], env)]
+        self.supervised = [_Child(name, env) for name in CHILDREN]
+        for child in self.supervised:
+            child.start()
         if not wait_for_port("127.0.0.1", self.config.gateway_port) or not wait_for_web(self.config.web_port):
             self.stop()
             raise SystemExit("网关或网页进程未能启动 (gateway or web did not come up); see the messages above.")
+        self._write_status()
         return self
 
     def wait(self) -> int:
@@ -82,20 +121,60 @@ class Platform:
         # Both set explicitly: a process started in the background inherits SIGINT ignored.
         signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
         signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+        written = time.monotonic()
         try:
             while not stop:
-                for proc in self.children:
-                    if proc.poll() is not None:
-                        print(f"child {proc.args[3:]} exited with {proc.returncode}; stopping", file=sys.stderr)
+                changed = False
+                for child in self.supervised:
+                    outcome = self._supervise(child)
+                    if outcome == "crash loop":
                         return 1
-                time.sleep(0.5)
+                    changed = changed or outcome == "changed"
+                if changed or time.monotonic() - written > REFRESH_SECONDS:
+                    self._write_status()
+                    written = time.monotonic()
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
         return 0
 
+    def _supervise(self, child: _Child) -> str:
+        now = time.monotonic()
+        if child.start_at is not None:
+            if now < child.start_at:
+                return ""
+            child.start()
+            print(f"supervisor: {child.name} restarted (pid {child.proc.pid}, restart {child.total_restarts})",
+                  file=sys.stderr, flush=True)
+            return "changed"
+        code = child.proc.poll()
+        if code is None:
+            return ""
+        child.last_exit = {"code": code, "at": _now_text()}
+        window = self.config.restart_window_seconds
+        while child.restarts and now - child.restarts[0] > window:
+            child.restarts.popleft()
+        if len(child.restarts) >= self.config.restart_limit:
+            print(f"supervisor: {child.name} exited with {code} after {len(child.restarts)} restarts within "
+                  f"{window:g} s — a crash loop; stopping the platform. 子进程 {child.name} 反复退出"
+                  f"（{window:g} 秒内重启 {len(child.restarts)} 次），平台已停止，请查看上方日志。",
+                  file=sys.stderr, flush=True)
+            return "crash loop"
+        delay = min(MAX_DELAY, FIRST_DELAY * 2 ** len(child.restarts))
+        child.restarts.append(now)
+        child.total_restarts += 1
+        child.start_at = now + delay
+        print(f"supervisor: {child.name} (pid {child.proc.pid}) exited with {code}; restarting in {delay:g} s; "
+              "the other processes keep running", file=sys.stderr, flush=True)
+        return "changed"
+
+    def _write_status(self) -> None:
+        write_status(self.config, {c.name: c.view() for c in self.supervised})
+
     def stop(self) -> None:
-        _stop_children(self.children)
-        self.children = []
+        _stop_children([c.proc for c in self.supervised if c.proc is not None])
+        self.supervised = []
+        clear_status(self.config)
         if self._db_context is not None:
             self._db_context.__exit__(None, None, None)
             self._db_context = None
@@ -108,6 +187,7 @@ class Platform:
             f"  device gateway tcp://127.0.0.1:{c.gateway_port}",
             f"  web / API     http://127.0.0.1:{c.web_port}/api/health",
             f"  dashboards    http://127.0.0.1:{c.web_port}/dash/   (supervisors and analysts, after login)",
+            "  worker        background jobs (Excel imports, mail retry); restarts shown by /api/health",
             f"  admin token   {c.admin_token}",
             f"  try: curl -H 'Authorization: Bearer {c.admin_token}' http://127.0.0.1:{c.web_port}/api/devices",
         ]

@@ -9,8 +9,8 @@ from pymongo import MongoClient
 
 from server.store.embedded import EmbeddedDatabase
 
-from support import (FORWARD_SECRET, DashboardsProcess, GatewayProcess, GatewayThread, WebThread, make_account_sync,
-                     run_async)
+from support import (FORWARD_SECRET, DashboardsProcess, GatewayProcess, GatewayThread, WebThread, WorkerProcess,
+                     WorkerThread, make_account_sync, run_async)
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +69,14 @@ def dash_web(mongo_uri, db_name, dashboards):
     w.stop()
 
 
+@pytest.fixture
+def worker(mongo_uri, db_name):
+    """One worker running the test database's jobs (Excel imports, mail retry)."""
+    w = WorkerThread(mongo_uri, db_name)
+    yield w
+    w.stop()
+
+
 def _each_stopped(start):
     """Body of a factory fixture: hand out what `start` starts, stop every one after the test."""
     started = []
@@ -89,6 +97,12 @@ def gateway(mongo_uri, db_name):
 @pytest.fixture
 def gateway_process(mongo_uri, db_name):
     yield from _each_stopped(lambda port=None, **env: GatewayProcess(mongo_uri, db_name, port, **env).start())
+
+
+@pytest.fixture
+def worker_process(mongo_uri, db_name):
+    """worker_process(**env) → `realname worker` as a child process on the test's database."""
+    yield from _each_stopped(lambda **env: WorkerProcess(mongo_uri, db_name, **env))
 
 
 @pytest.fixture

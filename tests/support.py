@@ -99,34 +99,11 @@ CAPTCHA_ANSWER = "TEST"
 PASSWORD = "Passw0rd-1"
 
 
-class WebThread:
-    """The web app on a thread with its own loop, against the real database, spoken to over real HTTP.
+class WebClient:
+    """Real HTTP to a web process on 127.0.0.1:port (a WebThread, or one that `realname serve` started)."""
 
-    xheaders=True as in run_web, so a test can pose as any client address with X-Real-IP.
-    """
-
-    def __init__(self, uri: str, db_name: str, **overrides):
-        self.port = free_port()
-        env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
-               "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
-        self.config = Config.from_env(env, mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port, **overrides)
-        self.uri, self.db_name = uri, db_name
-        self._ready = threading.Event()
-        threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True).start()
-        assert self._ready.wait(30)
-
-    async def _main(self):
-        from server.api.app import make_app
-        client, db = await open_database(self.uri, self.db_name, app_name="test-web")
-        server = make_app(self.config, db).listen(self.port, address="127.0.0.1", xheaders=True)
-        self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
-        await self.stop_event.wait()
-        server.stop()
-        await client.close()
-
-    def stop(self):
-        self.loop.call_soon_threadsafe(self.stop_event.set)
+    def __init__(self, port: int):
+        self.port = port
 
     def request(self, method: str, path: str, body: dict | None = None, *, token: str | None = None,
                 cookie: str | None = None, ip: str | None = None) -> tuple[int, dict, dict]:
@@ -194,10 +171,89 @@ class WebThread:
         raise AssertionError("no session cookie")
 
 
+class WebThread(WebClient):
+    """The web app on a thread with its own loop, against the real database, spoken to over real HTTP.
+
+    xheaders=True as in run_web, so a test can pose as any client address with X-Real-IP.
+    """
+
+    def __init__(self, uri: str, db_name: str, **overrides):
+        super().__init__(free_port())
+        env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
+               "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
+        self.config = Config.from_env(env, mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port, **overrides)
+        self.uri, self.db_name = uri, db_name
+        self._ready = threading.Event()
+        threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True).start()
+        assert self._ready.wait(30)
+
+    async def _main(self):
+        from server.api.app import make_app
+        client, db = await open_database(self.uri, self.db_name, app_name="test-web")
+        server = make_app(self.config, db).listen(self.port, address="127.0.0.1", xheaders=True)
+        self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        await self.stop_event.wait()
+        server.stop()
+        await client.close()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.stop_event.set)
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
 
+
+
+class WorkerThread:
+    """A worker (server/workers) on a thread with its own loop, against the test's database."""
+
+    def __init__(self, uri: str, db_name: str, kinds: dict | None = None, **overrides):
+        env = {"REALNAME_DB_NAME": db_name, "REALNAME_WORKER_POLL_SECONDS": "0.1"}
+        self.config = Config.from_env(env, mongodb_uri=uri, **overrides)
+        self.uri, self.db_name, self.kinds = uri, db_name, kinds
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(30)
+
+    async def _main(self):
+        from server.workers.runner import Worker
+        client, db = await open_database(self.uri, self.db_name, app_name="test-worker")
+        self.loop, self.worker = asyncio.get_running_loop(), Worker(self.config, db, self.kinds)
+        self._ready.set()
+        try:
+            await self.worker.run()
+        finally:
+            await client.close()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.worker.stopping.set)
+        self._thread.join(30)
+
+
+class WorkerProcess:
+    """`realname worker` as a real child process, so a test can kill it with SIGKILL mid-job."""
+
+    def __init__(self, uri: str, db_name: str, **env):
+        self.env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_WORKER_POLL_SECONDS="0.1",
+                        **env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 def make_account_sync(uri: str, db_name: str, username: str, role: str, *, must_change: bool = False,
@@ -471,21 +527,59 @@ class Browser:
                 % json.dumps(answer))
 
 
-def roster_workbook(path, rows) -> str:
-    """An Excel roster in the platform's template columns, written to path; returns the path as text."""
+def wait_for(condition, timeout: float = 10, what: str = "condition", every: float = 0.1):
+    """Poll condition() until it returns something true (and return that), or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def roster_import_workbook(rows, header=None, notes=True) -> bytes:
+    """An Excel roster in the platform's template columns (or `header`), with the notes row unless notes=False."""
     import io
 
     from openpyxl import Workbook
 
     from server.store import roster_import
     book = Workbook()
-    book.active.append([c.title for c in roster_import.COLUMNS])
+    book.active.append(header if header is not None else [c.title for c in roster_import.COLUMNS])
+    if notes:
+        book.active.append([c.note for c in roster_import.COLUMNS])
     for row in rows:
         book.active.append(list(row))
     buffer = io.BytesIO()
     book.save(buffer)
-    path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def roster_workbook(path, rows) -> str:
+    """roster_import_workbook written to path (no notes row); returns the path as text."""
+    path.write_bytes(roster_import_workbook(rows, notes=False))
     return str(path)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def upload_roster(web, project_id, data, **kw):
+    """POST an Excel workbook to 批量人员进场; returns (status, reply)."""
+    return web.upload(f"/api/projects/{project_id}/roster/import", files={"file": ("名单.xlsx", data, XLSX)}, **kw)
+
+
+def wait_import(web, url, token=ADMIN_TOKEN, timeout=60):
+    """Poll an import's progress address until it is done or failed; returns the last report."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, job = web.get(url, token=token)
+        assert status == 200, job
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"import not finished: {job}")
 
 
 def start_chromium():

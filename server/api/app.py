@@ -5,12 +5,10 @@ import asyncio
 import logging
 import signal
 
-import tornado.ioloop
 import tornado.web
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..config import Config, resolve_cookie_secret
-from ..store import outbox as outbox_store
 from ..web import (attendance_pages, audit_pages, contract_pages, dash_proxy, device_pages, pages, people_pages,
                    project_pages, roster_pages, supplier_pages, workforce_pages)
 from . import (attendance, audit, auth, contracts, declarations, device_access, devices, enterprises, health, imports,
@@ -32,8 +30,6 @@ API_MODULES = [health, openapi, auth, projects, declarations, outbox, enterprise
 # Server-rendered pages (server/web); they call the same store functions and post forms to the API.
 PAGE_MODULES = [pages, project_pages, workforce_pages, roster_pages, people_pages, attendance_pages, contract_pages,
                 supplier_pages, device_pages, audit_pages, dash_proxy]
-# Mail queued while SMTP was unreachable is retried this often (result mails also go out at once).
-OUTBOX_RETRY_SECONDS = 60
 
 
 def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:
@@ -58,10 +54,6 @@ async def run_web(config: Config, db: AsyncDatabase) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    retry = tornado.ioloop.PeriodicCallback(lambda: outbox_store.deliver(db, config, retry_failed=True),
-                                            OUTBOX_RETRY_SECONDS * 1000)
-    if config.smtp_host:
-        retry.start()
+    # Background work (imports, mail retry) runs in `realname worker` processes, not here.
     await stop.wait()
-    retry.stop()
     server.stop()

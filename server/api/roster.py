@@ -3,7 +3,6 @@ Excel export (masked unless asked and allowed, then audited), the batch-entry te
 """
 from __future__ import annotations
 
-import asyncio
 import re
 
 from ..domain.identity import mask_id_number
@@ -18,8 +17,6 @@ from .openapi import (BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation,
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 MAX_BATCH = 500
 _STATUS_WORDS = {"in_site": "在场", "exited": "退场"}
-# Background imports are kept referenced here until they finish (the loop holds tasks weakly).
-_RUNNING: set[asyncio.Task] = set()
 
 
 def site_day(value) -> str | None:
@@ -170,19 +167,14 @@ class RosterTemplateHandler(APIHandler):
 class RosterImportHandler(_ProjectRoster):
     @requires("workforce:write")
     async def post(self, project_id: str):
-        """批量人员进场: the workbook is read (and refused if broken) now; rows are entered by a job."""
+        """批量人员进场: the workbook is kept and a worker job reads and enters it; the reply is its address."""
         project = await self.project(project_id)
         data, _ = self.uploaded_file("file", max_bytes=IMPORT_MAX_BYTES, kinds=("xlsx",))
-        rows = roster_import.read_rows(data)
-        job_id = await roster_import.create_job(self.db, project_id=project["_id"], total=len(rows),
-                                                by=self.principal.name)
-        task = asyncio.get_running_loop().create_task(
-            roster_import.run_job(self.db, job_id, project["_id"], rows, self.principal.name))
-        _RUNNING.add(task)
-        task.add_done_callback(_RUNNING.discard)
+        job_id = await roster_import.start_import(self.db, project_id=project["_id"], data=data,
+                                                  by=self.principal.name)
         url = f"/api/imports/{job_id}"
         self.set_header("Location", url)
-        self.write_json({"job_id": str(job_id), "job_url": url, "state": "queued", "total": len(rows)}, status=202)
+        self.write_json({"job_id": str(job_id), "job_url": url, "state": "queued", "total": None}, status=202)
 
 
 default_handlers = [
@@ -231,10 +223,11 @@ openapi = {
         params=[path_param("project_id"), *_FILTERS, query_param("unmask", enum("true", "false"))],
         download=XLSX_TYPE)},
     "/api/projects/{project_id}/roster/import": {"post": operation(
-        "批量人员进场：上传 Excel（模板见 /api/roster/template），返回 202 与进度地址 job_url", tag=_TAG,
+        "批量人员进场：上传 Excel（模板见 /api/roster/template），返回 202 与进度地址 job_url（由后台任务读取并进场；total 在读取后于进度中给出）", tag=_TAG,
         params=[path_param("project_id")], status=202,
         multipart=obj(["file"], file={"type": "string", "format": "binary"}),
-        response=obj(["job_id", "job_url", "state", "total"], job_id=STR, job_url=STR, state=STR, total=INT),
+        response=obj(["job_id", "job_url", "state", "total"], job_id=STR, job_url=STR, state=STR,
+                     total=nullable(INT)),
         errors=(400, 401, 403, 404, 413))},
     "/api/roster/template": {"get": operation(
         "下载批量人员进场 Excel 模板（第 1 行列名，第 2 行填写说明）", tag=_TAG,

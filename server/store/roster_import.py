@@ -2,19 +2,21 @@
 
 Every row is either entered (creating the person in the person library when the ID number is
 new) or reported back with its Excel row number, the column and the reason: nothing is dropped
-silently. The upload is read (and a broken workbook refused) before the job starts; the job then
-works in chunks — one lookup of the chunk's people, one insert of its new people, one of its
-entries — and records progress in `import_jobs` after each chunk for the page to poll.
+silently. The upload is kept with its report in `import_jobs` and a worker job (server/workers)
+reads it — never the web process — then works in chunks: one lookup of the chunk's people, one
+insert of its new people, one of its entries, and a checkpoint of its progress in `import_jobs`
+for the page to poll and for a worker that takes over to continue from.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
 import zipfile
 from dataclasses import dataclass, field
 
-from bson import ObjectId
+from bson import Binary, ObjectId
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.exceptions import InvalidFileException
@@ -24,7 +26,7 @@ from pymongo.errors import BulkWriteError
 
 from ..domain.person_card import PERSON_FIELDS, check_person_card
 from ..domain.rules import RuleError
-from . import people
+from . import jobs, openpyxl_fix, people  # noqa: F401 — openpyxl_fix: a sheet without <dimension> is not read whole
 from .db import utcnow
 from .roster import CURRENT, mark_changed
 from .roster_entries import check_not_future, check_placement, entry_document
@@ -32,6 +34,7 @@ from .roster_entries import check_not_future, check_placement, entry_document
 log = logging.getLogger("realname.import")
 
 MAX_ROWS = 5000
+_HEADER_AND_NOTES = 2  # the template's column row and its 填写说明 row
 CHUNK = 250
 NOTE_PREFIX = "填写说明"
 _UNREADABLE = "无法读取 Excel 文件，文件可能已损坏，请用模板重新填写后上传"
@@ -105,13 +108,15 @@ def read_rows(data: bytes) -> list[tuple[int, dict]]:
         keys = _header_keys(header or ())
         out: list[tuple[int, dict]] = []
         for number, values in enumerate(rows, start=2):
+            # Every row read counts, blank ones too: a sheet of a million empty rows is refused
+            # after MAX_ROWS of them instead of being read to its end.
+            if number > MAX_ROWS + _HEADER_AND_NOTES:
+                raise RuleError("file", f"单次最多导入 {MAX_ROWS} 行（空行也计入），请删去多余的空行或拆分文件")
             if not values or all(v is None or str(v).strip() == "" for v in values):
                 continue
             if isinstance(values[0], str) and values[0].strip().startswith(NOTE_PREFIX):
                 continue
             out.append((number, {key: values[i] if i < len(values) else None for i, key in keys.items()}))
-            if len(out) > MAX_ROWS:
-                raise RuleError("file", f"单次最多导入 {MAX_ROWS} 行，请拆分文件")
     except RuleError:
         raise
     except Exception:
@@ -178,11 +183,24 @@ def _date(value) -> dt.date | None:
 
 # --- the job ------------------------------------------------------------------------------------
 
-async def create_job(db: AsyncDatabase, *, project_id: int, total: int, by: str) -> ObjectId:
+JOB_KIND = "roster_import"
+
+
+async def start_import(db: AsyncDatabase, *, project_id: int, data: bytes, by: str) -> ObjectId:
+    """Keep the upload with its report and queue the job that reads and enters it (a worker runs it).
+
+    Only the archive's directory is checked here (cheap, and it refuses compression bombs before
+    anything unpacks): reading the sheet can take long on a hostile file, so it happens in the
+    worker, never in the web process. The report and the job share one id.
+    """
+    _check_archive(data)
     now = utcnow()
-    doc = {"project_id": project_id, "state": "queued", "total": total, "done": 0, "entered": 0, "created": 0,
-           "errors": [], "created_by": by, "created_at": now, "updated_at": now, "finished_at": None, "message": ""}
-    return (await db.import_jobs.insert_one(doc)).inserted_id
+    doc = {"project_id": project_id, "state": "queued", "total": None, "done": 0, "entered": 0, "created": 0,
+           "errors": [], "created_by": by, "created_at": now, "updated_at": now, "finished_at": None, "message": "",
+           "field": None, "workbook": Binary(data)}
+    import_id = (await db.import_jobs.insert_one(doc)).inserted_id
+    await jobs.submit(db, JOB_KIND, {"import_id": import_id}, job_id=import_id)
+    return import_id
 
 
 @dataclass
@@ -254,10 +272,18 @@ def _check_row(site: _Site, number: int, raw: dict) -> _Row:
 
 
 async def _process_chunk(db: AsyncDatabase, project_id: int, site: _Site, chunk: list[tuple[int, dict]],
-                         by: str) -> tuple[int, int, list[dict]]:
-    """Enter a chunk's valid rows; returns (entered, people created, errors)."""
+                         by: str, import_id: ObjectId, redo: bool = False) -> tuple[int, int, list[dict]]:
+    """Enter a chunk's valid rows; returns (entered, people created, errors).
+
+    `redo`: an earlier worker was cut off inside this chunk, after entering some of its rows but
+    before the checkpoint; those rows (marked with the import and row number) count as entered
+    and are not entered again.
+    """
     errors: list[dict] = []
     rows: list[_Row] = []
+    already: set[int] = set()
+    if redo:
+        already = {e["import_row"] async for e in db.roster.find({"import_id": import_id}, {"import_row": 1})}
     for number, raw in chunk:
         try:
             rows.append(_check_row(site, number, raw))
@@ -265,6 +291,12 @@ async def _process_chunk(db: AsyncDatabase, project_id: int, site: _Site, chunk:
             errors.append(_error(number, exc.field, exc.message))
     if not rows:
         return 0, 0, errors
+    done_before = [r for r in rows if r.number in already]
+    created_before = 0
+    if done_before:
+        rows = [r for r in rows if r.number not in already]
+        created_before = await db.people.count_documents(
+            {"id_number": {"$in": [r.id_number for r in done_before]}, "created_from.import_id": import_id})
     wanted = {"worker_no": 1, "id_number": 1, **{f: 1 for f in PERSON_FIELDS}}
     known = {p["id_number"]: p async for p in db.people.find({"id_number": {"$in": [r.id_number for r in rows]}}, wanted)}
     new_rows = []
@@ -273,7 +305,7 @@ async def _process_chunk(db: AsyncDatabase, project_id: int, site: _Site, chunk:
             errors.append(_error(r.number, "name", "人员库中没有该人员,须填写姓名"))
         elif r.id_number not in known:
             new_rows.append(r)
-    created = await _create_people(db, new_rows, known, by)
+    created = await _create_people(db, new_rows, known, by, import_id)
     for r in new_rows:
         if r.id_number not in known:
             errors.append(_error(r.number, "id_number", "人员入库失败,请核对该行后重新导入"))
@@ -298,20 +330,21 @@ async def _process_chunk(db: AsyncDatabase, project_id: int, site: _Site, chunk:
             errors.append(_error(r.number, "id_number", f"工人编号 {person['worker_no']} 已在本项目在场"))
             continue
         site.current.add(person["worker_no"])
-        entries.append(entry_document(project_id=project_id, person=person, team=r.team, job=r.job,
-                                      entry_date=r.entry_date, by=by))
+        entries.append({**entry_document(project_id=project_id, person=person, team=r.team, job=r.job,
+                                         entry_date=r.entry_date, by=by), "import_id": import_id,
+                        "import_row": r.number})
     if entries:
         await db.roster.insert_many(entries, ordered=False)
     errors.sort(key=lambda e: e["row"])
-    return len(entries), created, errors
+    return len(entries) + len(done_before), created + created_before, errors
 
 
-async def _create_people(db: AsyncDatabase, rows: list[_Row], known: dict, by: str) -> int:
+async def _create_people(db: AsyncDatabase, rows: list[_Row], known: dict, by: str, import_id: ObjectId) -> int:
     """Insert the chunk's new people with one block of worker numbers; adds them to `known`."""
     if not rows:
         return 0
     numbers = await people.allocate_worker_nos(db, len(rows))
-    docs = [people.new_person_document(r.id_number, r.fields, r.warnings, n, {"import": by})
+    docs = [people.new_person_document(r.id_number, r.fields, r.warnings, n, {"import": by, "import_id": import_id})
             for r, n in zip(rows, numbers)]
     created = len(docs)
     try:
@@ -328,38 +361,72 @@ async def _create_people(db: AsyncDatabase, rows: list[_Row], known: dict, by: s
     return created
 
 
-async def run_job(db: AsyncDatabase, job_id: ObjectId, project_id: int, rows: list[tuple[int, dict]], by: str) -> None:
-    """Work through the rows, recording progress after each chunk; never leaves a job 'running' on error."""
+async def run_import(db: AsyncDatabase, import_id: ObjectId, *, resumed: bool = False, pause: float = 0.0) -> dict:
+    """The job: read the stored workbook, then enter it chunk by chunk, checkpointing after each.
+
+    A worker that takes over (`resumed`) continues after the last checkpoint; the chunk it was cut
+    off in is redone without entering its already-entered rows twice. `pause` (tests only) holds
+    each chunk between its entries and its checkpoint, the moment a kill is hardest to resume from.
+    """
+    report = await db.import_jobs.find_one({"_id": import_id})
+    if report is None or report["state"] in ("done", "failed"):
+        return {"state": report["state"] if report else "missing"}
+    project_id, by = report["project_id"], report.get("created_by", "")
     try:
-        await db.import_jobs.update_one({"_id": job_id}, {"$set": {"state": "running"}})
+        try:
+            # Parsing is CPU-bound: off the event loop, so the lease keeps being renewed meanwhile.
+            rows = await asyncio.to_thread(read_rows, bytes(report["workbook"]))
+        except RuleError as exc:
+            await _finish(db, import_id, "failed", message=exc.message, field=exc.field)
+            return {"state": "failed", "message": exc.message}
+        await db.import_jobs.update_one({"_id": import_id}, {"$set": {
+            "state": "running", "total": len(rows), "updated_at": utcnow()}})
         site = await _Site.load(db, project_id)
-        for start in range(0, len(rows), CHUNK):
+        done, entered, created = report["done"], report["entered"], report.get("created", 0)
+        for number, raw in rows[:done]:
+            # Rows before the checkpoint still count for "same ID number as row N".
+            site.seen.setdefault(_text(raw.get("id_number")).upper(), number)
+        for start in range(done, len(rows), CHUNK):
             chunk = rows[start:start + CHUNK]
-            entered, created, errors = await _process_chunk(db, project_id, site, chunk, by)
-            update: dict = {"$inc": {"done": len(chunk), "entered": entered, "created": created},
-                            "$set": {"updated_at": utcnow()}}
+            chunk_entered, chunk_created, errors = await _process_chunk(
+                db, project_id, site, chunk, by, import_id, redo=resumed and start == report["done"])
+            if pause:
+                await asyncio.sleep(pause)
+            done, entered, created = start + len(chunk), entered + chunk_entered, created + chunk_created
+            # The checkpoint: one update, so counts, refused rows and position never disagree.
+            update: dict = {"$set": {"done": done, "entered": entered, "created": created, "updated_at": utcnow()}}
             if errors:
                 update["$push"] = {"errors": {"$each": errors}}
-            await db.import_jobs.update_one({"_id": job_id}, update)
-            if entered:
+            await db.import_jobs.update_one({"_id": import_id}, update)
+            if chunk_entered:
                 await mark_changed(db, [project_id])
-        await db.import_jobs.update_one({"_id": job_id}, {"$set": {"state": "done", "finished_at": utcnow()}})
+        await _finish(db, import_id, "done")
+        return {"state": "done", "total": len(rows), "entered": entered, "created": created}
     except Exception:
-        log.exception("roster import %s failed", job_id)
-        await db.import_jobs.update_one({"_id": job_id}, {"$set": {
-            "state": "failed", "finished_at": utcnow(), "message": "导入中断:服务器内部错误," + _REDO}})
+        log.exception("roster import %s failed", import_id)
+        await _finish(db, import_id, "failed", message="导入中断:服务器内部错误," + _REDO)
+        raise
 
 
-# A chunk takes well under a second; a job silent this long was cut off (the web process stopped).
+async def _finish(db: AsyncDatabase, import_id: ObjectId, state: str, *, message: str = "", field: str | None = None):
+    # The workbook is dropped once settled: the report keeps every refused row with its reason.
+    await db.import_jobs.update_one({"_id": import_id}, {"$set": {
+        "state": state, "finished_at": utcnow(), "updated_at": utcnow(), "message": message, "field": field},
+        "$unset": {"workbook": ""}})
+
+
+# A chunk takes well under a second; a report silent this long with no job behind it was left by
+# a process that stopped before workers ran imports.
 STALE_AFTER = dt.timedelta(minutes=5)
 _REDO = "已进场的行已保存,请核对花名册后重新导入其余行"
 
 
-async def settle_if_stale(db: AsyncDatabase, job: dict) -> dict:
-    """A job left queued/running by a stopped process is reported failed instead of running for ever."""
-    if job["state"] in ("queued", "running") and utcnow() - job.get("updated_at", job["created_at"]) > STALE_AFTER:
+async def settle_if_stale(db: AsyncDatabase, report: dict) -> dict:
+    """A report left queued/running with no job to finish it is reported failed instead of running for ever."""
+    if (report["state"] in ("queued", "running")
+            and utcnow() - report.get("updated_at", report["created_at"]) > STALE_AFTER
+            and not await jobs.live(db, report["_id"])):
         update = {"state": "failed", "finished_at": utcnow(), "message": "导入中断(服务重启)," + _REDO}
-        await db.import_jobs.update_one({"_id": job["_id"], "state": job["state"]}, {"$set": update})
-        job = {**job, **update}
-    return job
-
+        await db.import_jobs.update_one({"_id": report["_id"], "state": report["state"]}, {"$set": update})
+        report = {**report, **update}
+    return report

@@ -156,13 +156,28 @@ VALIDATORS: dict[str, dict] = {
     "contract_files": _schema(["data", "size", "created_at"], data={"bsonType": "binData"}, size=_int, created_at=_date),
     # Roster entry/exit stamps per project, polled by gateways (roster.CurrentRosterCache).
     "roster_changes": _schema(["_id", "changed_at"], _id=_int, changed_at=_date),
-    # Excel batch entry (批量人员进场) runs as a job; the page polls its progress.
+    # Excel batch entry (批量人员进场): the report a worker job writes and the page polls; the
+    # uploaded workbook is kept on it until the job settles. `total` is known once it is read.
     "import_jobs": _schema(
         ["project_id", "state", "total", "done", "entered", "errors", "created_at"],
         project_id=_int,
         state={"enum": ["queued", "running", "done", "failed"]},
-        total=_int, done=_int, entered=_int,
+        total={"bsonType": ["int", "long", "null"]}, done=_int, entered=_int,
+        workbook={"bsonType": "binData"},
         errors={"bsonType": "array"},
+        created_at=_date,
+    ),
+    # Background work for the worker processes (server/workers): one-off jobs and one due
+    # document per periodic kind, each taken under a lease (store/jobs.py).
+    "jobs": _schema(
+        ["kind", "params", "state", "due_at", "attempts", "created_at"],
+        kind={"bsonType": "string", "minLength": 1},
+        params={"bsonType": "object"},
+        state={"enum": ["queued", "running", "done", "failed"]},
+        due_at=_date,
+        attempts=_int,
+        lease_owner={"bsonType": ["string", "null"]},
+        lease_expires=_opt_date,
         created_at=_date,
     ),
     "declarations": _schema(
@@ -249,6 +264,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Unit and team exit / delete: who is (or ever was) entered under one unit or team.
         IndexModel([("unit_id", ASCENDING), ("exit_date", ASCENDING)], name="unit_presence"),
         IndexModel([("team_id", ASCENDING), ("exit_date", ASCENDING)], name="team_presence"),
+        # A worker resuming an Excel import finds the rows it already entered.
+        IndexModel([("import_id", ASCENDING)], name="import"),
     ],
     "punches": [
         IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("test", ASCENDING), ("worker_no", ASCENDING)],
@@ -288,6 +305,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "contract_files": [],
     "roster_changes": [IndexModel([("changed_at", ASCENDING)], name="changed_at")],
     "import_jobs": [IndexModel([("project_id", ASCENDING), ("created_at", DESCENDING)], name="project_recent")],
+    # Claiming: the oldest due queued job, then any running job whose lease ran out.
+    "jobs": [IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due"),
+             IndexModel([("state", ASCENDING), ("lease_expires", ASCENDING)], name="state_lease")],
     "declarations": [
         # Review lists (待审核 / 已审核), city-wide or for one county, newest first.
         IndexModel([("state", ASCENDING), ("submitted_at", DESCENDING)], name="state_submitted"),

@@ -6,12 +6,11 @@ import io
 import email.policy
 import socketserver
 import threading
-import time
 import uuid
 
 import openpyxl
 
-from support import ADMIN_TOKEN, WebThread
+from support import ADMIN_TOKEN, WebThread, WorkerThread, run_async, wait_for
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 FIELDS = {"name": "江门市蓬江区测试住宅楼工程", "supplier": "江门智慧工地科技有限公司", "category": "房屋建筑工程",
@@ -228,16 +227,6 @@ class SMTPSink(socketserver.ThreadingTCPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-def wait_for(check, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 def test_result_mails_are_sent_over_smtp_and_failures_are_recorded(mongo_uri, db_name, sdb, make_account):
     sink = SMTPSink()
     port = sink.server_address[1]
@@ -271,6 +260,30 @@ def test_result_mails_are_sent_over_smtp_and_failures_are_recorded(mongo_uri, db
         sink2.server_close()
     finally:
         web.stop()
+
+
+def test_failed_mail_is_sent_again_by_the_workers_periodic_retry(mongo_uri, db_name, sdb):
+    from server.store import jobs, outbox
+
+    async def failed_mail(db):
+        mail = await outbox.enqueue(db, to="a@jm.example", subject="项目申报审核结果", body="审核通过")
+        await db.outbox.update_one({"_id": mail["_id"]}, {"$set": {"state": "failed", "attempts": 1,
+                                                                   "error": "ConnectionRefusedError"}})
+        return mail["_id"]
+    mail_id = run_async(mongo_uri, db_name, failed_mail)
+    sink = SMTPSink()
+    worker = WorkerThread(mongo_uri, db_name, smtp_host="127.0.0.1", smtp_port=sink.server_address[1],
+                          mail_retry_seconds=0.3)
+    try:
+        sent = wait_for(lambda: sdb.outbox.find_one({"_id": mail_id, "state": "sent"}), 30, "the mail sent")
+        assert sent["attempts"] == 2 and sent["error"] == "" and "审核通过" in sink.messages[0].get_content()
+        retry = wait_for(lambda: sdb.jobs.find_one({"_id": jobs.periodic_id("mail_retry"), "runs.0": {"$exists": True}}),
+                         30, "the retry run recorded")
+        assert retry["runs"][0]["error"] == ""
+    finally:
+        worker.stop()
+        sink.shutdown()
+        sink.server_close()
 
 
 def test_oversized_requests_are_refused_before_they_are_read(web, sdb):

@@ -9,44 +9,15 @@ import random
 import time
 import zipfile
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from server import synthetic
 from server.store import roster_import
 from server.store import workforce
 from server.store.db import SITE_TZ
-from support import ADMIN_TOKEN, run_async
+from support import ADMIN_TOKEN, XLSX, run_async
+from support import roster_import_workbook as workbook, upload_roster as upload, wait_import as wait_done
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HEADER = [c.title for c in roster_import.COLUMNS]
-
-
-def workbook(rows: list[list], header=HEADER, notes=True) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(header)
-    if notes:
-        sheet.append([c.note for c in roster_import.COLUMNS])
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def upload(web, pid, data, **kw):
-    return web.upload(f"/api/projects/{pid}/roster/import", files={"file": ("名单.xlsx", data, XLSX)}, **kw)
-
-
-def wait_done(web, url, token=ADMIN_TOKEN, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, job = web.get(url, token=token)
-        assert status == 200, job
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"import not finished: {job}")
 
 
 def test_template_has_columns_and_format_notes(web):
@@ -59,7 +30,7 @@ def test_template_has_columns_and_format_notes(web):
     assert roster_import._header_keys(rows[0])
 
 
-def test_mixed_workbook_every_row_entered_or_reported(web, site, sdb):
+def test_mixed_workbook_every_row_entered_or_reported(web, worker, site, sdb):
     pid = site["project_id"]
     rng = random.Random(41)
     unit, team = "江门市测试建筑工程有限公司", "土建"
@@ -84,9 +55,10 @@ def test_mixed_workbook_every_row_entered_or_reported(web, site, sdb):
         [synthetic.id_number(rng), "冯十二", None, None, None, None, unit, "总承包单位项目部", "项目经理", None],   # 15 ok manager
     ]
     status, reply = upload(web, pid, workbook(rows))
-    assert status == 202 and reply["job_url"].startswith("/api/imports/") and reply["total"] == 13, reply
+    # The reply comes before the workbook is read (a worker reads it): the row count is in the progress.
+    assert status == 202 and reply["job_url"].startswith("/api/imports/") and reply["total"] is None, reply
     job = wait_done(web, reply["job_url"])
-    assert job["state"] == "done" and job["done"] == 13 and job["entered"] == 3, job
+    assert job["state"] == "done" and job["total"] == 13 and job["done"] == 13 and job["entered"] == 3, job
     errors = {e["row"]: (e["field"], e["message"]) for e in job["errors"]}
     assert {r: f for r, (f, _) in errors.items()} == {
         5: "id_number", 6: "name", 7: "unit", 8: "team", 9: "job", 10: "id_number", 11: "id_number",
@@ -101,24 +73,28 @@ def test_mixed_workbook_every_row_entered_or_reported(web, site, sdb):
     assert sdb.people.count_documents({"id_number": new_ids[1]}) == 0  # refused rows leave no person behind
 
 
-def test_broken_uploads_are_refused_naming_file(web, site):
+def test_broken_uploads_are_refused_naming_file(web, worker, site):
     pid = site["project_id"]
-    cases = [
-        (b"PK\x03\x04" + b"\x00" * 200, 400),                           # zip signature, corrupted body
-        (b"%PDF-1.4 not a workbook", 400),                              # wrong kind
-        (workbook([["x"]], header=["姓名", "班组"], notes=False), 400),   # required columns missing
-        (workbook([], notes=True), 400),                                # no data rows
-    ]
-    for data, code in cases:
+    # Refused at upload: what the archive's directory or the file kind already shows.
+    for data in (b"PK\x03\x04" + b"\x00" * 200,                       # zip signature, corrupted body
+                 b"%PDF-1.4 not a workbook"):                          # wrong kind
         status, body = upload(web, pid, data)
-        assert (status, body.get("field")) == (code, "file"), body
+        assert (status, body.get("field")) == (400, "file"), body
+    # Refused once the worker reads the sheet: the job ends failed, naming the file and the reason.
+    for data, reason in ((workbook([["x"]], header=["姓名", "班组"], notes=False), "缺少列"),
+                         (workbook([], notes=True), "没有数据行")):
+        status, reply = upload(web, pid, data)
+        assert status == 202, reply
+        job = wait_done(web, reply["job_url"])
+        assert (job["state"], job["field"], job["entered"]) == ("failed", "file", 0), job
+        assert reason in job["message"], job
     status, body = upload(web, pid, b"PK\x03\x04" + b"\x00" * (6 * 1024 * 1024))
     assert status == 413 and body["field"] == "file"
     status, body = web.upload(f"/api/projects/{pid}/roster/import", files={})
     assert status == 400 and body["field"] == "file"
 
 
-def test_job_progress_only_within_project_scope(web, site, make_account, mongo_uri, db_name):
+def test_job_progress_only_within_project_scope(web, worker, site, make_account, mongo_uri, db_name):
     pid = site["project_id"]
     row = [synthetic.id_number(random.Random(5)), "林一", None, None, None, None, "江门市测试建筑工程有限公司", "土建", "木工", None]
     status, reply = upload(web, pid, workbook([row]))
@@ -136,7 +112,7 @@ def test_job_progress_only_within_project_scope(web, site, make_account, mongo_u
     assert wait_done(web, reply["job_url"])["entered"] == 1
 
 
-def test_thousand_rows_import_quickly(web, site, sdb):
+def test_thousand_rows_import_quickly(web, worker, site, sdb):
     pid = site["project_id"]
     rng = random.Random(1000)
     rows = [[synthetic.id_number(rng), synthetic.chinese_name(rng), None, None, None, None,
@@ -172,3 +148,62 @@ def test_compression_bomb_is_refused_before_unpacking(web, site):
     assert len(buffer.getvalue()) < 1024 * 1024
     status, body = upload(web, site["project_id"], buffer.getvalue())
     assert status == 400 and body["field"] == "file" and "解压后" in body["message"]
+
+
+def _blank_rows_workbook(blank_rows: int) -> bytes:
+    """A minimal xlsx: the template's header, then `blank_rows` rows of one empty inline string, no <dimension>."""
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '</Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        '</Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        '</Relationships>',
+    }
+    header = "".join(f'<c t="inlineStr"><is><t>{c.title}</t></is></c>' for c in roster_import.COLUMNS)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        b"<sheetData><row>" + header.encode() + b"</row>")
+            blank = b'<row><c t="inlineStr"><is><t></t></is></c></row>' * 10_000
+            for _ in range(blank_rows // 10_000):
+                sheet.write(blank)
+            sheet.write(b"</sheetData></worksheet>")
+    return buffer.getvalue()
+
+
+def test_million_blank_rows_are_refused_by_the_row_limit_while_the_web_keeps_answering(web, worker, site):
+    data = _blank_rows_workbook(1_300_000)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(i.file_size for i in archive.infolist())
+    assert len(data) < 1024 * 1024 and 55 * 1024 * 1024 < unpacked < roster_import.MAX_UNPACKED
+    started = time.monotonic()
+    status, reply = upload(web, site["project_id"], data)
+    assert status == 202, reply
+    assert time.monotonic() - started < 5  # the upload only stores the file
+    slowest = 0.0
+    while True:
+        before = time.monotonic()
+        health_status, _ = web.get("/api/health", token=None)
+        slowest = max(slowest, time.monotonic() - before)
+        assert health_status == 200
+        status, job = web.get(reply["job_url"])
+        if job["state"] in ("done", "failed"):
+            break
+        # Refused after the first rows over the limit, not after reading a million (about a minute).
+        assert time.monotonic() - started < 30, job
+    assert slowest < 2.0, f"/api/health took {slowest:.2f}s while the workbook was read"
+    assert (job["state"], job["field"], job["entered"]) == ("failed", "file", 0), job
+    assert f"最多导入 {roster_import.MAX_ROWS} 行" in job["message"] and "空行" in job["message"], job

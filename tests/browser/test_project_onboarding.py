@@ -17,7 +17,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RNG = random.Random(31)
 
 
-def test_declare_approve_and_onboard_a_project(web, sdb, make_account, browser, tmp_path):
+def test_declare_approve_and_onboard_a_project(web, worker, sdb, make_account, browser, tmp_path):
     proof = tmp_path / "证明.pdf"
     proof.write_bytes(PDF)
     make_account("jg_review", "supervisor")

@@ -10,7 +10,7 @@ from server.store.db import site_today
 from support import PASSWORD, roster_workbook
 
 
-def test_enter_import_and_exit_on_the_roster_page(web, site, sdb, make_account, browser, tmp_path):
+def test_enter_import_and_exit_on_the_roster_page(web, worker, site, sdb, make_account, browser, tmp_path):
     make_account("labour", "project", project_id=site["project_id"])
     b = browser(web)
     b.sign_in("labour", PASSWORD)

@@ -119,6 +119,8 @@
           var d = r.data;
           if (progress && d.total) { progress.max = d.total; progress.value = d.done || 0; }
           if (label) label.textContent = (d.done || 0) + " / " + (d.total || "?");
+          // A file the worker found unusable is shown like a refusal at upload, next to its field.
+          if (d.state === "failed" && d.field) return resolve({ ok: false, data: d });
           if (d.state === "done" || d.state === "failed") return resolve(r);
           window.setTimeout(tick, 400);
         });
