@@ -15,7 +15,7 @@ import urllib.request
 
 import psutil
 
-from server.demo import synthetic
+from server import synthetic
 from server.store.embedded import free_port
 
 from support import (Device, WebClient, build_site, roster_import_workbook, run_async, upload_roster,

@@ -9,7 +9,7 @@ import datetime as dt
 import random
 import time
 
-from server.demo import synthetic
+from server import synthetic
 from server.store import jobs
 from server.workers.registry import JobKind
 from support import WorkerThread, run_async, wait_for
