@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Sequence
 
-from .jobs import (PROJECT_CANCELLED, PROJECT_COMPLETED, PROJECT_STATUSES, PROJECT_SUSPENDED,
+from .vocabulary import (PROJECT_CANCELLED, PROJECT_COMPLETED, PROJECT_STATUSES, PROJECT_SUSPENDED,
                    PROJECT_UNDER_CONSTRUCTION)
 from .rules import Conflict, RuleError
 

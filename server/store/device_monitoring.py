@@ -20,12 +20,13 @@ import datetime as dt
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ..domain import vocabulary
 from . import devices as device_store
 from .db import site_today, utcnow
 
 SILENT_AFTER = dt.timedelta(days=2)   # (十八) 因设备故障导致考勤中止的时间不得超过2天
 REFUSAL_DAYS = 7                     # refusals are summed over this many days
-ENVIRONMENT_NAMES = {"test": "测试环境", "production": "正式环境"}
+ENVIRONMENT_NAMES = vocabulary.ENVIRONMENT_NAMES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain import jobs, project_status
+from ..domain import project_status, vocabulary
 from ..domain.contact import check_mobile, mask_email, mask_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import accounts, fields, workforce
@@ -52,12 +52,12 @@ def clean_fields(raw: dict, names: Iterable[str], *, required: Iterable[str] = (
             out[name] = _text(raw, name, required=name in required)
         # A choice that is sent must be one of its values: a project never has an empty category or county.
         elif name == "category":
-            out[name] = _choice(raw, name, "项目分类", jobs.PROJECT_CATEGORIES)
+            out[name] = _choice(raw, name, "项目分类", vocabulary.PROJECT_CATEGORIES)
         elif name == "status":
             # A new project starts 在建 or 停工 (a declaration of a finished or cancelled works makes no sense).
-            out[name] = _choice(raw, name, "项目状态", jobs.PROJECT_STATUSES[:2])
+            out[name] = _choice(raw, name, "项目状态", vocabulary.PROJECT_STATUSES[:2])
         elif name == "county":
-            out[name] = _choice(raw, name, "项目所在地", jobs.COUNTIES)
+            out[name] = _choice(raw, name, "项目所在地", vocabulary.COUNTIES)
         elif name == "planned_start":
             value = raw.get(name) or ""
             out[name] = project_status.parse_day(value, name).isoformat() if value else ""
@@ -88,7 +88,7 @@ async def get(db: AsyncDatabase, project_id: int) -> dict:
 async def editable(db: AsyncDatabase, project_id: int) -> dict:
     """The project, unless it is cancelled: a 注销 project is kept as it was, read-only."""
     project = await get(db, project_id)
-    if project["status"] == jobs.PROJECT_CANCELLED:
+    if project["status"] == vocabulary.PROJECT_CANCELLED:
         raise Conflict("status", "项目已注销，不能再修改")
     return project
 
@@ -201,8 +201,8 @@ async def issue_account(db: AsyncDatabase, project_id: int) -> tuple[str, str]:
 
 # --- the library list ----------------------------------------------------------------------------
 
-UNIT_COLUMNS = {"general_contractor": jobs.GENERAL_CONTRACTOR, "builder_unit": jobs.BUILDER,
-                "supervising_unit": jobs.SUPERVISOR}
+UNIT_COLUMNS = {"general_contractor": vocabulary.GENERAL_CONTRACTOR, "builder_unit": vocabulary.BUILDER,
+                "supervising_unit": vocabulary.SUPERVISOR}
 
 
 async def unit_names(db: AsyncDatabase, project_ids: list[int]) -> dict[int, dict[str, str]]:

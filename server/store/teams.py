@@ -11,12 +11,12 @@ from __future__ import annotations
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import fields, site_exit, units
 from .db import utcnow
 
-ADDABLE_KINDS = (jobs.WORKER_TEAM_KIND, jobs.OTHER_TEAM_KIND)
+ADDABLE_KINDS = (vocabulary.WORKER_TEAM_KIND, vocabulary.OTHER_TEAM_KIND)
 _MANAGER_REFUSAL = "管理人员班组由平台按参建单位类型自动生成，不能{}"
 
 
@@ -28,7 +28,7 @@ async def get(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> dict:
 
 
 def _refuse_manager_team(team: dict, action: str) -> None:
-    if jobs.is_generated_team_kind(team["kind"]):
+    if vocabulary.is_generated_team_kind(team["kind"]):
         raise Conflict("team_id", _MANAGER_REFUSAL.format(action))
 
 
@@ -48,8 +48,8 @@ async def add(db: AsyncDatabase, project_id: int, body: dict, *, by: str = "syst
     if await db.projects.find_one({"_id": project_id}, {"_id": 1}) is None:
         raise NotFound("project_id", "项目不存在")
     name = _name(body, required=True)
-    kind = fields.text(body, "kind", "班组人员可选类型") or jobs.WORKER_TEAM_KIND
-    if jobs.is_generated_team_kind(kind):
+    kind = fields.text(body, "kind", "班组人员可选类型") or vocabulary.WORKER_TEAM_KIND
+    if vocabulary.is_generated_team_kind(kind):
         raise RuleError("kind", "管理人员班组由平台按参建单位类型自动生成，不能手工添加")
     if kind not in ADDABLE_KINDS:
         raise RuleError("kind", f"班组人员可选类型须为 {'、'.join(ADDABLE_KINDS)} 之一")
@@ -81,7 +81,7 @@ async def update(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: di
     if "kind" in body:
         kind = fields.text(body, "kind", "班组人员可选类型", required=True)
         if kind != team["kind"]:
-            if kind not in jobs.team_kind_changes(team["kind"]):
+            if kind not in vocabulary.team_kind_changes(team["kind"]):
                 raise RuleError("kind", "只有普通工人班组可以修改类型，且只能改为其他人员班组")
             if await db.roster.find_one({"team_id": team_id, "exit_date": None}, {"_id": 1}):
                 raise Conflict("kind", "班组仍有人员在场，其工种与其他人员班组不符，请先办理人员退场")
@@ -142,14 +142,14 @@ async def list_teams(db: AsyncDatabase, project_id: int, *, unit_id: ObjectId | 
         team["_unit"] = all_units.get(team["unit_id"], {})
         team["_people"] = by_team.get(team["_id"], 0)
         rows.append(team)
-    order = {k: i for i, k in enumerate(jobs.TEAM_KINDS)}
+    order = {k: i for i, k in enumerate(vocabulary.TEAM_KINDS)}
     rows.sort(key=lambda t: (order.get(t["kind"], 9), t["_id"]))
     return rows
 
 
 def view(team: dict) -> dict:
     """A team as the API and pages show it, with what the project may still do with it."""
-    generated = jobs.is_generated_team_kind(team["kind"])
+    generated = vocabulary.is_generated_team_kind(team["kind"])
     in_site = team.get("exit_date") is None
     unit = team.get("_unit") or {}
     return {

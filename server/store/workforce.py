@@ -13,7 +13,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from ..domain import jobs, project_status
+from ..domain import project_status, vocabulary
 from ..domain.rules import RuleError  # noqa: F401  (re-exported: callers catch workforce.RuleError)
 from . import enterprises, teams, units
 from .db import SITE_TZ, next_sequence, utcnow
@@ -26,10 +26,10 @@ async def create_project(db: AsyncDatabase, *, name: str, county: str, status: s
                          project_id: int | None = None, status_date: dt.date | None = None,
                          actor: str = "", extra: dict | None = None) -> dict:
     """`extra`: further fields kept on the project (the declaration's supplier, applicant, ...)."""
-    if county not in jobs.COUNTIES:
-        raise RuleError("county", f"须为 {'、'.join(jobs.COUNTIES)} 之一")
-    if status not in jobs.PROJECT_STATUSES:
-        raise RuleError("status", f"须为 {'、'.join(jobs.PROJECT_STATUSES)} 之一")
+    if county not in vocabulary.COUNTIES:
+        raise RuleError("county", f"须为 {'、'.join(vocabulary.COUNTIES)} 之一")
+    if status not in vocabulary.PROJECT_STATUSES:
+        raise RuleError("status", f"须为 {'、'.join(vocabulary.PROJECT_STATUSES)} 之一")
     if not name.strip():
         raise RuleError("name", "项目名称不能为空")
     now = utcnow()
