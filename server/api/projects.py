@@ -6,7 +6,7 @@ from bson import ObjectId
 
 from ..domain import vocabulary
 from ..store import projects, punches
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 from ..store.roster import CURRENT
 from .base import APIError, APIHandler, requires
 from .enterprises import object_id_or_404

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import vocabulary
 from ..store import devices, people, workforce
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 from . import accounts_demo, devices_demo, history_demo, synthetic
 from .suppliers_demo import seed_suppliers
 

@@ -18,7 +18,8 @@ from ..domain.identity import check_id_number
 from ..domain.nations import is_valid_nation
 from ..domain.punch_time import clock_flags
 from ..store import devices, people, photos, roster
-from ..store.db import SITE_TZ, utcnow
+from ..domain.site_clock import SITE_TZ
+from ..store.db import utcnow
 from ..store.punches import WRITE_FAILED, PunchIn, PunchOutcome, PunchWriter, refusal_document
 from . import codec
 from .codec import (

@@ -19,9 +19,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import vocabulary
 from ..domain.rules import NotFound, RuleError
+from ..domain.site_clock import site_day
 from .db import utcnow
-# Stored days are site midnights; read back as site calendar dates.
-from .fields import as_date as site_day, at_site_midnight as _midnight  # noqa: F401  (site_day: api)
+from .fields import at_site_midnight as _midnight
 
 TERM_TYPES = vocabulary.CONTRACT_TERM_TYPES
 OPEN_ENDED = vocabulary.OPEN_ENDED_TERM

@@ -22,7 +22,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import vocabulary
 from . import devices as device_store
-from .db import site_today, utcnow
+from ..domain.site_clock import site_today
+from .db import utcnow
 
 SILENT_AFTER = dt.timedelta(days=2)   # (十八) 因设备故障导致考勤中止的时间不得超过2天
 REFUSAL_DAYS = 7                     # refusals are summed over this many days

@@ -15,7 +15,8 @@ from ..domain import project_status, vocabulary
 from ..domain.contact import check_mobile, mask_email, mask_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import accounts, fields, workforce
-from .db import SITE_TZ, site_today, utcnow
+from ..domain.site_clock import site_day, site_today
+from .db import utcnow
 
 # name → (Chinese label, longest length); the label leads every refusal so the user knows the field.
 TEXT_FIELDS: dict[str, tuple[str, int]] = {
@@ -129,7 +130,7 @@ def _dated(change: dict) -> dict:
     # Projects registered before changes were dated carry only the moment ("from"): its site day.
     if change.get("date") or not change.get("from"):
         return change
-    return {**change, "date": change["from"].astimezone(SITE_TZ).date().isoformat()}
+    return {**change, "date": site_day(change["from"]).isoformat()}
 
 
 async def register_venue_code(db: AsyncDatabase, project_id: int, raw: dict, *, actor: str) -> dict:

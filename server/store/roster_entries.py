@@ -20,7 +20,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain import vocabulary
 from ..domain.rules import Conflict, RuleError
 from . import people as people_store
-from .db import site_today, utcnow
+from ..domain.site_clock import site_today
+from .db import utcnow
 # Midnight site time of a day (today when None): how entry and exit dates are stored.
 from .fields import at_site_midnight as day_start
 from .roster import CURRENT, mark_changed

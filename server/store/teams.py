@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import vocabulary
 from ..domain.rules import Conflict, NotFound, RuleError
+from ..domain.site_clock import site_day
 from . import fields, site_exit, units
 from .db import utcnow
 
@@ -61,7 +62,7 @@ async def add(db: AsyncDatabase, project_id: int, body: dict, *, by: str = "syst
         raise Conflict("unit_id", "所属参建单位已退场，不能添加班组")
     entry = fields.day(body, "entry_date", "进场时间") or fields.at_site_midnight(None)
     if entry < unit["entry_date"]:
-        raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {fields.as_date(unit['entry_date'])}")
+        raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {site_day(unit['entry_date'])}")
     await _refuse_duplicate_name(db, project_id, unit_id, name)
     team = {"project_id": project_id, "unit_id": unit_id, "name": name, "kind": kind, "immutable": False,
             "entry_date": entry, "exit_date": None, "created_at": utcnow(), "created_by": by}
@@ -90,12 +91,12 @@ async def update(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: di
         entry = fields.day(body, "entry_date", "进场时间", required=True)
         unit = await db.units.find_one({"_id": team["unit_id"]}, {"entry_date": 1})
         if unit and entry < unit["entry_date"]:
-            raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {fields.as_date(unit['entry_date'])}")
+            raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {site_day(unit['entry_date'])}")
         if team.get("exit_date") and entry > team["exit_date"]:
             raise RuleError("entry_date", "进场时间不能晚于退场时间")
         first = await db.roster.find_one({"team_id": team_id}, {"entry_date": 1}, sort=[("entry_date", 1)])
         if first and entry > first["entry_date"]:
-            raise RuleError("entry_date", f"进场时间不能晚于班组人员的进场时间 {fields.as_date(first['entry_date'])}")
+            raise RuleError("entry_date", f"进场时间不能晚于班组人员的进场时间 {site_day(first['entry_date'])}")
         changes["entry_date"] = entry
     if changes:
         changes["updated_at"] = utcnow()
@@ -110,7 +111,7 @@ async def exit_team(db: AsyncDatabase, project_id: int, team_id: ObjectId, body:
     when = await site_exit.exit_date_for(db, team, body, field="team_id", noun="班组", member_key="team_id")
     last = await db.roster.find_one({"team_id": team_id}, {"exit_date": 1}, sort=[("exit_date", -1)])
     if last and last.get("exit_date") and when < last["exit_date"]:
-        raise RuleError("exit_date", f"退场时间不能早于班组人员的退场时间 {fields.as_date(last['exit_date'])}")
+        raise RuleError("exit_date", f"退场时间不能早于班组人员的退场时间 {site_day(last['exit_date'])}")
     changes = {"exit_date": when, "updated_at": utcnow()}
     await db.teams.update_one({"_id": team_id}, {"$set": changes})
     return {**team, **changes}
@@ -156,7 +157,7 @@ def view(team: dict) -> dict:
         "id": str(team["_id"]), "project_id": team["project_id"], "unit_id": str(team["unit_id"]),
         "unit_name": unit.get("enterprise_name", ""), "unit_type": unit.get("unit_type", ""),
         "name": team["name"], "kind": team["kind"], "status": units.state(team),
-        "entry_date": fields.as_date(team.get("entry_date")), "exit_date": fields.as_date(team.get("exit_date")),
+        "entry_date": site_day(team.get("entry_date")), "exit_date": site_day(team.get("exit_date")),
         "people_in_site": team.get("_people", 0), "generated": generated,
         "may_edit": not generated, "may_exit": not generated and in_site,
         "may_delete": not generated,

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain import vocabulary
 from ..domain.identity import check_credit_code, mask_id_number
 from ..domain.rules import Conflict, NotFound, RuleError
+from ..domain.site_clock import site_day
 from . import fields, site_exit
 from .db import utcnow
 
@@ -150,7 +151,7 @@ async def update(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body: di
             raise RuleError("entry_date", "进场时间不能晚于退场时间")
         first_below = await _first_entry_below(db, unit)
         if first_below and entry > first_below:
-            raise RuleError("entry_date", f"进场时间不能晚于其班组或人员的进场时间 {fields.as_date(first_below)}")
+            raise RuleError("entry_date", f"进场时间不能晚于其班组或人员的进场时间 {site_day(first_below)}")
         changes["entry_date"] = entry
     if not changes:
         return unit
@@ -181,7 +182,7 @@ async def exit_unit(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body:
     if last_person and last_person.get("exit_date") and (last is None or last_person["exit_date"] > last):
         last = last_person["exit_date"]
     if last and when < last:
-        raise RuleError("exit_date", f"退场时间不能早于其班组或人员的退场时间 {fields.as_date(last)}")
+        raise RuleError("exit_date", f"退场时间不能早于其班组或人员的退场时间 {site_day(last)}")
     changes = {"exit_date": when, "updated_at": utcnow()}
     await db.units.update_one({"_id": unit_id}, {"$set": changes})
     await db.teams.update_many({"project_id": project_id, "unit_id": unit_id, "kind": vocabulary.MANAGER_TEAM_KIND},
@@ -240,7 +241,7 @@ def view(unit: dict, *, unmasked: bool = False) -> dict:
         "manager_id_type": unit.get("manager_id_type", ""),
         "manager_id_number": number if unmasked else mask_id_number(number),
         "manager_phone": unit.get("manager_phone", ""), "status": state(unit),
-        "entry_date": fields.as_date(unit.get("entry_date")), "exit_date": fields.as_date(unit.get("exit_date")),
+        "entry_date": site_day(unit.get("entry_date")), "exit_date": site_day(unit.get("exit_date")),
         "people_in_site": unit.get("_people", 0), "masked": not unmasked,
     }
 

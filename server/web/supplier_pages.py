@@ -12,7 +12,7 @@ from ..api.suppliers import supplier_view
 from ..domain import device_access_flow as flow, vocabulary
 from ..domain.rules import RuleError
 from ..store import device_access, suppliers
-from ..store.db import SITE_TZ
+from ..domain.site_clock import SITE_TZ
 from ..store.device_access import CLOSED_PROJECT_STATUSES
 from .pages import PageHandler
 

@@ -21,7 +21,7 @@ from tornado.web import HTTPError
 from ..api.enterprises import enterprise_scope, enterprise_view
 from ..domain import vocabulary
 from ..store import enterprises, fields, teams, units
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 from .pages import PageHandler
 
 # Enough for a county's projects in one drop-down; the list is sorted by id.

@@ -13,7 +13,7 @@ from server.api.base import ROLE_PERMISSIONS
 from server.demo.devices_demo import seed_device_states
 from server.store import device_monitoring
 from server.store import devices as device_store
-from server.store.db import site_today
+from server.domain.site_clock import site_today
 
 from support import ADMIN_TOKEN, CAPTCHA_ANSWER, PASSWORD, VENDOR, Device, build_site, now_local, run_async
 

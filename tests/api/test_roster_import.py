@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 from server.demo import synthetic
 from server.store import roster_import
 from server.store import workforce
-from server.store.db import SITE_TZ
+from server.domain.site_clock import SITE_TZ
 from support import ADMIN_TOKEN, run_async
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from server.demo.seed import DEMO_DEVICE_PREFIX, DEMO_VENDOR_CODE, seed_demo
 from server.domain import vocabulary
 from server.domain.identity import check_credit_code, check_id_number
-from server.store.db import site_date
+from server.domain.site_clock import site_day
 
 from support import run_async
 
@@ -42,7 +42,7 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
 
     # People were entered before the attendance history begins, units and teams before them.
     first_punch_day = min(sdb.punches.distinct("date"))
-    assert all(site_date(e["entry_date"]) < first_punch_day for e in sdb.roster.find({}, {"entry_date": 1}))
+    assert all(site_day(e["entry_date"]).isoformat() < first_punch_day for e in sdb.roster.find({}, {"entry_date": 1}))
     # Past attendance: the two days before today, only of people entered there, at most in and out.
     days = sorted(sdb.punches.distinct("date"))
     assert len(days) == 2 and all(sdb.punches.count_documents({"date": d}) > 100 for d in days)
