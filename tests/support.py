@@ -26,6 +26,19 @@ from server.store.embedded import free_port
 VENDOR = "TESTVENDOR"
 
 
+def wait_until(condition, timeout: float = 10.0, message: str = "condition not met", interval: float = 0.1):
+    """Poll condition() until it returns something truthy and return that value; AssertionError(message)
+    once `timeout` seconds have passed. The one way tests wait: for a condition, never a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{message} (after {timeout:g} s; last value {value!r})")
+        time.sleep(interval)
+
+
 def run_async(uri: str, db_name: str, job):
     """Run job(db) on a fresh loop with a fresh client (one client per loop)."""
     async def main():
@@ -85,6 +98,14 @@ class GatewayThread:
 
     def flush(self):
         self.call(self.server.flush_stats)
+
+    def settle(self, connections: int) -> None:
+        """Wait until the gateway holds `connections` connections, then for one database round trip on
+        its loop, so that whatever the released ones wrote (an offline mark) is written before a test
+        asserts a device is still online or offline."""
+        wait_until(lambda: len(self.server.connections) == connections,
+                   message=f"gateway did not settle to {connections} connection(s)")
+        self.flush()
 
     def stop(self):
         if self.loop and not self.loop.is_closed():
@@ -224,16 +245,16 @@ class GatewayProcess:
     def start(self) -> "GatewayProcess":
         self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "gateway"], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        def listening() -> bool:
             assert self.proc.poll() is None, self.proc.stderr.read().decode(errors="replace")[-3000:]
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                threading.Thread(target=self._drain, daemon=True).start()
-                return self
+                return True
             except OSError:
-                time.sleep(0.1)
-        raise AssertionError("gateway process did not listen")
+                return False
+        wait_until(listening, timeout=30, message="gateway process did not listen")
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
 
     def _drain(self):
         # Keep reading its log so a chatty gateway never blocks on a full pipe.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import Device, now_local
+from support import Device, now_local, wait_until
 
 
 def test_health_is_public(web):
@@ -60,9 +60,8 @@ def test_devices_people_and_punches_after_a_device_punches(web, site, gateway, s
 
     dev.close()
     gw.stop()
-    import time
-    time.sleep(0.5)
-    [device] = web.get("/api/devices")[1]["devices"]
+    [device] = wait_until(lambda: (d := web.get("/api/devices")[1]["devices"]) and not d[0]["online"] and d,
+                          message="device still shown online after its gateway stopped")
     assert device["online"] is False
 
 

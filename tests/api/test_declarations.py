@@ -6,12 +6,11 @@ import io
 import email.policy
 import socketserver
 import threading
-import time
 import uuid
 
 import openpyxl
 
-from support import ADMIN_TOKEN, WebThread
+from support import ADMIN_TOKEN, WebThread, wait_until
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 FIELDS = {"name": "江门市蓬江区测试住宅楼工程", "supplier": "江门智慧工地科技有限公司", "category": "房屋建筑工程",
@@ -228,16 +227,6 @@ class SMTPSink(socketserver.ThreadingTCPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-def wait_for(check, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 def test_result_mails_are_sent_over_smtp_and_failures_are_recorded(mongo_uri, db_name, sdb, make_account):
     sink = SMTPSink()
     port = sink.server_address[1]
@@ -249,7 +238,7 @@ def test_result_mails_are_sent_over_smtp_and_failures_are_recorded(mongo_uri, db
         status, result, _ = web.request("POST", f"/api/declarations/{first}/decision", {"result": "pass"},
                                         token=ADMIN_TOKEN)
         assert status == 200
-        wait_for(lambda: sdb.outbox.find_one({"state": "sent"}))
+        wait_until(lambda: sdb.outbox.find_one({"state": "sent"}), message="mail not sent")
         message = sink.messages[0]
         assert message["To"] == FIELDS["applicant_email"] and "审核通过" in message["Subject"]
         text = message.get_content()
@@ -259,7 +248,7 @@ def test_result_mails_are_sent_over_smtp_and_failures_are_recorded(mongo_uri, db
         sink.server_close()
         web.request("POST", f"/api/declarations/{second}/decision", {"result": "fail", "opinion": "重复申报"},
                     token=ADMIN_TOKEN)
-        failed = wait_for(lambda: sdb.outbox.find_one({"state": "failed"}))
+        failed = wait_until(lambda: sdb.outbox.find_one({"state": "failed"}), message="mail not marked failed")
         assert "Connection" in failed["error"] or "Errno" in failed["error"], failed["error"]
         status, box = web.get("/api/outbox")
         assert {m["state"] for m in box["mails"]} == {"sent", "failed"} and box["smtp_configured"] is True

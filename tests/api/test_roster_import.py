@@ -15,7 +15,7 @@ from server.demo import synthetic
 from server.store import roster_import
 from server.store import workforce
 from server.domain.site_clock import SITE_TZ
-from support import ADMIN_TOKEN, run_async
+from support import ADMIN_TOKEN, run_async, wait_until
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = [c.title for c in roster_import.COLUMNS]
@@ -39,14 +39,11 @@ def upload(web, pid, data, **kw):
 
 
 def wait_done(web, url, token=ADMIN_TOKEN, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished():
         status, job = web.get(url, token=token)
         assert status == 200, job
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"import not finished: {job}")
+        return job if job["state"] in ("done", "failed") else None
+    return wait_until(finished, timeout=timeout, message=f"import {url} not finished")
 
 
 def test_template_has_columns_and_format_notes(web):
