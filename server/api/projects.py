@@ -7,17 +7,11 @@ from bson import ObjectId
 from ..domain import vocabulary
 from ..store import projects, punches
 from ..domain.site_clock import site_today
-from ..store.roster import CURRENT
 from .base import APIError, APIHandler, requires
 from .enterprises import object_id_or_404
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
-
-
-async def _count_by_project(collection, match: dict) -> dict[int, int]:
-    pipeline = [{"$match": match}, {"$group": {"_id": "$project_id", "n": {"$sum": 1}}}]
-    return {d["_id"]: d["n"] async for d in await collection.aggregate(pipeline)}
 
 
 class ProjectScopedHandler(APIHandler):
@@ -53,16 +47,13 @@ class LibraryHandler(ProjectScopedHandler):
 class ProjectsHandler(LibraryHandler):
     @requires("projects:read")
     async def get(self):
-        today = site_today().isoformat()
-        workers = await _count_by_project(self.db.roster, dict(CURRENT))
-        device_counts = await _count_by_project(self.db.devices, {"status": "active"})
-        punch_counts = await _count_by_project(self.db.punches, {"date": today, "test": False})
+        today = site_today()
+        counts = await projects.list_counts(self.db, today)
         rows = []
         for p in await self.rows():
-            rows.append({**projects.view(p),
-                         "counts": {"workers": workers.get(p["_id"], 0), "devices": device_counts.get(p["_id"], 0),
-                                    "punches_today": punch_counts.get(p["_id"], 0)}})
-        self.write_json({"projects": rows, "count": len(rows), "date": today})
+            rows.append({**projects.view(p), "counts": {name: per_project.get(p["_id"], 0)
+                                                        for name, per_project in counts.items()}})
+        self.write_json({"projects": rows, "count": len(rows), "date": today.isoformat()})
 
     @requires("projects:manage")
     async def post(self):

@@ -94,16 +94,19 @@ async def scoped_devices(db: AsyncDatabase, scope: DeviceScope, *, project_id: i
     return sorted(found, key=lambda d: (d["project_id"], d["vendor_code"], d["device_id"]))
 
 
+def punches_today_pipeline(project_ids: list[int] | None, day: dt.date, *, test: bool) -> list[dict]:
+    """Punches of one day per device, production or test, city-wide or in some projects."""
+    match: dict = {"date": day.isoformat(), "test": test}
+    if project_ids is not None:
+        match["project_id"] = {"$in": project_ids}
+    return [{"$match": match}, {"$group": {"_id": {"v": "$vendor_code", "d": "$device_id"}, "n": {"$sum": 1}}}]
+
+
 async def punches_today(db: AsyncDatabase, project_ids: list[int] | None, day: dt.date) -> dict:
     """(vendor_code, device_id) -> {False: production punches today, True: test punches today}."""
     counts: dict = collections.defaultdict(lambda: {False: 0, True: 0})
     for test in (False, True):
-        match: dict = {"date": day.isoformat(), "test": test}
-        if project_ids is not None:
-            match["project_id"] = {"$in": project_ids}
-        pipeline = [{"$match": match},
-                    {"$group": {"_id": {"v": "$vendor_code", "d": "$device_id"}, "n": {"$sum": 1}}}]
-        async for row in await db.punches.aggregate(pipeline):
+        async for row in await db.punches.aggregate(punches_today_pipeline(project_ids, day, test=test)):
             counts[(row["_id"]["v"], row["_id"]["d"])][test] = row["n"]
     return counts
 

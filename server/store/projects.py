@@ -14,7 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain import project_status, vocabulary
 from ..domain.contact import check_mobile, mask_email, mask_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
-from . import accounts, fields, workforce
+from . import accounts, devices, fields, workforce
+from .roster import CURRENT
 from ..domain.site_clock import site_day, site_today
 from .db import utcnow
 
@@ -216,6 +217,24 @@ async def unit_names(db: AsyncDatabase, project_ids: list[int]) -> dict[int, dic
         if key and unit.get("exit_date") is None:
             out.setdefault(unit["project_id"], {}).setdefault(key, []).append(unit.get("enterprise_name", ""))
     return {pid: {k: "、".join(v) for k, v in cols.items()} for pid, cols in out.items()}
+
+
+def list_count_queries(day: dt.date) -> dict[str, tuple[str, list[dict]]]:
+    """The project list's figures per project: (collection, pipeline) for current workers, devices in
+    service and real punches today. Test-environment punches are left out (they are 联调 data)."""
+    def per_project(match: dict) -> list[dict]:
+        return [{"$match": match}, {"$group": {"_id": "$project_id", "n": {"$sum": 1}}}]
+    return {"workers": ("roster", per_project(dict(CURRENT))),
+            "devices": ("devices", per_project(dict(devices.ACTIVE))),
+            "punches_today": ("punches", per_project({"date": day.isoformat(), "test": False}))}
+
+
+async def list_counts(db: AsyncDatabase, day: dt.date) -> dict[str, dict[int, int]]:
+    """name → {project_id: n} for each of list_count_queries."""
+    counts = {}
+    for name, (collection, pipeline) in list_count_queries(day).items():
+        counts[name] = {d["_id"]: d["n"] async for d in await db[collection].aggregate(pipeline)}
+    return counts
 
 
 async def library(db: AsyncDatabase, scope: dict, *, county: str = "", status: str = "", q: str = "") -> list[dict]:

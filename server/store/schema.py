@@ -231,6 +231,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("gateway_id", ASCENDING), ("online", ASCENDING)], name="gateway_online"),
         # Device monitoring: a supplier's own devices (supplier_id is set when access is authorised).
         IndexModel([("supplier_id", ASCENDING)], name="supplier"),
+        # The project list's devices in service per project (projects.list_count_queries).
+        IndexModel([("status", ASCENDING), ("project_id", ASCENDING)], name="status_project"),
     ],
     "people": [
         IndexModel([("id_number", ASCENDING)], unique=True, name="id_number"),

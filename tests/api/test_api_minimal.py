@@ -75,3 +75,23 @@ def test_devices_people_and_punches_after_a_device_punches(web, site, gateway, s
 def test_clear_errors(web, site, path, status, code):
     got_status, body = web.get(path)
     assert (got_status, body["code"]) == (status, code) and body["message"]
+
+
+def test_punches_today_in_the_project_list_leave_test_environment_punches_out(web, mongo_uri, db_name, gateway, sdb):
+    # A device still in 测试环境联调 punches for real, but its punches are test data: counting them
+    # would show a site as working on a day nobody punched in production.
+    from support import build_site, run_async
+    site = run_async(mongo_uri, db_name, lambda db: build_site(db, devices=2))
+    production, testing = site["device_ids"]
+    sdb.devices.update_one({"device_id": testing}, {"$set": {"environment": "test"}})
+    gw = gateway()
+    for device_id, workers in ((production, site["workers"][:1]), (testing, site["workers"][1:])):
+        dev = Device(gw.port, device_id)
+        assert dev.login().flag == 0
+        for worker in workers:
+            assert dev.punch(worker["worker_no"], now_local()).flag == 0
+        dev.close()
+    assert sdb.punches.count_documents({"test": True}) == 2 and sdb.punches.count_documents({"test": False}) == 1
+    status, body = web.get("/api/projects")
+    [project] = [p for p in body["projects"] if p["id"] == site["project_id"]]
+    assert status == 200 and project["counts"] == {"workers": 3, "devices": 2, "punches_today": 1}
