@@ -95,3 +95,9 @@ def test_punches_today_in_the_project_list_leave_test_environment_punches_out(we
     status, body = web.get("/api/projects")
     [project] = [p for p in body["projects"] if p["id"] == site["project_id"]]
     assert status == 200 and project["counts"] == {"workers": 3, "devices": 2, "punches_today": 1}
+
+
+@pytest.mark.parametrize("value", ["20260101", "2026-1-1", "2026-02-30", "2026-W01-1"])
+def test_a_date_argument_is_exactly_yyyy_mm_dd(web, site, value):
+    status, body = web.get(f"/api/projects/{site['project_id']}/punches?date={value}")
+    assert status == 400 and body["field"] == "date" and "YYYY-MM-DD" in body["message"], body
