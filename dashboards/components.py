@@ -15,8 +15,8 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from server.api.exports import XLSX_TYPE, export_filename, xlsx_bytes
-from server.domain import jobs
-from server.store.db import site_today
+from server.domain import vocabulary
+from server.domain.site_clock import site_today
 
 from . import caller
 from .database import database
@@ -93,7 +93,7 @@ def month_picker(prefix: str) -> dcc.Input:
 def county_dropdown(prefix: str, value: str | None = None) -> dcc.Dropdown:
     """A county supervisor sees only their county here; the data functions are scoped anyway."""
     own = caller.current().county
-    counties = (own,) if own else jobs.COUNTIES
+    counties = (own,) if own else vocabulary.COUNTIES
     return dcc.Dropdown(id=f"{prefix}-county", options=[{"label": c, "value": c} for c in counties],
                         value=own or (value if value in counties else None), disabled=bool(own),
                         placeholder="请选择项目所在地", clearable=not own)

@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from stdnum.cn import ric, uscc
 
 from .domain.identity import area_code_in_use
-from .domain.jobs import COUNTIES, COUNTY_AREA_CODES
+from .domain.site_clock import site_today
+from .domain.vocabulary import COUNTIES, COUNTY_AREA_CODES
 
 # --- areas -------------------------------------------------------------------------------------
 
@@ -44,12 +45,9 @@ def area_code(rng: random.Random, *, local_share: float = 0.4) -> str:
 
 # --- people ------------------------------------------------------------------------------------
 
-_CHINA_TZ = datetime.timezone(datetime.timedelta(hours=8))
-
-
 def birth_date(rng: random.Random, birth_year_range: tuple[int, int] = (1960, 2004)) -> datetime.date:
     first = datetime.date(birth_year_range[0], 1, 1)
-    last = min(datetime.date(birth_year_range[1], 12, 31), datetime.datetime.now(_CHINA_TZ).date())
+    last = min(datetime.date(birth_year_range[1], 12, 31), site_today())
     return datetime.date.fromordinal(rng.randint(first.toordinal(), last.toordinal()))
 
 

@@ -26,6 +26,19 @@ from server.store.embedded import free_port
 VENDOR = "TESTVENDOR"
 
 
+def wait_until(condition, timeout: float = 10.0, message: str = "condition not met", interval: float = 0.1):
+    """Poll condition() until it returns something truthy and return that value; AssertionError(message)
+    once `timeout` seconds have passed. The one way tests wait: for a condition, never a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{message} (after {timeout:g} s; last value {value!r})")
+        time.sleep(interval)
+
+
 def run_async(uri: str, db_name: str, job):
     """Run job(db) on a fresh loop with a fresh client (one client per loop)."""
     async def main():
@@ -85,6 +98,14 @@ class GatewayThread:
 
     def flush(self):
         self.call(self.server.flush_stats)
+
+    def settle(self, connections: int) -> None:
+        """Wait until the gateway holds `connections` connections, then for one database round trip on
+        its loop, so that whatever the released ones wrote (an offline mark) is written before a test
+        asserts a device is still online or offline."""
+        wait_until(lambda: len(self.server.connections) == connections,
+                   message=f"gateway did not settle to {connections} connection(s)")
+        self.flush()
 
     def stop(self):
         if self.loop and not self.loop.is_closed():
@@ -279,16 +300,16 @@ class ServerProcess:
     def start(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", self.command], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def listening() -> bool:
             assert self.proc.poll() is None, self.proc.stderr.read().decode(errors="replace")[-3000:]
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                threading.Thread(target=self._drain, daemon=True).start()
-                return self
+                return True
             except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"{self.command} process did not listen")
+                return False
+        wait_until(listening, timeout=60, message=f"{self.command} process did not listen")
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
 
     def _drain(self):
         # Keep reading its log so a chatty process never blocks on a full pipe.
@@ -527,17 +548,6 @@ class Browser:
                 % json.dumps(answer))
 
 
-def wait_for(condition, timeout: float = 10, what: str = "condition", every: float = 0.1):
-    """Poll condition() until it returns something true (and return that), or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
 def roster_import_workbook(rows, header=None, notes=True) -> bytes:
     """An Excel roster in the platform's template columns (or `header`), with the notes row unless notes=False."""
     import io
@@ -572,14 +582,11 @@ def upload_roster(web, project_id, data, **kw):
 
 def wait_import(web, url, token=ADMIN_TOKEN, timeout=60):
     """Poll an import's progress address until it is done or failed; returns the last report."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished():
         status, job = web.get(url, token=token)
         assert status == 200, job
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"import not finished: {job}")
+        return job if job["state"] in ("done", "failed") else None
+    return wait_until(finished, timeout=timeout, message=f"import {url} not finished")
 
 
 def start_chromium():

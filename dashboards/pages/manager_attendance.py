@@ -6,15 +6,15 @@ from dash import dcc, html
 
 from dashboards import caller
 from dashboards import components as c
-from server.domain import jobs
+from server.domain import vocabulary
 
 P = "managers"
 TITLE = "管理人员考勤情况"
 dash.register_page(__name__, path="/manager-attendance", name=TITLE, title=TITLE, order=4)
 
 # The guide's six first, in its order; then the other manager posts (its "…").
-GUIDE_POSTS = ("专业监理工程师", jobs.SAFETY_OFFICER, jobs.PROJECT_MANAGER, jobs.CHIEF_SUPERVISOR, "施工员", "监理员")
-POSTS = GUIDE_POSTS + tuple(j for j in jobs.MANAGER_JOBS if j not in GUIDE_POSTS)
+GUIDE_POSTS = ("专业监理工程师", vocabulary.SAFETY_OFFICER, vocabulary.PROJECT_MANAGER, vocabulary.CHIEF_SUPERVISOR, "施工员", "监理员")
+POSTS = GUIDE_POSTS + tuple(j for j in vocabulary.MANAGER_JOBS if j not in GUIDE_POSTS)
 
 DEFINITIONS = (
     "出勤：当日（现场时间）在该项目至少有 1 条打卡记录，记为 √。",

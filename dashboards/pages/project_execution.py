@@ -5,7 +5,7 @@ import dash
 from dash import dcc, html
 
 from dashboards import components as c
-from server.domain import jobs
+from server.domain import vocabulary
 
 P = "projects"
 TITLE = "各项目执行情况"
@@ -22,7 +22,7 @@ def layout(county: str | None = None, **_query):
     return html.Div([
         c.page_header(TITLE, *DEFINITIONS),
         c.filters(("日期", c.day_picker(P)), ("项目所在地", c.county_dropdown(P, county)),
-                  ("项目状态", dcc.Dropdown(id=f"{P}-status", options=list(jobs.PROJECT_STATUSES),
+                  ("项目状态", dcc.Dropdown(id=f"{P}-status", options=list(vocabulary.PROJECT_STATUSES),
                                             placeholder="全部状态")),
                   ("设备商", dcc.Input(id=f"{P}-supplier", type="text", debounce=True, placeholder="请输入设备商名称")),
                   ("项目名称", dcc.Input(id=f"{P}-name", type="text", debounce=True, placeholder="请输入项目名称"))),

@@ -13,7 +13,7 @@ from ..domain import attendance_grid as grid
 from ..domain.identity import mask_id_number
 from ..domain.punch_time import FUTURE, PAST
 from ..store import attendance, projects
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 from ..store.people import by_worker_nos
 from .base import APIError, APIHandler, requires, sniff_kind
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes

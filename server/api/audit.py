@@ -14,12 +14,7 @@ EXPORT_MAX = 10_000  # rows in one export; narrow the dates for more
 
 
 def _date(field: str, value: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise APIError(400, "invalid_argument", f"{field}: 日期格式须为 YYYY-MM-DD", field=field) from None
+    return APIHandler.date_field({field: value}, field, required=False)
 
 
 def search_filters(argument: Callable[[str], str | None]) -> dict:

@@ -15,7 +15,7 @@ from tornado.web import HTTPError, RequestHandler
 from ..access import Principal, check_permission
 from ..store import accounts, audit, captchas, projects, sessions
 from ..domain.rules import RuleError
-from ..store.db import SITE_TZ
+from ..domain.site_clock import SITE_TZ, parse_day
 
 log = logging.getLogger("realname.web")
 
@@ -256,12 +256,9 @@ class APIHandler(BaseHandler):
                 raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
             return None
         try:
-            # Exactly YYYY-MM-DD: fromisoformat alone would also take 20260101 and week dates.
-            if isinstance(value, str) and len(value) == 10:
-                return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-        raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name)
+            return parse_day(value, name)
+        except RuleError:
+            raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name) from None
 
     def int_argument(self, name: str, value: str) -> int:
         try:
@@ -276,7 +273,4 @@ class APIHandler(BaseHandler):
         value = self.get_query_argument(name, None)
         if value is None:
             return default
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name) from None
+        return self.date_field({name: value}, name)

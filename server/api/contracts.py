@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..domain.identity import mask_id_number
 from ..store import contracts, people, projects
 from ..store.people import by_worker_nos
-from ..store.db import site_today
+from ..domain.site_clock import site_day, site_today
 from .base import APIError, APIHandler, requires
 from .people import person_in_scope
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -26,8 +26,8 @@ def contract_view(c: dict, id_numbers: dict[int, str], today) -> dict:
             "id_number": mask_id_number(id_numbers.get(c["worker_no"], "")),
             "enterprise_id": str(c["enterprise_id"]) if c.get("enterprise_id") else "",
             "enterprise_name": c.get("enterprise_name", ""),
-            "effective_date": contracts.site_day(c["effective_date"]),
-            "expiry_date": contracts.site_day(c.get("expiry_date")),
+            "effective_date": site_day(c["effective_date"]),
+            "expiry_date": site_day(c.get("expiry_date")),
             "term_type": c["term_type"], "pay_unit": c["pay_unit"], "unit_price": c["unit_price"],
             "scan_size": c.get("file_size", 0), "scan_replacements": len(c.get("scan_history", [])),
             "state": contracts.state(c, today), "created_by": c.get("created_by", ""),

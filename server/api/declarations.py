@@ -5,6 +5,7 @@ from tornado.httputil import HTTPInputError, parse_body_arguments
 from tornado.web import stream_request_body
 
 from .. import access
+from ..domain import vocabulary
 from ..domain.contact import mask_email, mask_mobile
 from ..store import declarations, outbox
 from .base import APIError, APIHandler, public, requires
@@ -170,7 +171,7 @@ DECLARATION = obj(
     ["id", "name", "county", "state", "applicant_name", "applicant_mobile", "applicant_email", "submitted_at"],
     id=STR, name=STR, supplier=STR, category=STR, status=STR, permit_no=STR, county=STR, address=STR,
     applicant_name=STR, applicant_mobile=STR, applicant_email=STR, masked=BOOL, submitted_at=DATETIME,
-    state=enum("pending", "passed", "failed"), state_name=STR, decided_at=nullable(DATETIME),
+    state=enum(*vocabulary.DECLARATION_STATES), state_name=STR, decided_at=nullable(DATETIME),
     decided_by=nullable(STR), opinion=STR, project_id=nullable(INT), account_username=nullable(STR),
     proof_kind=STR, proof_size=INT)
 _FORM_FIELDS = {name: STR for name in ("name", "supplier", "category", "status", "permit_no", "county", "address",

@@ -11,6 +11,7 @@ from typing import Callable
 
 from bson import ObjectId
 
+from ..domain import vocabulary
 from ..store.gateway_stats import device_counters, read_totals
 from ..store import device_monitoring, devices
 from ..store.db import utcnow
@@ -134,7 +135,7 @@ _MONITOR_ROW = obj(
     ["id", "vendor_code", "device_id", "project_id", "project_name", "environment", "online", "silent",
      "punches_today", "refusals", "refusals_total"],
     id=STR, vendor_code=STR, device_id=STR, project_id=INT, project_name=STR, county=STR,
-    environment=enum("test", "production"), environment_name=STR, supplier_id=nullable(STR), supplier_name=STR,
+    environment=enum(*vocabulary.ENVIRONMENTS), environment_name=STR, supplier_id=nullable(STR), supplier_name=STR,
     install_place=STR, model=STR, online=BOOL, last_seen=nullable(DATETIME), silent=BOOL,
     silent_hours=nullable(NUM), punches_today=INT, test_punches_today=INT, refusals=ANY_OBJ,
     refusal_messages=ANY_OBJ, refusals_total=INT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bson import ObjectId
 
 from .. import access
+from ..domain.site_clock import site_day
 from ..store import enterprises, fields
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -31,7 +32,7 @@ def enterprise_view(doc: dict, unit_types: list[str] | None = None) -> dict:
     for f in enterprises.FIELDS:
         value = doc.get(f.key)
         if f.kind == "date":
-            value = fields.as_date(value)
+            value = site_day(value)
         elif f.kind != "amount":
             value = value or ""
         out[f.key] = value

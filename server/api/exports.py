@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ..store.db import SITE_TZ
+from ..domain.site_clock import SITE_TZ
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")

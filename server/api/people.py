@@ -6,9 +6,9 @@ from ..domain.identity import mask_id_number
 from ..domain.nations import nation_name
 from .. import access
 from ..domain.person_card import PERSON_FIELDS
+from ..domain.site_clock import site_day
 from ..store import contracts as contract_store, people, projects, roster_entries
 from .base import APIError, APIHandler, requires
-from .roster import site_day
 from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
 

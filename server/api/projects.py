@@ -5,20 +5,14 @@ from __future__ import annotations
 from bson import ObjectId
 
 from .. import access
-from ..domain import jobs
+from ..domain import vocabulary
 from ..store import projects, punches
-from ..store.db import site_today
-from ..store.roster import CURRENT
+from ..domain.site_clock import site_today
 from .base import APIError, APIHandler, requires
 from .enterprises import object_id_or_404
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
-
-
-async def _count_by_project(collection, match: dict) -> dict[int, int]:
-    pipeline = [{"$match": match}, {"$group": {"_id": "$project_id", "n": {"$sum": 1}}}]
-    return {d["_id"]: d["n"] async for d in await collection.aggregate(pipeline)}
 
 
 class ProjectScopedHandler(APIHandler):
@@ -43,8 +37,8 @@ class ProjectScopedHandler(APIHandler):
 
 class LibraryHandler(ProjectScopedHandler):
     def filters(self) -> dict:
-        return {"county": self.filter_argument("county", jobs.COUNTIES),
-                "status": self.filter_argument("status", jobs.PROJECT_STATUSES),
+        return {"county": self.filter_argument("county", vocabulary.COUNTIES),
+                "status": self.filter_argument("status", vocabulary.PROJECT_STATUSES),
                 "q": self.get_query_argument("q", "").strip()[:50]}
 
     async def rows(self) -> list[dict]:
@@ -54,16 +48,13 @@ class LibraryHandler(ProjectScopedHandler):
 class ProjectsHandler(LibraryHandler):
     @requires("projects:read")
     async def get(self):
-        today = site_today().isoformat()
-        workers = await _count_by_project(self.db.roster, dict(CURRENT))
-        device_counts = await _count_by_project(self.db.devices, {"status": "active"})
-        punch_counts = await _count_by_project(self.db.punches, {"date": today, "test": False})
+        today = site_today()
+        counts = await projects.list_counts(self.db, today)
         rows = []
         for p in await self.rows():
-            rows.append({**projects.view(p),
-                         "counts": {"workers": workers.get(p["_id"], 0), "devices": device_counts.get(p["_id"], 0),
-                                    "punches_today": punch_counts.get(p["_id"], 0)}})
-        self.write_json({"projects": rows, "count": len(rows), "date": today})
+            rows.append({**projects.view(p), "counts": {name: per_project.get(p["_id"], 0)
+                                                        for name, per_project in counts.items()}})
+        self.write_json({"projects": rows, "count": len(rows), "date": today.isoformat()})
 
     @requires("projects:manage")
     async def post(self):
@@ -76,7 +67,7 @@ class ProjectsHandler(LibraryHandler):
 
 
 EXPORT_HEADERS = ("序号", "项目编号", "项目名称", "所在地", "项目状态", "项目分类", "施工许可证", "服务商", "总承包单位",
-                  "建设单位", "监理单位", "计划开工日期", "场所码", "经度", "纬度", "项目地点")
+                  vocabulary.BUILDER, vocabulary.SUPERVISOR, "计划开工日期", "场所码", "经度", "纬度", "项目地点")
 
 
 class ProjectExportHandler(LibraryHandler):
@@ -115,7 +106,7 @@ class ProjectStatusHandler(ProjectScopedHandler):
         pid = await self.project_id(project_id)
         body = self.json_body()
         status = self.text_field(body, "status")
-        if status == jobs.PROJECT_CANCELLED and not self.principal.may("projects:manage"):
+        if status == vocabulary.PROJECT_CANCELLED and not self.principal.may("projects:manage"):
             await self.refuse(403, "forbidden", "status: 注销项目须由监管方操作")
         day = self.date_field(body, "date", required=False) or site_today()
         reason = self.optional_text(body, "reason", max_length=200)
@@ -204,10 +195,10 @@ def _text(longest: int, **extra) -> dict:
 
 # The lengths and patterns the store enforces (store/projects.py), so clients can check before sending.
 _FIELDS = dict(name=_text(100, minLength=1), supplier=_text(100, minLength=1),
-               category=enum(*jobs.PROJECT_CATEGORIES), permit_no=_text(40, pattern="^([0-9A-Za-z-]{4,40})?$"),
-               address=_text(200), county=enum(*jobs.COUNTIES), planned_start=DATE, builder=_text(100),
+               category=enum(*vocabulary.PROJECT_CATEGORIES), permit_no=_text(40, pattern="^([0-9A-Za-z-]{4,40})?$"),
+               address=_text(200), county=enum(*vocabulary.COUNTIES), planned_start=DATE, builder=_text(100),
                description=_text(1000))
-_FILTERS = [query_param("county", enum(*jobs.COUNTIES), "所在地"), query_param("status", enum(*jobs.PROJECT_STATUSES)),
+_FILTERS = [query_param("county", enum(*vocabulary.COUNTIES), "所在地"), query_param("status", enum(*vocabulary.PROJECT_STATUSES)),
             query_param("q", STR, "项目名称包含")]
 openapi = {
     "/api/projects": {
@@ -219,7 +210,7 @@ openapi = {
         "post": operation(
             "登记新项目（监管；县区监管只能登记本县区）", tag="项目库",
             body=obj(["name", "supplier", "category", "status", "county"], **_FIELDS,
-                     status=enum(jobs.PROJECT_UNDER_CONSTRUCTION, jobs.PROJECT_SUSPENDED)),
+                     status=enum(vocabulary.PROJECT_UNDER_CONSTRUCTION, vocabulary.PROJECT_SUSPENDED)),
             response=PROJECT_FULL, status=201, errors=(400,)),
     },
     "/api/projects/export": {"get": operation(
@@ -235,7 +226,7 @@ openapi = {
     "/api/projects/{project_id}/status": {"post": operation(
         "变更项目状态（在建/停工/完工/注销，注销仅监管，注销后不可再变更；停工期间记入 stop_periods）", tag="项目库",
         params=[_PID],
-        body=obj(["status"], status=enum(*jobs.PROJECT_STATUSES), date=DATE, reason=STR),
+        body=obj(["status"], status=enum(*vocabulary.PROJECT_STATUSES), date=DATE, reason=STR),
         response=PROJECT_FULL, errors=(400, 404, 409))},
     "/api/projects/{project_id}/venue-code": {"post": operation(
         "场所码登记", tag="项目库", params=[_PID],

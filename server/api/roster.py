@@ -7,8 +7,8 @@ import re
 
 from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
+from ..domain.site_clock import site_day
 from ..store import fields, roster_entries, roster_import
-from ..store.db import SITE_TZ
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param)
@@ -17,10 +17,6 @@ from .openapi import (BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation,
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 MAX_BATCH = 500
 _STATUS_WORDS = {"in_site": "在场", "exited": "退场"}
-
-
-def site_day(value) -> str | None:
-    return value.astimezone(SITE_TZ).date().isoformat() if value else None
 
 
 def entry_view(row: dict, *, unmasked: bool = False) -> dict:

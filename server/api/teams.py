@@ -5,7 +5,7 @@ the reason, as the guide forbids editing, deleting, entering or exiting them.
 """
 from __future__ import annotations
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..store import fields, teams, units
 from .base import requires
 from .enterprises import OBJECT_ID
@@ -19,7 +19,7 @@ class _TeamBase(ProjectScopedHandler):
         raw_unit = self.get_query_argument("unit_id", "").strip()
         unit_id = fields.object_id(raw_unit, "unit_id", "所属参建单位") if raw_unit else None
         return await teams.list_teams(
-            self.db, pid, unit_id=unit_id, kind=self.filter_argument("kind", jobs.TEAM_KINDS),
+            self.db, pid, unit_id=unit_id, kind=self.filter_argument("kind", vocabulary.TEAM_KINDS),
             status=self.filter_argument("status", (units.IN_SITE, units.LEFT)),
             keyword=self.get_query_argument("q", "").strip()[:50])
 
@@ -92,12 +92,12 @@ default_handlers = [
 ]
 
 TEAM = obj(["id", "project_id", "unit_id", "name", "kind", "status"], id=STR, project_id=INT, unit_id=STR,
-           unit_name=STR, unit_type=STR, name=STR, kind=enum(*jobs.TEAM_KINDS),
+           unit_name=STR, unit_type=STR, name=STR, kind=enum(*vocabulary.TEAM_KINDS),
            status=enum(units.IN_SITE, units.LEFT), entry_date=nullable(DATE), exit_date=nullable(DATE),
            people_in_site=INT, generated=BOOL, may_edit=BOOL, may_exit=BOOL, may_delete=BOOL)
 _PID = path_param("project_id")
 _TID = path_param("team_id", OBJECT_ID, "班组编号（24 位十六进制）")
-_FILTERS = [query_param("unit_id", OBJECT_ID, "所属参建单位"), query_param("kind", enum(*jobs.TEAM_KINDS)),
+_FILTERS = [query_param("unit_id", OBJECT_ID, "所属参建单位"), query_param("kind", enum(*vocabulary.TEAM_KINDS)),
             query_param("status", enum(units.IN_SITE, units.LEFT)), query_param("q", description="班组名称（包含）")]
 _NAME = {"type": "string", "maxLength": 50}
 _TAG = "项目班组管理"

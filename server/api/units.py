@@ -6,7 +6,7 @@ may unmask personal data and asks to (?unmask=true), which is audited.
 """
 from __future__ import annotations
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..store import units
 from .base import requires
 from .enterprises import OBJECT_ID
@@ -18,7 +18,7 @@ from .projects import ProjectScopedHandler
 class _UnitBase(ProjectScopedHandler):
     async def list_rows(self, pid: int) -> list[dict]:
         return await units.list_units(
-            self.db, pid, unit_type=self.filter_argument("unit_type", jobs.UNIT_TYPES),
+            self.db, pid, unit_type=self.filter_argument("unit_type", vocabulary.UNIT_TYPES),
             status=self.filter_argument("status", (units.IN_SITE, units.LEFT)),
             keyword=self.get_query_argument("q", "").strip()[:100])
 
@@ -108,7 +108,7 @@ _MANAGER = dict(manager_name={"type": "string", "maxLength": 50}, manager_id_typ
 _PID = path_param("project_id")
 _UID = path_param("unit_id", OBJECT_ID, "参建单位编号（24 位十六进制）")
 _UNMASK = query_param("unmask", enum("true", "false"), "true: 显示完整证件号码（需 people:unmask，记入审计）")
-_FILTERS = [query_param("unit_type", enum(*jobs.UNIT_TYPES)), query_param("status", enum(units.IN_SITE, units.LEFT)),
+_FILTERS = [query_param("unit_type", enum(*vocabulary.UNIT_TYPES)), query_param("status", enum(units.IN_SITE, units.LEFT)),
             query_param("q", description="参建单位名称（包含）")]
 _DELETED = obj(["deleted", "id"], deleted=BOOL, id=STR)
 openapi = {
@@ -119,7 +119,7 @@ openapi = {
         "post": operation("添加参建单位（企业按 enterprise_id 或统一社会信用代码选择，须先在企业库登记；自动生成管理人员班组）", tag="项目参建单位管理",
                           params=[_PID],
                           body=obj(["unit_type"], enterprise_id=OBJECT_ID, credit_code={"type": "string", "maxLength": 40},
-                                   unit_type=enum(*jobs.UNIT_TYPES), entry_date=DATE, **_MANAGER),
+                                   unit_type=enum(*vocabulary.UNIT_TYPES), entry_date=DATE, **_MANAGER),
                           response=UNIT, status=201, errors=(400, 404, 409)),
     },
     "/api/projects/{project_id}/units/export": {"get": operation(
@@ -130,7 +130,7 @@ openapi = {
                          response=UNIT),
         "patch": operation("编辑参建单位（项目经理信息、进场时间；无人员进场记录时可改参建类型）", tag="项目参建单位管理",
                            params=[_PID, _UID],
-                           body=obj((), unit_type=enum(*jobs.UNIT_TYPES), entry_date=DATE, **_MANAGER),
+                           body=obj((), unit_type=enum(*vocabulary.UNIT_TYPES), entry_date=DATE, **_MANAGER),
                            response=UNIT, errors=(400, 404, 409)),
         "delete": operation("删除参建单位（无班组、无人员进场记录时）", tag="项目参建单位管理",
                             params=[_PID, _UID], response=_DELETED, errors=(400, 404, 409)),

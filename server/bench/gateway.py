@@ -32,7 +32,8 @@ from ..device import codec
 from ..device.codec import Frame
 from ..device.framer import FrameBuffer
 from ..store import people, workforce
-from ..store.db import SITE_TZ, open_database
+from ..domain.site_clock import SITE_TZ
+from ..store.db import open_database
 from ..store.embedded import free_port
 from ..store.launch import database_uri
 from ..store.punches import PunchIn

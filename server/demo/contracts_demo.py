@@ -10,7 +10,7 @@ import random
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..store import contracts
-from ..store.db import SITE_TZ, site_today
+from ..domain.site_clock import site_day, site_today
 
 EVERY_NTH_WORKER = 3
 
@@ -56,7 +56,7 @@ async def seed_contracts(db: AsyncDatabase) -> int:
                 continue
             # Signed on or before entry; one contract in six ends within the month, so the
             # 即将到期 filter has something to show.
-            effective = entry["entry_date"].astimezone(SITE_TZ).date() - dt.timedelta(days=signed_before)
+            effective = site_day(entry["entry_date"]) - dt.timedelta(days=signed_before)
             expiry = None if term == contracts.OPEN_ENDED else effective + dt.timedelta(days=365 * years)
             if expiry and i % (EVERY_NTH_WORKER * 6) == 0:
                 expiry = max(site_today() + dt.timedelta(days=ends_in), effective + dt.timedelta(days=1))

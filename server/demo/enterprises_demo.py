@@ -14,25 +14,27 @@ import re
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..store import enterprises, units
 from .. import synthetic
 
 # The post whose holder a unit names as its 项目经理 / 项目负责人, by manager team.
-LEAD_POSTS = {team: posts[0] for team, posts in jobs.MANAGER_JOBS_BY_TEAM.items()}
+LEAD_POSTS = {team: posts[0] for team, posts in vocabulary.MANAGER_JOBS_BY_TEAM.items()}
+# A registered name starts with its place: 广东省江门市蓬江区… (市辖区 firms register under the city).
+_PLACE_PREFIX = "^(广东省?|江门市)?({})?".format("|".join(c for c in vocabulary.COUNTIES if c != vocabulary.CITY_COUNTY))
 _POSTCODES = {"蓬江区": "529000", "江海区": "529040", "新会区": "529100", "台山市": "529200", "开平市": "529300",
               "鹤山市": "529700", "恩平市": "529400", "市辖区": "529000"}
 
 
 def _short_name(name: str) -> str:
-    core = re.sub(r"^(广东省?|江门市)?(蓬江区|江海区|新会区|台山市|开平市|鹤山市|恩平市)?", "", name)
+    core = re.sub(_PLACE_PREFIX, "", name)
     core = re.sub(r"(有限责任公司|股份有限公司|有限公司|集团)$", "", core)
     return (core[:6] or name[:6])
 
 
 def _county_of(enterprise: dict) -> str:
     area = enterprise.get("registered_area", "") or enterprises.area_from_credit_code(enterprise["credit_code"])
-    return next((c for c in jobs.COUNTIES if c != "市辖区" and c in area), "蓬江区")
+    return next((c for c in vocabulary.COUNTIES if c != "市辖区" and c in area), "蓬江区")
 
 
 def enterprise_details(enterprise: dict) -> dict:
@@ -61,7 +63,7 @@ def enterprise_details(enterprise: dict) -> dict:
 async def _manager_of(db: AsyncDatabase, unit: dict) -> dict:
     """The unit's 项目经理 details: its manager team's lead post holder, else a made-up person."""
     rng = random.Random(str(unit["_id"]))
-    team = await db.teams.find_one({"unit_id": unit["_id"], "kind": jobs.MANAGER_TEAM_KIND}, {"name": 1})
+    team = await db.teams.find_one({"unit_id": unit["_id"], "kind": vocabulary.MANAGER_TEAM_KIND}, {"name": 1})
     post = LEAD_POSTS.get(team["name"]) if team else None
     entry = await db.roster.find_one({"unit_id": unit["_id"], "job": post}, {"worker_no": 1}) if post else None
     person = await db.people.find_one({"worker_no": entry["worker_no"]}, {"name": 1, "id_number": 1}) if entry else None

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from ..device.codec import MODE_FACE
-from ..store.db import SITE_TZ, site_date, site_today
+from ..domain.site_clock import SITE_TZ, site_day, site_today
 from ..store.photos import photo_doc
 from ..store.punches import PunchIn
 from .. import synthetic
@@ -43,7 +43,7 @@ async def seed_history(db: AsyncDatabase, *, days: int = HISTORY_DAYS) -> int:
         prng = random.Random(project["_id"] * 104729)
         # A device the demo shows as silent (faulty) has no punches after it was last seen.
         last_seen = device.get("last_seen")
-        silent_since = site_date(last_seen) if last_seen is not None else None
+        silent_since = site_day(last_seen).isoformat() if last_seen is not None else None
         # Each project has its own discipline, so execution figures differ between projects.
         turnout = prng.uniform(0.6, 0.97)
         for back in range(days, 0, -1):

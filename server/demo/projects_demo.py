@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import project_status
 from ..store import declarations
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 
 # Rough centres of each county's built-up area (WGS-84); demo sites are scattered a few km around them.
 COUNTY_CENTRES = {

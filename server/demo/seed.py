@@ -11,9 +11,9 @@ import sys
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..store import devices, people, workforce
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 from .. import synthetic
 from . import accounts_demo, devices_demo, history_demo
 from .suppliers_demo import seed_suppliers
@@ -23,10 +23,6 @@ DEMO_DEVICE_PREFIX = "DEMO-"
 PROJECTS_PER_COUNTY = 3
 SITE_OPENED_DAYS_AGO = 120  # units and teams entered then; people over the following months
 WORKERS_PER_PROJECT = 30
-COUNTY_AREA = {
-    "市辖区": "440701", "蓬江区": "440703", "江海区": "440704", "新会区": "440705",
-    "台山市": "440781", "开平市": "440783", "鹤山市": "440784", "恩平市": "440785",
-}
 PROJECT_KINDS = ("住宅楼工程", "市政道路工程", "学校教学楼工程", "厂房建设项目", "安置房项目", "医院综合楼工程")
 GC_MANAGERS = ("项目经理", "技术负责人", "安全员", "质量员", "施工员")
 SUPERVISOR_MANAGERS = ("总监理工程师", "专业监理工程师")
@@ -37,7 +33,7 @@ def _progress(message: str) -> None:
 
 
 async def _enterprise(db: AsyncDatabase, rng: random.Random, county: str) -> dict:
-    code = synthetic.credit_code(rng, region=COUNTY_AREA[county])
+    code = synthetic.credit_code(rng, region=vocabulary.COUNTY_AREA_CODES[county])
     name = synthetic.enterprise_name(rng, county)
     found = await db.enterprises.find_one({"credit_code": code})
     return found or await workforce.create_enterprise(db, credit_code=code, name=name, area=f"广东省江门市{county}")
@@ -64,7 +60,7 @@ async def _person(db: AsyncDatabase, rng: random.Random, photos: list[bytes], id
     id_number = synthetic.id_number(rng, area=rng.choice(synthetic_areas()))
     card = {"id_number": id_number, "name": synthetic.chinese_name(rng), "sex": "1" if int(id_number[16]) % 2 else "0",
             "nation": rng.choice(["01"] * 9 + ["08"]), "birth_date": id_number[6:14],
-            "address": synthetic.address(rng, rng.choice(jobs.COUNTIES))}
+            "address": synthetic.address(rng, rng.choice(vocabulary.COUNTIES))}
     read = {"authority": "江门市公安局", "validity": "2018.01.01-2038.01.01"}
     id_photo, capture = rng.choice(id_photos), rng.choice(photos)
     found = await people.by_id_number(db, id_number)
@@ -77,7 +73,7 @@ async def _person(db: AsyncDatabase, rng: random.Random, photos: list[bytes], id
 
 def synthetic_areas() -> list[str]:
     # Mostly local workers, some from the provinces that send most migrant workers to Guangdong.
-    return list(COUNTY_AREA.values()) * 3 + ["450102", "430102", "510104", "360102", "522601"]
+    return list(vocabulary.COUNTY_AREA_CODES.values()) * 3 + ["450102", "430102", "510104", "360102", "522601"]
 
 
 async def _enter(db: AsyncDatabase, project_id: int, person: dict, team: dict, job: str) -> None:
@@ -94,11 +90,11 @@ async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = hi
     rng = random.Random(20221110)
     photos = synthetic.photo_pool(rng, 8, 10_000)
     id_photos = synthetic.photo_pool(rng, 4, 8_000)
-    shared_supervisors = {c: await _enterprise(db, rng, c) for c in jobs.COUNTIES}
-    labour_firms = [await _enterprise(db, rng, rng.choice(jobs.COUNTIES)) for _ in range(4)]
-    total = len(jobs.COUNTIES) * PROJECTS_PER_COUNTY
+    shared_supervisors = {c: await _enterprise(db, rng, c) for c in vocabulary.COUNTIES}
+    labour_firms = [await _enterprise(db, rng, rng.choice(vocabulary.COUNTIES)) for _ in range(4)]
+    total = len(vocabulary.COUNTIES) * PROJECTS_PER_COUNTY
     project_no = 0
-    for county in jobs.COUNTIES:
+    for county in vocabulary.COUNTIES:
         for k in range(PROJECTS_PER_COUNTY):
             project_no += 1
             prng = random.Random(project_no * 7919)
@@ -108,7 +104,7 @@ async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = hi
                 status = "停工" if project_no % 11 == 0 else "在建"
                 project = await workforce.create_project(
                     db, name=name, county=county, status=status, project_id=project_no,
-                    permit_no=f"{COUNTY_AREA[county]}2022{project_no:04d}0101",
+                    permit_no=f"{vocabulary.COUNTY_AREA_CODES[county]}2022{project_no:04d}0101",
                     address=synthetic.address(prng, county))
             elif project.get("demo_complete"):
                 _progress(f"[{project_no}/{total}] {project['name']}: already there")

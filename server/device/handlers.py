@@ -17,8 +17,9 @@ from ..config import Config
 from ..domain.person_card import check_person_card
 from ..domain.punch_time import clock_flags
 from ..domain.rules import RuleError
+from ..domain.site_clock import SITE_TZ
 from ..store import audit, devices, people, photos, projects, roster
-from ..store.db import SITE_TZ, utcnow
+from ..store.db import utcnow
 from ..store.punches import WRITE_FAILED, PunchIn, PunchOutcome, PunchWriter, refusal_document
 from . import codec
 from .codec import (

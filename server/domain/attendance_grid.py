@@ -17,18 +17,15 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
-import re
 from typing import Iterable
 
-from ..store.db import SITE_TZ  # the one definition of site time (a constant; no I/O happens here)
 from . import project_status
+from .site_clock import parse_month, site_day, site_day_bounds
 from .rules import RuleError
 
 ATTENDED = "attended"          # punched on a working day: counts
 STOPPED_PUNCH = "stopped"      # punched on a 停工 day: shown, not counted
 WEEKDAYS = "一二三四五六日"
-
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,11 +35,8 @@ class Month:
 
     @classmethod
     def parse(cls, text: str, field: str = "month") -> "Month":
-        match = _MONTH.match(text or "")
-        if not match:
-            raise RuleError(field, "月份格式须为 YYYY-MM")
-        year, month = int(match[1]), int(match[2])
-        if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        year, month = parse_month(text, field)
+        if not 2000 <= year <= 2100:
             raise RuleError(field, "月份超出范围 (2000-01 至 2100-12)")
         return cls(year, month)
 
@@ -70,8 +64,7 @@ class Month:
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """[start, end) of the month in site time, for comparing with stored datetimes."""
-        start = dt.datetime.combine(self.first, dt.time(), SITE_TZ)
-        return start, start + dt.timedelta(days=self.length)
+        return site_day_bounds(self.first)[0], site_day_bounds(self.last)[1]
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -84,7 +77,7 @@ def _day_text(value) -> str | None:
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
-        return _aware(value).astimezone(SITE_TZ).date().isoformat()
+        return site_day(value).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)[:10]

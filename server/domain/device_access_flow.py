@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from . import vocabulary as v
+
 SUPPLIER, SUPERVISOR = "supplier", "supervisor"
 
 # --- business scopes (申请业务范围) -------------------------------------------------------------
@@ -38,33 +40,39 @@ class Scope:
 
 
 _CONTACT = (("contact_name", "业务联系人", None), ("contact_phone", "联系电话", None))
-SCOPES: dict[str, Scope] = {s.code: s for s in (
-    Scope("collection", "采集设备", _CONTACT + (
+_SCOPE_FIELDS = {
+    v.SCOPE_COLLECTION: (_CONTACT + (
         ("device_models", "设备型号", None), ("collection_method", "采集方式", COLLECTION_METHODS)), True),
-    Scope("attendance", "考勤设备", _CONTACT + (
+    v.SCOPE_ATTENDANCE: (_CONTACT + (
         ("device_models", "设备型号", None), ("biometric_method", "生物识别方式", BIOMETRIC_METHODS)), True),
-    Scope("dust_noise", "噪音扬尘", _CONTACT + (
+    v.SCOPE_DUST_NOISE: (_CONTACT + (
         ("device_models", "设备型号", None), ("monitor_items", "监测指标", None)), False),
-)}
-SCOPE_STATES = {"pending": "待审核", "approved": "已通过", "refused": "不通过"}
+}
+SCOPES: dict[str, Scope] = {code: Scope(code, v.SCOPE_NAMES[code], *_SCOPE_FIELDS[code]) for code in v.SCOPE_CODES}
+SCOPE_STATES = v.SCOPE_STATE_NAMES
 
 # --- device access applications -------------------------------------------------------------------
 STEPS = ("设备接入申请", "设备接入审核", "联网结果核查申请", "联网结果核查")
 
-# state → (Chinese label, step number 1–4 the application is at, who acts next or None when 办结)
+# state → step number 1–4 the application is at, who acts next or None when 办结
+_STEP_AND_ACTOR: dict[str, tuple[int, str | None]] = {
+    v.ACCESS_APPLIED: (2, SUPERVISOR),
+    v.ACCESS_TEST_AUTHORISED: (3, SUPPLIER),
+    v.ACCESS_TEST_PASSED: (3, SUPERVISOR),
+    v.ACCESS_PRODUCTION_AUTHORISED: (3, SUPPLIER),
+    v.ACCESS_CHECK_REQUESTED: (4, SUPERVISOR),
+    v.ACCESS_COMPLETED: (4, None),
+    v.ACCESS_REFUSED: (2, None),
+    v.ACCESS_REVOKED: (4, None),
+}
+# state → (Chinese label, step, who acts next or None when 办结)
 STATES: dict[str, tuple[str, int, str | None]] = {
-    "applied": ("待设备接入审核", 2, SUPERVISOR),
-    "test_authorised": ("测试环境已授权，待测试环境联调", 3, SUPPLIER),
-    "test_passed": ("测试环境联调成功，待正式环境授权", 3, SUPERVISOR),
-    "production_authorised": ("正式环境已授权，待正式环境联调", 3, SUPPLIER),
-    "check_requested": ("已申请联网结果核查", 4, SUPERVISOR),
-    "completed": ("办结（核查通过）", 4, None),
-    "refused": ("办结（审核不通过）", 2, None),
-    "revoked": ("办结（已撤销授权）", 4, None),
+    state: (v.DEVICE_ACCESS_STATE_NAMES[state], *_STEP_AND_ACTOR[state]) for state in v.DEVICE_ACCESS_STATES
 }
 # The gateway environment an application's device is admitted to in each state (None: not admitted).
-ENVIRONMENT = {"test_authorised": "test", "test_passed": "test", "production_authorised": "production",
-               "check_requested": "production", "completed": "production"}
+ENVIRONMENT = {v.ACCESS_TEST_AUTHORISED: v.TEST_ENVIRONMENT, v.ACCESS_TEST_PASSED: v.TEST_ENVIRONMENT,
+               v.ACCESS_PRODUCTION_AUTHORISED: v.PRODUCTION_ENVIRONMENT,
+               v.ACCESS_CHECK_REQUESTED: v.PRODUCTION_ENVIRONMENT, v.ACCESS_COMPLETED: v.PRODUCTION_ENVIRONMENT}
 
 
 @dataclasses.dataclass(frozen=True)

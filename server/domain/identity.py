@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
-# Devices report dates in site time; China has had no DST since 1991, so a fixed offset is exact
-# and avoids depending on tzdata being installed.
-CHINA_TZ = datetime.timezone(datetime.timedelta(hours=8), "Asia/Shanghai")
+from .site_clock import site_today
 
 EARLIEST_BIRTH_YEAR = 1900
 
@@ -70,10 +68,6 @@ def _normalise(value: object) -> str:
     return "".join(text.split()).upper()
 
 
-def china_today() -> datetime.date:
-    return datetime.datetime.now(CHINA_TZ).date()
-
-
 def area_code_in_use(area: str, year: int) -> bool:
     """Whether stdnum's GB/T 2260 table lists this area code as in use in that year."""
     if area in HMT_RESIDENCE_PERMIT_AREAS:
@@ -106,7 +100,7 @@ def check_id_number(value: str, *, today: datetime.date | None = None) -> IdChec
         birth = ric.get_birth_date(number)
     except ValidationError:
         return refuse("birth_date")
-    if birth.year < EARLIEST_BIRTH_YEAR or birth > (today or china_today()):
+    if birth.year < EARLIEST_BIRTH_YEAR or birth > (today or site_today()):
         return refuse("birth_date")
     warnings = () if area_code_in_use(number[:6], birth.year) else (AREA_CODE_UNKNOWN,)
     sex = "1" if int(number[16]) % 2 else "0"

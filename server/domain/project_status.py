@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Sequence
 
-from .jobs import (PROJECT_CANCELLED, PROJECT_COMPLETED, PROJECT_STATUSES, PROJECT_SUSPENDED,
+from .vocabulary import (PROJECT_CANCELLED, PROJECT_COMPLETED, PROJECT_STATUSES, PROJECT_SUSPENDED,
                    PROJECT_UNDER_CONSTRUCTION)
+from . import site_clock
 from .rules import Conflict, RuleError
 
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -32,14 +33,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 
 
 def parse_day(value: str | dt.date, field: str = "date") -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise RuleError(field, "日期格式须为 YYYY-MM-DD")
+    """A change date as stored (YYYY-MM-DD text) or already a date."""
+    return value if isinstance(value, dt.date) else site_clock.parse_day(value, field)
 
 
 def check_change(history: Sequence[dict], new_status: str, day: dt.date, today: dt.date) -> None:

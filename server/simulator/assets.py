@@ -71,7 +71,7 @@ _OTHER_NATIONS = ("03", "08", "12", "13", "15", "04")  # 苗 壮 瑶 土家 侗 
 def synthetic_person(rng: random.Random, capture_photo: bytes, id_photo: bytes) -> EnrollRequest:
     """A plausible ID-card reading: valid number, consistent sex and birth date, a 江门 address."""
     from .. import synthetic
-    from ..domain.jobs import COUNTIES
+    from ..domain.vocabulary import COUNTIES
 
     number = synthetic.id_number(rng, area=None)
     county = rng.choice(COUNTIES[1:])  # 市辖区 has no police bureau of its own

@@ -12,10 +12,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ..access import ROLES
+from ..domain.vocabulary import COUNTIES
 from . import audit
 from .db import utcnow
-
-COUNTIES = ("市辖区", "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 # Initial passwords are read off a screen or a letter: no look-alike characters.
 _READABLE = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"

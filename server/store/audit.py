@@ -6,7 +6,8 @@ import datetime as dt
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from .db import site_day_bounds, utcnow
+from ..domain.site_clock import site_day_bounds
+from .db import utcnow
 
 
 def entry(*, actor: str, action: str, target: dict | None = None, detail: dict | None = None) -> dict:

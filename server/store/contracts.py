@@ -17,13 +17,14 @@ import hashlib
 from bson import Binary, ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ..domain import vocabulary
 from ..domain.rules import NotFound, RuleError
+from ..domain.site_clock import site_day
 from .db import utcnow
-# Stored days are site midnights; read back as site calendar dates.
-from .fields import as_date as site_day, at_site_midnight as _midnight  # noqa: F401  (site_day: api)
+from .fields import at_site_midnight as _midnight
 
-TERM_TYPES = ("固定期限", "无固定期限", "以完成一定工作任务为期限")
-OPEN_ENDED = "无固定期限"
+TERM_TYPES = vocabulary.CONTRACT_TERM_TYPES
+OPEN_ENDED = vocabulary.OPEN_ENDED_TERM
 PAY_UNITS = ("按月", "按天", "按小时", "按工程量")
 MAX_UNIT_PRICE = 1_000_000  # 元 per unit: far above any wage, low enough to catch a typo in 分
 # "Expiring" in the list: expiry within this many days from today (and not yet past).

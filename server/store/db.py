@@ -1,4 +1,4 @@
-"""One database client per process, created after any fork, and the time helpers all stores share."""
+"""One database client per process, created after any fork; the clock stored timestamps come from."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,26 +8,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from .schema import ensure_schema
 
-# China has kept UTC+8 without daylight saving since 1991, so a fixed offset is exact for every
-# punch a device can still hold, and needs no tz database on the machine.
-SITE_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def site_today() -> dt.date:
-    return dt.datetime.now(SITE_TZ).date()
-
-
-def site_date(moment: dt.datetime) -> str:
-    return moment.astimezone(SITE_TZ).strftime("%Y-%m-%d")
-
-
-def site_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(), SITE_TZ)
-    return start, start + dt.timedelta(days=1)
 
 
 def connect(uri: str, *, app_name: str, max_pool_size: int = 50) -> AsyncMongoClient:

@@ -15,6 +15,7 @@ from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .. import access
+from ..domain import vocabulary
 from ..domain.contact import check_email, check_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import outbox, projects
@@ -29,8 +30,8 @@ PER_ADDRESS_LIMIT, PER_ADDRESS_WINDOW = 5, dt.timedelta(hours=1)
 
 DECLARED_FIELDS = ("name", "supplier", "category", "status", "permit_no", "county", "address")
 REQUIRED_FIELDS = ("name", "supplier", "category", "status", "county")
-PENDING, PASSED, FAILED = "pending", "passed", "failed"
-STATE_NAMES = {PENDING: "待审核", PASSED: "审核通过", FAILED: "审核不通过"}
+PENDING, PASSED, FAILED = vocabulary.DECLARATION_PENDING, vocabulary.DECLARATION_PASSED, vocabulary.DECLARATION_FAILED
+STATE_NAMES = vocabulary.DECLARATION_STATE_NAMES
 WITHOUT_PROOF = {"proof.data": 0}
 
 

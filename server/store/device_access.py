@@ -13,7 +13,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .. import access
-from ..domain import device_access_flow as flow
+from ..domain import device_access_flow as flow, vocabulary
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import audit, devices, fields
 from . import suppliers as supplier_store
@@ -22,7 +22,7 @@ from .db import next_sequence, utcnow
 ATTACHMENT_MAX_COUNT = 3
 REMARK_MAX = 1000
 # Projects that no longer build take no new devices.
-CLOSED_PROJECT_STATUSES = ("完工", "注销")
+CLOSED_PROJECT_STATUSES = (vocabulary.PROJECT_COMPLETED, vocabulary.PROJECT_CANCELLED)
 
 
 def _remark(body: dict, field: str, label: str, *, required: bool, max_length: int = REMARK_MAX) -> str:

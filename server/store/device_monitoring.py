@@ -21,12 +21,14 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .. import access
+from ..domain import vocabulary
 from . import devices as device_store
-from .db import site_today, utcnow
+from ..domain.site_clock import site_today
+from .db import utcnow
 
 SILENT_AFTER = dt.timedelta(days=2)   # (十八) 因设备故障导致考勤中止的时间不得超过2天
 REFUSAL_DAYS = 7                     # refusals are summed over this many days
-ENVIRONMENT_NAMES = {"test": "测试环境", "production": "正式环境"}
+ENVIRONMENT_NAMES = vocabulary.ENVIRONMENT_NAMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,16 +92,19 @@ async def scoped_devices(db: AsyncDatabase, scope: DeviceScope, *, project_id: i
     return sorted(found, key=lambda d: (d["project_id"], d["vendor_code"], d["device_id"]))
 
 
+def punches_today_pipeline(project_ids: list[int] | None, day: dt.date, *, test: bool) -> list[dict]:
+    """Punches of one day per device, production or test, city-wide or in some projects."""
+    match: dict = {"date": day.isoformat(), "test": test}
+    if project_ids is not None:
+        match["project_id"] = {"$in": project_ids}
+    return [{"$match": match}, {"$group": {"_id": {"v": "$vendor_code", "d": "$device_id"}, "n": {"$sum": 1}}}]
+
+
 async def punches_today(db: AsyncDatabase, project_ids: list[int] | None, day: dt.date) -> dict:
     """(vendor_code, device_id) -> {False: production punches today, True: test punches today}."""
     counts: dict = collections.defaultdict(lambda: {False: 0, True: 0})
     for test in (False, True):
-        match: dict = {"date": day.isoformat(), "test": test}
-        if project_ids is not None:
-            match["project_id"] = {"$in": project_ids}
-        pipeline = [{"$match": match},
-                    {"$group": {"_id": {"v": "$vendor_code", "d": "$device_id"}, "n": {"$sum": 1}}}]
-        async for row in await db.punches.aggregate(pipeline):
+        async for row in await db.punches.aggregate(punches_today_pipeline(project_ids, day, test=test)):
             counts[(row["_id"]["v"], row["_id"]["d"])][test] = row["n"]
     return counts
 

@@ -49,10 +49,18 @@ async def register(db: AsyncDatabase, *, project_id: int, vendor_code: str, devi
     return doc
 
 
-async def find_active(db: AsyncDatabase, vendor_code: str, device_id: str) -> dict | None:
+def by_code_query(vendor_code: str, device_id: str) -> dict:
     # Only indexed fields in the query: the embedded server's planner falls back to a collection
-    # scan when a query adds a predicate its index does not cover (status is checked here instead).
-    device = await db.devices.find_one({"vendor_code": vendor_code, "device_id": device_id})
+    # scan when a query adds a predicate its index does not cover (status is checked by callers).
+    return {"vendor_code": vendor_code, "device_id": device_id}
+
+
+ACTIVE = {"status": "active"}
+
+
+async def find_active(db: AsyncDatabase, vendor_code: str, device_id: str) -> dict | None:
+    """The device a 843 login names, when it is in service."""
+    device = await db.devices.find_one(by_code_query(vendor_code, device_id))
     return device if device is not None and device.get("status") == "active" else None
 
 

@@ -14,7 +14,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..domain.identity import check_credit_code
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import accounts, fields
@@ -25,7 +25,7 @@ UNIT_NATURES: tuple[str, ...] = ("国有企业", "集体企业", "私营企业",
                                  "港澳台投资企业", "个体工商户", "事业单位", "机关", "社会团体", "其他")
 DEFAULT_CURRENCY = "人民币元"
 # Suggestions for 企业注册地区 (free text: enterprises from every province work in Jiangmen).
-JIANGMEN_AREAS: tuple[str, ...] = tuple(f"广东省江门市{c}" for c in jobs.COUNTIES)
+JIANGMEN_AREAS: tuple[str, ...] = tuple(f"广东省江门市{c}" for c in vocabulary.COUNTIES)
 PAGE_SIZE_MAX = 100
 
 
@@ -108,8 +108,8 @@ def _check_together(doc: dict, *, complete: bool = True) -> None:
 def area_from_credit_code(code: str) -> str:
     """The registering authority's area (code characters 3–8), as a default 企业注册地区."""
     region = code[2:8]
-    county = jobs.county_for_area_code(region)
-    if county and county != "市辖区":
+    county = vocabulary.county_for_area_code(region)
+    if county and county != vocabulary.CITY_COUNTY:
         return f"广东省江门市{county}"
     try:
         from stdnum import numdb
@@ -202,7 +202,7 @@ async def unit_types_of(db: AsyncDatabase, enterprise_ids: list[ObjectId]) -> di
     found: dict[ObjectId, set[str]] = {}
     async for unit in db.units.find({"enterprise_id": {"$in": enterprise_ids}}, {"enterprise_id": 1, "unit_type": 1}):
         found.setdefault(unit["enterprise_id"], set()).add(unit["unit_type"])
-    return {k: sorted(v, key=jobs.UNIT_TYPES.index) for k, v in found.items()}
+    return {k: sorted(v, key=vocabulary.UNIT_TYPES.index) for k, v in found.items()}
 
 
 async def delete(db: AsyncDatabase, enterprise_id: ObjectId) -> None:

@@ -15,7 +15,7 @@ from bson import ObjectId
 
 from ..domain.identity import check_id_number
 from ..domain.rules import RuleError
-from .db import SITE_TZ, site_today
+from ..domain.site_clock import parse_day, site_midnight, site_today
 
 _PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -101,12 +101,7 @@ def day(body: dict, name: str, label: str, *, required: bool = False, not_after_
         if required:
             raise RuleError(name, f"{label}必填")
         return None
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise RuleError(name, f"{label}格式须为 YYYY-MM-DD")
-    try:
-        date = dt.date.fromisoformat(value)
-    except ValueError:
-        raise RuleError(name, f"{label}不是有效日期") from None
+    date = parse_day(value, name, label)
     if date.year < 1900:
         raise RuleError(name, f"{label}不能早于 1900 年")
     if not_after_today and date > site_today():
@@ -115,16 +110,8 @@ def day(body: dict, name: str, label: str, *, required: bool = False, not_after_
 
 
 def at_site_midnight(date: dt.date | None) -> dt.datetime:
-    return dt.datetime.combine(date or site_today(), dt.time(), SITE_TZ)
-
-
-def as_date(value: dt.datetime | None) -> dt.date | None:
-    """A stored day (site midnight, read back in UTC) as the site calendar date."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(SITE_TZ).date()
+    """A day as stored (site midnight); today when none is given."""
+    return site_midnight(date or site_today())
 
 
 def id_number(body: dict, name: str, label: str) -> tuple[str | None, tuple[str, ...]]:

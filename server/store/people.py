@@ -60,22 +60,32 @@ async def by_worker_no(db: AsyncDatabase, worker_no: int, projection: dict | Non
     return await db.people.find_one({"worker_no": worker_no}, projection)
 
 
+def worker_nos_query(worker_nos) -> dict:
+    """People by worker number (849 names, 848 refusals, lists naming the people of rows)."""
+    return {"worker_no": {"$in": list(worker_nos)}}
+
+
+def id_number_query(id_number: str) -> dict:
+    """One person by ID number (852 enrolment, 845, the library)."""
+    return {"id_number": id_number}
+
+
 async def by_worker_nos(db: AsyncDatabase, worker_nos, fields: tuple[str, ...] = ("name", "id_number")
                         ) -> dict[int, dict]:
     """worker_no → {worker_no, *fields} for the given numbers (one query; unknown numbers absent)."""
     wanted = sorted(set(worker_nos))
     if not wanted:
         return {}
-    cursor = db.people.find({"worker_no": {"$in": wanted}}, {"worker_no": 1, **dict.fromkeys(fields, 1)})
+    cursor = db.people.find(worker_nos_query(wanted), {"worker_no": 1, **dict.fromkeys(fields, 1)})
     return {p["worker_no"]: p async for p in cursor}
 
 
 async def by_id_number(db: AsyncDatabase, id_number: str, projection: dict | None = None) -> dict | None:
-    return await db.people.find_one({"id_number": id_number}, projection)
+    return await db.people.find_one(id_number_query(id_number), projection)
 
 
 async def existing_worker_nos(db: AsyncDatabase, worker_nos: list[int]) -> set[int]:
-    cursor = db.people.find({"worker_no": {"$in": worker_nos}}, {"worker_no": 1, "_id": 0})
+    cursor = db.people.find(worker_nos_query(worker_nos), {"worker_no": 1, "_id": 0})
     return {d["worker_no"] async for d in cursor}
 
 

@@ -12,11 +12,13 @@ from typing import Any, Iterable
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .. import access
-from ..domain import jobs, project_status
+from ..domain import project_status, vocabulary
 from ..domain.contact import check_mobile, mask_email, mask_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
-from . import accounts, fields, workforce
-from .db import SITE_TZ, site_today, utcnow
+from . import accounts, devices, fields, workforce
+from .roster import CURRENT
+from ..domain.site_clock import site_day, site_today
+from .db import utcnow
 
 # name → (Chinese label, longest length); the label leads every refusal so the user knows the field.
 TEXT_FIELDS: dict[str, tuple[str, int]] = {
@@ -53,12 +55,12 @@ def clean_fields(raw: dict, names: Iterable[str], *, required: Iterable[str] = (
             out[name] = _text(raw, name, required=name in required)
         # A choice that is sent must be one of its values: a project never has an empty category or county.
         elif name == "category":
-            out[name] = _choice(raw, name, "项目分类", jobs.PROJECT_CATEGORIES)
+            out[name] = _choice(raw, name, "项目分类", vocabulary.PROJECT_CATEGORIES)
         elif name == "status":
             # A new project starts 在建 or 停工 (a declaration of a finished or cancelled works makes no sense).
-            out[name] = _choice(raw, name, "项目状态", jobs.PROJECT_STATUSES[:2])
+            out[name] = _choice(raw, name, "项目状态", vocabulary.PROJECT_STATUSES[:2])
         elif name == "county":
-            out[name] = _choice(raw, name, "项目所在地", jobs.COUNTIES)
+            out[name] = _choice(raw, name, "项目所在地", vocabulary.COUNTIES)
         elif name == "planned_start":
             value = raw.get(name) or ""
             out[name] = project_status.parse_day(value, name).isoformat() if value else ""
@@ -95,7 +97,7 @@ async def name_of(db: AsyncDatabase, project_id: int) -> str:
 async def editable(db: AsyncDatabase, project_id: int) -> dict:
     """The project, unless it is cancelled: a 注销 project is kept as it was, read-only."""
     project = await get(db, project_id)
-    if project["status"] == jobs.PROJECT_CANCELLED:
+    if project["status"] == vocabulary.PROJECT_CANCELLED:
         raise Conflict("status", "项目已注销，不能再修改")
     return project
 
@@ -136,7 +138,7 @@ def _dated(change: dict) -> dict:
     # Projects registered before changes were dated carry only the moment ("from"): its site day.
     if change.get("date") or not change.get("from"):
         return change
-    return {**change, "date": change["from"].astimezone(SITE_TZ).date().isoformat()}
+    return {**change, "date": site_day(change["from"]).isoformat()}
 
 
 async def register_venue_code(db: AsyncDatabase, project_id: int, raw: dict, *, actor: str) -> dict:
@@ -208,8 +210,8 @@ async def issue_account(db: AsyncDatabase, project_id: int) -> tuple[str, str]:
 
 # --- the library list ----------------------------------------------------------------------------
 
-UNIT_COLUMNS = {"general_contractor": jobs.GENERAL_CONTRACTOR, "builder_unit": jobs.BUILDER,
-                "supervising_unit": jobs.SUPERVISOR}
+UNIT_COLUMNS = {"general_contractor": vocabulary.GENERAL_CONTRACTOR, "builder_unit": vocabulary.BUILDER,
+                "supervising_unit": vocabulary.SUPERVISOR}
 
 
 async def unit_names(db: AsyncDatabase, project_ids: list[int]) -> dict[int, dict[str, str]]:
@@ -237,6 +239,22 @@ async def visible_ids(db: AsyncDatabase, principal: access.Principal, project_id
     ids = sorted({p for p in project_ids if p is not None})
     query = access.restrict(access.project_filter(principal), _id={"$in": ids})
     return {p["_id"] async for p in db.projects.find(query, {"_id": 1})} if query is not None and ids else set()
+def list_count_queries(day: dt.date) -> dict[str, tuple[str, list[dict]]]:
+    """The project list's figures per project: (collection, pipeline) for current workers, devices in
+    service and real punches today. Test-environment punches are left out (they are 联调 data)."""
+    def per_project(match: dict) -> list[dict]:
+        return [{"$match": match}, {"$group": {"_id": "$project_id", "n": {"$sum": 1}}}]
+    return {"workers": ("roster", per_project(dict(CURRENT))),
+            "devices": ("devices", per_project(dict(devices.ACTIVE))),
+            "punches_today": ("punches", per_project({"date": day.isoformat(), "test": False}))}
+
+
+async def list_counts(db: AsyncDatabase, day: dt.date) -> dict[str, dict[int, int]]:
+    """name → {project_id: n} for each of list_count_queries."""
+    counts = {}
+    for name, (collection, pipeline) in list_count_queries(day).items():
+        counts[name] = {d["_id"]: d["n"] async for d in await db[collection].aggregate(pipeline)}
+    return counts
 
 
 async def library(db: AsyncDatabase, scope: dict, *, county: str = "", status: str = "", q: str = "") -> list[dict]:

@@ -18,7 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from . import people, roster
-from .db import SITE_TZ, site_date
+from ..domain.site_clock import SITE_TZ, site_day
 from .photos import photo_doc
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class PunchIn:
         return {
             "_id": self.key, "project_id": self.project_id, "vendor_code": self.vendor_code,
             "device_id": self.device_id, "worker_no": self.worker_no, "device_time": moment,
-            "date": site_date(moment), "received_at": self.received_at, "mode": self.mode,
+            "date": site_day(moment).isoformat(), "received_at": self.received_at, "mode": self.mode,
             "photo_id": self.key, "photo_len": len(self.photo), "flags": self.flags, "test": self.test,
             "resends": 0,
         }

@@ -5,26 +5,35 @@ import datetime as dt
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from . import people
 from .db import utcnow
 
 # An entry is current until the project records its exit date (退场).
 CURRENT = {"exit_date": None}
 
 
+def current_query(project_id: int, worker_no: int | None = None) -> dict:
+    """Who is entered on a project now (the 849 whitelist), or whether one worker is (845, 848)."""
+    query: dict = {"project_id": project_id, **CURRENT}
+    if worker_no is not None:
+        query["worker_no"] = worker_no
+    return query
+
+
 async def current_workers(db: AsyncDatabase, project_id: int) -> list[dict]:
     """The whitelist (849): worker number, name, ID number and capture-photo length per current worker."""
-    worker_nos = await db.roster.distinct("worker_no", {"project_id": project_id, **CURRENT})
+    worker_nos = await db.roster.distinct("worker_no", current_query(project_id))
     if not worker_nos:
         return []
     cursor = db.people.find(
-        {"worker_no": {"$in": worker_nos}},
+        people.worker_nos_query(worker_nos),
         {"_id": 0, "worker_no": 1, "name": 1, "id_number": 1, "capture_photo_len": 1},
     ).sort("worker_no", 1)
     return [d async for d in cursor]
 
 
 async def is_entered(db: AsyncDatabase, project_id: int, worker_no: int) -> bool:
-    entry = await db.roster.find_one({"project_id": project_id, "worker_no": worker_no, **CURRENT}, {"_id": 1})
+    entry = await db.roster.find_one(current_query(project_id, worker_no), {"_id": 1})
     return entry is not None
 
 
@@ -73,7 +82,7 @@ class CurrentRosterCache:
         # The stamp is read first: an entry landing in between is in the workers read after, and at
         # worst causes one needless re-read later.
         stamp = await self._stamp(project_id)
-        workers = frozenset(await self.db.roster.distinct("worker_no", {"project_id": project_id, **CURRENT}))
+        workers = frozenset(await self.db.roster.distinct("worker_no", current_query(project_id)))
         self._entries[project_id] = (now, stamp, workers)
         return workers
 

@@ -17,10 +17,11 @@ from typing import Iterable
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..domain.rules import Conflict, RuleError
 from . import people as people_store
-from .db import site_today, utcnow
+from ..domain.site_clock import site_today
+from .db import utcnow
 # Midnight site time of a day (today when None): how entry and exit dates are stored.
 from .fields import at_site_midnight as day_start
 from .roster import CURRENT, mark_changed
@@ -44,12 +45,12 @@ def check_placement(team: dict | None, unit: dict | None, job: str) -> None:
         raise RuleError("job", "请选择工种/岗位")
     if len(job) > 40:
         raise RuleError("job", "工种/岗位不能超过 40 个字符")
-    if team["kind"] == jobs.MANAGER_TEAM_KIND:
-        if job not in jobs.manager_jobs_for(unit["unit_type"]):
-            offering = "、".join(jobs.unit_types_offering(job))
+    if team["kind"] == vocabulary.MANAGER_TEAM_KIND:
+        if job not in vocabulary.manager_jobs_for(unit["unit_type"]):
+            offering = "、".join(vocabulary.unit_types_offering(job))
             hint = f",须选择{offering}的管理人员班组" if offering else ""
             raise RuleError("job", f"岗位 {job} 不属于 {team['name']}{hint}")
-    elif jobs.is_manager_job(job):
+    elif vocabulary.is_manager_job(job):
         raise RuleError("job", f"管理岗位 {job} 须选择对应的管理人员班组")
 
 
@@ -124,7 +125,7 @@ async def placement_options(db: AsyncDatabase, project_id: int) -> list[dict]:
             teams_by_unit.setdefault(t["unit_id"], []).append(t)
     return [{"id": str(u["_id"]), "name": u.get("enterprise_name", ""), "unit_type": u["unit_type"],
              "teams": [{"id": str(t["_id"]), "name": t["name"], "kind": t["kind"],
-                        "jobs": list(jobs.jobs_for_team_kind(t["kind"], u["unit_type"]))}
+                        "jobs": list(vocabulary.jobs_for_team_kind(t["kind"], u["unit_type"]))}
                        for t in teams_by_unit.get(u["_id"], [])]}
             for u in units]
 

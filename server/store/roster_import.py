@@ -26,6 +26,7 @@ from pymongo.errors import BulkWriteError
 
 from ..domain.person_card import PERSON_FIELDS, check_person_card
 from ..domain.rules import RuleError
+from ..domain.site_clock import parse_day
 from . import jobs, openpyxl_fix, people  # noqa: F401 — openpyxl_fix: a sheet without <dimension> is not read whole
 from .db import utcnow
 from .roster import CURRENT, mark_changed
@@ -171,14 +172,8 @@ def _date(value) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    text = _text(value).replace("/", "-").replace(".", "-")
-    try:
-        if len(text) == 8 and text.isdigit():
-            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        year, month, day = (int(p) for p in text.split("-"))
-        return dt.date(year, month, day)
-    except ValueError:
-        raise RuleError("entry_date", "日期格式须为 YYYY-MM-DD") from None
+    # A date cell arrives as a datetime; typed text must be the template's YYYY-MM-DD.
+    return parse_day(_text(value), "entry_date")
 
 
 # --- the job ------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure
 
+from ..domain import vocabulary
+
 log = logging.getLogger(__name__)
 
 _str = {"bsonType": "string"}
@@ -24,6 +26,10 @@ _int = {"bsonType": ["int", "long"]}
 _date = {"bsonType": "date"}
 _bool = {"bsonType": "bool"}
 _opt_date = {"bsonType": ["date", "null"]}
+
+
+def _enum(values) -> dict:
+    return {"enum": list(values)}
 
 
 def _schema(required: list[str], **properties) -> dict:
@@ -54,8 +60,8 @@ VALIDATORS: dict[str, dict] = {
         ["_id", "name", "county", "status", "created_at"],
         _id={"bsonType": ["int", "long"], "minimum": 1, "maximum": 0xFFFFFFFF},
         name={"bsonType": "string", "minLength": 1},
-        county={"enum": ["市辖区", "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市"]},
-        status={"enum": ["在建", "停工", "完工", "注销"]},
+        county=_enum(vocabulary.COUNTIES),
+        status=_enum(vocabulary.PROJECT_STATUSES),
         created_at=_date,
     ),
     "enterprises": _schema(
@@ -76,7 +82,7 @@ VALIDATORS: dict[str, dict] = {
         ["project_id", "unit_id", "name", "kind", "created_at"],
         project_id=_int,
         name={"bsonType": "string", "minLength": 1},
-        kind={"enum": ["管理人员班组", "普通工人班组", "其他人员班组"]},
+        kind=_enum(vocabulary.TEAM_KINDS),
         entry_date=_opt_date,
         exit_date=_opt_date,
         created_at=_date,
@@ -145,7 +151,7 @@ VALIDATORS: dict[str, dict] = {
         worker_no=_int,
         effective_date=_date,
         expiry_date=_opt_date,
-        term_type={"enum": ["固定期限", "无固定期限", "以完成一定工作任务为期限"]},
+        term_type=_enum(vocabulary.CONTRACT_TERM_TYPES),
         pay_unit=_str,
         unit_price={"bsonType": ["double", "int", "long"], "minimum": 0, "exclusiveMinimum": True},
         file_id={"bsonType": "objectId"},
@@ -183,8 +189,8 @@ VALIDATORS: dict[str, dict] = {
     "declarations": _schema(
         ["name", "county", "state", "applicant", "proof", "submitted_at", "history"],
         name={"bsonType": "string", "minLength": 1},
-        county={"enum": ["市辖区", "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市"]},
-        state={"enum": ["pending", "passed", "failed"]},
+        county=_enum(vocabulary.COUNTIES),
+        state=_enum(vocabulary.DECLARATION_STATES),
         applicant={"bsonType": "object", "required": ["name", "mobile", "email"]},
         proof={"bsonType": "object", "required": ["data", "kind", "size"],
                "properties": {"data": {"bsonType": "binData"}, "kind": {"enum": ["pdf", "jpeg", "png"]}, "size": _int}},
@@ -208,8 +214,8 @@ VALIDATORS: dict[str, dict] = {
         credit_code={"bsonType": "string", "minLength": 18, "maxLength": 18},
         vendor_code={"bsonType": "string", "minLength": 1, "maxLength": 32},
         scopes={"bsonType": "array", "items": {"bsonType": "object", "required": ["scope", "state"], "properties": {
-            "scope": {"enum": ["collection", "attendance", "dust_noise"]},
-            "state": {"enum": ["pending", "approved", "refused"]}}}},
+            "scope": _enum(vocabulary.SCOPE_CODES),
+            "state": _enum(vocabulary.SCOPE_STATES)}}},
         created_at=_date,
     ),
     # 设备接入申请, with its flow record (history) and the device it admitted (device_oid).
@@ -220,9 +226,8 @@ VALIDATORS: dict[str, dict] = {
         supplier_id={"bsonType": "objectId"},
         project_id=_int,
         serial={"bsonType": "string", "minLength": 1, "maxLength": 32},
-        state={"enum": ["applied", "test_authorised", "test_passed", "production_authorised", "check_requested",
-                        "completed", "refused", "revoked"]},
-        environment={"enum": ["test", "production", None]},
+        state=_enum(vocabulary.DEVICE_ACCESS_STATES),
+        environment=_enum(vocabulary.ENVIRONMENTS + (None,)),
         history={"bsonType": "array"},
         created_at=_date,
         updated_at=_date,
@@ -241,6 +246,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("gateway_id", ASCENDING), ("online", ASCENDING)], name="gateway_online"),
         # Device monitoring: a supplier's own devices (supplier_id is set when access is authorised).
         IndexModel([("supplier_id", ASCENDING)], name="supplier"),
+        # The project list's devices in service per project (projects.list_count_queries).
+        IndexModel([("status", ASCENDING), ("project_id", ASCENDING)], name="status_project"),
     ],
     "people": [
         IndexModel([("id_number", ASCENDING)], unique=True, name="id_number"),

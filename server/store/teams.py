@@ -11,12 +11,13 @@ from __future__ import annotations
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..domain.rules import Conflict, NotFound, RuleError
+from ..domain.site_clock import site_day
 from . import fields, site_exit, units
 from .db import utcnow
 
-ADDABLE_KINDS = (jobs.WORKER_TEAM_KIND, jobs.OTHER_TEAM_KIND)
+ADDABLE_KINDS = (vocabulary.WORKER_TEAM_KIND, vocabulary.OTHER_TEAM_KIND)
 _MANAGER_REFUSAL = "管理人员班组由平台按参建单位类型自动生成，不能{}"
 
 
@@ -28,7 +29,7 @@ async def get(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> dict:
 
 
 def _refuse_manager_team(team: dict, action: str) -> None:
-    if jobs.is_generated_team_kind(team["kind"]):
+    if vocabulary.is_generated_team_kind(team["kind"]):
         raise Conflict("team_id", _MANAGER_REFUSAL.format(action))
 
 
@@ -48,8 +49,8 @@ async def add(db: AsyncDatabase, project_id: int, body: dict, *, by: str = "syst
     if await db.projects.find_one({"_id": project_id}, {"_id": 1}) is None:
         raise NotFound("project_id", "项目不存在")
     name = _name(body, required=True)
-    kind = fields.text(body, "kind", "班组人员可选类型") or jobs.WORKER_TEAM_KIND
-    if jobs.is_generated_team_kind(kind):
+    kind = fields.text(body, "kind", "班组人员可选类型") or vocabulary.WORKER_TEAM_KIND
+    if vocabulary.is_generated_team_kind(kind):
         raise RuleError("kind", "管理人员班组由平台按参建单位类型自动生成，不能手工添加")
     if kind not in ADDABLE_KINDS:
         raise RuleError("kind", f"班组人员可选类型须为 {'、'.join(ADDABLE_KINDS)} 之一")
@@ -61,7 +62,7 @@ async def add(db: AsyncDatabase, project_id: int, body: dict, *, by: str = "syst
         raise Conflict("unit_id", "所属参建单位已退场，不能添加班组")
     entry = fields.day(body, "entry_date", "进场时间") or fields.at_site_midnight(None)
     if entry < unit["entry_date"]:
-        raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {fields.as_date(unit['entry_date'])}")
+        raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {site_day(unit['entry_date'])}")
     await _refuse_duplicate_name(db, project_id, unit_id, name)
     team = {"project_id": project_id, "unit_id": unit_id, "name": name, "kind": kind, "immutable": False,
             "entry_date": entry, "exit_date": None, "created_at": utcnow(), "created_by": by}
@@ -81,7 +82,7 @@ async def update(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: di
     if "kind" in body:
         kind = fields.text(body, "kind", "班组人员可选类型", required=True)
         if kind != team["kind"]:
-            if kind not in jobs.team_kind_changes(team["kind"]):
+            if kind not in vocabulary.team_kind_changes(team["kind"]):
                 raise RuleError("kind", "只有普通工人班组可以修改类型，且只能改为其他人员班组")
             if await db.roster.find_one({"team_id": team_id, "exit_date": None}, {"_id": 1}):
                 raise Conflict("kind", "班组仍有人员在场，其工种与其他人员班组不符，请先办理人员退场")
@@ -90,12 +91,12 @@ async def update(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: di
         entry = fields.day(body, "entry_date", "进场时间", required=True)
         unit = await db.units.find_one({"_id": team["unit_id"]}, {"entry_date": 1})
         if unit and entry < unit["entry_date"]:
-            raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {fields.as_date(unit['entry_date'])}")
+            raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {site_day(unit['entry_date'])}")
         if team.get("exit_date") and entry > team["exit_date"]:
             raise RuleError("entry_date", "进场时间不能晚于退场时间")
         first = await db.roster.find_one({"team_id": team_id}, {"entry_date": 1}, sort=[("entry_date", 1)])
         if first and entry > first["entry_date"]:
-            raise RuleError("entry_date", f"进场时间不能晚于班组人员的进场时间 {fields.as_date(first['entry_date'])}")
+            raise RuleError("entry_date", f"进场时间不能晚于班组人员的进场时间 {site_day(first['entry_date'])}")
         changes["entry_date"] = entry
     if changes:
         changes["updated_at"] = utcnow()
@@ -110,7 +111,7 @@ async def exit_team(db: AsyncDatabase, project_id: int, team_id: ObjectId, body:
     when = await site_exit.exit_date_for(db, team, body, field="team_id", noun="班组", member_key="team_id")
     last = await db.roster.find_one({"team_id": team_id}, {"exit_date": 1}, sort=[("exit_date", -1)])
     if last and last.get("exit_date") and when < last["exit_date"]:
-        raise RuleError("exit_date", f"退场时间不能早于班组人员的退场时间 {fields.as_date(last['exit_date'])}")
+        raise RuleError("exit_date", f"退场时间不能早于班组人员的退场时间 {site_day(last['exit_date'])}")
     changes = {"exit_date": when, "updated_at": utcnow()}
     await db.teams.update_one({"_id": team_id}, {"$set": changes})
     return {**team, **changes}
@@ -142,21 +143,21 @@ async def list_teams(db: AsyncDatabase, project_id: int, *, unit_id: ObjectId | 
         team["_unit"] = all_units.get(team["unit_id"], {})
         team["_people"] = by_team.get(team["_id"], 0)
         rows.append(team)
-    order = {k: i for i, k in enumerate(jobs.TEAM_KINDS)}
+    order = {k: i for i, k in enumerate(vocabulary.TEAM_KINDS)}
     rows.sort(key=lambda t: (order.get(t["kind"], 9), t["_id"]))
     return rows
 
 
 def view(team: dict) -> dict:
     """A team as the API and pages show it, with what the project may still do with it."""
-    generated = jobs.is_generated_team_kind(team["kind"])
+    generated = vocabulary.is_generated_team_kind(team["kind"])
     in_site = team.get("exit_date") is None
     unit = team.get("_unit") or {}
     return {
         "id": str(team["_id"]), "project_id": team["project_id"], "unit_id": str(team["unit_id"]),
         "unit_name": unit.get("enterprise_name", ""), "unit_type": unit.get("unit_type", ""),
         "name": team["name"], "kind": team["kind"], "status": units.state(team),
-        "entry_date": fields.as_date(team.get("entry_date")), "exit_date": fields.as_date(team.get("exit_date")),
+        "entry_date": site_day(team.get("entry_date")), "exit_date": site_day(team.get("exit_date")),
         "people_in_site": team.get("_people", 0), "generated": generated,
         "may_edit": not generated, "may_exit": not generated and in_site,
         "may_delete": not generated,

@@ -13,9 +13,10 @@ import datetime as dt
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain import jobs
+from ..domain import vocabulary
 from ..domain.identity import check_credit_code, mask_id_number
 from ..domain.rules import Conflict, NotFound, RuleError
+from ..domain.site_clock import site_day
 from . import fields, site_exit
 from .db import utcnow
 
@@ -96,11 +97,11 @@ async def add(db: AsyncDatabase, project_id: int, body: dict, *, by: str = "syst
     project = await db.projects.find_one({"_id": project_id}, {"status": 1})
     if project is None:
         raise NotFound("project_id", "项目不存在")
-    if project.get("status") == jobs.PROJECT_CANCELLED:
+    if project.get("status") == vocabulary.PROJECT_CANCELLED:
         raise Conflict("project_id", "项目已注销，不能添加参建单位")
-    unit_type = jobs.normalise_unit_type(fields.text(body, "unit_type", "参建类型", required=True) or "")
+    unit_type = vocabulary.normalise_unit_type(fields.text(body, "unit_type", "参建类型", required=True) or "")
     if unit_type is None:
-        raise RuleError("unit_type", f"参建类型须为 {'、'.join(jobs.UNIT_TYPES)} 之一")
+        raise RuleError("unit_type", f"参建类型须为 {'、'.join(vocabulary.UNIT_TYPES)} 之一")
     enterprise = await _enterprise_of(db, body)
     enterprise_id = enterprise["_id"]
     entry = fields.day(body, "entry_date", "进场时间") or fields.at_site_midnight(None)
@@ -113,10 +114,10 @@ async def add(db: AsyncDatabase, project_id: int, body: dict, *, by: str = "syst
             "manager_phone": "", **_manager_details(body), "entry_date": entry, "exit_date": None,
             "created_at": now, "created_by": by}
     unit["_id"] = (await db.units.insert_one(unit)).inserted_id
-    team_name = jobs.manager_team_for(unit_type)
+    team_name = vocabulary.manager_team_for(unit_type)
     if team_name:
         await db.teams.insert_one({
-            "project_id": project_id, "unit_id": unit["_id"], "name": team_name, "kind": jobs.MANAGER_TEAM_KIND,
+            "project_id": project_id, "unit_id": unit["_id"], "name": team_name, "kind": vocabulary.MANAGER_TEAM_KIND,
             "immutable": True, "entry_date": entry, "exit_date": None, "created_at": now})
     return unit
 
@@ -125,7 +126,7 @@ async def _first_entry_below(db: AsyncDatabase, unit: dict) -> dt.datetime | Non
     """The earliest entry date of anything under the unit (its own teams, its people)."""
     dates = [t["entry_date"] async for t in db.teams.find({"project_id": unit["project_id"], "unit_id": unit["_id"]},
                                                           {"entry_date": 1, "kind": 1})
-             if t.get("entry_date") and t["kind"] != jobs.MANAGER_TEAM_KIND]
+             if t.get("entry_date") and t["kind"] != vocabulary.MANAGER_TEAM_KIND]
     first = await db.roster.find_one({"unit_id": unit["_id"]}, {"entry_date": 1}, sort=[("entry_date", 1)])
     if first:
         dates.append(first["entry_date"])
@@ -137,9 +138,9 @@ async def update(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body: di
     unit = await get(db, project_id, unit_id)
     changes = _manager_details(body, unit)
     if "unit_type" in body:
-        unit_type = jobs.normalise_unit_type(fields.text(body, "unit_type", "参建类型", required=True) or "")
+        unit_type = vocabulary.normalise_unit_type(fields.text(body, "unit_type", "参建类型", required=True) or "")
         if unit_type is None:
-            raise RuleError("unit_type", f"参建类型须为 {'、'.join(jobs.UNIT_TYPES)} 之一")
+            raise RuleError("unit_type", f"参建类型须为 {'、'.join(vocabulary.UNIT_TYPES)} 之一")
         if unit_type != unit["unit_type"]:
             if await db.roster.find_one({"unit_id": unit_id}, {"_id": 1}):
                 raise Conflict("unit_type", "该单位已有人员进场记录，参建类型不能修改")
@@ -150,7 +151,7 @@ async def update(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body: di
             raise RuleError("entry_date", "进场时间不能晚于退场时间")
         first_below = await _first_entry_below(db, unit)
         if first_below and entry > first_below:
-            raise RuleError("entry_date", f"进场时间不能晚于其班组或人员的进场时间 {fields.as_date(first_below)}")
+            raise RuleError("entry_date", f"进场时间不能晚于其班组或人员的进场时间 {site_day(first_below)}")
         changes["entry_date"] = entry
     if not changes:
         return unit
@@ -158,12 +159,12 @@ async def update(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body: di
     await db.units.update_one({"_id": unit_id}, {"$set": changes})
     team_changes = {}
     if "unit_type" in changes:
-        team_changes["name"] = jobs.manager_team_for(changes["unit_type"])
+        team_changes["name"] = vocabulary.manager_team_for(changes["unit_type"])
     if "entry_date" in changes:
         team_changes["entry_date"] = changes["entry_date"]
     if team_changes:
         # The manager team is the platform's: it follows its unit and is never edited by hand.
-        await db.teams.update_many({"project_id": project_id, "unit_id": unit_id, "kind": jobs.MANAGER_TEAM_KIND},
+        await db.teams.update_many({"project_id": project_id, "unit_id": unit_id, "kind": vocabulary.MANAGER_TEAM_KIND},
                                    {"$set": team_changes})
     return {**unit, **changes}
 
@@ -173,7 +174,7 @@ async def exit_unit(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body:
     unit = await get(db, project_id, unit_id)
     when = await site_exit.exit_date_for(db, unit, body, field="unit_id", noun="参建单位", member_key="unit_id")
     teams = [t async for t in db.teams.find({"project_id": project_id, "unit_id": unit_id})]
-    open_teams = [t["name"] for t in teams if t.get("exit_date") is None and t["kind"] != jobs.MANAGER_TEAM_KIND]
+    open_teams = [t["name"] for t in teams if t.get("exit_date") is None and t["kind"] != vocabulary.MANAGER_TEAM_KIND]
     if open_teams:
         raise Conflict("unit_id", f"该单位仍有班组在场：{'、'.join(open_teams)}，请先办理班组退场")
     last = max([t["exit_date"] for t in teams if t.get("exit_date")], default=None)
@@ -181,10 +182,10 @@ async def exit_unit(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body:
     if last_person and last_person.get("exit_date") and (last is None or last_person["exit_date"] > last):
         last = last_person["exit_date"]
     if last and when < last:
-        raise RuleError("exit_date", f"退场时间不能早于其班组或人员的退场时间 {fields.as_date(last)}")
+        raise RuleError("exit_date", f"退场时间不能早于其班组或人员的退场时间 {site_day(last)}")
     changes = {"exit_date": when, "updated_at": utcnow()}
     await db.units.update_one({"_id": unit_id}, {"$set": changes})
-    await db.teams.update_many({"project_id": project_id, "unit_id": unit_id, "kind": jobs.MANAGER_TEAM_KIND},
+    await db.teams.update_many({"project_id": project_id, "unit_id": unit_id, "kind": vocabulary.MANAGER_TEAM_KIND},
                                {"$set": {"exit_date": when}})
     return {**unit, **changes}
 
@@ -195,10 +196,10 @@ async def delete(db: AsyncDatabase, project_id: int, unit_id: ObjectId) -> None:
     if await db.roster.find_one({"unit_id": unit_id}, {"_id": 1}):
         raise Conflict("unit_id", "该单位已有人员进场记录，不能删除，请办理退场")
     own = [t["name"] async for t in db.teams.find({"project_id": project_id, "unit_id": unit_id})
-           if t["kind"] != jobs.MANAGER_TEAM_KIND]
+           if t["kind"] != vocabulary.MANAGER_TEAM_KIND]
     if own:
         raise Conflict("unit_id", f"该单位下还有班组：{'、'.join(own)}，请先删除班组")
-    await db.teams.delete_many({"project_id": project_id, "unit_id": unit_id, "kind": jobs.MANAGER_TEAM_KIND})
+    await db.teams.delete_many({"project_id": project_id, "unit_id": unit_id, "kind": vocabulary.MANAGER_TEAM_KIND})
     await db.units.delete_one({"_id": unit_id})
 
 
@@ -240,7 +241,7 @@ def view(unit: dict, *, unmasked: bool = False) -> dict:
         "manager_id_type": unit.get("manager_id_type", ""),
         "manager_id_number": number if unmasked else mask_id_number(number),
         "manager_phone": unit.get("manager_phone", ""), "status": state(unit),
-        "entry_date": fields.as_date(unit.get("entry_date")), "exit_date": fields.as_date(unit.get("exit_date")),
+        "entry_date": site_day(unit.get("entry_date")), "exit_date": site_day(unit.get("exit_date")),
         "people_in_site": unit.get("_people", 0), "masked": not unmasked,
     }
 

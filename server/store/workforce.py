@@ -13,10 +13,11 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from ..domain import jobs, project_status
+from ..domain import project_status, vocabulary
 from ..domain.rules import RuleError  # noqa: F401  (re-exported: callers catch workforce.RuleError)
 from . import enterprises, teams, units
-from .db import SITE_TZ, next_sequence, utcnow
+from ..domain.site_clock import site_day
+from .db import next_sequence, utcnow
 # Entries and exits live in roster_entries (花名册); re-exported for existing callers.
 from .roster_entries import enter_person, exit_person  # noqa: F401
 
@@ -26,15 +27,15 @@ async def create_project(db: AsyncDatabase, *, name: str, county: str, status: s
                          project_id: int | None = None, status_date: dt.date | None = None,
                          actor: str = "", extra: dict | None = None) -> dict:
     """`extra`: further fields kept on the project (the declaration's supplier, applicant, ...)."""
-    if county not in jobs.COUNTIES:
-        raise RuleError("county", f"须为 {'、'.join(jobs.COUNTIES)} 之一")
-    if status not in jobs.PROJECT_STATUSES:
-        raise RuleError("status", f"须为 {'、'.join(jobs.PROJECT_STATUSES)} 之一")
+    if county not in vocabulary.COUNTIES:
+        raise RuleError("county", f"须为 {'、'.join(vocabulary.COUNTIES)} 之一")
+    if status not in vocabulary.PROJECT_STATUSES:
+        raise RuleError("status", f"须为 {'、'.join(vocabulary.PROJECT_STATUSES)} 之一")
     if not name.strip():
         raise RuleError("name", "项目名称不能为空")
     now = utcnow()
     # Dated changes feed project_status (allowed changes, 停工 periods left out of attendance rates).
-    first = {"status": status, "from": now, "date": (status_date or now.astimezone(SITE_TZ).date()).isoformat(),
+    first = {"status": status, "from": now, "date": (status_date or site_day(now)).isoformat(),
              "by": actor, "reason": "登记"}
     doc = {**(extra or {}), "_id": project_id, "name": name.strip(),
            "county": county, "status": status, "category": category, "permit_no": permit_no, "address": address,

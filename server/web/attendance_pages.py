@@ -12,7 +12,7 @@ from ..domain import attendance_grid as grid
 from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
 from ..store import attendance
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 from .pages import PageHandler
 from .workforce_pages import chosen_project, project_picker_context
 

@@ -12,7 +12,7 @@ from ..api.contracts import contract_views
 from ..store import contracts
 from ..store.people import by_worker_nos
 from ..domain.identity import mask_id_number
-from ..store.db import SITE_TZ, site_today
+from ..domain.site_clock import SITE_TZ, site_today
 from .pages import PageHandler
 from .workforce_pages import chosen_project, project_picker_context
 

@@ -13,22 +13,24 @@ from .. import access
 from ..api.declarations import declaration_view, history_view
 from ..api.exports import safe_cell
 from ..api.outbox import mail_view
-from ..domain import jobs
+from ..domain import vocabulary
 from ..domain.project_status import ALLOWED
 from ..domain.rules import NotFound
 from ..store import declarations, outbox, projects
 from .pages import PageHandler
 
-STATUS_TAG = {"在建": "ok", "停工": "wait", "完工": "", "注销": "bad"}
-DECLARATION_TAG = {"pending": "wait", "passed": "ok", "failed": "bad"}
+STATUS_TAG = {vocabulary.PROJECT_UNDER_CONSTRUCTION: "ok", vocabulary.PROJECT_SUSPENDED: "wait",
+              vocabulary.PROJECT_COMPLETED: "", vocabulary.PROJECT_CANCELLED: "bad"}
+DECLARATION_TAG = {vocabulary.DECLARATION_PENDING: "wait", vocabulary.DECLARATION_PASSED: "ok",
+                   vocabulary.DECLARATION_FAILED: "bad"}
 
 
 class DeclarePage(PageHandler):
     login_required = False
 
     async def get(self):
-        self.render_page("declare.html", counties=jobs.COUNTIES, categories=jobs.PROJECT_CATEGORIES,
-                         statuses=jobs.PROJECT_STATUSES[:2], max_mb=declarations.PROOF_MAX_BYTES // 1024 // 1024)
+        self.render_page("declare.html", counties=vocabulary.COUNTIES, categories=vocabulary.PROJECT_CATEGORIES,
+                         statuses=vocabulary.PROJECT_STATUSES[:2], max_mb=declarations.PROOF_MAX_BYTES // 1024 // 1024)
 
 
 class ReviewPage(PageHandler):
@@ -74,14 +76,14 @@ class ProjectsPage(PageHandler):
 
     async def get(self):
         filters = {"county": self.query("county"), "status": self.query("status"), "q": self.query("q")[:50]}
-        if filters["county"] not in ("",) + jobs.COUNTIES:
+        if filters["county"] not in ("",) + vocabulary.COUNTIES:
             filters["county"] = ""
-        if filters["status"] not in ("",) + jobs.PROJECT_STATUSES:
+        if filters["status"] not in ("",) + vocabulary.PROJECT_STATUSES:
             filters["status"] = ""
         rows = await projects.library(self.db, access.project_filter(self.principal), **filters)
         query = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
         self.render_page("projects.html", rows=[projects.view(p) for p in rows], filters=filters,
-                         counties=jobs.COUNTIES, statuses=jobs.PROJECT_STATUSES, categories=jobs.PROJECT_CATEGORIES,
+                         counties=vocabulary.COUNTIES, statuses=vocabulary.PROJECT_STATUSES, categories=vocabulary.PROJECT_CATEGORIES,
                          export_url="/api/projects/export" + ("?" + query if query else ""), tag=STATUS_TAG,
                          may_manage=self.principal.may("projects:manage"),
                          may_issue=self.principal.may("accounts:issue"),
@@ -100,10 +102,10 @@ class ProjectPage(PageHandler):
         v = projects.view(project, full=True)
         current = v["status"]
         next_statuses = [s for s in ALLOWED.get(current, ())
-                         if s != jobs.PROJECT_CANCELLED or self.principal.may("projects:manage")]
-        self.render_page("project.html", p=v, tag=STATUS_TAG, categories=jobs.PROJECT_CATEGORIES,
-                         counties=jobs.COUNTIES, next_statuses=next_statuses,
-                         may_write=self.principal.may("projects:write") and current != jobs.PROJECT_CANCELLED,
+                         if s != vocabulary.PROJECT_CANCELLED or self.principal.may("projects:manage")]
+        self.render_page("project.html", p=v, tag=STATUS_TAG, categories=vocabulary.PROJECT_CATEGORIES,
+                         counties=vocabulary.COUNTIES, next_statuses=next_statuses,
+                         may_write=self.principal.may("projects:write") and current != vocabulary.PROJECT_CANCELLED,
                          may_move=access.may_move_county(self.principal),
                          when=safe_cell)
 

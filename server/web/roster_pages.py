@@ -11,7 +11,7 @@ import urllib.parse
 
 from ..api.roster import entry_view
 from ..store import fields, roster_entries
-from ..store.db import site_today
+from ..domain.site_clock import site_today
 from .pages import PageHandler
 from .workforce_pages import chosen_project, project_picker_context
 

@@ -10,10 +10,10 @@ from .. import access
 from ..api.base import APIError
 from ..api.device_access import application_view
 from ..api.suppliers import supplier_view
-from ..domain import device_access_flow as flow
+from ..domain import device_access_flow as flow, vocabulary
 from ..domain.rules import RuleError
 from ..store import device_access, suppliers
-from ..store.db import SITE_TZ
+from ..domain.site_clock import SITE_TZ
 from ..store.device_access import CLOSED_PROJECT_STATUSES
 from .pages import PageHandler
 
@@ -24,7 +24,7 @@ SIDES = {
 }
 
 
-TAG_CLASS = {"approved": "ok", "pending": "wait", "refused": "bad"}
+TAG_CLASS = {vocabulary.SCOPE_APPROVED: "ok", vocabulary.SCOPE_PENDING: "wait", vocabulary.SCOPE_REFUSED: "bad"}
 STATUS_CLASS = {"normal": "ok", "pending": "wait", "none": "bad"}
 FIELD_LABELS = {field: label for scope in flow.SCOPES.values() for field, label, _ in scope.fields}
 STATE_LABELS = {state: label for state, (label, _, _) in flow.STATES.items()}

@@ -20,9 +20,9 @@ from tornado.web import HTTPError
 
 from .. import access
 from ..api.enterprises import enterprise_view
-from ..domain import jobs
+from ..domain import vocabulary
+from ..domain.site_clock import site_today
 from ..store import enterprises, fields, projects, teams, units
-from ..store.db import site_today
 from .pages import PageHandler
 
 # Enough for a county's projects in one drop-down; the list is sorted by id.
@@ -148,7 +148,7 @@ class UnitsPage(PageHandler):
         rows, choices = [], []
         if project:
             rows = [units.view(u) for u in await units.list_units(
-                self.db, project["_id"], unit_type=_choice(self, "unit_type", jobs.UNIT_TYPES),
+                self.db, project["_id"], unit_type=_choice(self, "unit_type", vocabulary.UNIT_TYPES),
                 status=_choice(self, "status", (units.IN_SITE, units.LEFT)), keyword=self.query("q")[:100])]
             if self.principal.may("workforce:write"):
                 # Suggestions for the credit code box; any code of the library is accepted.
@@ -156,7 +156,7 @@ class UnitsPage(PageHandler):
                     "_id", -1).to_list(ENTERPRISE_CHOICES)
         pid = project["_id"] if project else None
         self.render_page("units.html", picker=await project_picker_context(self, project), project=project, rows=rows,
-                         filters={n: self.query(n) for n in UNIT_FILTERS}, unit_types=jobs.UNIT_TYPES,
+                         filters={n: self.query(n) for n in UNIT_FILTERS}, unit_types=vocabulary.UNIT_TYPES,
                          id_types=units.ID_TYPES, choices=choices, today=site_today().isoformat(),
                          export_url=f"/api/projects/{pid}/units/export?" + _query_string(self, UNIT_FILTERS))
 
@@ -171,12 +171,12 @@ class TeamsPage(PageHandler):
             unit_rows = [units.view(u) for u in await units.list_units(self.db, project["_id"])]
             unit_id = fields.parse_object_id(self.query("unit_id"))
             rows = [teams.view(t) for t in await teams.list_teams(
-                self.db, project["_id"], unit_id=unit_id, kind=_choice(self, "kind", jobs.TEAM_KINDS),
+                self.db, project["_id"], unit_id=unit_id, kind=_choice(self, "kind", vocabulary.TEAM_KINDS),
                 status=_choice(self, "status", (units.IN_SITE, units.LEFT)), keyword=self.query("q")[:50])]
         pid = project["_id"] if project else None
         self.render_page("teams.html", picker=await project_picker_context(self, project), project=project, rows=rows,
                          units_in_site=[u for u in unit_rows if u["status"] == units.IN_SITE], all_units=unit_rows,
-                         filters={n: self.query(n) for n in TEAM_FILTERS}, kinds=jobs.TEAM_KINDS,
+                         filters={n: self.query(n) for n in TEAM_FILTERS}, kinds=vocabulary.TEAM_KINDS,
                          addable_kinds=teams.ADDABLE_KINDS, today=site_today().isoformat(),
                          export_url=f"/api/projects/{pid}/teams/export?" + _query_string(self, TEAM_FILTERS))
 
@@ -198,7 +198,7 @@ class UnitPage(PageHandler):
         doc, project = await _record_in_scope(self, "units", raw_id)
         unit = units.view(await units.detail(self.db, project["_id"], doc["_id"]))
         unit_teams = [teams.view(t) for t in await teams.list_teams(self.db, project["_id"], unit_id=doc["_id"])]
-        self.render_page("unit.html", project=project, u=unit, unit_teams=unit_teams, unit_types=jobs.UNIT_TYPES,
+        self.render_page("unit.html", project=project, u=unit, unit_teams=unit_teams, unit_types=vocabulary.UNIT_TYPES,
                          id_types=units.ID_TYPES, today=site_today().isoformat())
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import Device, now_local
+from support import Device, now_local, wait_until
 
 
 def test_health_is_public(web):
@@ -60,9 +60,8 @@ def test_devices_people_and_punches_after_a_device_punches(web, site, gateway, s
 
     dev.close()
     gw.stop()
-    import time
-    time.sleep(0.5)
-    [device] = web.get("/api/devices")[1]["devices"]
+    [device] = wait_until(lambda: (d := web.get("/api/devices")[1]["devices"]) and not d[0]["online"] and d,
+                          message="device still shown online after its gateway stopped")
     assert device["online"] is False
 
 
@@ -76,3 +75,29 @@ def test_devices_people_and_punches_after_a_device_punches(web, site, gateway, s
 def test_clear_errors(web, site, path, status, code):
     got_status, body = web.get(path)
     assert (got_status, body["code"]) == (status, code) and body["message"]
+
+
+def test_punches_today_in_the_project_list_leave_test_environment_punches_out(web, mongo_uri, db_name, gateway, sdb):
+    # A device still in 测试环境联调 punches for real, but its punches are test data: counting them
+    # would show a site as working on a day nobody punched in production.
+    from support import build_site, run_async
+    site = run_async(mongo_uri, db_name, lambda db: build_site(db, devices=2))
+    production, testing = site["device_ids"]
+    sdb.devices.update_one({"device_id": testing}, {"$set": {"environment": "test"}})
+    gw = gateway()
+    for device_id, workers in ((production, site["workers"][:1]), (testing, site["workers"][1:])):
+        dev = Device(gw.port, device_id)
+        assert dev.login().flag == 0
+        for worker in workers:
+            assert dev.punch(worker["worker_no"], now_local()).flag == 0
+        dev.close()
+    assert sdb.punches.count_documents({"test": True}) == 2 and sdb.punches.count_documents({"test": False}) == 1
+    status, body = web.get("/api/projects")
+    [project] = [p for p in body["projects"] if p["id"] == site["project_id"]]
+    assert status == 200 and project["counts"] == {"workers": 3, "devices": 2, "punches_today": 1}
+
+
+@pytest.mark.parametrize("value", ["20260101", "2026-1-1", "2026-02-30", "2026-W01-1"])
+def test_a_date_argument_is_exactly_yyyy_mm_dd(web, site, value):
+    status, body = web.get(f"/api/projects/{site['project_id']}/punches?date={value}")
+    assert status == 400 and body["field"] == "date" and "YYYY-MM-DD" in body["message"], body

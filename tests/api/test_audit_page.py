@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from server.store.db import SITE_TZ
+from server.domain.site_clock import SITE_TZ
 
 from support import ADMIN_TOKEN
 

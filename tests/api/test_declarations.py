@@ -10,7 +10,7 @@ import uuid
 
 import openpyxl
 
-from support import ADMIN_TOKEN, WebThread, WorkerThread, run_async, wait_for
+from support import ADMIN_TOKEN, WebThread, WorkerThread, run_async, wait_until
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 FIELDS = {"name": "江门市蓬江区测试住宅楼工程", "supplier": "江门智慧工地科技有限公司", "category": "房屋建筑工程",
@@ -238,7 +238,7 @@ def test_result_mails_are_sent_over_smtp_and_failures_are_recorded(mongo_uri, db
         status, result, _ = web.request("POST", f"/api/declarations/{first}/decision", {"result": "pass"},
                                         token=ADMIN_TOKEN)
         assert status == 200
-        wait_for(lambda: sdb.outbox.find_one({"state": "sent"}))
+        wait_until(lambda: sdb.outbox.find_one({"state": "sent"}), message="mail not sent")
         message = sink.messages[0]
         assert message["To"] == FIELDS["applicant_email"] and "审核通过" in message["Subject"]
         text = message.get_content()
@@ -248,7 +248,7 @@ def test_result_mails_are_sent_over_smtp_and_failures_are_recorded(mongo_uri, db
         sink.server_close()
         web.request("POST", f"/api/declarations/{second}/decision", {"result": "fail", "opinion": "重复申报"},
                     token=ADMIN_TOKEN)
-        failed = wait_for(lambda: sdb.outbox.find_one({"state": "failed"}))
+        failed = wait_until(lambda: sdb.outbox.find_one({"state": "failed"}), message="mail not marked failed")
         assert "Connection" in failed["error"] or "Errno" in failed["error"], failed["error"]
         status, box = web.get("/api/outbox")
         assert {m["state"] for m in box["mails"]} == {"sent", "failed"} and box["smtp_configured"] is True
@@ -275,9 +275,9 @@ def test_failed_mail_is_sent_again_by_the_workers_periodic_retry(mongo_uri, db_n
     worker = WorkerThread(mongo_uri, db_name, smtp_host="127.0.0.1", smtp_port=sink.server_address[1],
                           mail_retry_seconds=0.3)
     try:
-        sent = wait_for(lambda: sdb.outbox.find_one({"_id": mail_id, "state": "sent"}), 30, "the mail sent")
+        sent = wait_until(lambda: sdb.outbox.find_one({"_id": mail_id, "state": "sent"}), 30, "the mail sent")
         assert sent["attempts"] == 2 and sent["error"] == "" and "审核通过" in sink.messages[0].get_content()
-        retry = wait_for(lambda: sdb.jobs.find_one({"_id": jobs.periodic_id("mail_retry"), "runs.0": {"$exists": True}}),
+        retry = wait_until(lambda: sdb.jobs.find_one({"_id": jobs.periodic_id("mail_retry"), "runs.0": {"$exists": True}}),
                          30, "the retry run recorded")
         assert retry["runs"][0]["error"] == ""
     finally:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 
 import pytest
 from bson import ObjectId
@@ -13,9 +12,9 @@ from server.access import ROLE_PERMISSIONS, Principal
 from server.demo.devices_demo import seed_device_states
 from server.store import device_monitoring
 from server.store import devices as device_store
-from server.store.db import site_today
+from server.domain.site_clock import site_today
 
-from support import ADMIN_TOKEN, CAPTCHA_ANSWER, PASSWORD, VENDOR, Device, build_site, now_local, run_async
+from support import ADMIN_TOKEN, CAPTCHA_ANSWER, PASSWORD, VENDOR, Device, build_site, now_local, run_async, wait_until
 
 NOW = dt.datetime.now(dt.timezone.utc)
 SUPPLIER = ObjectId()
@@ -255,8 +254,6 @@ def test_a_live_device_through_the_gateway(web, site, gateway, sdb):
     assert row["online"] and not row["silent"] and row["punches_today"] == 1
     assert row["refusals"] == {"unknown_worker": 1}
     dev.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and web.get("/api/devices/monitor?state=offline")[1]["count"] == 0:
-        time.sleep(0.2)
-    status, reply = web.get("/api/devices/monitor?state=offline")
+    reply = wait_until(lambda: (r := web.get("/api/devices/monitor?state=offline")[1])["count"] and r,
+                       message="the closed device is not listed offline")
     assert reply["count"] == 1 and not reply["devices"][0]["silent"], "just disconnected is offline, not silent"

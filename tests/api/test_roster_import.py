@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from server import synthetic
 from server.store import roster_import
 from server.store import workforce
-from server.store.db import SITE_TZ
+from server.domain.site_clock import SITE_TZ
 from support import ADMIN_TOKEN, XLSX, run_async
 from support import roster_import_workbook as workbook, upload_roster as upload, wait_import as wait_done
 

@@ -11,7 +11,7 @@ from bson import ObjectId
 from openpyxl import load_workbook
 
 from server import synthetic
-from server.store.db import site_today
+from server.domain.site_clock import site_today
 from support import ADMIN_TOKEN
 
 RNG = random.Random(99)

@@ -6,7 +6,7 @@ import random
 
 
 from server import synthetic
-from server.store.db import site_today
+from server.domain.site_clock import site_today
 from support import PASSWORD, roster_workbook
 
 

@@ -19,7 +19,7 @@ from server import synthetic
 from server.store.embedded import free_port
 
 from support import (Device, WebClient, build_site, roster_import_workbook, run_async, upload_roster,
-                     wait_for, wait_import)
+                     wait_until, wait_import)
 
 TOKEN = "supervise-test-token"
 
@@ -77,7 +77,7 @@ def test_killed_gateway_and_worker_are_restarted_while_the_web_answers(tmp_path)
                  "江门市测试建筑工程有限公司", "土建", "普通工人", None] for _ in range(1000)]
         status, reply = upload_roster(web, site["project_id"], roster_import_workbook(rows), token=TOKEN)
         assert status == 202, reply
-        wait_for(lambda: web.get(reply["job_url"], token=TOKEN)[1]["done"] > 0, 60, "the import under way")
+        wait_until(lambda: web.get(reply["job_url"], token=TOKEN)[1]["done"] > 0, 60, "the import under way")
 
         answers: list[tuple[int, float]] = []
         polling = threading.Event()
@@ -103,9 +103,9 @@ def test_killed_gateway_and_worker_are_restarted_while_the_web_answers(tmp_path)
             return all(processes.get(name, {}).get("state") == "running" and processes[name]["restarts"] >= 1
                        and processes[name]["pid"] != old[name].pid and processes[name]["last_exit"]["code"] == -9
                        for name in old) and processes
-        processes = wait_for(restarted, 60, "gateway and worker restarted")
+        processes = wait_until(restarted, 60, "gateway and worker restarted")
         assert processes["web"]["restarts"] == 0
-        wait_for(lambda: device_logs_in(gateway_port), 60, "a device logged in to the restarted gateway")
+        wait_until(lambda: device_logs_in(gateway_port), 60, "a device logged in to the restarted gateway")
         job = wait_import(web, reply["job_url"], token=TOKEN, timeout=120)
         polling.set()
         poller.join(10)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from server.demo.seed import DEMO_DEVICE_PREFIX, DEMO_VENDOR_CODE, seed_demo
-from server.domain import jobs
+from server.domain import vocabulary
 from server.domain.identity import check_credit_code, check_id_number
-from server.store.db import site_date
+from server.domain.site_clock import site_day
 
 from support import run_async
 
@@ -22,7 +22,7 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
     first = {c: sdb[c].count_documents({}) for c in COLLECTIONS}
     assert "[24/24]" in capsys.readouterr().err  # progress is shown
 
-    assert sorted({p["county"] for p in sdb.projects.find()}) == sorted(jobs.COUNTIES)
+    assert sorted({p["county"] for p in sdb.projects.find()}) == sorted(vocabulary.COUNTIES)
     # One gate device per project; the supplier demo adds devices of its own through the workflow.
     assert first["projects"] == 24 and sdb.devices.count_documents({"registered_by": "demo"}) == 24
     assert all(check_credit_code(e["credit_code"]).ok for e in sdb.enterprises.find())
@@ -32,7 +32,7 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
         assert sdb.teams.count_documents({"unit_id": unit["_id"], "kind": "管理人员班组"}) == 1
     for entry in sdb.roster.find():
         team = sdb.teams.find_one({"_id": entry["team_id"]})
-        assert (team["kind"] == "管理人员班组") == jobs.is_manager_job(entry["job"])
+        assert (team["kind"] == "管理人员班组") == vocabulary.is_manager_job(entry["job"])
     # Some projects lack a 项目经理 or a 总监理工程师, so the statistics have something to show.
     with_pm = len(sdb.roster.distinct("project_id", {"job": "项目经理"}))
     with_chief = len(sdb.roster.distinct("project_id", {"job": "总监理工程师"}))
@@ -42,7 +42,7 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
 
     # People were entered before the attendance history begins, units and teams before them.
     first_punch_day = min(sdb.punches.distinct("date"))
-    assert all(site_date(e["entry_date"]) < first_punch_day for e in sdb.roster.find({}, {"entry_date": 1}))
+    assert all(site_day(e["entry_date"]).isoformat() < first_punch_day for e in sdb.roster.find({}, {"entry_date": 1}))
     # Past attendance: the two days before today, only of people entered there, at most in and out.
     days = sorted(sdb.punches.distinct("date"))
     assert len(days) == 2 and all(sdb.punches.count_documents({"date": d}) > 100 for d in days)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from server import synthetic
 from server.domain.identity import check_credit_code, check_id_number
-from server.domain.jobs import COUNTIES, UNIT_TYPES
+from server.domain.vocabulary import COUNTIES, UNIT_TYPES
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 

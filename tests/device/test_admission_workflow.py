@@ -8,11 +8,10 @@ within the device sync interval and the next login is refused.
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from server.device import codec
 
-from support import Device, now_local
+from support import Device, now_local, wait_until
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 REV, SUP = "/api/device-access", "/api/supplier/applications"
@@ -66,15 +65,13 @@ def test_device_admitted_only_as_the_workflow_allows(web, site, gateway, make_su
     # Production: the open connection picks the environment up at its next device sync.
     step(web, supplier, SUP, app["id"], "report_test", "测试环境联调成功")
     step(web, city, REV, app["id"], "authorise_production", "正式环境 jmzhgd.jiangmen.cn")
-    deadline, k = time.monotonic() + 15, 0
-    while time.monotonic() < deadline:
-        k += 1
-        assert dev.punch(worker, first + dt.timedelta(seconds=k)).flag == 0
-        latest = sdb.punches.find_one({"device_id": "GW-0001", "test": False})
-        if latest is not None:
-            break
-        time.sleep(0.2)
-    assert latest is not None, "production punches still marked test"
+    seconds = iter(range(1, 10_000))
+
+    def production_punch():
+        assert dev.punch(worker, first + dt.timedelta(seconds=next(seconds))).flag == 0
+        return sdb.punches.find_one({"device_id": "GW-0001", "test": False})
+    latest = wait_until(production_punch, timeout=15, message="production punches still marked test")
+    assert latest is not None
     assert sdb.punches.count_documents({"device_id": "GW-0001", "test": True}) >= 1
 
     # A fresh login in production counts from the first punch.

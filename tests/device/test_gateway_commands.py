@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import random
 
 import pytest
@@ -12,7 +11,7 @@ from server.device import codec
 from server.device.codec import EnrollRequest, PersonRequest, WhitelistRequest
 from server.store import workforce
 
-from support import Device, device_counts, now_local, run_async
+from support import Device, device_counts, now_local, run_async, wait_until
 
 PHOTO = synthetic.jpeg_photo(random.Random(3), target_bytes=10_000)
 
@@ -182,12 +181,9 @@ def test_counters_reach_the_database(device, site, gateway, sdb):
     device.punch(site["workers"][0]["worker_no"], now_local())
     device.punch(424242, now_local())
 
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        counters = device_counts(sdb, device.device_id)
-        if counters.get("punch_stored") == 1 and counters.get("refused_848_unknown_worker") == 1:
-            break
-        time.sleep(0.2)
+    counters = wait_until(
+        lambda: (c := device_counts(sdb, device.device_id)).get("punch_stored") == 1
+        and c.get("refused_848_unknown_worker") == 1 and c, timeout=5, message="counters not in the database")
     assert counters.get("punch_stored") == 1 and counters.get("refused_848_unknown_worker") == 1
     assert sdb.gateway_stats.find_one({})["totals"]["refused"] >= 1
 

@@ -9,7 +9,7 @@ import time
 from pymongo import MongoClient
 
 from server.simulator import FleetOptions, run_fleet
-from server.store.db import SITE_TZ
+from server.domain.site_clock import SITE_TZ
 
 from support import VENDOR, build_site, run_async
 

@@ -10,17 +10,7 @@ import pytest
 from server.device import codec
 from server.device.codec import Frame
 
-from support import Device, device_counts, now_local
-
-
-def wait_until(predicate, timeout: float = 5.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
+from support import Device, device_counts, now_local, wait_until
 
 
 def counters(sdb, device_id: str) -> dict:
@@ -103,7 +93,7 @@ def test_second_login_replaces_the_first_connection(site, gateway, sdb):
     assert second.login().flag == 0
     assert first.is_closed()
     assert second.heartbeat().flag == 0
-    time.sleep(0.5)
+    gw.settle(connections=1)
     assert sdb.devices.find_one({"device_id": site["device_ids"][0]})["online"] is True
 
 
@@ -204,6 +194,6 @@ def test_login_on_another_gateway_takes_the_device_over(site, gateway, sdb):
     assert second.login().flag == 0
     assert first.is_closed(wait=5)
     assert second.heartbeat().flag == 0
-    time.sleep(0.5)
+    first_gw.settle(connections=0)
     doc = sdb.devices.find_one({"device_id": site["device_ids"][0]})
     assert doc["online"] is True and doc["gateway_id"] == second_gw.server.gateway_id

@@ -7,6 +7,8 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import WriteError
 
+from server.domain.attendance_grid import Month
+from server.store import attendance, device_monitoring, devices, people, projects, roster
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
 
@@ -64,14 +66,17 @@ def test_schema_is_ensured_idempotently_and_validates(mongo_uri, db_name, sdb):
 
 
 _T0 = __import__("datetime").datetime(2020, 1, 1)
+_DAY = __import__("datetime").date(2026, 1, 1)
+# The queries the gateway and the pages run, built by the store's own builders where it has them
+# (so a change to what runs is what is checked); the literal ones below have no builder yet.
 HOT_QUERIES = [
-    ("devices", {"vendor_code": "V", "device_id": "D"}, None),                       # 843 login
+    ("devices", devices.by_code_query("V", "D"), None),                              # 843 login
     ("devices", {"changed_at": {"$gt": __import__("datetime").datetime(2020, 1, 1)}}, None),  # ownership poll
-    ("roster", {"project_id": 1, "exit_date": None}, None),                          # 849 whitelist, 848 cache
-    ("roster", {"project_id": 1, "worker_no": 5, "exit_date": None}, None),          # 845 entered?
-    ("people", {"worker_no": {"$in": [1, 2]}}, None),                                # 849 names, 848 refusals
-    ("people", {"id_number": "440703199001011234"}, None),                           # 852, 845
-    ("punches", {"project_id": 1, "date": "2026-01-01", "test": False}, [("device_time", 1)]),  # punches of a day
+    ("roster", roster.current_query(1), None),                                       # 849 whitelist, 848 cache
+    ("roster", roster.current_query(1, 5), None),                                    # 845 entered?
+    ("people", people.worker_nos_query([1, 2]), None),                               # 849 names, 848 refusals
+    ("people", people.id_number_query("440703199001011234"), None),                  # 852, 845
+    ("punches", attendance.day_query(1, _DAY), [("device_time", 1)]),                # punches of a day
     ("roster", {"person_id": 1}, None),                                              # people in a principal's scope
     ("accounts", {"username": "alice"}, None),                                       # login, every session request
     ("accounts", {"tokens.hash": "0" * 64}, None),                                   # every bearer request
@@ -85,7 +90,7 @@ HOT_QUERIES = [
     ("audit_log", {"actor": "alice", "action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
     ("audit_log", {"at": {"$gte": _T0}}, [("at", -1)]),
     # Attendance (server/store/attendance.py): a month's or a period's punches, for one worker too.
-    ("punches", {"project_id": 1, "date": "2026-01-01", "test": False, "worker_no": 5}, [("device_time", 1)]),
+    ("punches", attendance.day_query(1, _DAY, 5), [("device_time", 1)]),
     ("roster", {"project_id": 1}, None),                                             # the month's roster
     ("units", {"project_id": 1}, None),
     ("teams", {"project_id": 1}, None),
@@ -131,11 +136,13 @@ HOT_QUERIES = [
     ("enterprises", {"credit_code": "91440703MA4UABCD1X"}, None),
 ]
 HOT_AGGREGATES = [
-    ("punches", {"date": "2026-01-01", "test": False}),  # punches today per project
-    ("roster", {"exit_date": None}),                      # workers per project
-    ("punches", {"date": "2026-01-01", "test": False, "project_id": {"$in": [1, 2]}}),  # device monitoring, scoped
-    ("punch_refusals", {"at": {"$gte": _T0}}),            # device monitoring: refusals per device
-    ("punches", {"project_id": 1, "date": {"$gte": "2026-01-01", "$lt": "2026-02-01"}}),  # month grid
+    # The project list: current workers, devices in service and real punches today, per project.
+    *projects.list_count_queries(_DAY).values(),
+    # Device monitoring: punches today per device, city-wide and scoped, production and test.
+    *(("punches", device_monitoring.punches_today_pipeline(ids, _DAY, test=test))
+      for ids in (None, [1, 2]) for test in (False, True)),
+    ("punch_refusals", [{"$match": {"at": {"$gte": _T0}}}, {"$group": {"_id": "$device_id"}}]),  # refusals per device
+    ("punches", [{"$match": attendance.month_query(1, Month(2026, 1))}, {"$group": {"_id": "$worker_no"}}]),  # month grid
 ]
 
 
@@ -148,7 +155,7 @@ def test_hot_queries_use_indexes(mongo_uri, db_name, sdb):
             cursor = cursor.sort(sort)
         plan = str(cursor.explain()["queryPlanner"]["winningPlan"])
         assert "IXSCAN" in plan and "COLLSCAN" not in plan, (collection, query, plan)
-    for collection, match in HOT_AGGREGATES:
-        plan = str(sdb.command("aggregate", collection, pipeline=[{"$match": match}, {"$group": {"_id": "$project_id"}}],
-                               explain=True))
-        assert "IXSCAN" in plan and "COLLSCAN" not in plan, (collection, match, plan)
+    for collection, pipeline in HOT_AGGREGATES:
+        plan = str(sdb.command("aggregate", collection, pipeline=pipeline, explain=True))
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, (collection, pipeline, plan)
+

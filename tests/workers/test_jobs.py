@@ -12,7 +12,7 @@ import time
 from server import synthetic
 from server.store import jobs
 from server.workers.registry import JobKind
-from support import WorkerThread, run_async, wait_for
+from support import WorkerThread, run_async, wait_until
 from support import roster_import_workbook as workbook, upload_roster as upload, wait_import as wait_done
 
 UNIT, TEAM = "江门市测试建筑工程有限公司", "土建"
@@ -31,7 +31,7 @@ def test_killed_worker_import_is_finished_by_another_exactly_once(web, site, sdb
     import_id = sdb.import_jobs.find_one({})["_id"]
     # Each chunk holds between entering its rows and its checkpoint: the kill lands inside a chunk.
     first = worker_process(REALNAME_IMPORT_TEST_PAUSE_SECONDS="2", REALNAME_WORKER_LEASE_SECONDS="2")
-    wait_for(lambda: sdb.roster.count_documents({"import_id": import_id}) > 0, 60, "first rows entered")
+    wait_until(lambda: sdb.roster.count_documents({"import_id": import_id}) > 0, 60, "first rows entered")
     held = sdb.jobs.find_one({"_id": import_id})
     first.kill()
     report = sdb.import_jobs.find_one({"_id": import_id})
@@ -69,7 +69,7 @@ def test_workers_started_together_never_run_one_job_twice(mongo_uri, db_name, sd
         *(jobs.submit(db, "record", {"n": n}) for n in range(60))))
     workers = [WorkerThread(mongo_uri, db_name, kinds=kinds) for _ in range(3)]
     try:
-        wait_for(lambda: sdb.jobs.count_documents({"state": "done"}) == 60, 60, "all jobs done")
+        wait_until(lambda: sdb.jobs.count_documents({"state": "done"}) == 60, 60, "all jobs done")
     finally:
         for w in workers:
             w.stop()
@@ -84,7 +84,7 @@ def test_periodic_job_runs_once_per_interval_across_two_workers(mongo_uri, db_na
     kinds = {"tick": _recording_kind("tick", every=lambda config: interval)}
     workers = [WorkerThread(mongo_uri, db_name, kinds=kinds) for _ in range(2)]
     try:
-        wait_for(lambda: sdb.job_runs.count_documents({}) >= 6, 60, "six periodic runs")
+        wait_until(lambda: sdb.job_runs.count_documents({}) >= 6, 60, "six periodic runs")
     finally:
         for w in workers:
             w.stop()

@@ -1,7 +1,11 @@
-"""The roster vocabulary: unit types, manager teams, jobs, team kinds, counties, project states.
+"""The platform's one vocabulary: unit types, manager teams, jobs and posts, team kinds, counties,
+project statuses, contract term types and the states of the review workflows.
 
 Words are the source's own (the city's notice and the project guide). Where the source leaves a
-list open ("..."), the additions are marked below so they can be pruned without hunting.
+list open ("..."), the additions are marked below so they can be pruned without hunting. Every
+other module names these words through this one (the store's $jsonSchema validators are built
+from the tuples here; tests/domain/test_vocabulary.py fails on a copy elsewhere in server/).
+Roles are not here: they belong to the access model.
 """
 from __future__ import annotations
 
@@ -185,7 +189,9 @@ def jobs_for_team_kind(kind: str, unit_type: str | None = None) -> tuple[str, ..
 
 # --- projects ----------------------------------------------------------------------------------
 
-COUNTIES: tuple[str, ...] = ("市辖区", "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市")
+# 市辖区: the city itself; it has no territory of its own (its projects lie in the districts).
+CITY_COUNTY = "市辖区"
+COUNTIES: tuple[str, ...] = (CITY_COUNTY, "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市")
 
 # GB/T 2260 codes; project numbers in the source start with them (e.g. 440781202207200501).
 COUNTY_AREA_CODES: dict[str, str] = {
@@ -215,3 +221,54 @@ PROJECT_STATUSES: tuple[str, ...] = (
 PROJECT_CATEGORIES: tuple[str, ...] = (
     "房屋建筑工程", "市政公用工程", "装饰装修工程", "园林绿化工程", "城市轨道交通工程", "其他工程",
 )
+
+
+# --- contracts (劳动合同) -------------------------------------------------------------------------
+
+OPEN_ENDED_TERM = "无固定期限"
+CONTRACT_TERM_TYPES: tuple[str, ...] = ("固定期限", OPEN_ENDED_TERM, "以完成一定工作任务为期限")
+
+# --- workflow states ----------------------------------------------------------------------------
+# Stored codes are English (machines, URLs); each maps to the Chinese name people read.
+
+# 项目申报 → 项目审核
+DECLARATION_PENDING, DECLARATION_PASSED, DECLARATION_FAILED = "pending", "passed", "failed"
+DECLARATION_STATE_NAMES: dict[str, str] = {
+    DECLARATION_PENDING: "待审核", DECLARATION_PASSED: "审核通过", DECLARATION_FAILED: "审核不通过",
+}
+DECLARATION_STATES: tuple[str, ...] = tuple(DECLARATION_STATE_NAMES)
+
+# 供应商 business scopes (申请业务范围, 供应商指引 2.3) and their review.
+SCOPE_COLLECTION, SCOPE_ATTENDANCE, SCOPE_DUST_NOISE = "collection", "attendance", "dust_noise"
+SCOPE_NAMES: dict[str, str] = {SCOPE_COLLECTION: "采集设备", SCOPE_ATTENDANCE: "考勤设备", SCOPE_DUST_NOISE: "噪音扬尘"}
+SCOPE_CODES: tuple[str, ...] = tuple(SCOPE_NAMES)
+
+SCOPE_PENDING, SCOPE_APPROVED, SCOPE_REFUSED = "pending", "approved", "refused"
+SCOPE_STATE_NAMES: dict[str, str] = {SCOPE_PENDING: "待审核", SCOPE_APPROVED: "已通过", SCOPE_REFUSED: "不通过"}
+SCOPE_STATES: tuple[str, ...] = tuple(SCOPE_STATE_NAMES)
+
+# 设备接入申请 (供应商指引 2.4); server/domain/device_access_flow.py says who acts in each state.
+ACCESS_APPLIED = "applied"
+ACCESS_TEST_AUTHORISED = "test_authorised"
+ACCESS_TEST_PASSED = "test_passed"
+ACCESS_PRODUCTION_AUTHORISED = "production_authorised"
+ACCESS_CHECK_REQUESTED = "check_requested"
+ACCESS_COMPLETED = "completed"
+ACCESS_REFUSED = "refused"
+ACCESS_REVOKED = "revoked"
+DEVICE_ACCESS_STATE_NAMES: dict[str, str] = {
+    ACCESS_APPLIED: "待设备接入审核",
+    ACCESS_TEST_AUTHORISED: "测试环境已授权，待测试环境联调",
+    ACCESS_TEST_PASSED: "测试环境联调成功，待正式环境授权",
+    ACCESS_PRODUCTION_AUTHORISED: "正式环境已授权，待正式环境联调",
+    ACCESS_CHECK_REQUESTED: "已申请联网结果核查",
+    ACCESS_COMPLETED: "办结（核查通过）",
+    ACCESS_REFUSED: "办结（审核不通过）",
+    ACCESS_REVOKED: "办结（已撤销授权）",
+}
+DEVICE_ACCESS_STATES: tuple[str, ...] = tuple(DEVICE_ACCESS_STATE_NAMES)
+
+# The gateway environments a device may be admitted to (843 login answers differ per environment).
+TEST_ENVIRONMENT, PRODUCTION_ENVIRONMENT = "test", "production"
+ENVIRONMENT_NAMES: dict[str, str] = {TEST_ENVIRONMENT: "测试环境", PRODUCTION_ENVIRONMENT: "正式环境"}
+ENVIRONMENTS: tuple[str, ...] = tuple(ENVIRONMENT_NAMES)
