@@ -47,6 +47,11 @@ SETTINGS = (
     Setting("REALNAME_SMTP_HOST", "", "Mail server for result e-mails (项目申报 results); unset: mails stay queued in the outbox."),
     Setting("REALNAME_SMTP_PORT", "25", "Port of that mail server (plain SMTP, as inside a government network)."),
     Setting("REALNAME_SMTP_FROM", "noreply@jmzhgd.jiangmen.cn", "Sender address of the platform's e-mails."),
+    Setting("REALNAME_PROVINCE_URL", "", "Provincial platform's API address (上传省厅), e.g. the stand-in's http://127.0.0.1:PORT/api; unset: nothing is uploaded."),
+    Setting("REALNAME_PROVINCE_CONNECT_TIMEOUT", "5", "Seconds to connect to the provincial platform before the try counts as a transient failure."),
+    Setting("REALNAME_PROVINCE_REQUEST_TIMEOUT", "20", "Seconds to wait for the provincial platform's answer before the try counts as a transient failure."),
+    Setting("REALNAME_PROVINCE_ATTENDANCE_BATCH", "100", "Most punches sent in one WorkerAttendance.Add."),
+    Setting("REALNAME_PROVINCE_RETRY_SECONDS", "30", "First wait after a transient upload failure; doubled per further failure, at most 1 hour."),
 )
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -87,6 +92,11 @@ class Config:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "noreply@jmzhgd.jiangmen.cn"
+    province_url: str = ""
+    province_connect_timeout: float = 5.0
+    province_request_timeout: float = 20.0
+    province_attendance_batch: int = 100
+    province_retry_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -125,6 +135,11 @@ class Config:
             smtp_host=_get(env, "REALNAME_SMTP_HOST"),
             smtp_port=int(_get(env, "REALNAME_SMTP_PORT")),
             smtp_from=_get(env, "REALNAME_SMTP_FROM"),
+            province_url=_get(env, "REALNAME_PROVINCE_URL"),
+            province_connect_timeout=float(_get(env, "REALNAME_PROVINCE_CONNECT_TIMEOUT")),
+            province_request_timeout=float(_get(env, "REALNAME_PROVINCE_REQUEST_TIMEOUT")),
+            province_attendance_batch=int(_get(env, "REALNAME_PROVINCE_ATTENDANCE_BATCH")),
+            province_retry_seconds=float(_get(env, "REALNAME_PROVINCE_RETRY_SECONDS")),
         )
         values.update(overrides)
         return cls(**values)
