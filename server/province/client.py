@@ -119,7 +119,9 @@ class HttpPlatform:
                               connect_timeout=self.connect_timeout, request_timeout=self.request_timeout)
         try:
             response = await self.http.fetch(request, raise_error=False)
-        except (OSError, HTTPClientError) as exc:   # connection refused, reset, DNS
+        except HTTPClientError as exc:              # tornado raises time-outs even with raise_error=False
+            return Transient(f"no answer: {exc}" if exc.code == 599 else f"HTTP {exc.code}")
+        except OSError as exc:                      # connection refused, reset, DNS
             return Transient(f"{type(exc).__name__}: {exc}")
         if response.code == 599:                    # tornado's code for time-outs and closed connections
             return Transient(f"no answer: {response.error}")
