@@ -66,8 +66,8 @@ DIRECTIONS = frozenset({DIRECTION_IN, DIRECTION_OUT})
 # --- contracts -------------------------------------------------------------------------------
 
 CONTRACT_PERIOD_BY_TERM: dict[str, str] = {"固定期限": "0", "以完成一定工作任务为期限": "1", "无固定期限": "2"}
-PAY_UNIT_CODES: dict[str, str] = {"元/月": "1", "元/天": "2", "元/小时": "3", "元/平方米": "4", "元/立方米": "5",
-                                  "元/吨": "6", "元/件": "7", "元/项": "8"}
+# Our pay units (server/store/contracts.PAY_UNITS) → the platform's 计量单位 code, as we read the table.
+PAY_UNIT_CODES: dict[str, str] = {"按月": "1", "按天": "2", "按小时": "3", "按工程量": "4"}
 PAY_UNIT_OTHER = "9"
 
 # --- AsyncHandleResult.Query status --------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_entry_exit_events_and_contract():
     left = {**entry, "exit_date": dt.datetime(2026, 6, 1, 16, tzinfo=UTC)}
     assert payloads.entry_exit_events(left) == [("in", "1", "2026-05-04"), ("out", "0", "2026-06-02")]
     number = valid_ids(1)[0]
-    contract = {"term_type": "固定期限", "pay_unit": "元/天", "unit_price": 350.0,
+    contract = {"term_type": "固定期限", "pay_unit": "按天", "unit_price": 350.0,
                 "effective_date": dt.datetime(2026, 5, 3, 16, tzinfo=UTC), "expiry_date": None,
                 "created_at": dt.datetime(2026, 5, 4, 2, tzinfo=UTC)}
     row = payloads.contract_payload(PROJECT_CODE, contract, {"id_number": number}, ENTERPRISE, SECRET)["contractList"][0]

@@ -89,7 +89,7 @@ def test_team_before_worker_before_attendance_and_outcomes_carry_the_platform_id
                 assert result.succeeded is ok, result
             assert "早于上一次" in result.message
             never = await submit(platform, "contract", payloads.contract_payload(PROJECT_CODE, {
-                "term_type": "固定期限", "pay_unit": "元/天", "unit_price": 300, "effective_date": TODAY},
+                "term_type": "固定期限", "pay_unit": "按天", "unit_price": 300, "effective_date": TODAY},
                 {"id_number": other}, ENTERPRISE, SECRET))
             assert never.failed and "请先上传工人" in never.message
             dump = await control(base, "/_sim/state")
