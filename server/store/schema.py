@@ -338,7 +338,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("state", ASCENDING), ("kind", ASCENDING), ("next_try_at", ASCENDING)], name="ready"),
         # 上传省厅结果查询: counts per project, kind and state.
         IndexModel([("project_id", ASCENDING), ("kind", ASCENDING), ("state", ASCENDING)], name="project_kind_state"),
-        IndexModel([("serial", ASCENDING)], name="serial"),
+        # Claims of a sender that died (release_stale); the planner scans without claimed_at in an index.
+        IndexModel([("state", ASCENDING), ("claimed_at", ASCENDING)], name="claims"),
     ],
 }
 
