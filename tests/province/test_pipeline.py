@@ -123,3 +123,67 @@ def test_every_record_ends_final_once_on_the_platform_and_a_fix_goes_again(mongo
         finally:
             await client.close()
     asyncio.run(main())
+
+
+class Killed(BaseException):
+    """Stands for the worker dying: not an Exception, so nothing in the pass catches it."""
+
+
+class DyingPlatform(HttpPlatform):
+    """The real adapter; the pass dies right after the platform answered the n-th upload (or poll)."""
+
+    def __init__(self, *args, die_after_upload: int = 0, die_in_poll: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.uploads_left, self.polls_left = die_after_upload, die_in_poll
+
+    async def upload(self, *args, **kwargs):
+        result = await super().upload(*args, **kwargs)
+        self.uploads_left -= 1
+        if self.uploads_left == 0:
+            raise Killed  # the platform took it; its serial is never stored
+        return result
+
+    async def query_result(self, *args, **kwargs):
+        result = await super().query_result(*args, **kwargs)
+        self.polls_left -= 1
+        if self.polls_left == 0:
+            raise Killed
+        return result
+
+
+def test_a_pass_dying_after_the_request_or_while_polling_sends_nothing_twice(mongo_uri, db_name):
+    async def main():
+        client, db = await open_database(mongo_uri, db_name, app_name="tests")
+        try:
+            site = await _arrange(db)
+            async with running_standin() as (state, base):
+                # Die after the 1st upload (the unit), after the 2nd upload since (a team), then while polling.
+                for dying in (DyingPlatform(base + "/api", die_after_upload=1),
+                              DyingPlatform(base + "/api", die_after_upload=2),
+                              DyingPlatform(base + "/api", die_in_poll=1)):
+                    end = time.monotonic() + 30
+                    while True:  # passes until this platform's death point comes
+                        assert time.monotonic() < end, "the pass was meant to die"
+                        try:
+                            await pipeline.run_once(db, dying, CONFIG)
+                        except Killed:
+                            break
+                        await asyncio.sleep(0.05)
+                    # The lease of the dead sender's claims runs out (its length is tested in tests/store).
+                    await uploads.release_stale(db, older_than=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+                stuck = await db.uploads.count_documents({"state": uploads.SENDING})
+                assert stuck == 0
+                docs = await _passes_until_settled(db, HttpPlatform(base + "/api"))
+                assert {d["state"] for d in docs} == {uploads.SUCCEEDED}, {d["_id"]: d["state"] for d in docs}
+                dump = await control(base, "/_sim/state")
+                assert len(dump["units"]) == 1 and len(dump["teams"]) == 2
+                assert sorted(w["idCardNumber"] for w in dump["workers"]) == sorted(w["id_number"] for w in site["workers"])
+                assert len(dump["attendance"]) == 8 and len(dump["entry_exits"]) == 5 and len(dump["contracts"]) == 1
+                # The unit and the team were taken before each death and sent again: answered "already exists".
+                assert dump["counts"]["ProjectSubContractor.Add"] == 2 and dump["counts"]["already_exists"] >= 2
+                teams = {t["teamSysNo"] for t in dump["teams"]}
+                ours = {d["platform_ids"]["teamSysNo"] for d in docs if d["kind"] == "team"}
+                assert ours == teams
+        finally:
+            await client.close()
+    asyncio.run(main())
