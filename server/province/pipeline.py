@@ -51,7 +51,7 @@ class PassReport:
 
     def line(self) -> str:
         rate = self.sent / self.seconds if self.seconds else 0.0
-        return (f"province pass: records looked at {sum(self.marked.values())}, sent {self.sent} ({rate:.0f}/s), "
+        return (f"province pass: {dict(self.marked)}, sent {self.sent} ({rate:.0f}/s), "
                 f"outcomes {dict(self.outcomes)}, released {self.released}, backlog {self.backlog}")
 
 
@@ -119,11 +119,16 @@ def _worker_hash_payload(site: Site, entry: dict, person: dict, enterprise: dict
 async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: PassReport, now: dt.datetime) -> None:
     pid, secret = site.project_id, site.creds.appsecret
 
+    known = await uploads.marked(db, pid, [k for k in payloads.ORDER if k != "attendance"])
+
     async def mark(kind, entity_id, payload, depends_on=()):
-        state = await uploads.mark(db, kind, entity_id, project_id=pid, content_hash=payloads.content_hash(payload),
+        content_hash = payloads.content_hash(payload)
+        report.marked["looked at"] += 1
+        if known.get(uploads.upload_id(kind, entity_id)) == (content_hash, list(depends_on)):
+            return  # unchanged since the last pass: no write
+        state = await uploads.mark(db, kind, entity_id, project_id=pid, content_hash=content_hash,
                                    depends_on=depends_on, now=now)
-        report.marked[state] += 1
-        return state
+        report.marked[f"marked {state}"] += 1
 
     async for unit in db.units.find({"project_id": pid}):
         records._units[unit["_id"]] = unit
@@ -183,7 +188,10 @@ async def mark_punches(db: AsyncDatabase, site: Site, entered: set[int], report:
             content_hash=payloads.content_hash({"w": p["worker_no"], "t": p["device_time"]}),
             depends_on=[uploads.upload_id("worker", site.project_id, p["worker_no"])], day=p["date"])
             for p, _id in zip(day_punches, ids) if _id not in known]
-        report.marked[uploads.TO_SEND] += await uploads.mark_new(db, new)
+        report.marked["looked at"] += len(day_punches)
+        created = await uploads.mark_new(db, new)
+        if created:
+            report.marked[f"marked {uploads.TO_SEND}"] += created
 
 
 # --- sending -----------------------------------------------------------------------------------

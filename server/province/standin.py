@@ -21,7 +21,6 @@ import datetime as dt
 import io
 import itertools
 import json
-import logging
 import secrets
 
 import tornado.web
@@ -29,8 +28,6 @@ from PIL import Image, UnidentifiedImageError
 
 from ..domain.identity import CHINA_TZ, check_credit_code, check_id_number
 from . import codes, signing
-
-log = logging.getLogger(__name__)
 
 HEAD_IMAGE_MAX = 50 * 1024
 DAY = "%Y-%m-%d"

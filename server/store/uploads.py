@@ -108,6 +108,12 @@ async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
     return found
 
 
+async def marked(db: AsyncDatabase, project_id: int, kinds: Iterable[str]) -> dict[str, tuple[str, list[str]]]:
+    """upload id → (content_hash, depends_on) of a project's records of these kinds: a pass skips the unchanged."""
+    cursor = db.uploads.find({"project_id": project_id, "kind": {"$in": list(kinds)}}, {"content_hash": 1, "depends_on": 1})
+    return {d["_id"]: (d["content_hash"], d["depends_on"]) async for d in cursor}
+
+
 async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:
     ids = list(set(ids))
     cursor = db.uploads.find({"_id": {"$in": ids}}, {"state": 1, "platform_ids": 1})

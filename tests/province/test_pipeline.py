@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 import time
 
 from server.config import Config
-from server.demo import synthetic
 from server.province import pipeline
 from server.province.client import HttpPlatform
 from server.store import contracts, uploads, workforce
@@ -120,6 +118,10 @@ def test_every_record_ends_final_once_on_the_platform_and_a_fix_goes_again(mongo
                 dump = await control(base, "/_sim/state")
                 names = {t["teamSysNo"]: t["teamName"] for t in dump["teams"]}
                 assert names[team["platform_ids"]["teamSysNo"]] == "土建一班" and len(names) == 2
+                # Nothing changed: a pass looks at every record, writes none and sends nothing.
+                quiet = await pipeline.run_once(db, platform, CONFIG)
+                assert quiet.sent == 0 and quiet.backlog == 0 and quiet.marked["looked at"] > 0
+                assert [k for k in quiet.marked if k.startswith("marked")] == []
         finally:
             await client.close()
     asyncio.run(main())

@@ -135,6 +135,7 @@ HOT_QUERIES = [
     ("uploads", {"state": "已提交待回执"}, None),
     ("uploads", {"state": "上传中", "claimed_at": {"$lt": _T0}}, None),
     ("uploads", {"project_id": 1, "kind": "worker", "state": "上传失败"}, None),
+    ("uploads", {"project_id": 1, "kind": {"$in": ["unit", "team", "worker"]}}, None),
     ("roster", {"project_id": 1}, None),
     ("contracts", {"project_id": 1}, None),
     ("units", {"project_id": 1}, None),
