@@ -351,21 +351,20 @@ class Sender:
         await uploads.record_successes(self.db, [doc["_id"]], platform_ids=ids, note="平台已存在，已核对")
 
     async def poll(self) -> None:
-        for serial, docs in (await uploads.submitted(self.db)).items():
-            site = self.sites.get(docs[0]["project_id"])
-            if site is None:
-                continue
-            async with self.limit:
-                result = await self.platform.query_result(site.creds, serial)
-            if isinstance(result, Transient):
-                continue  # asked again next pass
-            if isinstance(result, Refused):
-                # The platform does not know the serial: as if never sent (a resend reconciles).
-                await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
-                continue
-            if result.pending:
-                continue
-            await self.outcome(docs, result)
+        await asyncio.gather(*(self.poll_one(serial, docs) for serial, docs in (await uploads.submitted(self.db)).items()))
+
+    async def poll_one(self, serial: str, docs: list[dict]) -> None:
+        site = self.sites.get(docs[0]["project_id"])
+        if site is None:
+            return
+        async with self.limit:
+            result = await self.platform.query_result(site.creds, serial)
+        if isinstance(result, Transient) or (isinstance(result, Outcome) and result.pending):
+            return  # asked again next pass
+        if isinstance(result, Refused):
+            # The platform does not know the serial: as if never sent (a resend reconciles).
+            return await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
+        await self.outcome(docs, result)
 
     async def outcome(self, docs: list[dict], result: Outcome) -> None:
         items = result.data.get("items") if isinstance(result.data, dict) else None

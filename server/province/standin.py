@@ -263,7 +263,7 @@ class PlatformState:
 
     def submit(self, method: str, app: dict, plain: dict, *, forced_failure: str | None = None) -> str:
         serial = secrets.token_hex(12)
-        self.requests[serial] = {"status": codes.PENDING, "method": method, "appid": None, "message": "", "result": {}}
+        self.requests[serial] = {"status": codes.PENDING, "method": method, "message": "", "result": {}}
         self.counts[method] += 1
 
         def process():
