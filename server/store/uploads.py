@@ -18,9 +18,9 @@ one worker per project and ID number), ``entry_exit:<roster _id>:in|out``, ``con
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Iterable
 
-from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..province.payloads import ORDER
@@ -120,6 +120,18 @@ async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:
     return {d["_id"]: d async for d in cursor}
 
 
+async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[dict]:
+    """→ 上传中 in one write, guarded by the state and marked with a token: of two senders each gets only
+    what it claimed."""
+    token = secrets.token_hex(8)
+    await _set_many(db, ids, {"state": SENDING, "claimed_at": now, "claim": token, "sent_hash": "$content_hash",
+                              "updated_at": now}, [_event(SENDING, now)], state=TO_SEND)
+    # Filtered here, not in the query: _id plus claim is in no index, and the planner would scan.
+    claimed = [d async for d in db.uploads.find({"_id": {"$in": ids}}, {"history": 0}) if d.get("claim") == token]
+    order = {_id: n for n, _id in enumerate(ids)}
+    return sorted(claimed, key=lambda d: order[d["_id"]])
+
+
 async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None = None,
                      kinds: Iterable[str] = ORDER) -> list[dict]:
     """Claim (→ 上传中) up to `limit` records of the first kind, in dependency order, that has any ready.
@@ -129,7 +141,6 @@ async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None =
     """
     now = now or utcnow()
     for kind in kinds:
-        taken: list[dict] = []
         # Records whose dependencies are not there yet are skipped; keep reading until the batch is full.
         cursor = db.uploads.find({"state": TO_SEND, "kind": kind, "next_try_at": {"$lt": now + dt.timedelta(milliseconds=1)}},
                                  {"history": 0}).sort("next_try_at", 1).batch_size(max(limit, 100))
@@ -141,18 +152,13 @@ async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None =
         if not candidates:
             continue
         deps = await states_of(db, (d for c in candidates for d in c["depends_on"]))
-        for doc in candidates:
-            if len(taken) >= limit:
-                break
-            if any(deps.get(d, {}).get("state") != SUCCEEDED for d in doc["depends_on"]):
-                continue
-            claimed = await db.uploads.find_one_and_update(
-                {"_id": doc["_id"], "state": TO_SEND},
-                {"$set": {"state": SENDING, "claimed_at": now, "sent_hash": doc["content_hash"], "updated_at": now},
-                 "$push": _push(_event(SENDING, now))},
-                projection={"history": 0}, return_document=ReturnDocument.AFTER)
-            if claimed is not None:
-                taken.append(claimed)
+        ready = [doc["_id"] for doc in candidates
+                 if all(deps.get(d, {}).get("state") == SUCCEEDED for d in doc["depends_on"])]
+        taken: list[dict] = []
+        # Another sender may have claimed some of these meanwhile: go on with the next ones.
+        while ready and len(taken) < limit:
+            want, ready = ready[:limit - len(taken)], ready[limit - len(taken):]
+            taken += await _claim(db, want, now)
         if taken:
             return taken
     return []
@@ -162,63 +168,62 @@ async def _find(db: AsyncDatabase, ids: list[str], fields: dict) -> list[dict]:
     return [d async for d in db.uploads.find({"_id": {"$in": ids}}, fields)]
 
 
-async def _write(db: AsyncDatabase, ops: list[UpdateOne]) -> None:
-    if ops:
-        await db.uploads.bulk_write(ops, ordered=True)
-
-
 IN_FLIGHT = {"$in": [SENDING, SUBMITTED]}
+
+
+async def _set_many(db: AsyncDatabase, ids: list[str], fields: dict, events: list[dict], *, state=IN_FLIGHT) -> None:
+    """One write for many records (per-record writes are what the embedded server is slowest at)."""
+    if not ids:
+        return
+    history = {"$slice": [{"$concatArrays": ["$history", [{"$literal": e} for e in events]]}, -HISTORY_KEPT]}
+    await db.uploads.update_many({"_id": {"$in": ids}, "state": state}, [{"$set": {**fields, "history": history}}])
 
 
 async def record_submission(db: AsyncDatabase, ids: list[str], serial: str, *, now: dt.datetime | None = None) -> None:
     """The platform took the request: store its serial code first (batch_index: place in the batch's list)."""
     now = now or utcnow()
-    await _write(db, [UpdateOne(
-        {"_id": _id, "state": SENDING},
-        {"$set": {"state": SUBMITTED, "serial": serial, "batch_index": index, "submitted_at": now, "updated_at": now},
-         "$push": _push(_event(SUBMITTED, now, serial=serial))}) for index, _id in enumerate(ids)])
+    await _set_many(db, ids, {"state": SUBMITTED, "serial": serial, "submitted_at": now, "updated_at": now,
+                              "batch_index": {"$indexOfArray": [{"$literal": ids}, "$_id"]}},
+                    [_event(SUBMITTED, now, serial=serial)], state=SENDING)
 
 
 async def record_transient(db: AsyncDatabase, ids: list[str], reason: str, *, base_seconds: float,
                            now: dt.datetime | None = None) -> None:
     """Nothing is known (time-out, 5xx, no connection): back to 待上传 after a doubling wait."""
     now = now or utcnow()
-    ops = []
+    by_attempts: dict[int, list[str]] = {}
     for doc in await _find(db, ids, {"attempts": 1}):
-        attempts = doc["attempts"] + 1
+        by_attempts.setdefault(doc["attempts"] + 1, []).append(doc["_id"])
+    for attempts, same in by_attempts.items():
         wait = min(base_seconds * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
-        ops.append(UpdateOne(
-            {"_id": doc["_id"], "state": IN_FLIGHT},
-            {"$set": {"state": TO_SEND, "attempts": attempts, "next_try_at": now + dt.timedelta(seconds=wait),
-                      "last_error": reason, "claimed_at": None, "updated_at": now},
-             "$push": _push(_event(TO_SEND, now, f"暂时失败，{wait:g} 秒后重试：{reason}"))}))
-    await _write(db, ops)
+        await _set_many(db, same, {"state": TO_SEND, "attempts": attempts, "next_try_at": now + dt.timedelta(seconds=wait),
+                                   "last_error": reason, "claimed_at": None, "updated_at": now},
+                        [_event(TO_SEND, now, f"暂时失败，{wait:g} 秒后重试：{reason}")])
 
 
 async def record_refusals(db: AsyncDatabase, reasons: dict[str, str], *, now: dt.datetime | None = None) -> None:
     """The platform refused: 上传失败 with its reason; the record waits for a fix (mark() sends it again)."""
     now = now or utcnow()
-    await _write(db, [UpdateOne(
-        {"_id": _id, "state": IN_FLIGHT},
-        {"$set": {"state": FAILED, "reason": reason, "claimed_at": None, "attempts": 0, "updated_at": now},
-         "$push": _push(_event(FAILED, now, reason))}) for _id, reason in reasons.items()])
+    by_reason: dict[str, list[str]] = {}
+    for _id, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(_id)
+    for reason, ids in by_reason.items():
+        await _set_many(db, ids, {"state": FAILED, "reason": reason, "claimed_at": None, "attempts": 0, "updated_at": now},
+                        [_event(FAILED, now, reason)])
 
 
 async def record_successes(db: AsyncDatabase, ids: list[str], *, platform_ids: dict | None = None, note: str = "",
                            now: dt.datetime | None = None) -> None:
     """上传成功 with the platform's ids; a record changed while in flight goes again at once as an update."""
     now = now or utcnow()
-    ops = []
-    for doc in await _find(db, ids, {"sent_hash": 1, "content_hash": 1, "platform_ids": 1}):
-        fields = {"state": SUCCEEDED, "reason": "", "platform_ids": {**doc.get("platform_ids", {}), **(platform_ids or {})},
-                  "claimed_at": None, "attempts": 0, "succeeded_at": now, "updated_at": now}
-        events = [_event(SUCCEEDED, now, note)]
-        if doc["content_hash"] != doc["sent_hash"]:
-            fields.update(state=TO_SEND, operation="update", next_try_at=now)
-            events.append(_event(TO_SEND, now, "上传期间记录已修改，重新上传"))
-        ops.append(UpdateOne({"_id": doc["_id"], "state": IN_FLIGHT},
-                             {"$set": fields, "$push": {"history": {"$each": events, "$slice": -HISTORY_KEPT}}}))
-    await _write(db, ops)
+    docs = await _find(db, ids, {"sent_hash": 1, "content_hash": 1})
+    fields = {"state": SUCCEEDED, "reason": "", "claimed_at": None, "attempts": 0, "succeeded_at": now, "updated_at": now,
+              "platform_ids": {"$mergeObjects": ["$platform_ids", {"$literal": platform_ids or {}}]}}
+    await _set_many(db, [d["_id"] for d in docs if d["content_hash"] == d["sent_hash"]], fields,
+                    [_event(SUCCEEDED, now, note)])
+    await _set_many(db, [d["_id"] for d in docs if d["content_hash"] != d["sent_hash"]],
+                    {**fields, "state": TO_SEND, "operation": "update", "next_try_at": now},
+                    [_event(SUCCEEDED, now, note), _event(TO_SEND, now, "上传期间记录已修改，重新上传")])
 
 
 async def submitted(db: AsyncDatabase, *, limit: int = 1000) -> dict[str, list[dict]]:
