@@ -77,6 +77,9 @@ class Records:
             self._enterprises[enterprise_id] = await self.db.enterprises.find_one({"_id": enterprise_id})
         return self._enterprises[enterprise_id]
 
+    def remember_unit(self, unit: dict) -> None:
+        self._units[unit["_id"]] = unit
+
     async def unit(self, unit_id) -> dict | None:
         if unit_id not in self._units:
             self._units[unit_id] = await self.db.units.find_one({"_id": unit_id})
@@ -131,7 +134,7 @@ async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: 
         report.marked[f"marked {state}"] += 1
 
     async for unit in db.units.find({"project_id": pid}):
-        records._units[unit["_id"]] = unit
+        records.remember_unit(unit)
         enterprise = await records.enterprise(unit["enterprise_id"])
         if enterprise is not None:
             await mark("unit", unit["_id"], payloads.unit_payload(site.code, unit, enterprise, secret))
