@@ -1,4 +1,4 @@
-"""`realname`: the one entry point — serve, gateway, web, worker, dashboards, db, device, account, seed-demo, simulate, bench, demo."""
+"""`realname`: the one entry point — serve, gateway, web, worker, dashboards, db, device, account, seed-demo, simulate, bench, demo, province-sim."""
 from __future__ import annotations
 
 import argparse
@@ -157,6 +157,11 @@ def cmd_bench(args, config: Config) -> int:
     return bench_main(args, config)
 
 
+def cmd_province_sim(args, config: Config) -> int:
+    from .province.standin import main as standin_main
+    return standin_main(args)
+
+
 def cmd_settings(args, config: Config) -> int:
     print(settings_markdown())
     return 0
@@ -213,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.gateway import add_arguments as add_bench_arguments
     add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+
+    psim = sub.add_parser("province-sim", help="run a stand-in of the provincial platform (上传省厅) for tests and the demo")
+    from .province.standin import add_arguments as add_province_sim_arguments
+    add_province_sim_arguments(psim)
+    psim.set_defaults(func=cmd_province_sim)
 
     sub.add_parser("settings", help="print the settings table (Markdown)").set_defaults(func=cmd_settings)
     return parser

@@ -55,6 +55,11 @@ SETTINGS = (
     Setting("REALNAME_IMPORT_TEST_PAUSE_SECONDS", "0", "Tests only: an Excel import pauses this long inside every chunk, so a test can kill its worker mid-import. Leave 0."),
     Setting("REALNAME_RESTART_LIMIT", "5", "`serve` restarts a child that died, with backoff; this many restarts of one child within the window below stop the platform (a crash loop)."),
     Setting("REALNAME_RESTART_WINDOW_SECONDS", "120", "The window, in seconds, over which REALNAME_RESTART_LIMIT counts restarts."),
+    Setting("REALNAME_PROVINCE_URL", "", "Provincial platform's API address (上传省厅), e.g. the stand-in's http://127.0.0.1:PORT/api; unset: nothing is uploaded."),
+    Setting("REALNAME_PROVINCE_CONNECT_TIMEOUT", "5", "Seconds to connect to the provincial platform before the try counts as a transient failure."),
+    Setting("REALNAME_PROVINCE_REQUEST_TIMEOUT", "20", "Seconds to wait for the provincial platform's answer before the try counts as a transient failure."),
+    Setting("REALNAME_PROVINCE_ATTENDANCE_BATCH", "100", "Most punches sent in one WorkerAttendance.Add."),
+    Setting("REALNAME_PROVINCE_RETRY_SECONDS", "30", "First wait after a transient upload failure; doubled per further failure, at most 1 hour."),
 )
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -103,6 +108,11 @@ class Config:
     import_test_pause_seconds: float = 0.0
     restart_limit: int = 5
     restart_window_seconds: float = 120.0
+    province_url: str = ""
+    province_connect_timeout: float = 5.0
+    province_request_timeout: float = 20.0
+    province_attendance_batch: int = 100
+    province_retry_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -149,6 +159,11 @@ class Config:
             import_test_pause_seconds=float(_get(env, "REALNAME_IMPORT_TEST_PAUSE_SECONDS")),
             restart_limit=int(_get(env, "REALNAME_RESTART_LIMIT")),
             restart_window_seconds=float(_get(env, "REALNAME_RESTART_WINDOW_SECONDS")),
+            province_url=_get(env, "REALNAME_PROVINCE_URL"),
+            province_connect_timeout=float(_get(env, "REALNAME_PROVINCE_CONNECT_TIMEOUT")),
+            province_request_timeout=float(_get(env, "REALNAME_PROVINCE_REQUEST_TIMEOUT")),
+            province_attendance_batch=int(_get(env, "REALNAME_PROVINCE_ATTENDANCE_BATCH")),
+            province_retry_seconds=float(_get(env, "REALNAME_PROVINCE_RETRY_SECONDS")),
         )
         values.update(overrides)
         return cls(**values)

@@ -236,6 +236,24 @@ VALIDATORS: dict[str, dict] = {
     "access_attachments": _schema(["application_id", "n", "kind", "data", "size", "created_at"],
                                   application_id=_int, n=_int, kind={"enum": ["pdf", "jpeg", "png"]},
                                   data={"bsonType": "binData"}, size=_int, created_at=_date),
+    # 上传省厅: one record per entity sent to the provincial platform (server/store/uploads.py).
+    "uploads": _schema(
+        ["_id", "kind", "entity_id", "state", "operation", "content_hash", "depends_on", "attempts", "next_try_at",
+         "history", "updated_at"],
+        _id=_str,
+        kind={"enum": ["enterprise", "project", "unit", "team", "worker", "entry_exit", "contract", "attendance"]},
+        entity_id=_str,
+        project_id={"bsonType": ["int", "long", "null"]},
+        state={"enum": ["待上传", "上传中", "已提交待回执", "上传成功", "上传失败"]},
+        operation={"enum": ["add", "update"]},
+        content_hash=_str,
+        serial={"bsonType": ["string", "null"]},
+        depends_on={"bsonType": "array", "items": _str},
+        attempts=_int,
+        next_try_at=_date,
+        history={"bsonType": "array"},
+        updated_at=_date,
+    ),
 }
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -342,6 +360,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("vendor_code", ASCENDING), ("serial", ASCENDING)], name="vendor_serial"),
     ],
     "access_attachments": [IndexModel([("application_id", ASCENDING), ("n", ASCENDING)], name="application")],
+    "uploads": [
+        # The sender: what is ready of one kind, oldest wait first.
+        IndexModel([("state", ASCENDING), ("kind", ASCENDING), ("next_try_at", ASCENDING)], name="ready"),
+        # 上传省厅结果查询: counts per project, kind and state.
+        IndexModel([("project_id", ASCENDING), ("kind", ASCENDING), ("state", ASCENDING)], name="project_kind_state"),
+        # Claims of a sender that died (release_stale); the planner scans without claimed_at in an index.
+        IndexModel([("state", ASCENDING), ("claimed_at", ASCENDING)], name="claims"),
+    ],
 }
 
 

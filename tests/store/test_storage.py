@@ -134,6 +134,16 @@ HOT_QUERIES = [
     ("units", {"enterprise_id": {"$in": [1, 2]}}, None),
     ("teams", {"project_id": 1, "unit_id": 1}, None),
     ("enterprises", {"credit_code": "91440703MA4UABCD1X"}, None),
+    # 上传省厅 (server/store/uploads.py, server/province/pipeline.py): what is ready of a kind, what awaits its
+    # outcome, claims of a dead sender, a project's counts; the pipeline's reads of one project's records.
+    ("uploads", {"state": "待上传", "kind": "team", "next_try_at": {"$lt": _T0}}, [("next_try_at", 1)]),
+    ("uploads", {"state": "已提交待回执"}, None),
+    ("uploads", {"state": "上传中", "claimed_at": {"$lt": _T0}}, None),
+    ("uploads", {"project_id": 1, "kind": "worker", "state": "上传失败"}, None),
+    ("uploads", {"project_id": 1, "kind": {"$in": ["unit", "team", "worker"]}}, None),
+    ("roster", {"project_id": 1}, None),
+    ("contracts", {"project_id": 1}, None),
+    ("units", {"project_id": 1}, None),
 ]
 HOT_AGGREGATES = [
     # The project list: current workers, devices in service and real punches today, per project.

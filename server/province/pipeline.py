@@ -1,0 +1,420 @@
+"""One pass of the upload to the provincial platform: mark what changed, collect outcomes, send what is ready.
+
+``run_once(db, platform, config)`` is what the worker calls periodically (a job kind: "province_upload").
+A pass is safe to interrupt anywhere: every step is a state change of an upload record
+(server/store/uploads.py), the serial code is stored the moment the platform answers, a record whose
+sender died is given back after a lease, and an "already exists" answer to a resend is reconciled
+with the platform's copy instead of counted as a failure.
+
+A project takes part when it carries its platform credentials: ``project.province = {appid, appsecret,
+project_code}`` (appid and secret are issued per project).
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections import Counter
+
+from bson import ObjectId
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ..store import people as people_store
+from ..store import photos, punches, uploads
+from ..store.db import SITE_TZ, utcnow
+from . import codes, payloads
+from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
+
+log = logging.getLogger(__name__)
+
+SEND_CONCURRENCY = 8
+PUNCH_DAYS_BACK = 1          # today and yesterday (site days) are scanned for new punches each pass
+
+
+@dataclasses.dataclass
+class Site:
+    project_id: int
+    code: str
+    creds: Credentials
+
+
+@dataclasses.dataclass
+class PassReport:
+    marked: Counter = dataclasses.field(default_factory=Counter)
+    sent: int = 0
+    outcomes: Counter = dataclasses.field(default_factory=Counter)
+    released: int = 0
+    backlog: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.sent / self.seconds if self.seconds else 0.0
+        return (f"province pass: {dict(self.marked)}, sent {self.sent} ({rate:.0f}/s), "
+                f"outcomes {dict(self.outcomes)}, released {self.released}, backlog {self.backlog}")
+
+
+async def sites(db: AsyncDatabase) -> dict[int, Site]:
+    out = {}
+    async for p in db.projects.find({"province.appid": {"$exists": True}}, {"province": 1, "permit_no": 1}):
+        province = p["province"]
+        out[p["_id"]] = Site(p["_id"], province.get("project_code") or p.get("permit_no") or str(p["_id"]),
+                             Credentials(province["appid"], province["appsecret"]))
+    return out
+
+
+class Records:
+    """Our records as a pass reads them, each read once per pass."""
+
+    def __init__(self, db: AsyncDatabase):
+        self.db = db
+        self._enterprises: dict = {}
+        self._units: dict = {}
+
+    async def enterprise(self, enterprise_id) -> dict | None:
+        if enterprise_id not in self._enterprises:
+            self._enterprises[enterprise_id] = await self.db.enterprises.find_one({"_id": enterprise_id})
+        return self._enterprises[enterprise_id]
+
+    def remember_unit(self, unit: dict) -> None:
+        self._units[unit["_id"]] = unit
+
+    async def unit(self, unit_id) -> dict | None:
+        if unit_id not in self._units:
+            self._units[unit_id] = await self.db.units.find_one({"_id": unit_id})
+        return self._units[unit_id]
+
+    async def enterprise_of_unit(self, unit_id) -> dict | None:
+        unit = await self.unit(unit_id)
+        return await self.enterprise(unit["enterprise_id"]) if unit else None
+
+    async def latest_entries(self, project_id: int, worker_nos=None) -> dict[int, dict]:
+        query: dict = {"project_id": project_id}
+        if worker_nos is not None:
+            query["worker_no"] = {"$in": sorted(set(worker_nos))}
+        latest: dict[int, dict] = {}
+        async for entry in self.db.roster.find(query):
+            if entry["worker_no"] not in latest or entry["entry_date"] > latest[entry["worker_no"]]["entry_date"]:
+                latest[entry["worker_no"]] = entry
+        return latest
+
+    async def team_sys_nos(self, project_id: int, worker_nos) -> dict[int, int]:
+        """worker no → the teamSysNo of the team of their latest entry, for teams the platform has."""
+        latest = await self.latest_entries(project_id, worker_nos)
+        teams = await uploads.states_of(self.db, (uploads.upload_id("team", e["team_id"]) for e in latest.values()))
+        out = {}
+        for n, entry in latest.items():
+            team = teams.get(uploads.upload_id("team", entry["team_id"]), {})
+            if team.get("state") == uploads.SUCCEEDED and "teamSysNo" in team.get("platform_ids", {}):
+                out[n] = team["platform_ids"]["teamSysNo"]
+        return out
+
+
+# --- marking ---------------------------------------------------------------------------------
+
+def _worker_hash_payload(site: Site, entry: dict, person: dict, enterprise: dict) -> dict:
+    # The hash stands for our record, not the platform's ids: the team by our id, the photo by its id.
+    photo = str(person.get("capture_photo_id") or person.get("id_photo_id") or "").encode()
+    return payloads.worker_payload(site.code, entry, person, enterprise, str(entry["team_id"]), photo, site.creds.appsecret)
+
+
+async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: PassReport, now: dt.datetime) -> None:
+    pid, secret = site.project_id, site.creds.appsecret
+
+    known = await uploads.marked(db, pid, [k for k in payloads.ORDER if k != "attendance"])
+
+    async def mark(kind, entity_id, payload, depends_on=()):
+        content_hash = payloads.content_hash(payload)
+        report.marked["looked at"] += 1
+        if known.get(uploads.upload_id(kind, entity_id)) == (content_hash, list(depends_on)):
+            return  # unchanged since the last pass: no write
+        state = await uploads.mark(db, kind, entity_id, project_id=pid, content_hash=content_hash,
+                                   depends_on=depends_on, now=now)
+        report.marked[f"marked {state}"] += 1
+
+    async for unit in db.units.find({"project_id": pid}):
+        records.remember_unit(unit)
+        enterprise = await records.enterprise(unit["enterprise_id"])
+        if enterprise is not None:
+            await mark("unit", unit["_id"], payloads.unit_payload(site.code, unit, enterprise, secret))
+    async for team in db.teams.find({"project_id": pid}):
+        enterprise = await records.enterprise_of_unit(team["unit_id"])
+        if enterprise is not None:
+            await mark("team", team["_id"], payloads.team_payload(site.code, team, enterprise),
+                       [uploads.upload_id("unit", team["unit_id"])])
+    entries = [e async for e in db.roster.find({"project_id": pid})]
+    people = await people_store.by_worker_nos(db, (e["worker_no"] for e in entries),
+                                              ("name", "id_number", "sex", "nation", "address", "capture_photo_id",
+                                               "id_photo_id"))
+    latest = await records.latest_entries(pid)
+    for n, entry in latest.items():
+        enterprise = await records.enterprise_of_unit(entry["unit_id"])
+        if n in people and enterprise is not None:
+            await mark("worker", f"{pid}:{n}", _worker_hash_payload(site, entry, people[n], enterprise),
+                       [uploads.upload_id("team", entry["team_id"])])
+    # Each entry/exit waits for the one before it (the platform refuses a date before the previous one).
+    previous: dict[int, str] = {}
+    for entry in sorted(entries, key=lambda e: (e["worker_no"], e["entry_date"], e["_id"])):
+        enterprise = await records.enterprise_of_unit(entry["unit_id"])
+        person = people.get(entry["worker_no"])
+        if person is None or enterprise is None:
+            continue
+        for suffix, event_type, day in payloads.entry_exit_events(entry):
+            needs = [uploads.upload_id("worker", pid, entry["worker_no"]), uploads.upload_id("team", entry["team_id"])]
+            if entry["worker_no"] in previous:
+                needs.append(previous[entry["worker_no"]])
+            entity = f"{entry['_id']}:{suffix}"
+            await mark("entry_exit", entity,
+                       payloads.entry_exit_payload(site.code, person, enterprise, str(entry["team_id"]), event_type, day, secret),
+                       needs)
+            previous[entry["worker_no"]] = uploads.upload_id("entry_exit", entity)
+    async for contract in db.contracts.find({"project_id": pid}):
+        enterprise = await records.enterprise(contract.get("enterprise_id"))
+        person = people.get(contract["worker_no"])
+        if person is not None and enterprise is not None:
+            await mark("contract", contract["_id"], payloads.contract_payload(site.code, contract, person, enterprise, secret),
+                       [uploads.upload_id("worker", pid, contract["worker_no"])])
+    await mark_punches(db, site, set(latest), report, now)
+
+
+async def mark_punches(db: AsyncDatabase, site: Site, entered: set[int], report: PassReport, now: dt.datetime) -> None:
+    """New punches of recent days (test-environment punches are never read); punches never change."""
+    today = now.astimezone(SITE_TZ).date()
+    for back in range(PUNCH_DAYS_BACK, -1, -1):
+        day_punches = [p for p in await punches.for_project_day(db, site.project_id, today - dt.timedelta(days=back))
+                       if p["worker_no"] in entered]
+        ids = [uploads.upload_id("attendance", p["_id"]) for p in day_punches]
+        known = await uploads.existing_ids(db, ids)
+        new = [uploads.new_document(
+            "attendance", p["_id"], project_id=site.project_id, now=now,
+            content_hash=payloads.content_hash({"w": p["worker_no"], "t": p["device_time"]}),
+            depends_on=[uploads.upload_id("worker", site.project_id, p["worker_no"])], day=p["date"])
+            for p, _id in zip(day_punches, ids) if _id not in known]
+        report.marked["looked at"] += len(day_punches)
+        created = await uploads.mark_new(db, new)
+        if created:
+            report.marked[f"marked {uploads.TO_SEND}"] += created
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+class Gone(Exception):
+    """The record was deleted here after it was marked."""
+
+
+async def build_payload(db: AsyncDatabase, site: Site, records: Records, doc: dict) -> dict:
+    kind, secret = doc["kind"], site.creds.appsecret
+    if kind == "unit":
+        unit = await records.unit(ObjectId(doc["entity_id"]))
+        enterprise = unit and await records.enterprise(unit["enterprise_id"])
+        if not enterprise:
+            raise Gone
+        return payloads.unit_payload(site.code, unit, enterprise, secret)
+    if kind == "team":
+        team = await db.teams.find_one({"_id": ObjectId(doc["entity_id"])})
+        enterprise = team and await records.enterprise_of_unit(team["unit_id"])
+        if not enterprise:
+            raise Gone
+        update = doc["operation"] == "update"
+        return payloads.team_payload(site.code, team, enterprise,
+                                     team_sys_no=doc["platform_ids"].get("teamSysNo") if update else None)
+    if kind == "worker":
+        worker_no = int(doc["entity_id"].split(":")[1])
+        entry = (await records.latest_entries(site.project_id, [worker_no])).get(worker_no)
+        person = await db.people.find_one({"worker_no": worker_no})
+        enterprise = entry and await records.enterprise_of_unit(entry["unit_id"])
+        team_sys_no = (await records.team_sys_nos(site.project_id, [worker_no])).get(worker_no)
+        if not (person and enterprise and team_sys_no):
+            raise Gone
+        photo = await photos.get(db, person.get("capture_photo_id") or person.get("id_photo_id"))
+        return payloads.worker_payload(site.code, entry, person, enterprise, team_sys_no, photo or b"", secret)
+    if kind == "entry_exit":
+        roster_id, _, suffix = doc["entity_id"].rpartition(":")
+        entry = await db.roster.find_one({"_id": ObjectId(roster_id)})
+        events = {s: (t, d) for s, t, d in payloads.entry_exit_events(entry)} if entry else {}
+        if suffix not in events:
+            raise Gone
+        person = await db.people.find_one({"worker_no": entry["worker_no"]})
+        enterprise = await records.enterprise_of_unit(entry["unit_id"])
+        team = await uploads.states_of(db, [uploads.upload_id("team", entry["team_id"])])
+        team_sys_no = next(iter(team.values()), {}).get("platform_ids", {}).get("teamSysNo")
+        if not (person and enterprise and team_sys_no):
+            raise Gone
+        return payloads.entry_exit_payload(site.code, person, enterprise, team_sys_no, *events[suffix], secret)
+    if kind == "contract":
+        contract = await db.contracts.find_one({"_id": ObjectId(doc["entity_id"])})
+        person = contract and await db.people.find_one({"worker_no": contract["worker_no"]})
+        enterprise = contract and await records.enterprise(contract.get("enterprise_id"))
+        if not (person and enterprise):
+            raise Gone
+        return payloads.contract_payload(site.code, contract, person, enterprise, secret)
+    raise ValueError(f"no payload for kind {kind!r}")
+
+
+class Sender:
+    def __init__(self, db: AsyncDatabase, platform: Platform, config, sites_: dict[int, Site], report: PassReport):
+        self.db, self.platform, self.config, self.sites, self.report = db, platform, config, sites_, report
+        self.records = Records(db)
+        self.limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def transient(self, ids: list[str], reason: str) -> None:
+        self.report.outcomes["transient"] += len(ids)
+        await uploads.record_transient(self.db, ids, reason, base_seconds=self.config.province_retry_seconds)
+
+    async def answer(self, docs: list[dict], result) -> None:
+        ids = [d["_id"] for d in docs]
+        if isinstance(result, Accepted):
+            await uploads.record_submission(self.db, ids, result.serial)
+        elif isinstance(result, Refused) and result.already_exists:
+            for doc in docs:
+                await self.reconcile(doc)
+        elif isinstance(result, Refused):
+            self.report.outcomes["refused"] += len(ids)
+            await uploads.record_refusals(self.db, dict.fromkeys(ids, result.message))
+        else:
+            await self.transient(ids, result.reason)
+
+    async def send_one(self, doc: dict) -> None:
+        site = self.sites.get(doc["project_id"])
+        if site is None:
+            return await self.transient([doc["_id"]], "项目未配置省厅 appid")
+        try:
+            payload = await build_payload(self.db, site, self.records, doc)
+        except Gone:
+            self.report.outcomes["gone"] += 1
+            return await uploads.record_refusals(self.db, {doc["_id"]: "本地记录已删除或不完整，未上传"})
+        async with self.limit:
+            result = await self.platform.upload(site.creds, doc["kind"], payload, update=doc["operation"] == "update")
+        self.report.sent += 1
+        await self.answer([doc], result)
+
+    async def send_attendance(self, docs: list[dict]) -> None:
+        by_project: dict[int, list[dict]] = {}
+        for doc in docs:
+            by_project.setdefault(doc["project_id"], []).append(doc)
+        for pid, group in by_project.items():
+            site = self.sites.get(pid)
+            if site is None:
+                await self.transient([d["_id"] for d in group], "项目未配置省厅 appid")
+                continue
+            by_punch = {d["entity_id"]: d for d in group}
+            found = [p async for p in self.db.punches.find({"_id": {"$in": list(by_punch)}}, {"photo_id": 0})]
+            people = await people_store.by_worker_nos(self.db, (p["worker_no"] for p in found))
+            team_sys_nos = await self.records.team_sys_nos(pid, people)
+            direction_of = {}
+            for day in sorted({p["date"] for p in found}):
+                day_punches = await punches.for_project_day(self.db, pid, dt.date.fromisoformat(day))
+                direction_of.update(payloads.directions(day_punches))
+            batches = payloads.attendance_batches(site.code, found, people, team_sys_nos, direction_of,
+                                                  site.creds.appsecret, self.config.province_attendance_batch)
+            left = set(by_punch) - {pid_ for _p, batch_ids in batches for pid_ in batch_ids}
+            if left:
+                await self.transient([by_punch[i]["_id"] for i in left], "考勤记录或工人班组暂缺")
+
+            async def one(payload, batch_ids):
+                async with self.limit:
+                    result = await self.platform.upload(site.creds, "attendance", payload)
+                self.report.sent += len(batch_ids)
+                await self.answer([by_punch[i] for i in batch_ids], result)
+            await asyncio.gather(*(one(p, ids) for p, ids in batches))
+
+    async def send_ready(self, *, budget: int) -> None:
+        while budget > 0:
+            batch_size = self.config.province_attendance_batch * SEND_CONCURRENCY
+            docs = await uploads.take_batch(self.db, limit=min(budget, batch_size))
+            if not docs:
+                return
+            budget -= len(docs)
+            if docs[0]["kind"] == "attendance":
+                await self.send_attendance(docs)
+            else:
+                await asyncio.gather(*(self.send_one(d) for d in docs))
+
+    # --- outcomes ---------------------------------------------------------------------------
+
+    async def reconcile(self, doc: dict) -> None:
+        """The platform already has it: take its copy as ours (a team: read its teamSysNo back)."""
+        self.report.outcomes["reconciled"] += 1
+        ids = {}
+        if doc["kind"] == "team":
+            site = self.sites[doc["project_id"]]
+            try:
+                payload = await build_payload(self.db, site, self.records, doc)
+            except Gone:
+                return await uploads.record_refusals(self.db, {doc["_id"]: "本地记录已删除"})
+            found = await self.platform.query(site.creds, f"{codes.TEAM}.Query",
+                                              {"projectCode": site.code, "corpCode": payload["corpCode"],
+                                               "teamName": payload["teamName"]})
+            if isinstance(found, Transient):
+                return await self.transient([doc["_id"]], found.reason)
+            if isinstance(found, Refused) or not found.data:
+                return await uploads.record_refusals(self.db, {doc["_id"]: "平台称班组已存在，但查询不到该班组"})
+            ids = {"teamSysNo": found.data[0]["teamSysNo"]}
+        await uploads.record_successes(self.db, [doc["_id"]], platform_ids=ids, note="平台已存在，已核对")
+
+    async def poll(self) -> None:
+        await asyncio.gather(*(self.poll_one(serial, docs) for serial, docs in (await uploads.submitted(self.db)).items()))
+
+    async def poll_one(self, serial: str, docs: list[dict]) -> None:
+        site = self.sites.get(docs[0]["project_id"])
+        if site is None:
+            return
+        async with self.limit:
+            result = await self.platform.query_result(site.creds, serial)
+        if isinstance(result, Transient) or (isinstance(result, Outcome) and result.pending):
+            return  # asked again next pass
+        if isinstance(result, Refused):
+            # The platform does not know the serial: as if never sent (a resend reconciles).
+            return await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
+        await self.outcome(docs, result)
+
+    async def outcome(self, docs: list[dict], result: Outcome) -> None:
+        items = result.data.get("items") if isinstance(result.data, dict) else None
+        if items:
+            by_index = {item["index"]: item for item in items}
+            ok, refused = [], {}
+            for doc in docs:
+                item = by_index.get(doc.get("batch_index"))
+                if item is None:
+                    refused[doc["_id"]] = result.message or "平台未返回该条结果"
+                elif item["code"] == codes.OK or codes.is_already_exists(item["message"]):
+                    ok.append(doc["_id"])
+                else:
+                    refused[doc["_id"]] = item["message"]
+            self.report.outcomes["succeeded"] += len(ok)
+            self.report.outcomes["refused"] += len(refused)
+            await uploads.record_successes(self.db, ok)
+            await uploads.record_refusals(self.db, refused)
+            return
+        if result.succeeded:
+            self.report.outcomes["succeeded"] += len(docs)
+            ids = {"teamSysNo": result.data["teamSysNo"]} if "teamSysNo" in result.data else {}
+            await uploads.record_successes(self.db, [d["_id"] for d in docs], platform_ids=ids)
+        elif result.already_exists:
+            for doc in docs:
+                await self.reconcile(doc)
+        else:
+            self.report.outcomes["refused"] += len(docs)
+            await uploads.record_refusals(self.db, {d["_id"]: result.message for d in docs})
+
+
+async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int = 10_000) -> PassReport:
+    """One pass: release stale claims, mark changes, collect outcomes, send what is ready, collect again."""
+    started = time.monotonic()
+    now = utcnow()
+    report = PassReport()
+    lease = dt.timedelta(seconds=2 * (config.province_connect_timeout + config.province_request_timeout) + 30)
+    report.released = await uploads.release_stale(db, older_than=now - lease, now=now)
+    known = await sites(db)
+    sender = Sender(db, platform, config, known, report)
+    for site in known.values():
+        await mark_project(db, site, sender.records, report, now)
+    await sender.poll()
+    await sender.send_ready(budget=budget)
+    await sender.poll()
+    report.backlog = await db.uploads.count_documents({"state": {"$in": [uploads.TO_SEND, uploads.SENDING,
+                                                                         uploads.SUBMITTED]}})
+    report.seconds = time.monotonic() - started
+    log.info(report.line())
+    return report

@@ -1,0 +1,262 @@
+"""Upload records (上传省厅): one per entity we send to the provincial platform, with its state and history.
+
+States: 待上传 (to send: new, changed, fixed, or waiting out a transient failure), 上传中 (claimed by a
+sender; the request may be on its way), 已提交待回执 (the platform took it: its requestSerialCode is stored
+and the outcome is polled), 上传成功 (with the platform's ids, e.g. a team's teamSysNo), 上传失败 (the
+platform refused; its reason is kept and the record waits for a fix — a changed record goes again).
+
+A record's ``content_hash`` is what it looks like now and ``sent_hash`` what it looked like when last
+sent (set when claimed): after success a different hash sends it again as an update. The serial code is written the moment
+the platform answers, before anything else, so a sender killed later never sends the same record twice
+blind; a sender killed before that leaves the record 上传中, and ``release_stale`` gives it back (the
+platform then answers "already exists", which the pipeline reconciles).
+
+Upload ids: ``unit:<unit _id>``, ``team:<team _id>``, ``worker:<project>:<worker no>`` (the platform keeps
+one worker per project and ID number), ``entry_exit:<roster _id>:in|out``, ``contract:<contract _id>``,
+``attendance:<punch _id>``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Iterable
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ..province.payloads import ORDER
+from .db import utcnow
+from .punches import _insert_ignoring_duplicates
+
+TO_SEND = "待上传"
+SENDING = "上传中"
+SUBMITTED = "已提交待回执"
+SUCCEEDED = "上传成功"
+FAILED = "上传失败"
+STATES = (TO_SEND, SENDING, SUBMITTED, SUCCEEDED, FAILED)
+FINAL = (SUCCEEDED, FAILED)
+
+HISTORY_KEPT = 50
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+def upload_id(kind: str, *parts: object) -> str:
+    return ":".join([kind, *map(str, parts)])
+
+
+def _event(state: str, now: dt.datetime, note: str = "", **more) -> dict:
+    return {"at": now, "state": state, "note": note, **more}
+
+
+def _push(event: dict) -> dict:
+    return {"history": {"$each": [event], "$slice": -HISTORY_KEPT}}
+
+
+def new_document(kind: str, entity_id: str, *, project_id: int | None, content_hash: str,
+                 depends_on: Iterable[str] = (), now: dt.datetime, **extra) -> dict:
+    return {"_id": upload_id(kind, entity_id), "kind": kind, "entity_id": str(entity_id), "project_id": project_id,
+            "state": TO_SEND, "operation": "add", "content_hash": content_hash, "sent_hash": None,
+            "depends_on": list(depends_on), "serial": None, "platform_ids": {}, "reason": "", "attempts": 0,
+            "next_try_at": now, "claimed_at": None, "updated_at": now,
+            "history": [_event(TO_SEND, now, "新记录")], **extra}
+
+
+async def mark(db: AsyncDatabase, kind: str, entity_id: str, *, project_id: int | None, content_hash: str,
+               depends_on: Iterable[str] = (), now: dt.datetime | None = None) -> str:
+    """Note what a record looks like now; returns the state it is in afterwards.
+
+    New → 待上传 (add). Succeeded or refused and changed since sent → 待上传 (update after success; after a
+    refusal the same operation again, the fix). In flight: only the hash is noted; the outcome decides.
+    """
+    now = now or utcnow()
+    depends_on = list(depends_on)
+    _id = upload_id(kind, entity_id)
+    for _ in range(5):
+        doc = await db.uploads.find_one({"_id": _id}, {"history": 0})
+        if doc is None:
+            inserted = await _insert_ignoring_duplicates(db.uploads, [new_document(
+                kind, entity_id, project_id=project_id, content_hash=content_hash, depends_on=depends_on, now=now)])
+            if not inserted:
+                return TO_SEND
+            continue  # somebody else created it meanwhile: decide on theirs
+        if doc["content_hash"] == content_hash and doc["depends_on"] == depends_on:
+            return doc["state"]
+        update: dict = {"$set": {"content_hash": content_hash, "depends_on": depends_on, "updated_at": now}}
+        changed_since_sent = content_hash != doc["sent_hash"]
+        if doc["state"] in FINAL and changed_since_sent:
+            operation = "update" if doc["state"] == SUCCEEDED else doc["operation"]
+            update["$set"].update(state=TO_SEND, operation=operation, attempts=0, next_try_at=now)
+            update["$push"] = _push(_event(TO_SEND, now, "记录已修改，重新上传" if operation == "update" else "已修正，重新上传"))
+        result = await db.uploads.update_one({"_id": _id, "state": doc["state"], "content_hash": doc["content_hash"]},
+                                             update)
+        if result.matched_count:
+            return update["$set"].get("state", doc["state"])
+    raise RuntimeError(f"upload record {_id} kept changing under mark()")
+
+
+async def mark_new(db: AsyncDatabase, docs: list[dict]) -> int:
+    """Bulk: create the records that do not exist yet (punches never change); returns how many were new."""
+    if not docs:
+        return 0
+    return len(docs) - len(await _insert_ignoring_duplicates(db.uploads, docs))
+
+
+async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
+    found = set()
+    for start in range(0, len(ids), 1000):
+        cursor = db.uploads.find({"_id": {"$in": ids[start:start + 1000]}}, {"_id": 1})
+        found.update([d["_id"] async for d in cursor])
+    return found
+
+
+async def marked(db: AsyncDatabase, project_id: int, kinds: Iterable[str]) -> dict[str, tuple[str, list[str]]]:
+    """upload id → (content_hash, depends_on) of a project's records of these kinds: a pass skips the unchanged."""
+    cursor = db.uploads.find({"project_id": project_id, "kind": {"$in": list(kinds)}}, {"content_hash": 1, "depends_on": 1})
+    return {d["_id"]: (d["content_hash"], d["depends_on"]) async for d in cursor}
+
+
+async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:
+    ids = list(set(ids))
+    cursor = db.uploads.find({"_id": {"$in": ids}}, {"state": 1, "platform_ids": 1})
+    return {d["_id"]: d async for d in cursor}
+
+
+async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[dict]:
+    """→ 上传中 in one write, guarded by the state and marked with a token: of two senders each gets only
+    what it claimed."""
+    token = secrets.token_hex(8)
+    await _set_many(db, ids, {"state": SENDING, "claimed_at": now, "claim": token, "sent_hash": "$content_hash",
+                              "updated_at": now}, [_event(SENDING, now)], state=TO_SEND)
+    # Filtered here, not in the query: _id plus claim is in no index, and the planner would scan.
+    claimed = [d async for d in db.uploads.find({"_id": {"$in": ids}}, {"history": 0}) if d.get("claim") == token]
+    order = {_id: n for n, _id in enumerate(ids)}
+    return sorted(claimed, key=lambda d: order[d["_id"]])
+
+
+async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None = None,
+                     kinds: Iterable[str] = ORDER) -> list[dict]:
+    """Claim (→ 上传中) up to `limit` records of the first kind, in dependency order, that has any ready.
+
+    Ready: 待上传, its wait over, and everything it depends on 上传成功. Claiming is guarded by the state,
+    so two senders never take the same record.
+    """
+    now = now or utcnow()
+    for kind in kinds:
+        # Records whose dependencies are not there yet are skipped; keep reading until the batch is full.
+        cursor = db.uploads.find({"state": TO_SEND, "kind": kind, "next_try_at": {"$lt": now + dt.timedelta(milliseconds=1)}},
+                                 {"history": 0}).sort("next_try_at", 1).batch_size(max(limit, 100))
+        candidates = []
+        async for doc in cursor:
+            candidates.append(doc)
+            if len(candidates) >= limit * 4:
+                break
+        if not candidates:
+            continue
+        deps = await states_of(db, (d for c in candidates for d in c["depends_on"]))
+        ready = [doc["_id"] for doc in candidates
+                 if all(deps.get(d, {}).get("state") == SUCCEEDED for d in doc["depends_on"])]
+        taken: list[dict] = []
+        # Another sender may have claimed some of these meanwhile: go on with the next ones.
+        while ready and len(taken) < limit:
+            want, ready = ready[:limit - len(taken)], ready[limit - len(taken):]
+            taken += await _claim(db, want, now)
+        if taken:
+            return taken
+    return []
+
+
+async def _find(db: AsyncDatabase, ids: list[str], fields: dict) -> list[dict]:
+    return [d async for d in db.uploads.find({"_id": {"$in": ids}}, fields)]
+
+
+IN_FLIGHT = {"$in": [SENDING, SUBMITTED]}
+
+
+async def _set_many(db: AsyncDatabase, ids: list[str], fields: dict, events: list[dict], *, state=IN_FLIGHT) -> None:
+    """One write for many records (per-record writes are what the embedded server is slowest at)."""
+    if not ids:
+        return
+    history = {"$slice": [{"$concatArrays": ["$history", [{"$literal": e} for e in events]]}, -HISTORY_KEPT]}
+    await db.uploads.update_many({"_id": {"$in": ids}, "state": state}, [{"$set": {**fields, "history": history}}])
+
+
+async def record_submission(db: AsyncDatabase, ids: list[str], serial: str, *, now: dt.datetime | None = None) -> None:
+    """The platform took the request: store its serial code first (batch_index: place in the batch's list)."""
+    now = now or utcnow()
+    await _set_many(db, ids, {"state": SUBMITTED, "serial": serial, "submitted_at": now, "updated_at": now,
+                              "batch_index": {"$indexOfArray": [{"$literal": ids}, "$_id"]}},
+                    [_event(SUBMITTED, now, serial=serial)], state=SENDING)
+
+
+async def record_transient(db: AsyncDatabase, ids: list[str], reason: str, *, base_seconds: float,
+                           now: dt.datetime | None = None) -> None:
+    """Nothing is known (time-out, 5xx, no connection): back to 待上传 after a doubling wait."""
+    now = now or utcnow()
+    by_attempts: dict[int, list[str]] = {}
+    for doc in await _find(db, ids, {"attempts": 1}):
+        by_attempts.setdefault(doc["attempts"] + 1, []).append(doc["_id"])
+    for attempts, same in by_attempts.items():
+        wait = min(base_seconds * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
+        await _set_many(db, same, {"state": TO_SEND, "attempts": attempts, "next_try_at": now + dt.timedelta(seconds=wait),
+                                   "last_error": reason, "claimed_at": None, "updated_at": now},
+                        [_event(TO_SEND, now, f"暂时失败，{wait:g} 秒后重试：{reason}")])
+
+
+async def record_refusals(db: AsyncDatabase, reasons: dict[str, str], *, now: dt.datetime | None = None) -> None:
+    """The platform refused: 上传失败 with its reason; the record waits for a fix (mark() sends it again)."""
+    now = now or utcnow()
+    by_reason: dict[str, list[str]] = {}
+    for _id, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(_id)
+    for reason, ids in by_reason.items():
+        await _set_many(db, ids, {"state": FAILED, "reason": reason, "claimed_at": None, "attempts": 0, "updated_at": now},
+                        [_event(FAILED, now, reason)])
+
+
+async def record_successes(db: AsyncDatabase, ids: list[str], *, platform_ids: dict | None = None, note: str = "",
+                           now: dt.datetime | None = None) -> None:
+    """上传成功 with the platform's ids; a record changed while in flight goes again at once as an update."""
+    now = now or utcnow()
+    docs = await _find(db, ids, {"sent_hash": 1, "content_hash": 1})
+    fields = {"state": SUCCEEDED, "reason": "", "claimed_at": None, "attempts": 0, "succeeded_at": now, "updated_at": now,
+              "platform_ids": {"$mergeObjects": ["$platform_ids", {"$literal": platform_ids or {}}]}}
+    await _set_many(db, [d["_id"] for d in docs if d["content_hash"] == d["sent_hash"]], fields,
+                    [_event(SUCCEEDED, now, note)])
+    await _set_many(db, [d["_id"] for d in docs if d["content_hash"] != d["sent_hash"]],
+                    {**fields, "state": TO_SEND, "operation": "update", "next_try_at": now},
+                    [_event(SUCCEEDED, now, note), _event(TO_SEND, now, "上传期间记录已修改，重新上传")])
+
+
+async def submitted(db: AsyncDatabase, *, limit: int = 1000) -> dict[str, list[dict]]:
+    """Records waiting for their outcome, by serial code, each list in its batch order."""
+    by_serial: dict[str, list[dict]] = {}
+    async for doc in db.uploads.find({"state": SUBMITTED}, {"history": 0}).limit(limit):
+        by_serial.setdefault(doc["serial"], []).append(doc)
+    for docs in by_serial.values():
+        docs.sort(key=lambda d: d.get("batch_index", 0))
+    return by_serial
+
+
+async def release_stale(db: AsyncDatabase, *, older_than: dt.datetime, now: dt.datetime | None = None) -> int:
+    """上传中 records claimed before `older_than` (their sender died): back to 待上传."""
+    now = now or utcnow()
+    result = await db.uploads.update_many(
+        {"state": SENDING, "claimed_at": {"$lt": older_than}},
+        {"$set": {"state": TO_SEND, "claimed_at": None, "next_try_at": now, "updated_at": now},
+         "$push": _push(_event(TO_SEND, now, "上传中断，重新上传"))})
+    return result.modified_count
+
+
+async def get(db: AsyncDatabase, kind: str, entity_id: str) -> dict | None:
+    return await db.uploads.find_one({"_id": upload_id(kind, entity_id)})
+
+
+async def counts(db: AsyncDatabase, project_id: int) -> dict[str, dict[str, int]]:
+    """{kind: {state: n}} of one project (上传省厅结果查询)."""
+    out: dict[str, dict[str, int]] = {kind: {} for kind in ORDER}
+    for kind in ORDER:
+        for state in STATES:
+            n = await db.uploads.count_documents({"project_id": project_id, "kind": kind, "state": state})
+            if n:
+                out[kind][state] = n
+    return {k: v for k, v in out.items() if v}
+
