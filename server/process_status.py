@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 
 from .config import Config
 
@@ -33,14 +34,15 @@ def write_status(config: Config, children: dict) -> None:
 
 def read_status(config: Config) -> dict | None:
     """What the supervisor last wrote, or None when no `serve` is supervising (or it stopped)."""
+    path = status_path(config)
     try:
-        status = json.loads(status_path(config).read_text())
-        written = dt.datetime.fromisoformat(status["updated_at"])
-    except (OSError, ValueError, KeyError, TypeError):
+        # Freshness from the file's own time: the text is only read when it is recent.
+        if time.time() - path.stat().st_mtime > 3 * REFRESH_SECONDS:
+            return None
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
-    if (dt.datetime.now(dt.timezone.utc) - written).total_seconds() > 3 * REFRESH_SECONDS:
-        return None
-    return status
+    return status if isinstance(status, dict) else None
 
 
 def clear_status(config: Config) -> None:

@@ -63,6 +63,15 @@ def parse_day(value, field: str = "date", label: str = "日期") -> dt.date:
         raise RuleError(field, f"{label}不是有效日期") from None
 
 
+def parse_local(text, pattern: str) -> dt.datetime | None:
+    """A site-time moment written in another system's fixed layout (the provincial platform's
+    yyyyMMddHHmmss timestamps, its yyyy-MM-dd dates); None unless it matches the layout exactly."""
+    try:
+        return dt.datetime.strptime(str(text), pattern).replace(tzinfo=SITE_TZ)
+    except (TypeError, ValueError):
+        return None
+
+
 def parse_month(value, field: str = "month", label: str = "月份") -> tuple[int, int]:
     """Exactly YYYY-MM with a month 01–12, as (year, month), else RuleError(field)."""
     match = _MONTH.match(value) if isinstance(value, str) else None

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+from ..domain import vocabulary
+
 # --- methods ---------------------------------------------------------------------------------
 
 SUB_CONTRACTOR = "ProjectSubContractor"
@@ -31,13 +33,13 @@ QUERY_METHODS: tuple[str, ...] = (ASYNC_RESULT_QUERY, f"{TEAM}.Query", f"{WORKER
 # --- 参建类型 (corpType) --------------------------------------------------------------------------
 
 CORP_TYPE_BY_UNIT_TYPE: dict[str, str] = {
-    "专业分包": "001",
-    "劳务分包": "006",
-    "监理单位": "007",
-    "建设单位": "008",
-    "施工总承包单位": "009",
-    "勘察单位": "010",
-    "设计单位": "011",
+    vocabulary.SPECIALIST_SUBCONTRACTOR: "001",
+    vocabulary.LABOUR_SUBCONTRACTOR: "006",
+    vocabulary.SUPERVISOR: "007",
+    vocabulary.BUILDER: "008",
+    vocabulary.GENERAL_CONTRACTOR: "009",
+    vocabulary.SURVEYOR: "010",
+    vocabulary.DESIGNER: "011",
 }
 CORP_TYPE_OTHER = "012"  # 其它: a unit type the table has no row for
 CORP_TYPES = frozenset(CORP_TYPE_BY_UNIT_TYPE.values()) | {"002", "003", "004", "005", CORP_TYPE_OTHER}
@@ -65,7 +67,8 @@ DIRECTIONS = frozenset({DIRECTION_IN, DIRECTION_OUT})
 
 # --- contracts -------------------------------------------------------------------------------
 
-CONTRACT_PERIOD_BY_TERM: dict[str, str] = {"固定期限": "0", "以完成一定工作任务为期限": "1", "无固定期限": "2"}
+# 合同期限类型 in the vocabulary's order (固定期限, 无固定期限, 以完成一定工作任务为期限) → the platform's code.
+CONTRACT_PERIOD_BY_TERM: dict[str, str] = dict(zip(vocabulary.CONTRACT_TERM_TYPES, ("0", "2", "1")))
 # Our pay units (server/store/contracts.PAY_UNITS) → the platform's 计量单位 code, as we read the table.
 PAY_UNIT_CODES: dict[str, str] = {"按月": "1", "按天": "2", "按小时": "3", "按工程量": "4"}
 PAY_UNIT_OTHER = "9"

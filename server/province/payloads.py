@@ -17,7 +17,7 @@ import json
 from typing import Iterable
 
 from ..domain import vocabulary
-from ..domain.identity import CHINA_TZ
+from ..domain.site_clock import SITE_TZ, site_day
 from . import codes, signing
 
 # Upload kinds, dependency order first. A kind waits until what it depends on has succeeded.
@@ -32,20 +32,17 @@ def rank(kind: str) -> int:
     return ORDER.index(kind)
 
 
-def site_day(value: dt.datetime | dt.date | None) -> str | None:
-    if value is None:
-        return None
+def day_text(value: dt.datetime | dt.date | None) -> str | None:
+    """The platform's yyyy-MM-dd of a stored date (a moment counts by its site day)."""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:  # stored UTC, read back naive by a client without tz_aware
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(CHINA_TZ).date()
-    return value.strftime("%Y-%m-%d")
+        value = site_day(value)
+    return value.strftime("%Y-%m-%d") if value is not None else None
 
 
 def site_moment(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def content_hash(payload: dict) -> str:
@@ -62,7 +59,7 @@ def unit_payload(project_code: str, unit: dict, enterprise: dict, secret: str) -
     return _without_none({
         "projectCode": project_code, "corpCode": enterprise["credit_code"], "corpName": enterprise["name"],
         "corpType": codes.corp_type(unit["unit_type"]),
-        "entryTime": site_day(unit.get("entry_date") or unit["created_at"]), "exitTime": site_day(unit.get("exit_date")),
+        "entryTime": day_text(unit.get("entry_date") or unit["created_at"]), "exitTime": day_text(unit.get("exit_date")),
         "pmName": unit.get("manager_name"), "pmPhone": unit.get("manager_phone"),
         "pmIDCardType": codes.ID_CARD_TYPE_RESIDENT if number else None,
         "pmIDCardNumber": signing.encrypt(number, secret) if number else None,
@@ -74,7 +71,7 @@ def team_payload(project_code: str, team: dict, enterprise: dict, *, team_sys_no
     return _without_none({
         "projectCode": project_code, "corpCode": enterprise["credit_code"], "corpName": enterprise["name"],
         "teamSysNo": team_sys_no, "teamName": team["name"],
-        "entryTime": site_day(team.get("entry_date") or team["created_at"]), "exitTime": site_day(team.get("exit_date")),
+        "entryTime": day_text(team.get("entry_date") or team["created_at"]), "exitTime": day_text(team.get("exit_date")),
     })
 
 
@@ -97,9 +94,9 @@ def worker_payload(project_code: str, entry: dict, person: dict, enterprise: dic
 
 def entry_exit_events(entry: dict) -> list[tuple[str, str, str]]:
     """(upload id suffix, type, date) of a roster entry: its entry, and its exit once it has one."""
-    events = [("in", codes.ENTRY, site_day(entry["entry_date"]))]
+    events = [("in", codes.ENTRY, day_text(entry["entry_date"]))]
     if entry.get("exit_date"):
-        events.append(("out", codes.EXIT, site_day(entry["exit_date"])))
+        events.append(("out", codes.EXIT, day_text(entry["exit_date"])))
     return events
 
 
@@ -117,8 +114,8 @@ def contract_payload(project_code: str, contract: dict, person: dict, enterprise
         "corpCode": enterprise["credit_code"], "corpName": enterprise["name"],
         "idCardType": codes.ID_CARD_TYPE_RESIDENT, "idCardNumber": signing.encrypt(person["id_number"], secret),
         "contractPeriodType": codes.CONTRACT_PERIOD_BY_TERM[contract["term_type"]],
-        "startDate": site_day(contract["effective_date"]), "endDate": site_day(contract.get("expiry_date")),
-        "signDate": site_day(contract.get("created_at")),
+        "startDate": day_text(contract["effective_date"]), "endDate": day_text(contract.get("expiry_date")),
+        "signDate": day_text(contract.get("created_at")),
         "unit": codes.PAY_UNIT_CODES.get(contract["pay_unit"], codes.PAY_UNIT_OTHER),
         "unitPrice": contract["unit_price"],
     })]}

@@ -23,7 +23,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..store import people as people_store
 from ..store import photos, punches, uploads
-from ..store.db import SITE_TZ, utcnow
+from ..domain.site_clock import SITE_TZ, parse_day
+from ..store.db import utcnow
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
 
@@ -304,7 +305,7 @@ class Sender:
             team_sys_nos = await self.records.team_sys_nos(pid, people)
             direction_of = {}
             for day in sorted({p["date"] for p in found}):
-                day_punches = await punches.for_project_day(self.db, pid, dt.date.fromisoformat(day))
+                day_punches = await punches.for_project_day(self.db, pid, parse_day(day))
                 direction_of.update(payloads.directions(day_punches))
             batches = payloads.attendance_batches(site.code, found, people, team_sys_nos, direction_of,
                                                   site.creds.appsecret, self.config.province_attendance_batch)

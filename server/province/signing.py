@@ -24,7 +24,7 @@ import secrets
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..domain.identity import CHINA_TZ
+from ..domain.site_clock import SITE_TZ, parse_local
 
 FORMAT = "json"
 VERSION = "1.0"
@@ -49,14 +49,11 @@ def signature_matches(form: dict[str, str], appsecret: str) -> bool:
 
 
 def timestamp(now: dt.datetime | None = None) -> str:
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(CHINA_TZ).strftime(TIMESTAMP_FORMAT)
+    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(SITE_TZ).strftime(TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=CHINA_TZ)
-    except (TypeError, ValueError):
-        return None
+    return parse_local(text, TIMESTAMP_FORMAT)
 
 
 def encode_data(payload: dict) -> str:

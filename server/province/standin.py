@@ -26,7 +26,8 @@ import secrets
 import tornado.web
 from PIL import Image, UnidentifiedImageError
 
-from ..domain.identity import CHINA_TZ, check_credit_code, check_id_number
+from ..domain.identity import check_credit_code, check_id_number
+from ..domain.site_clock import SITE_TZ, parse_local, site_today
 from . import codes, signing
 
 HEAD_IMAGE_MAX = 50 * 1024
@@ -58,20 +59,16 @@ def _mask(id_number: str) -> str:
     return id_number[:6] + "********" + id_number[-4:] if len(id_number) == 18 else "****"
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(CHINA_TZ).date()
-
-
 def _parse(value, fmt: str, field: str) -> dt.datetime:
-    try:
-        return dt.datetime.strptime(str(value), fmt)
-    except ValueError:
+    when = parse_local(value, fmt)
+    if when is None:
         raise Refusal(codes.INVALID_VALUE, f"{field} 格式错误，应为 {fmt.replace('%Y', 'yyyy').replace('%m', 'MM').replace('%d', 'dd')}")
+    return when
 
 
 def _not_future(value, fmt: str, field: str) -> dt.datetime:
     when = _parse(value, fmt, field)
-    if when.date() > _today():
+    if when.date() > site_today():
         raise Refusal(codes.INVALID_VALUE, f"{field} 不能晚于今天")
     return when
 
@@ -161,7 +158,7 @@ class PlatformState:
         if form["format"] != signing.FORMAT or form["version"] != signing.VERSION:
             raise Refusal(codes.INVALID_VALUE, "format 须为 json，version 须为 1.0")
         sent = signing.parse_timestamp(form["timestamp"])
-        now = dt.datetime.now(CHINA_TZ)
+        now = dt.datetime.now(SITE_TZ)
         if sent is None or abs((now - sent).total_seconds()) > self.clock_window:
             raise Refusal(codes.BAD_TIMESTAMP, "timestamp 无效或与平台时间相差过大")
         self._nonces = {n: t for n, t in self._nonces.items() if (now - t).total_seconds() <= self.clock_window}

@@ -21,8 +21,8 @@ from server.domain import device_access_flow, vocabulary
 
 SERVER = pathlib.Path(__file__).resolve().parents[2] / "server"
 VOCABULARY_MODULE = SERVER / "domain" / "vocabulary.py"
-# Demo and benchmark build sample data; naming one county in it is data, not a copy.
-DATA_BUILDERS = (SERVER / "demo", SERVER / "bench")
+# Demo, benchmark and the synthetic-data module build sample data; naming one county in it is data, not a copy.
+DATA_BUILDERS = (SERVER / "demo", SERVER / "bench", SERVER / "synthetic.py")
 
 SETS: dict[str, frozenset[str]] = {name: frozenset(words) for name, words in {
     "counties": vocabulary.COUNTIES,

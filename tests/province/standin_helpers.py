@@ -8,7 +8,7 @@ import urllib.parse
 
 from tornado.httpclient import AsyncHTTPClient
 
-from server.demo import synthetic
+from server import synthetic
 from server.province import standin
 from server.province.client import Credentials
 

@@ -9,7 +9,8 @@ from server.config import Config
 from server.province import pipeline
 from server.province.client import HttpPlatform
 from server.store import contracts, uploads, workforce
-from server.store.db import SITE_TZ, open_database
+from server.domain.site_clock import SITE_TZ
+from server.store.db import open_database
 
 from standin_helpers import APPID, PROJECT_CODE, SECRET, control, running_standin
 from support import build_site

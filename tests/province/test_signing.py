@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from server.domain.identity import CHINA_TZ
+from server.domain.site_clock import SITE_TZ as CHINA_TZ
 from server.province import signing
 
 from standin_helpers import APPID, PROJECT_CODE, SECRET, post_form, running_standin

@@ -14,7 +14,7 @@ import time
 
 from PIL import Image
 
-from server.demo import synthetic
+from server import synthetic
 from server.province import codes, payloads
 from server.province.client import Accepted, Credentials, HttpPlatform, Outcome, Refused, Transient
 
