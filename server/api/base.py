@@ -257,6 +257,32 @@ def sniff_kind(body: bytes) -> str | None:
     return None
 
 
+# No form of the platform nests deeper than a few levels; deeper JSON is an attack on the recursion
+# of whatever reads it next (the BSON encoder, the audit log).
+JSON_MAX_DEPTH = 16
+
+
+def json_shape_problem(value: Any) -> str | None:
+    """Why a decoded JSON body cannot be stored, or None: too deep, or text that is not Unicode
+    (a lone surrogate such as "\\ud800" decodes in Python but no database or log can encode it)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > JSON_MAX_DEPTH:
+            return f"请求体嵌套超过 {JSON_MAX_DEPTH} 层"
+        if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "请求体含有无效的 Unicode 字符 (lone surrogate)"
+    return None
+
+
 class APIHandler(BaseHandler):
     def set_default_headers(self):
         self.set_header("Content-Type", "application/json; charset=UTF-8")
@@ -289,10 +315,13 @@ class APIHandler(BaseHandler):
     def json_body(self) -> dict:
         try:
             body = json.loads(self.request.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise APIError(400, "invalid_json", "请求体须为 JSON 对象") from None
         if not isinstance(body, dict):
             raise APIError(400, "invalid_json", "请求体须为 JSON 对象")
+        problem = json_shape_problem(body)
+        if problem:
+            raise APIError(400, "invalid_json", problem)
         return body
 
     @staticmethod

@@ -15,16 +15,26 @@ import os
 import urllib.parse
 from typing import Any
 
-from tornado.web import HTTPError
+from tornado.web import HTTPError, StaticFileHandler
 
 from ..api.base import APIError, BaseHandler
 
 HERE = os.path.dirname(__file__)
 
 
+class StaticFiles(StaticFileHandler):
+    """The bundled scripts and styles. A path with a control character (`app.js%00.css`) names no
+    file: it is a 404 here, where the file system would raise an error (a 500)."""
+
+    def parse_url_path(self, url_path: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in url_path):
+            raise HTTPError(404)
+        return super().parse_url_path(url_path)
+
+
 def application_settings() -> dict:
     return {"template_path": os.path.join(HERE, "templates"), "static_path": os.path.join(HERE, "static"),
-            "static_url_prefix": "/static/"}
+            "static_url_prefix": "/static/", "static_handler_class": StaticFiles}
 
 
 class PageHandler(BaseHandler):
