@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from bson import ObjectId
@@ -39,8 +40,24 @@ def text(body: dict, name: str, label: str, *, required: bool = False, max_lengt
         raise RuleError(name, f"{label}必填")
     if len(value) > max_length:
         raise RuleError(name, f"{label}不能超过 {max_length} 个字符")
-    if any(ord(c) < 32 for c in value):
-        raise RuleError(name, f"{label}含有不可见的控制字符")
+    check_visible(value, name, label)
+    return value
+
+
+# Line breaks are the one invisible character a field may need: free text typed into a textarea.
+_LINE_BREAKS = frozenset("\n\r")
+
+
+def check_visible(value: str, name: str, label: str, *, multiline: bool = False) -> str:
+    """The one rule for text people read: no control or format characters (Unicode Cc, Cf, and
+    the line/paragraph separators and surrogates/private use around them). NUL, RTL overrides,
+    zero-width joiners and BOMs would make a stored name look like another, or hide text."""
+    for c in value:
+        if multiline and c in _LINE_BREAKS:
+            continue
+        category = unicodedata.category(c)
+        if category in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
+            raise RuleError(name, f"{label}含有不可见的控制字符或格式字符 (U+{ord(c):04X})")
     return value
 
 

@@ -11,6 +11,7 @@ from ..domain.nations import nation_code, normalize_nation
 from ..domain.rules import Conflict, RuleError
 from . import photos
 from .db import next_sequence, utcnow
+from .fields import check_visible
 
 # Fields an enrollment (852) may set from the ID card; anything else on the person document
 # (contracts, career) belongs to the portal.
@@ -100,7 +101,7 @@ def person_fields(raw: dict, *, require_name: bool = True) -> tuple[str, dict, l
         raise RuleError("id_number", check.reason)
     warnings = list(check.warnings)
     fields: dict = {"birth_date": check.birth_date.strftime("%Y%m%d"), "sex": check.sex}
-    name = " ".join(str(raw.get("name") or "").split())
+    name = check_visible(" ".join(str(raw.get("name") or "").split()), "name", "姓名")
     if not name:
         if require_name:
             raise RuleError("name", "姓名必填")
@@ -123,7 +124,7 @@ def person_fields(raw: dict, *, require_name: bool = True) -> tuple[str, dict, l
         if code is None:
             raise RuleError("nation", f"民族 {nation} 不在民族字典中(如 汉族 或代码 01)")
         fields["nation"] = code
-    address = " ".join(str(raw.get("address") or "").split())
+    address = check_visible(" ".join(str(raw.get("address") or "").split()), "address", "住址")
     if len(address) > 100:
         raise RuleError("address", "住址不能超过 100 个字符")
     if address:

@@ -22,7 +22,7 @@ from ..domain.rules import Conflict, RuleError
 from . import people as people_store
 from .db import site_today, utcnow
 # Midnight site time of a day (today when None): how entry and exit dates are stored.
-from .fields import at_site_midnight as day_start
+from .fields import at_site_midnight as day_start, check_visible
 from .roster import CURRENT, mark_changed
 
 STATUSES = ("in_site", "exited", "all")
@@ -44,6 +44,7 @@ def check_placement(team: dict | None, unit: dict | None, job: str) -> None:
         raise RuleError("job", "请选择工种/岗位")
     if len(job) > 40:
         raise RuleError("job", "工种/岗位不能超过 40 个字符")
+    check_visible(job, "job", "工种/岗位")
     if team["kind"] == jobs.MANAGER_TEAM_KIND:
         if job not in jobs.manager_jobs_for(unit["unit_type"]):
             offering = "、".join(jobs.unit_types_offering(job))
