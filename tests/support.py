@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from server.config import Config
+from server.config import Config, parse_networks
 from server.device import codec
 from server.device.codec import Frame
 from server.device.framer import FrameBuffer
@@ -102,13 +102,15 @@ PASSWORD = "Passw0rd-1"
 class WebThread:
     """The web app on a thread with its own loop, against the real database, spoken to over real HTTP.
 
-    xheaders=True as in run_web, so a test can pose as any client address with X-Real-IP.
+    The test client (127.0.0.1) is configured as a trusted proxy unless a test says otherwise
+    (trusted_proxies=()), so a test can pose as any client address with X-Real-IP.
     """
 
     def __init__(self, uri: str, db_name: str, **overrides):
         self.port = free_port()
         env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
                "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
+        overrides.setdefault("trusted_proxies", parse_networks("127.0.0.1"))
         self.config = Config.from_env(env, mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port, **overrides)
         self.uri, self.db_name = uri, db_name
         self._ready = threading.Event()
@@ -118,7 +120,7 @@ class WebThread:
     async def _main(self):
         from server.api.app import make_app
         client, db = await open_database(self.uri, self.db_name, app_name="test-web")
-        server = make_app(self.config, db).listen(self.port, address="127.0.0.1", xheaders=True)
+        server = make_app(self.config, db).listen(self.port, address="127.0.0.1")
         self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
         self._ready.set()
         await self.stop_event.wait()

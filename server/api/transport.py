@@ -1,0 +1,103 @@
+"""What the web process takes from the connection rather than from a handler: the client's real
+address and scheme (forwarded headers only from configured proxies), each route's body limit
+(applied before the body is read), and the headers every response carries.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable
+
+import tornado.web
+from tornado.httputil import HTTPServerRequest
+
+from ..config import Config, Network
+
+# A JSON form of the platform is a few kilobytes; 1 MB leaves room for long lists without letting
+# anyone make the process hold 100 MB (Tornado's default) per request. Upload routes set their own.
+DEFAULT_BODY_LIMIT = 1024 * 1024
+# Room for the text fields sent beside an upload.
+FORM_FIELDS_ALLOWANCE = 256 * 1024
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def _trusted(address, proxies: Iterable[Network]) -> bool:
+    return address is not None and any(address.version == net.version and address in net for net in proxies)
+
+
+def apply_forwarded(request: HTTPServerRequest, proxies: tuple[Network, ...]) -> None:
+    """Take X-Forwarded-For / X-Real-Ip / X-Forwarded-Proto only when the peer is a trusted proxy.
+
+    X-Forwarded-For is read from the right: each trusted proxy appends the address it saw, so the
+    first untrusted address from the right is the client; anything further left was written by the
+    client and may be forged.
+    """
+    if not _trusted(_address(request.remote_ip or ""), proxies):
+        return
+    client = None
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        address = _address(hop)
+        if address is None:
+            break
+        client = address
+        if not _trusted(address, proxies):
+            break
+    if client is None:
+        client = _address(request.headers.get("X-Real-Ip", ""))
+    if client is not None:
+        request.remote_ip = str(client)
+    proto = request.headers.get("X-Forwarded-Proto", request.headers.get("X-Scheme", "")).split(",")[-1].strip()
+    if proto.lower() in ("http", "https"):
+        request.protocol = proto.lower()
+
+
+def tls_context(config: Config):
+    """The TLS context when a certificate and key are configured, else None (plain HTTP)."""
+    if not config.tls_cert:
+        return None
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
+
+
+def plain_http_warning(config: Config) -> str | None:
+    """Said in the log at start when browsers on other machines cannot keep a session."""
+    if config.tls_cert or config.trusted_proxies or config.plain_http_login:
+        return None
+    return ("no TLS: REALNAME_TLS_CERT/REALNAME_TLS_KEY and REALNAME_TRUSTED_PROXIES are unset, so logins work only "
+            "from this machine (http://127.0.0.1 or http://localhost); browsers elsewhere are refused with a message. "
+            "Configure TLS or a TLS reverse proxy (docs/access.md), or REALNAME_PLAIN_HTTP_LOGIN=yes to accept "
+            "session cookies over plain HTTP.")
+
+
+class NoSniff(tornado.web.OutputTransform):
+    """Every response, pages, API, static files and errors alike: the declared type is final."""
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        headers["X-Content-Type-Options"] = "nosniff"
+        return status_code, headers, chunk
+
+
+class Application(tornado.web.Application):
+    """Tornado's application, with the client address and the body limit settled per request as
+    soon as its headers are in, before the handler runs and before its body is read."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_transform(NoSniff)
+
+    def find_handler(self, request: HTTPServerRequest, **kwargs):
+        config = self.settings["config"]
+        apply_forwarded(request, config.trusted_proxies)
+        delegate = super().find_handler(request, **kwargs)
+        handler_class = getattr(delegate, "handler_class", None)
+        limit = getattr(handler_class, "body_limit", None)
+        if request.connection is not None and limit is not None:
+            request.connection.set_max_body_size(limit(config))
+        return delegate
