@@ -5,6 +5,9 @@ from ..store import accounts, audit, captchas, logins, sessions
 from .base import SESSION_COOKIE, APIError, APIHandler
 from .openapi import BOOL, INT, STR, arr, nullable, obj, operation
 
+# No account name is longer (accounts.USERNAME); passwords get room for passphrases, not for megabytes.
+USERNAME_MAX, PASSWORD_MAX = 64, 256
+
 
 class CaptchaHandler(APIHandler):
     allowed_before_password_change = True
@@ -19,8 +22,9 @@ class LoginHandler(APIHandler):
 
     async def post(self):
         body = self.json_body()
-        username, password = self.text_field(body, "username"), self.text_field(body, "password")
-        captcha_id, answer = self.text_field(body, "captcha_id"), self.text_field(body, "captcha")
+        username = self.text_field(body, "username", USERNAME_MAX)
+        password = self.text_field(body, "password", PASSWORD_MAX)
+        captcha_id, answer = self.text_field(body, "captcha_id", 64), self.text_field(body, "captcha", 16)
         ip = self.request.remote_ip
         if await logins.address_blocked(self.db, ip):
             await self._failed(username, "address_blocked")
@@ -68,7 +72,7 @@ class PasswordHandler(APIHandler):
         if self.principal is None or self.principal.username is None:
             await self.refuse(401, "unauthorized", "需要以账号登录后才能修改密码")
         body = self.json_body()
-        old, new = self.text_field(body, "old_password"), self.text_field(body, "new_password")
+        old, new = self.text_field(body, "old_password", PASSWORD_MAX), self.text_field(body, "new_password", PASSWORD_MAX)
         try:
             await accounts.change_password(self.db, self.principal.username, old, new)
         except accounts.AccountError as exc:

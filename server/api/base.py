@@ -16,6 +16,7 @@ from tornado.web import HTTPError, RequestHandler
 from ..store import accounts, audit, captchas, sessions
 from ..domain.rules import RuleError
 from ..store.db import SITE_TZ
+from .transport import DEFAULT_BODY_LIMIT
 
 log = logging.getLogger("realname.web")
 
@@ -151,6 +152,12 @@ class BaseHandler(RequestHandler):
     @property
     def config(self):
         return self.settings["config"]
+
+    @classmethod
+    def body_limit(cls, config) -> int:
+        """Largest request body this route reads; bigger ones are refused before they are read.
+        Upload routes override it with their file limit plus the form's text fields."""
+        return DEFAULT_BODY_LIMIT
 
     # The few endpoints a user who must still change the issued password may call.
     allowed_before_password_change = False
@@ -325,10 +332,13 @@ class APIHandler(BaseHandler):
         return body
 
     @staticmethod
-    def text_field(body: dict, name: str) -> str:
+    def text_field(body: dict, name: str, max_length: int = 200) -> str:
+        """A required text, bounded before anybody stores or logs it (a login's username goes to the audit log)."""
         value = body.get(name)
         if not isinstance(value, str) or not value:
             raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
+        if len(value) > max_length:
+            raise APIError(400, "invalid_argument", f"{name}: 不能超过 {max_length} 个字符", field=name)
         return value
 
     @staticmethod

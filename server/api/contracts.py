@@ -10,6 +10,7 @@ from ..domain.identity import mask_id_number
 from ..store import contracts, people
 from ..store.people import by_worker_nos
 from ..store.db import site_today
+from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIError, APIHandler, requires
 from .people import person_in_scope, visible_projects
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -43,6 +44,10 @@ async def contract_views(db, rows: list[dict]) -> list[dict]:
 
 
 class ContractBase(APIHandler):
+    @classmethod
+    def body_limit(cls, config) -> int:
+        return config.contract_max_mb * 1024 * 1024 + FORM_FIELDS_ALLOWANCE
+
     async def views(self, rows: list[dict]) -> list[dict]:
         return await contract_views(self.db, rows)
 

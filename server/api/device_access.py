@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..domain import device_access_flow as flow
 from ..store import device_access as store
 from ..store import suppliers as supplier_store
+from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
@@ -135,6 +136,10 @@ _REVIEW_HANDLERS = _side_handlers(flow.SUPERVISOR, "suppliers:review")
 
 class SupplierApplicationsHandler(_SUPPLIER_HANDLERS[""]):
     """The supplier's list, plus submitting a new application."""
+
+    @classmethod
+    def body_limit(cls, config) -> int:
+        return ATTACHMENT_MAX_BYTES * len(ATTACHMENT_FIELDS) + FORM_FIELDS_ALLOWANCE
 
     @requires("supplier:self")
     async def post(self):

@@ -10,6 +10,7 @@ from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
 from ..store import fields, roster_entries, roster_import
 from ..store.db import SITE_TZ
+from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param)
@@ -168,6 +169,10 @@ class RosterTemplateHandler(APIHandler):
 
 
 class RosterImportHandler(_ProjectRoster):
+    @classmethod
+    def body_limit(cls, config) -> int:
+        return IMPORT_MAX_BYTES + FORM_FIELDS_ALLOWANCE
+
     @requires("workforce:write")
     async def post(self, project_id: str):
         """批量人员进场: the workbook is read (and refused if broken) now; rows are entered by a job."""

@@ -60,3 +60,36 @@ def test_invisible_characters_refused_in_person_and_team_fields(web, site, sdb, 
     assert status == 400 and reply["field"] == "name" and "班组名称" in reply["message"], reply
     assert sdb.people.count_documents({"name": {"$regex": "张"}}) == 0
     assert sdb.teams.count_documents({"name": {"$regex": "^木"}}) == 0
+
+
+def test_oversized_fields_are_refused_before_anything_is_logged(web, sdb):
+    big = "u" * 100_000
+    for body in ({"username": big, "password": "x", "captcha_id": "x", "captcha": "wrong"},
+                 {"username": "someone", "password": big, "captcha_id": "x", "captcha": "wrong"}):
+        status, reply, _ = web.request("POST", "/api/login", body)
+        assert status == 400 and reply["code"] == "invalid_argument", reply
+    assert sdb.audit_log.count_documents({}) == 0
+    assert sdb.login_failures.count_documents({}) == 0
+    status, reply, _ = web.request("POST", "/api/people", {"id_number": "x", "name": big}, token=ADMIN_TOKEN)
+    assert status == 400 and reply["field"] in ("id_number", "name")
+
+
+def _declared_body(web, path: str, length: int, content_type: str = "application/json") -> bytes:
+    """Send only the headers of a request whose body would be `length` bytes; return the first answer bytes."""
+    with socket.create_connection(("127.0.0.1", web.port), timeout=10) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+                     f"Content-Length: {length}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode())
+        return sock.recv(200)
+
+
+def test_a_body_over_the_route_limit_is_refused_before_it_is_read(web, site):
+    # Without a limit the server would wait for the 50 MB (and hold them); with one it answers at once.
+    assert _declared_body(web, "/api/login", 50 * 1024 * 1024).startswith(b"HTTP/1.1 400")
+    assert _declared_body(web, "/api/people", 2 * 1024 * 1024).startswith(b"HTTP/1.1 400")
+    # An upload route keeps its larger limit: 3 MB is read (and the socket waits for it).
+    with socket.create_connection(("127.0.0.1", web.port), timeout=1) as sock:
+        sock.sendall(f"POST /api/projects/{site['project_id']}/roster/import HTTP/1.1\r\nHost: x\r\n"
+                     f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {3 * 1024 * 1024}\r\n"
+                     f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode())
+        with pytest.raises(socket.timeout):
+            sock.recv(200)
