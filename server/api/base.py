@@ -21,6 +21,8 @@ from .transport import DEFAULT_BODY_LIMIT
 log = logging.getLogger("realname.web")
 
 SESSION_COOKIE = "realname_session"
+# Longest path or query kept in an audit entry: enough to see what was asked, not a way to fill the log.
+AUDIT_TEXT_MAX = 2000
 
 
 # What each role may do; scope (own project, own county, own supplier) is applied by the handlers
@@ -203,6 +205,7 @@ class BaseHandler(RequestHandler):
         """?unmask=true asks for personal data in full: only with people:unmask (the caller audits the view)."""
         unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
         if unmask and not self.principal.may("people:unmask"):
+            # The entry keeps the query and this reason: an auditor looking for unmask attempts finds them.
             await self.refuse(403, "forbidden", "unmask: 无权查看未脱敏的个人信息")
         return unmask
 
@@ -246,9 +249,10 @@ class BaseHandler(RequestHandler):
         self.finish(data)
 
     async def refuse(self, status: int, code: str, message: str):
-        """Raise the refusal, after writing it to the audit log (who was refused what, from where)."""
-        await self.audit("refused", {"method": self.request.method, "path": self.request.path},
-                         status=status, code=code)
+        """Raise the refusal, after writing it to the audit log (who was refused what, from where, and why)."""
+        await self.audit("refused", {"method": self.request.method, "path": self.request.path[:AUDIT_TEXT_MAX],
+                                  "query": self.request.query[:AUDIT_TEXT_MAX]},
+                         status=status, code=code, reason=message)
         raise APIError(status, code, message)
 
 

@@ -44,6 +44,8 @@ CALLERS = [
 SCOPE_REFUSALS = {
     # The audit log has no county yet, so county supervisors are refused (server/api/audit.py).
     ("supervisor-county", "/api/audit"), ("supervisor-county", "/api/audit/export"), ("supervisor-county", "/audit"),
+    # Gateway counters are city-wide totals (server/api/devices.py).
+    ("supervisor-county", "/api/gateway/stats"), ("project", "/api/gateway/stats"), ("supplier", "/api/gateway/stats"),
 }
 
 DOCUMENT = openapi_module.build_document(API_MODULES)
