@@ -196,6 +196,22 @@ class WebThread:
         raise AssertionError("no session cookie")
 
 
+def pdf_bytes() -> bytes:
+    """A real one-page PDF: uploads must parse, not merely start with %PDF-."""
+    import io
+
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.pdf_header = b"%PDF-1.4"
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = pdf_bytes()
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None

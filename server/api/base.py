@@ -6,6 +6,7 @@ import functools
 import hmac
 import json
 import logging
+import re
 import urllib.parse
 import datetime as dt
 from typing import Any
@@ -16,6 +17,7 @@ from tornado.web import HTTPError, RequestHandler
 from ..store import accounts, audit, captchas, sessions
 from ..domain.rules import RuleError
 from ..store.db import SITE_TZ
+from . import pdf_files
 from .transport import DEFAULT_BODY_LIMIT
 
 log = logging.getLogger("realname.web")
@@ -237,14 +239,18 @@ class BaseHandler(RequestHandler):
             names = {"pdf": "PDF", "xlsx": "Excel (.xlsx)", "jpeg": "JPEG", "png": "PNG"}
             raise APIError(400, "invalid_file_type",
                            f"{field}: 文件类型须为 {' / '.join(names[k] for k in kinds)}", field=field)
+        if kind == "pdf" and not pdf_files.readable(body):
+            # "%PDF-" and then HTML would be served back as a PDF: only a document that parses is kept.
+            raise APIError(400, "invalid_file_type", f"{field}: 文件不是有效的 PDF 文档（无法解析）", field=field)
         return body, kind
 
     def send_download(self, data: bytes, filename: str, content_type: str) -> None:
-        """Send bytes as an attachment; the Chinese file name travels RFC 5987-encoded."""
-        ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+        """Send bytes as an attachment, never shown in the browser: the Chinese file name travels
+        RFC 5987-encoded, the plain fallback keeps only harmless characters, and should a browser
+        open it anyway, it runs nothing (sandbox) and is not re-typed (nosniff, on every response)."""
         self.set_header("Content-Type", content_type)
-        self.set_header("Content-Disposition",
-                        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename)}")
+        self.set_header("Content-Disposition", attachment_disposition(filename))
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
         self.set_header("Cache-Control", "no-store")
         self.finish(data)
 
@@ -254,6 +260,11 @@ class BaseHandler(RequestHandler):
                                   "query": self.request.query[:AUDIT_TEXT_MAX]},
                          status=status, code=code, reason=message)
         raise APIError(status, code, message)
+
+
+def attachment_disposition(filename: str) -> str:
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
 
 
 def sniff_kind(body: bytes) -> str | None:

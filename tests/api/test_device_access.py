@@ -7,7 +7,7 @@ import openpyxl
 
 from support import ADMIN_TOKEN
 
-PDF = b"%PDF-1.4\n% device access application\n%%EOF\n"
+from support import PDF  # a real PDF: uploads are parsed
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

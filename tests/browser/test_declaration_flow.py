@@ -6,7 +6,7 @@ import time
 
 from support import CAPTCHA_ANSWER, PASSWORD, declare_project
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from support import PDF  # a real PDF: uploads are parsed
 
 
 def test_declare_then_review_then_library(web, sdb, make_account, browser, tmp_path):

@@ -13,7 +13,7 @@ import random
 from server.demo import synthetic
 from support import CAPTCHA_ANSWER, PASSWORD, declare_project, roster_workbook
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from support import PDF  # a real PDF: uploads are parsed
 RNG = random.Random(31)
 
 

@@ -7,7 +7,7 @@ import random
 from server.demo import synthetic
 from support import CAPTCHA_ANSWER, PASSWORD
 
-PDF = b"%PDF-1.4\n% browser test\n%%EOF\n"
+from support import PDF  # a real PDF: uploads are parsed
 
 
 def wait_for(b, selector, expected, timeout=15):

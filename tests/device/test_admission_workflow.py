@@ -14,7 +14,7 @@ from server.device import codec
 
 from support import Device, now_local
 
-PDF = b"%PDF-1.4\n%%EOF\n"
+from support import PDF  # a real PDF: uploads are parsed
 REV, SUP = "/api/device-access", "/api/supplier/applications"
 
 
