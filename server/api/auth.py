@@ -73,10 +73,22 @@ class PasswordHandler(APIHandler):
             await self.refuse(401, "unauthorized", "需要以账号登录后才能修改密码")
         body = self.json_body()
         old, new = self.text_field(body, "old_password", PASSWORD_MAX), self.text_field(body, "new_password", PASSWORD_MAX)
+        username, ip = self.principal.username, self.request.remote_ip
+        # Guessing the current password from a stolen session is guessing a password: same lockout as login.
+        if await logins.address_blocked(self.db, ip) or await logins.account_locked(self.db, username, ip):
+            await audit.record(self.db, actor=username, action="password_change_failure",
+                               detail={"ip": ip, "reason": "locked"})
+            raise APIError(429, "account_locked", "old_password: 原密码错误次数过多，已锁定 30 分钟")
         try:
-            await accounts.change_password(self.db, self.principal.username, old, new)
+            await accounts.change_password(self.db, username, old, new)
+        except accounts.WrongPassword as exc:
+            await logins.record_failure(self.db, username, ip)
+            await audit.record(self.db, actor=username, action="password_change_failure",
+                               detail={"ip": ip, "reason": "old_password"})
+            raise APIError(400, "invalid_argument", str(exc), field="old_password") from None
         except accounts.AccountError as exc:
             raise APIError(400, "invalid_argument", str(exc)) from None
+        await logins.forget(self.db, username, ip)
         await sessions.delete_others(self.db, self.principal.username, keep=self.principal.session_id)
         self.write_json({"ok": True, "must_change_password": False})
 
@@ -107,7 +119,7 @@ openapi = {
     "/api/logout": {"post": operation("退出登录", tag="登录", public=True, errors=(),
                                       response=obj(["ok"], ok=BOOL))},
     "/api/password": {"post": operation(
-        "修改密码（首次登录须先修改）", tag="登录", errors=(400, 401),
+        "修改密码（首次登录须先修改）；原密码错误与登录失败一同计数、锁定", tag="登录", errors=(400, 401, 429),
         body=obj(["old_password", "new_password"], old_password=STR, new_password=STR),
         response=obj(["ok"], ok=BOOL, must_change_password=BOOL))},
     "/api/me": {"get": operation("当前登录身份", tag="登录", errors=(401,), response=obj(

@@ -27,6 +27,10 @@ class AccountError(ValueError):
     """A refusal with a Chinese reason naming the field, shown as is to the operator or user."""
 
 
+class WrongPassword(AccountError):
+    """The current password given was wrong: counted like a failed login."""
+
+
 def _token_hash(token: str) -> str:
     # Tokens are long random strings: a fast hash is enough, and lets find_by_token use an index.
     return hashlib.sha256(token.encode()).hexdigest()
@@ -39,11 +43,28 @@ def initial_password() -> str:
             return candidate
 
 
+# The rule as people read it (the password and registration pages show it; refusals say which part failed).
+PASSWORD_RULE = "至少 10 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能是常见密码"
+PASSWORD_MIN = 10
+# The most guessed passwords and their obvious variants (lowercased): long and mixed enough for the
+# other rules, yet the first thing anyone tries.
+COMMON_PASSWORDS = frozenset("""
+password1! password123 password1234 passw0rd123 p@ssw0rd123 p@ssword123 qwerty1234 qwerty123! qwertyuiop1
+1qaz2wsx3edc 1qaz@wsx3edc zaq12wsx!@ abc123456! abcd123456 abcd@12345 admin12345 admin@1234 admin123456
+administrator1 welcome123 welcome@123 iloveyou123 changeme123 letmein1234 sunshine123 football123 monkey12345
+woaini1314 woaini520! jiangmen123 jiangmen2026 zhigong123 shimingzhi1 realname123 demo123456 test123456
+test@12345 aa123456789 a123456789 a1234567890 123456789a 1234567890a 123qweasd! qweasd123! asdfghjkl1
+""".split())
+
+
 def _password_problem(password: str) -> str | None:
-    if len(password) < 8:
-        return "new_password: 密码至少 8 位"
-    if not (re.search(r"[A-Za-z]", password) and re.search(r"[0-9]", password)):
-        return "new_password: 密码须同时包含字母和数字"
+    if len(password) < PASSWORD_MIN:
+        return f"new_password: 密码至少 {PASSWORD_MIN} 位"
+    classes = sum(bool(re.search(pattern, password)) for pattern in (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]"))
+    if classes < 3:
+        return "new_password: 密码须包含大写字母、小写字母、数字、符号中的至少三类"
+    if password.lower() in COMMON_PASSWORDS or len(set(password.lower())) < 5:
+        return "new_password: 密码过于常见或重复字符过多，请换一个"
     return None
 
 
@@ -113,7 +134,7 @@ _DUMMY_HASH = _hasher.hash("not-a-password-0")
 async def change_password(db: AsyncDatabase, username: str, old_password: str, new_password: str) -> None:
     account = await by_username(db, username)
     if account is None or not verify_password(account, old_password or ""):
-        raise AccountError("old_password: 原密码不正确")
+        raise WrongPassword("old_password: 原密码不正确")
     if (problem := _password_problem(new_password or "")) is not None:
         raise AccountError(problem)
     if new_password == old_password:

@@ -18,6 +18,7 @@ from typing import Any
 from tornado.web import HTTPError, StaticFileHandler
 
 from ..api.base import APIError, BaseHandler
+from ..store.accounts import PASSWORD_RULE
 
 HERE = os.path.dirname(__file__)
 
@@ -106,7 +107,7 @@ class PasswordPage(PageHandler):
     allowed_before_password_change = True
 
     async def get(self):
-        self.render_page("password.html")
+        self.render_page("password.html", password_rule=PASSWORD_RULE)
 
 
 class HomePage(PageHandler):
