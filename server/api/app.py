@@ -13,8 +13,8 @@ from ..config import Config, resolve_cookie_secret
 from ..store import outbox as outbox_store
 from ..web import (attendance_pages, audit_pages, contract_pages, device_pages, pages, people_pages, project_pages,
                    roster_pages, supplier_pages, workforce_pages)
-from . import (attendance, audit, auth, contracts, declarations, device_access, devices, enterprises, health, imports,
-               openapi, outbox, people, projects, roster, suppliers, teams, units)
+from . import (accounts, attendance, audit, auth, contracts, declarations, device_access, devices, enterprises, health,
+               imports, openapi, outbox, people, projects, roster, suppliers, teams, units)
 from .base import APIError, APIHandler
 from .transport import Application, plain_http_warning, tls_context
 
@@ -28,7 +28,7 @@ class NotFoundHandler(APIHandler):
 
 
 # Every module serving /api/... : its `default_handlers` are routed and its `openapi` paths documented.
-API_MODULES = [health, openapi, auth, projects, declarations, outbox, enterprises, units, teams, people, roster,
+API_MODULES = [health, openapi, auth, accounts, projects, declarations, outbox, enterprises, units, teams, people, roster,
                imports, contracts, attendance, devices, suppliers, device_access, audit]
 # Server-rendered pages (server/web); they call the same store functions and post forms to the API.
 PAGE_MODULES = [pages, project_pages, workforce_pages, roster_pages, people_pages, attendance_pages, contract_pages,

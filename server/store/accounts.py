@@ -11,7 +11,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from . import audit
+from . import audit, sessions
 from .db import utcnow
 
 ROLES = ("supervisor", "project", "supplier", "enterprise", "analyst", "admin")
@@ -142,17 +142,73 @@ async def change_password(db: AsyncDatabase, username: str, old_password: str, n
     await db.accounts.update_one({"username": username}, {"$set": {
         "password_hash": _hasher.hash(new_password), "must_change_password": False, "password_changed_at": utcnow()}})
     await audit.record(db, actor=username, action="password_change", target={"username": username})
+    # Whoever knew the old password may have issued themselves nothing, but a token copied with it
+    # must end too; only tokens the operator issued to outlive a password change stay.
+    await revoke_tokens(db, username, actor=username, reason="password_change", keep_marked=True)
 
 
-async def issue_token(db: AsyncDatabase, username: str, label: str = "", *, actor: str = "operator") -> str:
-    """The plaintext token, shown once; only its hash is kept."""
+async def issue_token(db: AsyncDatabase, username: str, label: str = "", *, actor: str = "operator",
+                      keep_on_password_change: bool = False) -> str:
+    """The plaintext token, shown once; only its hash is kept. An integration's token the operator
+    means to survive its account's password changes says so (keep_on_password_change)."""
     token = "rn_" + secrets.token_urlsafe(32)
-    result = await db.accounts.update_one({"username": username}, {"$push": {"tokens": {
-        "hash": _token_hash(token), "created_at": utcnow(), "label": label}}})
+    entry = {"hash": _token_hash(token), "created_at": utcnow(), "label": label}
+    if keep_on_password_change:
+        entry["keep_on_password_change"] = True
+    result = await db.accounts.update_one({"username": username}, {"$push": {"tokens": entry}})
     if result.matched_count == 0:
         raise AccountError(f"username: 账号 {username} 不存在")
-    await audit.record(db, actor=actor, action="token_issue", target={"username": username}, detail={"label": label})
+    await audit.record(db, actor=actor, action="token_issue", target={"username": username},
+                       detail={"label": label, "token_id": token_id(entry), "keep_on_password_change": keep_on_password_change})
     return token
+
+
+def token_id(entry: dict) -> str:
+    """A token's public name: the start of its hash (enough to tell an account's tokens apart, useless to log in)."""
+    return entry["hash"][:16]
+
+
+def token_views(account: dict) -> list[dict]:
+    return [{"id": token_id(t), "label": t.get("label", ""), "created_at": t.get("created_at"),
+             "keep_on_password_change": bool(t.get("keep_on_password_change"))} for t in account.get("tokens", [])]
+
+
+async def _must_exist(db: AsyncDatabase, username: str) -> dict:
+    account = await by_username(db, username)
+    if account is None:
+        raise AccountError(f"username: 账号 {username} 不存在")
+    return account
+
+
+async def revoke_tokens(db: AsyncDatabase, username: str, *, actor: str, reason: str, only: str | None = None,
+                        keep_marked: bool = False) -> list[str]:
+    """Remove the account's tokens (one, by id, when `only` is given); returns the ids removed, audited."""
+    account = await _must_exist(db, username)
+    removed = [t for t in account.get("tokens", [])
+               if (only is None or token_id(t) == only) and not (keep_marked and t.get("keep_on_password_change"))]
+    if only is not None and not removed:
+        raise AccountError(f"token_id: 账号 {username} 没有令牌 {only}")
+    if removed:
+        await db.accounts.update_one({"username": username},
+                                     {"$pull": {"tokens": {"hash": {"$in": [t["hash"] for t in removed]}}}})
+        await audit.record(db, actor=actor, action="token_revoke", target={"username": username},
+                           detail={"token_ids": [token_id(t) for t in removed], "reason": reason})
+    return [token_id(t) for t in removed]
+
+
+async def set_disabled(db: AsyncDatabase, username: str, disabled: bool, *, actor: str,
+                       keep_tokens: bool = False) -> dict:
+    """停用 / 启用 an account. Disabling ends its sessions and, unless the operator keeps them
+    (keep_tokens: they work again once the account is enabled), revokes its bearer tokens."""
+    await _must_exist(db, username)
+    await db.accounts.update_one({"username": username}, {"$set": {"disabled": disabled}})
+    await audit.record(db, actor=actor, action="account_disable" if disabled else "account_enable",
+                       target={"username": username}, detail={"keep_tokens": keep_tokens} if disabled else {})
+    if disabled:
+        await sessions.delete_others(db, username, keep=None)
+        if not keep_tokens:
+            await revoke_tokens(db, username, actor=actor, reason="account_disable")
+    return await by_username(db, username)
 
 
 async def find_by_token(db: AsyncDatabase, token: str) -> dict | None:
