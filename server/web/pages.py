@@ -12,6 +12,7 @@ order); make_app routes the handlers and builds the navigation from the entries.
 from __future__ import annotations
 
 import os
+import unicodedata
 import urllib.parse
 from typing import Any
 
@@ -125,9 +126,16 @@ class NotFoundPage(PageHandler):
 
 
 def _safe_next(target: str) -> str:
-    # Only a path on this site: an absolute or scheme-relative address would make the login page
-    # an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: an absolute or scheme-relative address would make the login page
+    an open redirect. Browsers drop tabs and line breaks from an address and read a backslash as a
+    slash, so "/\t/evil.example/" is "//evil.example/" to them: any control character, whitespace or
+    backslash refuses the target, and what is left must parse as a path with no scheme or host."""
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 33 or ord(c) == 127 or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+                   for c in target)):
+        return "/"
+    parts = urllib.parse.urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
         return "/"
     return target
 
