@@ -130,6 +130,10 @@ class WebThread:
     def stop(self):
         self.loop.call_soon_threadsafe(self.stop_event.set)
 
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def request(self, method: str, path: str, body: dict | None = None, *, token: str | None = None,
                 cookie: str | None = None, ip: str | None = None) -> tuple[int, dict, dict]:
         """(status, JSON body, response headers). Cookies are passed by hand: the session cookie is
@@ -140,6 +144,9 @@ class WebThread:
             request.add_header("Authorization", f"Bearer {token}")
         if cookie:
             request.add_header("Cookie", cookie)
+            request.add_header("Origin", self.origin)  # as a browser on our own page sends it
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
         if ip:
             request.add_header("X-Real-IP", ip)
         try:
@@ -156,12 +163,13 @@ class WebThread:
             token: str | None = None, cookie: str | None = None) -> tuple[int, bytes, dict]:
         """Any request, any answer: (status, body bytes, headers) — for pages, downloads and uploads."""
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        if cookie:
+            request.add_header("Cookie", cookie)
+            request.add_header("Origin", self.origin)  # as a browser on our own page sends it
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         if token:
             request.add_header("Authorization", f"Bearer {token}")
-        if cookie:
-            request.add_header("Cookie", cookie)
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             with opener.open(request, timeout=30) as resp:

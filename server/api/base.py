@@ -17,7 +17,7 @@ from tornado.web import HTTPError, RequestHandler
 from ..store import accounts, audit, captchas, sessions
 from ..domain.rules import RuleError
 from ..store.db import SITE_TZ
-from . import pdf_files
+from . import csrf, pdf_files
 from .transport import DEFAULT_BODY_LIMIT
 
 log = logging.getLogger("realname.web")
@@ -166,8 +166,13 @@ class BaseHandler(RequestHandler):
     # The few endpoints a user who must still change the issued password may call.
     allowed_before_password_change = False
 
+    # The request body types this route documents; upload routes take multipart instead.
+    body_types: tuple[str, ...] = (csrf.JSON,)
+
     async def prepare(self):
         self.principal = await self._find_principal()
+        if (refused := csrf.refusal(self.request, self.body_types, SESSION_COOKIE)) is not None:
+            await self.refuse(*refused)
         if (self.principal is not None and self.principal.must_change_password
                 and not self.allowed_before_password_change):
             await self.refuse(403, "password_change_required", "请先修改初始密码 (password: 须先修改)")

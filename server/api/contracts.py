@@ -10,6 +10,7 @@ from ..domain.identity import mask_id_number
 from ..store import contracts, people
 from ..store.people import by_worker_nos
 from ..store.db import site_today
+from .csrf import MULTIPART
 from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIError, APIHandler, requires
 from .people import person_in_scope, visible_projects
@@ -76,6 +77,7 @@ class ContractBase(APIHandler):
 
 
 class ProjectContractsHandler(ContractBase):
+    body_types = (MULTIPART,)
     @requires("contracts:read")
     async def get(self, project_id: str):
         project, rows = await self.project_rows(project_id)
@@ -118,6 +120,7 @@ class ContractHandler(ContractBase):
 
 
 class ContractScanHandler(ContractBase):
+    body_types = (MULTIPART,)
     @requires("contracts:download")
     async def get(self, contract_id: str):
         contract = await self.visible_contract(contract_id)

@@ -6,6 +6,7 @@ from tornado.web import stream_request_body
 
 from ..domain.contact import mask_email, mask_mobile
 from ..store import declarations, outbox
+from .csrf import MULTIPART
 from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIError, APIHandler, public, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -46,6 +47,7 @@ class ReviewHandler(APIHandler):
 class DeclarationsHandler(ReviewHandler):
     """The public form streams its body so that an oversized request is refused before it is read:
     without this the server would hold up to Tornado's 100 MB default in memory for anyone."""
+    body_types = (MULTIPART,)
 
     MAX_REQUEST = declarations.PROOF_MAX_BYTES + FORM_FIELDS_ALLOWANCE  # the proof plus the form's text fields
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..domain import device_access_flow as flow
 from ..store import device_access as store
 from ..store import suppliers as supplier_store
+from .csrf import MULTIPART
 from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -136,6 +137,7 @@ _REVIEW_HANDLERS = _side_handlers(flow.SUPERVISOR, "suppliers:review")
 
 class SupplierApplicationsHandler(_SUPPLIER_HANDLERS[""]):
     """The supplier's list, plus submitting a new application."""
+    body_types = (MULTIPART,)
 
     @classmethod
     def body_limit(cls, config) -> int:

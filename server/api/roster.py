@@ -10,6 +10,7 @@ from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
 from ..store import fields, roster_entries, roster_import
 from ..store.db import SITE_TZ
+from .csrf import MULTIPART
 from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -169,6 +170,7 @@ class RosterTemplateHandler(APIHandler):
 
 
 class RosterImportHandler(_ProjectRoster):
+    body_types = (MULTIPART,)
     @classmethod
     def body_limit(cls, config) -> int:
         return IMPORT_MAX_BYTES + FORM_FIELDS_ALLOWANCE

@@ -93,3 +93,26 @@ def test_a_body_over_the_route_limit_is_refused_before_it_is_read(web, site):
                      f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode())
         with pytest.raises(socket.timeout):
             sock.recv(200)
+
+
+def test_cookie_requests_must_come_from_this_origin_and_be_json(web, site, make_account, sdb):
+    make_account("ivy", "supervisor")
+    cookie = web.login("ivy")
+    path = f"/api/projects/{site['project_id']}/location"
+    body = json.dumps({"longitude": 113.08, "latitude": 22.58}).encode()
+    own = {"Content-Type": "application/json", "Origin": web.origin}
+    for headers, status, code in (
+            ({**own, "Origin": "http://127.0.0.1:18999"}, 403, "cross_site_request"),
+            ({**own, "Origin": "null"}, 403, "cross_site_request"),
+            ({"Content-Type": "application/json", "Origin": "", "Referer": "http://127.0.0.1:18999/x"}, 403,
+             "cross_site_request"),
+            ({**own, "Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+            ({**own, "Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type")):
+        got, reply, _ = web.raw("POST", path, body, cookie=cookie, headers=headers)
+        assert (got, json.loads(reply)["code"]) == (status, code), headers
+    assert sdb.projects.find_one({"_id": site["project_id"]}).get("location") is None
+    # Without Origin, a Referer from our own pages passes; a bearer token is judged by the token alone.
+    assert web.raw("POST", path, body, cookie=cookie, headers={"Content-Type": "application/json", "Origin": "",
+                                                               "Referer": web.origin + "/projects"})[0] == 200
+    assert web.raw("POST", path, body, token=ADMIN_TOKEN,
+                   headers={"Content-Type": "application/json", "Origin": "http://elsewhere.example"})[0] == 200

@@ -32,3 +32,65 @@ def test_login_with_a_tab_in_next_stays_on_the_site(web, make_account, browser):
     b.submit("#login-form")
     b.wait_text_in("main", "欢迎")
     assert b.url == f"http://127.0.0.1:{web.port}/", b.url
+
+
+class _OtherPort:
+    """A page on another port of the same host: the same *site* to the browser, so SameSite=Strict
+    cookies go along with whatever it submits."""
+
+    def __init__(self, page: str):
+        import http.server
+        import threading
+
+        body = page.encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_form_on_another_port_cannot_change_a_project(web, site, make_account, browser, sdb):
+    make_account("ivy", "supervisor")
+    pid = site["project_id"]
+    before = sdb.projects.find_one({"_id": pid}).get("location")
+    # text/plain turns name=value into `{"longitude": 113.08, "latitude": 22.58, "x": "=..."}`: valid JSON.
+    attack = _OtherPort(f"""<!doctype html><form id="f" method="POST" enctype="text/plain"
+        action="http://127.0.0.1:{web.port}/api/projects/{pid}/location">
+        <input name='{{"longitude": 113.08, "latitude": 22.58, "x": "' value='"}}'></form>
+        <script>document.getElementById("f").submit();</script>""")
+    try:
+        b = browser(web)
+        b.sign_in("ivy")
+        b.wait_text_in("main", "欢迎")
+        b.driver.get(attack.url)
+        b.wait_url(f"/api/projects/{pid}/location")
+        answer = b.text("body")
+    finally:
+        attack.stop()
+    assert "unsupported_media_type" in answer or "cross_site_request" in answer, answer
+    assert sdb.projects.find_one({"_id": pid}).get("location") == before
+    refused = sdb.audit_log.find_one({"action": "refused", "actor": "ivy", "target.path": f"/api/projects/{pid}/location"})
+    assert refused is not None and refused["detail"]["status"] in (403, 415)
+    # The same change from the platform's own page still works (Origin and JSON from app.js).
+    b.open(f"/projects/{pid}")
+    status = b.driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {method: "POST", headers: {"Content-Type": "application/json"},
+              body: JSON.stringify({longitude: 113.08, latitude: 22.58})}).then(r => done(r.status));
+    """, f"/api/projects/{pid}/location")
+    assert status == 200
+    assert sdb.projects.find_one({"_id": pid})["location"]["longitude"] == 113.08
