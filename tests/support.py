@@ -106,8 +106,8 @@ class WebThread:
     (trusted_proxies=()), so a test can pose as any client address with X-Real-IP.
     """
 
-    def __init__(self, uri: str, db_name: str, **overrides):
-        self.port = free_port()
+    def __init__(self, uri: str, db_name: str, *, address: str = "127.0.0.1", **overrides):
+        self.port, self.address = free_port(), address
         env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
                "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
         overrides.setdefault("trusted_proxies", parse_networks("127.0.0.1"))
@@ -120,7 +120,9 @@ class WebThread:
     async def _main(self):
         from server.api.app import make_app
         client, db = await open_database(self.uri, self.db_name, app_name="test-web")
-        server = make_app(self.config, db).listen(self.port, address="127.0.0.1")
+        from server.api.transport import tls_context
+        server = make_app(self.config, db).listen(self.port, address=self.address,
+                                                  ssl_options=tls_context(self.config))
         self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
         self._ready.set()
         await self.stop_event.wait()

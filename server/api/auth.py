@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..store import accounts, audit, captchas, logins, sessions
 from .base import SESSION_COOKIE, APIError, APIHandler
+from .transport import PLAIN_HTTP_REFUSAL, session_cookie_secure
 from .openapi import BOOL, INT, STR, arr, nullable, obj, operation
 
 # No account name is longer (accounts.USERNAME); passwords get room for passphrases, not for megabytes.
@@ -26,6 +27,10 @@ class LoginHandler(APIHandler):
         password = self.text_field(body, "password", PASSWORD_MAX)
         captcha_id, answer = self.text_field(body, "captcha_id", 64), self.text_field(body, "captcha", 16)
         ip = self.request.remote_ip
+        secure = session_cookie_secure(self.request, self.config)
+        if secure is None:
+            await self._failed(username, "plain_http")
+            raise APIError(403, "https_required", PLAIN_HTTP_REFUSAL)
         if await logins.address_blocked(self.db, ip):
             await self._failed(username, "address_blocked")
             raise APIError(429, "too_many_attempts", "该地址登录失败次数过多，请 15 分钟后再试")
@@ -42,7 +47,7 @@ class LoginHandler(APIHandler):
             raise APIError(401, "login_failed", "username/password: 用户名或密码错误")
         await logins.forget(self.db, username, ip)
         session_id = await sessions.create(self.db, username)
-        self.set_signed_cookie(SESSION_COOKIE, session_id, expires_days=None, secure=True, httponly=True,
+        self.set_signed_cookie(SESSION_COOKIE, session_id, expires_days=None, secure=secure, httponly=True,
                                samesite="Strict", path="/")
         await audit.record(self.db, actor=username, action="login", detail={"ip": ip})
         self.write_json({"username": username, "role": account["role"],
@@ -113,7 +118,8 @@ openapi = {
     "/api/captcha": {"get": operation("获取图形验证码", tag="登录", public=True, errors=(),
                                       response=obj(["id", "image"], id=STR, image=STR))},
     "/api/login": {"post": operation(
-        "账号密码 + 验证码登录，成功后设置会话 Cookie", tag="登录", public=True, errors=(400, 401, 429),
+        "账号密码 + 验证码登录，成功后设置会话 Cookie（经 HTTPS 或本机地址；明文 HTTP 访问他机时 403 https_required）",
+        tag="登录", public=True, errors=(400, 401, 403, 429),
         body=obj(["username", "password", "captcha_id", "captcha"], username=STR, password=STR, captcha_id=STR,
                  captcha=STR), response=_login_ok)},
     "/api/logout": {"post": operation("退出登录", tag="登录", public=True, errors=(),

@@ -76,6 +76,33 @@ def plain_http_warning(config: Config) -> str | None:
             "session cookies over plain HTTP.")
 
 
+# Browsers count these as secure contexts even over plain HTTP, and keep Secure cookies for them.
+_LOCAL_NAMES = ("localhost",)
+
+
+def local_host(request: HTTPServerRequest) -> bool:
+    """Whether the browser addressed this machine by a loopback name (as it typed it: the Host header)."""
+    name = request.host_name.strip("[]").lower()
+    if name in _LOCAL_NAMES or name.endswith(".localhost"):
+        return True
+    address = _address(name)
+    return address is not None and address.is_loopback
+
+
+def session_cookie_secure(request: HTTPServerRequest, config: Config) -> bool | None:
+    """How the session cookie may be sent on this request: True (Secure), False (plain HTTP, only
+    because the operator chose REALNAME_PLAIN_HTTP_LOGIN=yes), or None: it cannot be sent at all
+    (plain HTTP to another machine: a Secure cookie would be dropped by the browser, an unsecured
+    one readable on the network)."""
+    if request.protocol == "https" or local_host(request):
+        return True
+    return False if config.plain_http_login else None
+
+
+PLAIN_HTTP_REFUSAL = ("本平台未对此地址启用 HTTPS，浏览器不会保存登录会话：请使用 https:// 地址访问，"
+                      "或请管理员配置 HTTPS 或 HTTPS 反向代理（见 docs/access.md）")
+
+
 class NoSniff(tornado.web.OutputTransform):
     """Every response, pages, API, static files and errors alike: the declared type is final."""
 

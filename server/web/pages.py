@@ -19,6 +19,7 @@ from typing import Any
 from tornado.web import HTTPError, StaticFileHandler
 
 from ..api.base import APIError, BaseHandler
+from ..api.transport import PLAIN_HTTP_REFUSAL, session_cookie_secure
 from ..store.accounts import PASSWORD_RULE
 
 HERE = os.path.dirname(__file__)
@@ -100,7 +101,9 @@ class LoginPage(PageHandler):
     allowed_before_password_change = True
 
     async def get(self):
+        plain_http = session_cookie_secure(self.request, self.config) is None
         self.render_page("login.html", next=_safe_next(self.get_query_argument("next", "/")),
+                         transport_notice=PLAIN_HTTP_REFUSAL if plain_http else "",
                          registered=self.get_query_argument("registered", "") == "1")
 
 

@@ -94,3 +94,63 @@ def test_a_form_on_another_port_cannot_change_a_project(web, site, make_account,
     """, f"/api/projects/{pid}/location")
     assert status == 200
     assert sdb.projects.find_one({"_id": pid})["location"]["longitude"] == 113.08
+
+
+def _lan_address() -> str | None:
+    import psutil
+    for addresses in psutil.net_if_addrs().values():
+        for a in addresses:
+            if a.family == 2 and not a.address.startswith("127."):
+                return a.address
+    return None
+
+
+@pytest.fixture
+def lan_web(mongo_uri, db_name):
+    """The web server on this machine's non-loopback address, as a browser elsewhere on the LAN sees it."""
+    from support import WebThread
+    address = _lan_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to reach the web server by")
+    started = []
+
+    def make(**overrides):
+        started.append(WebThread(mongo_uri, db_name, address=address, **overrides))
+        return started[-1], f"http://{address}:{started[-1].port}"
+    yield make
+    for w in started:
+        w.stop()
+
+
+def _lan_browser(chromium, base):
+    from support import Browser
+    chromium.get(base + "/login")
+    chromium.delete_all_cookies()
+    return Browser(chromium, base)
+
+
+def test_plain_http_on_the_lan_says_why_login_cannot_work(lan_web, make_account, chromium):
+    """Chromium reaching the server by its LAN address over plain HTTP (what README's http://<host>:8080/
+    gives a colleague): today the Secure cookie is dropped silently; now the page and the refusal say why."""
+    make_account("ivy", "supervisor")
+    web, base = lan_web()
+    b = _lan_browser(chromium, base)
+    b.open("/login")
+    assert "HTTPS" in b.text("#transport-notice")
+    b.fill({"username": "ivy", "password": PASSWORD, "captcha": "TEST"})
+    b.submit("#login-form")
+    assert "HTTPS" in b.wait_text(".form-error")
+    assert "/login" in b.url and not b.driver.get_cookies()
+
+
+def test_plain_http_on_the_lan_works_when_the_operator_chose_it(lan_web, make_account, chromium):
+    make_account("ivy", "supervisor")
+    web, base = lan_web(plain_http_login=True)
+    b = _lan_browser(chromium, base)
+    b.open("/login")
+    b.fill({"username": "ivy", "password": PASSWORD, "captcha": "TEST"})
+    b.submit("#login-form")
+    b.wait_text_in("main", "欢迎")
+    cookie = next(c for c in b.driver.get_cookies() if c["name"] == "realname_session")
+    assert cookie["secure"] is False and cookie["httpOnly"] is True
+    chromium.delete_all_cookies()
