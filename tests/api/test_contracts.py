@@ -9,9 +9,7 @@ import urllib.parse
 import openpyxl
 import pytest
 
-from support import WebThread, build_site, run_async
-
-from support import PDF  # a real PDF: uploads are parsed
+from support import PDF, WebThread, build_site, run_async
 
 
 def terms(worker_no: int, **changes) -> dict:

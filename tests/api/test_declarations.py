@@ -11,9 +11,8 @@ import uuid
 
 import openpyxl
 
-from support import ADMIN_TOKEN, WebThread
+from support import ADMIN_TOKEN, PDF, WebThread
 
-from support import PDF  # a real PDF: uploads are parsed
 FIELDS = {"name": "江门市蓬江区测试住宅楼工程", "supplier": "江门智慧工地科技有限公司", "category": "房屋建筑工程",
           "status": "在建", "permit_no": "440703202207060101", "county": "蓬江区", "address": "江门市蓬江区建设路1号",
           "applicant_name": "陈大文", "applicant_mobile": "13812345678", "applicant_email": "chen@example.cn"}

@@ -5,9 +5,8 @@ import io
 
 import openpyxl
 
-from support import ADMIN_TOKEN
+from support import ADMIN_TOKEN, PDF
 
-from support import PDF  # a real PDF: uploads are parsed
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

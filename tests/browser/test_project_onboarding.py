@@ -11,9 +11,8 @@ import random
 
 
 from server.demo import synthetic
-from support import CAPTCHA_ANSWER, PASSWORD, declare_project, roster_workbook
+from support import CAPTCHA_ANSWER, PASSWORD, PDF, declare_project, roster_workbook
 
-from support import PDF  # a real PDF: uploads are parsed
 RNG = random.Random(31)
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import random
 
 from server.demo import synthetic
-from support import CAPTCHA_ANSWER, PASSWORD
-
-from support import PDF  # a real PDF: uploads are parsed
+from support import CAPTCHA_ANSWER, PASSWORD, PDF
 
 
 def wait_for(b, selector, expected, timeout=15):

@@ -12,9 +12,8 @@ import time
 
 from server.device import codec
 
-from support import Device, now_local
+from support import PDF, Device, now_local
 
-from support import PDF  # a real PDF: uploads are parsed
 REV, SUP = "/api/device-access", "/api/supplier/applications"
 
 
