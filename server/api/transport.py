@@ -124,7 +124,7 @@ class Application(tornado.web.Application):
         apply_forwarded(request, config.trusted_proxies)
         delegate = super().find_handler(request, **kwargs)
         handler_class = getattr(delegate, "handler_class", None)
-        limit = getattr(handler_class, "body_limit", None)
-        if request.connection is not None and limit is not None:
-            request.connection.set_max_body_size(limit(config))
+        limit = getattr(handler_class, "body_limit", None)  # static files have none: they read no body
+        if request.connection is not None:
+            request.connection.set_max_body_size(limit(config) if limit is not None else DEFAULT_BODY_LIMIT)
         return delegate

@@ -116,3 +116,7 @@ def test_cookie_requests_must_come_from_this_origin_and_be_json(web, site, make_
                                                                "Referer": web.origin + "/projects"})[0] == 200
     assert web.raw("POST", path, body, token=ADMIN_TOKEN,
                    headers={"Content-Type": "application/json", "Origin": "http://elsewhere.example"})[0] == 200
+
+
+def test_static_files_read_no_large_body_either(web):
+    assert _declared_body(web, "/static/app.js", 50 * 1024 * 1024).startswith(b"HTTP/1.1 400")
