@@ -11,7 +11,7 @@ from ..store import contracts, people
 from ..store.people import by_worker_nos
 from ..store.db import site_today
 from .csrf import MULTIPART
-from .transport import FORM_FIELDS_ALLOWANCE
+from .transport import upload_body_limit
 from .base import APIError, APIHandler, requires
 from .people import person_in_scope, visible_projects
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -47,7 +47,7 @@ async def contract_views(db, rows: list[dict]) -> list[dict]:
 class ContractBase(APIHandler):
     @classmethod
     def body_limit(cls, config) -> int:
-        return config.contract_max_mb * 1024 * 1024 + FORM_FIELDS_ALLOWANCE
+        return upload_body_limit(config.contract_max_mb * 1024 * 1024)
 
     async def views(self, rows: list[dict]) -> list[dict]:
         return await contract_views(self.db, rows)

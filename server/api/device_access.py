@@ -12,7 +12,7 @@ from ..domain import device_access_flow as flow
 from ..store import device_access as store
 from ..store import suppliers as supplier_store
 from .csrf import MULTIPART
-from .transport import FORM_FIELDS_ALLOWANCE
+from .transport import upload_body_limit
 from .base import APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
@@ -141,7 +141,7 @@ class SupplierApplicationsHandler(_SUPPLIER_HANDLERS[""]):
 
     @classmethod
     def body_limit(cls, config) -> int:
-        return ATTACHMENT_MAX_BYTES * len(ATTACHMENT_FIELDS) + FORM_FIELDS_ALLOWANCE
+        return upload_body_limit(ATTACHMENT_MAX_BYTES, len(ATTACHMENT_FIELDS))
 
     @requires("supplier:self")
     async def post(self):

@@ -11,7 +11,7 @@ from ..domain.rules import RuleError
 from ..store import fields, roster_entries, roster_import
 from ..store.db import SITE_TZ
 from .csrf import MULTIPART
-from .transport import FORM_FIELDS_ALLOWANCE
+from .transport import upload_body_limit
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param)
@@ -173,7 +173,7 @@ class RosterImportHandler(_ProjectRoster):
     body_types = (MULTIPART,)
     @classmethod
     def body_limit(cls, config) -> int:
-        return IMPORT_MAX_BYTES + FORM_FIELDS_ALLOWANCE
+        return upload_body_limit(IMPORT_MAX_BYTES)
 
     @requires("workforce:write")
     async def post(self, project_id: str):

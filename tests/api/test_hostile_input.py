@@ -86,7 +86,8 @@ def test_a_body_over_the_route_limit_is_refused_before_it_is_read(web, site):
     # Without a limit the server would wait for the 50 MB (and hold them); with one it answers at once.
     assert _declared_body(web, "/api/login", 50 * 1024 * 1024).startswith(b"HTTP/1.1 400")
     assert _declared_body(web, "/api/people", 2 * 1024 * 1024).startswith(b"HTTP/1.1 400")
-    # An upload route keeps its larger limit: 3 MB is read (and the socket waits for it).
+    # An upload route keeps its larger limit: 3 MB is read (the socket waits for it), so the handler can
+    # answer a modestly oversized file with a 413 naming the field.
     with socket.create_connection(("127.0.0.1", web.port), timeout=1) as sock:
         sock.sendall(f"POST /api/projects/{site['project_id']}/roster/import HTTP/1.1\r\nHost: x\r\n"
                      f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {3 * 1024 * 1024}\r\n"
@@ -120,3 +121,8 @@ def test_cookie_requests_must_come_from_this_origin_and_be_json(web, site, make_
 
 def test_static_files_read_no_large_body_either(web):
     assert _declared_body(web, "/static/app.js", 50 * 1024 * 1024).startswith(b"HTTP/1.1 400")
+
+
+def test_an_upload_far_over_its_limit_is_refused_before_it_is_read(web, site):
+    path = f"/api/projects/{site['project_id']}/roster/import"
+    assert _declared_body(web, path, 50 * 1024 * 1024, "multipart/form-data; boundary=b").startswith(b"HTTP/1.1 400")
