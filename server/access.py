@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, str] = {
     "suppliers:review": "business scope and device access review",
     "audit:read": "search the audit log",
     "dashboards:read": "the supervisors' dashboards (/dash/)",
+    "accounts:manage": "disable and enable accounts, list and revoke their tokens (the operator's)",
 }
 ALL = "*"  # the admin's: every permission
 

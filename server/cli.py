@@ -131,15 +131,47 @@ def cmd_account(args, config: Config) -> int:
         return 0
 
     async def token(db):
-        try:
-            plaintext = await accounts.issue_token(db, args.username, args.label, actor="operator")
-        except accounts.AccountError as exc:
-            print(f"错误: {exc}", file=sys.stderr)
-            return 2
+        plaintext = await accounts.issue_token(db, args.username, args.label, actor="operator",
+                                               keep_on_password_change=args.keep_on_password_change)
         print(f"访问令牌 (仅显示这一次；请求头 Authorization: Bearer <令牌>): {plaintext}")
         return 0
 
-    return _with_database(config, add if args.action == "add" else token, app_name="realname-cli")
+    async def tokens(db):
+        account = await accounts.by_username(db, args.username)
+        if account is None:
+            raise accounts.AccountError(f"username: 账号 {args.username} 不存在")
+        print(f"账号 {args.username}{' (已停用)' if account.get('disabled') else ''}")
+        for t in accounts.token_views(account):
+            kept = "  (改密码后保留)" if t["keep_on_password_change"] else ""
+            print(f"  {t['id']}  {t['created_at']:%Y-%m-%d %H:%M}  {t['label']}{kept}")
+        return 0
+
+    async def revoke(db):
+        removed = await accounts.revoke_tokens(db, args.username, actor="operator", reason="revoked",
+                                               only=None if args.all else args.token_id)
+        print(f"已吊销 {len(removed)} 个令牌: {' '.join(removed) or '-'}")
+        return 0
+
+    async def disable(db):
+        await accounts.set_disabled(db, args.username, True, actor="operator", keep_tokens=args.keep_tokens)
+        print(f"已停用账号 {args.username}" + ("（令牌保留，启用后可再用）" if args.keep_tokens else "（会话已结束，令牌已吊销）"))
+        return 0
+
+    async def enable(db):
+        await accounts.set_disabled(db, args.username, False, actor="operator")
+        print(f"已启用账号 {args.username}")
+        return 0
+
+    actions = {"add": add, "token": token, "tokens": tokens, "revoke": revoke, "disable": disable, "enable": enable}
+
+    async def run(db):
+        try:
+            return await actions[args.action](db)
+        except accounts.AccountError as exc:
+            print(f"错误: {exc}", file=sys.stderr)
+            return 2
+
+    return _with_database(config, run, app_name="realname-cli")
 
 
 def cmd_seed_demo(args, config: Config) -> int:
@@ -193,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--project", type=int, default=None)
     device.set_defaults(func=cmd_device)
 
-    account = sub.add_parser("account", help="issue accounts and bearer tokens (operators)")
+    account = sub.add_parser("account", help="issue, disable and enable accounts; issue and revoke bearer tokens (operators)")
     asub = account.add_subparsers(dest="action", required=True)
     aadd = asub.add_parser("add", help="create an account; prints its initial password once")
     aadd.add_argument("--role", required=True, help="supervisor, project, supplier, enterprise, analyst or admin")
@@ -203,6 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
     atok = asub.add_parser("token", help="issue a bearer token for an account; prints it once")
     atok.add_argument("username")
     atok.add_argument("--label", default="")
+    atok.add_argument("--keep-on-password-change", action="store_true",
+                      help="the token outlives the account's password changes (an integration's own token)")
+    asub.add_parser("tokens", help="list an account's tokens (ids and labels)").add_argument("username")
+    arev = asub.add_parser("revoke", help="revoke one token of an account (by id, see 'tokens'), or all")
+    arev.add_argument("username")
+    arev_which = arev.add_mutually_exclusive_group(required=True)
+    arev_which.add_argument("token_id", nargs="?")
+    arev_which.add_argument("--all", action="store_true")
+    adis = asub.add_parser("disable", help="disable an account: ends its sessions and revokes its tokens")
+    adis.add_argument("username")
+    adis.add_argument("--keep-tokens", action="store_true", help="keep its tokens (they work again once enabled)")
+    asub.add_parser("enable", help="enable a disabled account").add_argument("username")
     account.set_defaults(func=cmd_account)
 
     seed = sub.add_parser("seed-demo", help="create the demonstration city (idempotent)")

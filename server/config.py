@@ -6,6 +6,7 @@ documentation cannot drift from the code.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -44,6 +45,10 @@ SETTINGS = (
     Setting("REALNAME_SESSION_IDLE_MINUTES", "30", "Minutes a login session may stay unused before it is refused."),
     Setting("REALNAME_CAPTCHA_TEST_ANSWER", "", "Tests only: when set, every login captcha's answer is this text. Leave empty in production."),
     Setting("REALNAME_CONTRACT_MAX_MB", "10", "Largest contract scan (合同扫描件, PDF) accepted, in MB; kept in the database."),
+    Setting("REALNAME_TRUSTED_PROXIES", "", "Addresses or networks (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`) of reverse proxies whose X-Forwarded-For / X-Real-Ip / X-Forwarded-Proto are believed; empty: these headers are ignored and the peer address is the client (docs/access.md)."),
+    Setting("REALNAME_TLS_CERT", "", "PEM certificate (chain) file: with REALNAME_TLS_KEY the web process serves HTTPS itself on REALNAME_WEB_PORT."),
+    Setting("REALNAME_TLS_KEY", "", "PEM private key file for REALNAME_TLS_CERT."),
+    Setting("REALNAME_PLAIN_HTTP_LOGIN", "no", "'yes': allow logins over plain HTTP from other machines (session cookie without Secure, readable on the network). Default 'no': such logins are refused with a message; use HTTPS or a TLS proxy instead."),
     Setting("REALNAME_SMTP_HOST", "", "Mail server for result e-mails (项目申报 results); unset: mails stay queued in the outbox."),
     Setting("REALNAME_SMTP_PORT", "25", "Port of that mail server (plain SMTP, as inside a government network)."),
     Setting("REALNAME_DASH_PORT", "8050", "Port of the dashboards process (Dash under waitress, loopback only; reached through the web process at /dash/)."),
@@ -61,6 +66,20 @@ SETTINGS = (
     Setting("REALNAME_PROVINCE_ATTENDANCE_BATCH", "100", "Most punches sent in one WorkerAttendance.Add."),
     Setting("REALNAME_PROVINCE_RETRY_SECONDS", "30", "First wait after a transient upload failure; doubled per further failure, at most 1 hour."),
 )
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """REALNAME_TRUSTED_PROXIES: addresses or networks, comma- or space-separated."""
+    networks = []
+    for item in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"REALNAME_TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
+    return tuple(networks)
+
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
 
@@ -113,6 +132,10 @@ class Config:
     province_request_timeout: float = 20.0
     province_attendance_batch: int = 100
     province_retry_seconds: float = 30.0
+    trusted_proxies: tuple = ()
+    tls_cert: str = ""
+    tls_key: str = ""
+    plain_http_login: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -121,6 +144,12 @@ class Config:
         if checksum not in ("lenient", "strict"):
             raise ValueError(f"REALNAME_CHECKSUM must be 'lenient' or 'strict', not {checksum!r}")
         token = _get(env, "REALNAME_ADMIN_TOKEN")
+        plain_http = _get(env, "REALNAME_PLAIN_HTTP_LOGIN").strip().lower()
+        if plain_http not in ("yes", "no"):
+            raise ValueError(f"REALNAME_PLAIN_HTTP_LOGIN must be 'yes' or 'no', not {plain_http!r}")
+        tls_cert, tls_key = _get(env, "REALNAME_TLS_CERT"), _get(env, "REALNAME_TLS_KEY")
+        if bool(tls_cert) != bool(tls_key):
+            raise ValueError("REALNAME_TLS_CERT and REALNAME_TLS_KEY must be set together")
         values = dict(
             mongodb_uri=_get(env, "MONGODB_URI"),
             db_name=_get(env, "REALNAME_DB_NAME"),
@@ -164,6 +193,10 @@ class Config:
             province_request_timeout=float(_get(env, "REALNAME_PROVINCE_REQUEST_TIMEOUT")),
             province_attendance_batch=int(_get(env, "REALNAME_PROVINCE_ATTENDANCE_BATCH")),
             province_retry_seconds=float(_get(env, "REALNAME_PROVINCE_RETRY_SECONDS")),
+            trusted_proxies=parse_networks(_get(env, "REALNAME_TRUSTED_PROXIES")),
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            plain_http_login=plain_http == "yes",
         )
         values.update(overrides)
         return cls(**values)

@@ -188,10 +188,19 @@ class Platform:
             f"  web / API     http://127.0.0.1:{c.web_port}/api/health",
             f"  dashboards    http://127.0.0.1:{c.web_port}/dash/   (supervisors and analysts, after login)",
             "  worker        background jobs (Excel imports, mail retry); restarts shown by /api/health",
-            f"  admin token   {c.admin_token}",
-            f"  try: curl -H 'Authorization: Bearer {c.admin_token}' http://127.0.0.1:{c.web_port}/api/devices",
+            *token_lines(c, f"http://127.0.0.1:{c.web_port}/api/devices"),
         ]
         return "\n".join(lines)
+
+
+def token_lines(config: Config, example_url: str) -> list[str]:
+    """The admin token for the banner: shown only when this run generated it. One the operator set
+    in the environment is a standing secret and stays out of logs and terminals."""
+    if config.admin_token_generated:
+        return [f"  admin token   {config.admin_token}   (generated for this run; set REALNAME_ADMIN_TOKEN to keep one)",
+                f"  try: curl -H 'Authorization: Bearer {config.admin_token}' {example_url}"]
+    return ["  admin token   from REALNAME_ADMIN_TOKEN (not shown)",
+            f"  try: curl -H \"Authorization: Bearer $REALNAME_ADMIN_TOKEN\" {example_url}"]
 
 
 def serve(config: Config) -> int:
@@ -242,8 +251,7 @@ def demo(config: Config, *, devices: int) -> int:
             print(f"    {purpose:<12} {username} / {DEMO_PASSWORD}")
         for username, name, *_ in SUPPLIERS:
             print(f"    供应商 {name}: {username} / {DEMO_PASSWORD}")
-        print(f"  punches: curl -H 'Authorization: Bearer {config.admin_token}' "
-              f"'http://127.0.0.1:{config.web_port}/api/projects/1/punches'")
+        print("\n".join(token_lines(config, f"http://127.0.0.1:{config.web_port}/api/projects/1/punches")[1:]))
         print("  Ctrl-C stops everything.", flush=True)
         return platform.wait()
     finally:

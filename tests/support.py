@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from server.config import Config
+from server.config import Config, parse_networks
 from server.device import codec
 from server.device.codec import Frame
 from server.device.framer import FrameBuffer
@@ -126,6 +126,10 @@ class WebClient:
     def __init__(self, port: int):
         self.port = port
 
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def request(self, method: str, path: str, body: dict | None = None, *, token: str | None = None,
                 cookie: str | None = None, ip: str | None = None) -> tuple[int, dict, dict]:
         """(status, JSON body, response headers). Cookies are passed by hand: the session cookie is
@@ -136,6 +140,9 @@ class WebClient:
             request.add_header("Authorization", f"Bearer {token}")
         if cookie:
             request.add_header("Cookie", cookie)
+            request.add_header("Origin", self.origin)  # as a browser on our own page sends it
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
         if ip:
             request.add_header("X-Real-IP", ip)
         try:
@@ -152,12 +159,13 @@ class WebClient:
             token: str | None = None, cookie: str | None = None) -> tuple[int, bytes, dict]:
         """Any request, any answer: (status, body bytes, headers) — for pages, downloads and uploads."""
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        if cookie:
+            request.add_header("Cookie", cookie)
+            request.add_header("Origin", self.origin)  # as a browser on our own page sends it
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         if token:
             request.add_header("Authorization", f"Bearer {token}")
-        if cookie:
-            request.add_header("Cookie", cookie)
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             with opener.open(request, timeout=30) as resp:
@@ -195,13 +203,16 @@ class WebClient:
 class WebThread(WebClient):
     """The web app on a thread with its own loop, against the real database, spoken to over real HTTP.
 
-    xheaders=True as in run_web, so a test can pose as any client address with X-Real-IP.
+    The test client (127.0.0.1) is configured as a trusted proxy unless a test says otherwise
+    (trusted_proxies=()), so a test can pose as any client address with X-Real-IP.
     """
 
-    def __init__(self, uri: str, db_name: str, **overrides):
+    def __init__(self, uri: str, db_name: str, *, address: str = "127.0.0.1", **overrides):
         super().__init__(free_port())
+        self.address = address
         env = {"REALNAME_DB_NAME": db_name, "REALNAME_ADMIN_TOKEN": ADMIN_TOKEN,
                "REALNAME_COOKIE_SECRET": "test-cookie-secret", "REALNAME_CAPTCHA_TEST_ANSWER": CAPTCHA_ANSWER}
+        overrides.setdefault("trusted_proxies", parse_networks("127.0.0.1"))
         self.config = Config.from_env(env, mongodb_uri=uri, web_host="127.0.0.1", web_port=self.port, **overrides)
         self.uri, self.db_name = uri, db_name
         self._ready = threading.Event()
@@ -210,8 +221,10 @@ class WebThread(WebClient):
 
     async def _main(self):
         from server.api.app import make_app
+        from server.api.transport import tls_context
         client, db = await open_database(self.uri, self.db_name, app_name="test-web")
-        server = make_app(self.config, db).listen(self.port, address="127.0.0.1", xheaders=True)
+        server = make_app(self.config, db).listen(self.port, address=self.address,
+                                                  ssl_options=tls_context(self.config))
         self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
         self._ready.set()
         await self.stop_event.wait()
@@ -220,6 +233,22 @@ class WebThread(WebClient):
 
     def stop(self):
         self.loop.call_soon_threadsafe(self.stop_event.set)
+
+
+def pdf_bytes() -> bytes:
+    """A real one-page PDF: uploads must parse, not merely start with %PDF-."""
+    import io
+
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.pdf_header = b"%PDF-1.4"
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = pdf_bytes()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

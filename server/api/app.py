@@ -11,9 +11,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..config import Config, resolve_cookie_secret
 from ..web import (attendance_pages, audit_pages, contract_pages, dash_proxy, device_pages, pages, people_pages,
                    project_pages, roster_pages, supplier_pages, workforce_pages)
-from . import (attendance, audit, auth, contracts, declarations, device_access, devices, enterprises, health, imports,
-               openapi, outbox, people, projects, roster, suppliers, teams, units)
+from . import (accounts, attendance, audit, auth, contracts, declarations, device_access, devices, enterprises, health,
+               imports, openapi, outbox, people, projects, roster, suppliers, teams, units)
 from .base import APIError, APIHandler
+from .transport import Application, plain_http_warning, tls_context
 
 log = logging.getLogger("realname.web")
 
@@ -25,7 +26,7 @@ class NotFoundHandler(APIHandler):
 
 
 # Every module serving /api/... : its `default_handlers` are routed and its `openapi` paths documented.
-API_MODULES = [health, openapi, auth, projects, declarations, outbox, enterprises, units, teams, people, roster,
+API_MODULES = [health, openapi, auth, accounts, projects, declarations, outbox, enterprises, units, teams, people, roster,
                imports, contracts, attendance, devices, suppliers, device_access, audit]
 # Server-rendered pages (server/web); they call the same store functions and post forms to the API.
 PAGE_MODULES = [pages, project_pages, workforce_pages, roster_pages, people_pages, attendance_pages, contract_pages,
@@ -37,7 +38,7 @@ def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:
     # Unknown addresses: JSON under /api/, a Chinese page everywhere else.
     handlers.append((r"/(?!api/).*", pages.NotFoundPage))
     nav = sorted((entry for module in PAGE_MODULES for entry in module.nav), key=lambda e: e["order"])
-    return tornado.web.Application(handlers, config=config, db=db, default_handler_class=NotFoundHandler,
+    return Application(handlers, config=config, db=db, default_handler_class=NotFoundHandler,
                                    nav=nav,
                                    xsrf_cookies=False, compress_response=True,
                                    cookie_secret=resolve_cookie_secret(config),
@@ -48,8 +49,11 @@ def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:
 
 async def run_web(config: Config, db: AsyncDatabase) -> None:
     app = make_app(config, db)
-    server = app.listen(config.web_port, address=config.web_host, xheaders=True)
-    log.info("web listening on %s:%s", config.web_host, config.web_port)
+    # No xheaders: the forwarded headers are believed only from REALNAME_TRUSTED_PROXIES (transport.py).
+    server = app.listen(config.web_port, address=config.web_host, ssl_options=tls_context(config))
+    log.info("web listening on %s://%s:%s", "https" if config.tls_cert else "http", config.web_host, config.web_port)
+    if (warning := plain_http_warning(config)) is not None:
+        log.warning(warning)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from ..store import accounts, audit, captchas, logins, sessions
 from .base import SESSION_COOKIE, APIError, APIHandler
+from .transport import PLAIN_HTTP_REFUSAL, session_cookie_secure
 from .openapi import BOOL, INT, STR, arr, nullable, obj, operation
+
+# No account name is longer (accounts.USERNAME); passwords get room for passphrases, not for megabytes.
+USERNAME_MAX, PASSWORD_MAX = 64, 256
 
 
 class CaptchaHandler(APIHandler):
@@ -19,9 +23,14 @@ class LoginHandler(APIHandler):
 
     async def post(self):
         body = self.json_body()
-        username, password = self.text_field(body, "username"), self.text_field(body, "password")
-        captcha_id, answer = self.text_field(body, "captcha_id"), self.text_field(body, "captcha")
+        username = self.text_field(body, "username", USERNAME_MAX)
+        password = self.text_field(body, "password", PASSWORD_MAX)
+        captcha_id, answer = self.text_field(body, "captcha_id", 64), self.text_field(body, "captcha", 16)
         ip = self.request.remote_ip
+        secure = session_cookie_secure(self.request, self.config)
+        if secure is None:
+            await self._failed(username, "plain_http")
+            raise APIError(403, "https_required", PLAIN_HTTP_REFUSAL)
         if await logins.address_blocked(self.db, ip):
             await self._failed(username, "address_blocked")
             raise APIError(429, "too_many_attempts", "该地址登录失败次数过多，请 15 分钟后再试")
@@ -38,7 +47,7 @@ class LoginHandler(APIHandler):
             raise APIError(401, "login_failed", "username/password: 用户名或密码错误")
         await logins.forget(self.db, username, ip)
         session_id = await sessions.create(self.db, username)
-        self.set_signed_cookie(SESSION_COOKIE, session_id, expires_days=None, secure=True, httponly=True,
+        self.set_signed_cookie(SESSION_COOKIE, session_id, expires_days=None, secure=secure, httponly=True,
                                samesite="Strict", path="/")
         await audit.record(self.db, actor=username, action="login", detail={"ip": ip})
         self.write_json({"username": username, "role": account["role"],
@@ -68,11 +77,23 @@ class PasswordHandler(APIHandler):
         if self.principal is None or self.principal.username is None:
             await self.refuse(401, "unauthorized", "需要以账号登录后才能修改密码")
         body = self.json_body()
-        old, new = self.text_field(body, "old_password"), self.text_field(body, "new_password")
+        old, new = self.text_field(body, "old_password", PASSWORD_MAX), self.text_field(body, "new_password", PASSWORD_MAX)
+        username, ip = self.principal.username, self.request.remote_ip
+        # Guessing the current password from a stolen session is guessing a password: same lockout as login.
+        if await logins.address_blocked(self.db, ip) or await logins.account_locked(self.db, username, ip):
+            await audit.record(self.db, actor=username, action="password_change_failure",
+                               detail={"ip": ip, "reason": "locked"})
+            raise APIError(429, "account_locked", "old_password: 原密码错误次数过多，已锁定 30 分钟")
         try:
-            await accounts.change_password(self.db, self.principal.username, old, new)
+            await accounts.change_password(self.db, username, old, new)
+        except accounts.WrongPassword as exc:
+            await logins.record_failure(self.db, username, ip)
+            await audit.record(self.db, actor=username, action="password_change_failure",
+                               detail={"ip": ip, "reason": "old_password"})
+            raise APIError(400, "invalid_argument", str(exc), field="old_password") from None
         except accounts.AccountError as exc:
             raise APIError(400, "invalid_argument", str(exc)) from None
+        await logins.forget(self.db, username, ip)
         await sessions.delete_others(self.db, self.principal.username, keep=self.principal.session_id)
         self.write_json({"ok": True, "must_change_password": False})
 
@@ -97,13 +118,14 @@ openapi = {
     "/api/captcha": {"get": operation("获取图形验证码", tag="登录", public=True, errors=(),
                                       response=obj(["id", "image"], id=STR, image=STR))},
     "/api/login": {"post": operation(
-        "账号密码 + 验证码登录，成功后设置会话 Cookie", tag="登录", public=True, errors=(400, 401, 429),
+        "账号密码 + 验证码登录，成功后设置会话 Cookie（经 HTTPS 或本机地址；明文 HTTP 访问他机时 403 https_required）",
+        tag="登录", public=True, errors=(400, 401, 403, 429),
         body=obj(["username", "password", "captcha_id", "captcha"], username=STR, password=STR, captcha_id=STR,
                  captcha=STR), response=_login_ok)},
     "/api/logout": {"post": operation("退出登录", tag="登录", public=True, errors=(),
                                       response=obj(["ok"], ok=BOOL))},
     "/api/password": {"post": operation(
-        "修改密码（首次登录须先修改）", tag="登录", errors=(400, 401),
+        "修改密码（首次登录须先修改）；原密码错误与登录失败一同计数、锁定", tag="登录", errors=(400, 401, 429),
         body=obj(["old_password", "new_password"], old_password=STR, new_password=STR),
         response=obj(["ok"], ok=BOOL, must_change_password=BOOL))},
     "/api/me": {"get": operation("当前登录身份", tag="登录", errors=(401,), response=obj(

@@ -5,6 +5,7 @@ import functools
 import hmac
 import json
 import logging
+import re
 import urllib.parse
 import datetime as dt
 from typing import Any
@@ -16,10 +17,14 @@ from ..access import Principal, check_permission
 from ..store import accounts, audit, captchas, projects, sessions
 from ..domain.rules import RuleError
 from ..domain.site_clock import SITE_TZ, parse_day
+from . import csrf, pdf_files
+from .transport import DEFAULT_BODY_LIMIT
 
 log = logging.getLogger("realname.web")
 
 SESSION_COOKIE = "realname_session"
+# Longest path or query kept in an audit entry: enough to see what was asked, not a way to fill the log.
+AUDIT_TEXT_MAX = 2000
 
 
 def _reporting_rule_errors(method):
@@ -87,11 +92,22 @@ class BaseHandler(RequestHandler):
     def config(self):
         return self.settings["config"]
 
+    @classmethod
+    def body_limit(cls, config) -> int:
+        """Largest request body this route reads; bigger ones are refused before they are read.
+        Upload routes override it with their file limit plus the form's text fields."""
+        return DEFAULT_BODY_LIMIT
+
     # The few endpoints a user who must still change the issued password may call.
     allowed_before_password_change = False
 
+    # The request body types this route documents; upload routes take multipart instead.
+    body_types: tuple[str, ...] = (csrf.JSON,)
+
     async def prepare(self):
         self.principal = await self._find_principal()
+        if (refused := csrf.refusal(self.request, self.body_types, SESSION_COOKIE)) is not None:
+            await self.refuse(*refused)
         if (self.principal is not None and self.principal.must_change_password
                 and not self.allowed_before_password_change):
             await self.refuse(403, "password_change_required", "请先修改初始密码 (password: 须先修改)")
@@ -131,6 +147,7 @@ class BaseHandler(RequestHandler):
         """?unmask=true asks for personal data in full: only with people:unmask (the caller audits the view)."""
         unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
         if unmask and not self.principal.may("people:unmask"):
+            # The entry keeps the query and this reason: an auditor looking for unmask attempts finds them.
             await self.refuse(403, "forbidden", "unmask: 无权查看未脱敏的个人信息")
         return unmask
 
@@ -162,22 +179,32 @@ class BaseHandler(RequestHandler):
             names = {"pdf": "PDF", "xlsx": "Excel (.xlsx)", "jpeg": "JPEG", "png": "PNG"}
             raise APIError(400, "invalid_file_type",
                            f"{field}: 文件类型须为 {' / '.join(names[k] for k in kinds)}", field=field)
+        if kind == "pdf" and not pdf_files.readable(body):
+            # "%PDF-" and then HTML would be served back as a PDF: only a document that parses is kept.
+            raise APIError(400, "invalid_file_type", f"{field}: 文件不是有效的 PDF 文档（无法解析）", field=field)
         return body, kind
 
     def send_download(self, data: bytes, filename: str, content_type: str) -> None:
-        """Send bytes as an attachment; the Chinese file name travels RFC 5987-encoded."""
-        ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+        """Send bytes as an attachment, never shown in the browser: the Chinese file name travels
+        RFC 5987-encoded, the plain fallback keeps only harmless characters, and should a browser
+        open it anyway, it runs nothing (sandbox) and is not re-typed (nosniff, on every response)."""
         self.set_header("Content-Type", content_type)
-        self.set_header("Content-Disposition",
-                        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename)}")
+        self.set_header("Content-Disposition", attachment_disposition(filename))
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
         self.set_header("Cache-Control", "no-store")
         self.finish(data)
 
     async def refuse(self, status: int, code: str, message: str):
-        """Raise the refusal, after writing it to the audit log (who was refused what, from where)."""
-        await self.audit("refused", {"method": self.request.method, "path": self.request.path},
-                         status=status, code=code)
+        """Raise the refusal, after writing it to the audit log (who was refused what, from where, and why)."""
+        await self.audit("refused", {"method": self.request.method, "path": self.request.path[:AUDIT_TEXT_MAX],
+                                  "query": self.request.query[:AUDIT_TEXT_MAX]},
+                         status=status, code=code, reason=message)
         raise APIError(status, code, message)
+
+
+def attachment_disposition(filename: str) -> str:
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
 
 
 def sniff_kind(body: bytes) -> str | None:
@@ -189,6 +216,32 @@ def sniff_kind(body: bytes) -> str | None:
         return "jpeg"
     if body.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
+    return None
+
+
+# No form of the platform nests deeper than a few levels; deeper JSON is an attack on the recursion
+# of whatever reads it next (the BSON encoder, the audit log).
+JSON_MAX_DEPTH = 16
+
+
+def json_shape_problem(value: Any) -> str | None:
+    """Why a decoded JSON body cannot be stored, or None: too deep, or text that is not Unicode
+    (a lone surrogate such as "\\ud800" decodes in Python but no database or log can encode it)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > JSON_MAX_DEPTH:
+            return f"请求体嵌套超过 {JSON_MAX_DEPTH} 层"
+        if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "请求体含有无效的 Unicode 字符 (lone surrogate)"
     return None
 
 
@@ -224,17 +277,23 @@ class APIHandler(BaseHandler):
     def json_body(self) -> dict:
         try:
             body = json.loads(self.request.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise APIError(400, "invalid_json", "请求体须为 JSON 对象") from None
         if not isinstance(body, dict):
             raise APIError(400, "invalid_json", "请求体须为 JSON 对象")
+        problem = json_shape_problem(body)
+        if problem:
+            raise APIError(400, "invalid_json", problem)
         return body
 
     @staticmethod
-    def text_field(body: dict, name: str) -> str:
+    def text_field(body: dict, name: str, max_length: int = 200) -> str:
+        """A required text, bounded before anybody stores or logs it (a login's username goes to the audit log)."""
         value = body.get(name)
         if not isinstance(value, str) or not value:
             raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
+        if len(value) > max_length:
+            raise APIError(400, "invalid_argument", f"{name}: 不能超过 {max_length} 个字符", field=name)
         return value
 
     @staticmethod

@@ -10,6 +10,8 @@ from ..domain.identity import mask_id_number
 from ..store import contracts, people, projects
 from ..store.people import by_worker_nos
 from ..domain.site_clock import site_day, site_today
+from .csrf import MULTIPART
+from .transport import upload_body_limit
 from .base import APIError, APIHandler, requires
 from .people import person_in_scope
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -43,6 +45,10 @@ async def contract_views(db, rows: list[dict]) -> list[dict]:
 
 
 class ContractBase(APIHandler):
+    @classmethod
+    def body_limit(cls, config) -> int:
+        return upload_body_limit(config.contract_max_mb * 1024 * 1024)
+
     async def views(self, rows: list[dict]) -> list[dict]:
         return await contract_views(self.db, rows)
 
@@ -69,6 +75,7 @@ class ContractBase(APIHandler):
 
 
 class ProjectContractsHandler(ContractBase):
+    body_types = (MULTIPART,)
     @requires("contracts:read")
     async def get(self, project_id: str):
         project, rows = await self.project_rows(project_id)
@@ -111,6 +118,7 @@ class ContractHandler(ContractBase):
 
 
 class ContractScanHandler(ContractBase):
+    body_types = (MULTIPART,)
     @requires("contracts:download")
     async def get(self, contract_id: str):
         contract = await self.visible_contract(contract_id)

@@ -8,6 +8,8 @@ from .. import access
 from ..domain import vocabulary
 from ..domain.contact import mask_email, mask_mobile
 from ..store import declarations, outbox
+from .csrf import MULTIPART
+from .transport import FORM_FIELDS_ALLOWANCE
 from .base import APIError, APIHandler, public, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import BOOL, DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
@@ -47,8 +49,13 @@ class ReviewHandler(APIHandler):
 class DeclarationsHandler(ReviewHandler):
     """The public form streams its body so that an oversized request is refused before it is read:
     without this the server would hold up to Tornado's 100 MB default in memory for anyone."""
+    body_types = (MULTIPART,)
 
-    MAX_REQUEST = declarations.PROOF_MAX_BYTES + 256 * 1024  # the proof plus the form's text fields
+    MAX_REQUEST = declarations.PROOF_MAX_BYTES + FORM_FIELDS_ALLOWANCE  # the proof plus the form's text fields
+
+    @classmethod
+    def body_limit(cls, config) -> int:
+        return cls.MAX_REQUEST
 
     async def prepare(self):
         self._chunks: list[bytes] = []

@@ -12,6 +12,8 @@ from .. import access
 from ..domain import device_access_flow as flow
 from ..store import device_access as store
 from ..store import suppliers as supplier_store
+from .csrf import MULTIPART
+from .transport import upload_body_limit
 from .base import APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import DATETIME, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param
@@ -135,6 +137,11 @@ _REVIEW_HANDLERS = _side_handlers(flow.SUPERVISOR, "suppliers:review")
 
 class SupplierApplicationsHandler(_SUPPLIER_HANDLERS[""]):
     """The supplier's list, plus submitting a new application."""
+    body_types = (MULTIPART,)
+
+    @classmethod
+    def body_limit(cls, config) -> int:
+        return upload_body_limit(ATTACHMENT_MAX_BYTES, len(ATTACHMENT_FIELDS))
 
     @requires("supplier:self")
     async def post(self):

@@ -118,6 +118,9 @@ class DeviceMonitorExportHandler(APIHandler):
 class GatewayStatsHandler(APIHandler):
     @requires("devices:read")
     async def get(self):
+        # The totals are the whole city's gateways: not for accounts scoped to a project, a supplier or a county.
+        if self.principal.role in ("project", "supplier") or self.principal.county:
+            await self.refuse(403, "forbidden", "网关计数为全市汇总，仅限市级账号查看")
         self.write_json(await read_totals(self.db, fresh_within=devices.liveness_window(self.config.stats_flush_seconds)))
 
 
@@ -158,5 +161,6 @@ openapi = {
     "/api/devices/monitor/export": {"get": operation(
         "设备监控导出 Excel", tag="设备", errors=(400,), params=_MONITOR_PARAMS,
         download=XLSX_TYPE)},
-    "/api/gateway/stats": {"get": operation("网关计数汇总", tag="设备", errors=())},
+    "/api/gateway/stats": {"get": operation("网关计数汇总（全市；项目、供应商和区县账号无权查看）", tag="设备",
+                                            errors=(403,))},
 }

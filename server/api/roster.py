@@ -9,6 +9,8 @@ from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
 from ..domain.site_clock import site_day
 from ..store import fields, roster_entries, roster_import
+from .csrf import MULTIPART
+from .transport import upload_body_limit
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (BOOL, DATE, INT, STR, arr, enum, nullable, obj, operation, path_param, query_param)
@@ -161,6 +163,11 @@ class RosterTemplateHandler(APIHandler):
 
 
 class RosterImportHandler(_ProjectRoster):
+    body_types = (MULTIPART,)
+    @classmethod
+    def body_limit(cls, config) -> int:
+        return upload_body_limit(IMPORT_MAX_BYTES)
+
     @requires("workforce:write")
     async def post(self, project_id: str):
         """批量人员进场: the workbook is kept and a worker job reads and enters it; the reply is its address."""

@@ -12,6 +12,7 @@ from .contact import check_mobile
 from .identity import check_id_number
 from .nations import nation_code, normalize_nation
 from .rules import RuleError
+from .visible_text import check_visible
 
 NAME_MAX = 30
 ADDRESS_MAX = 100
@@ -52,7 +53,7 @@ def check_person_card(raw: dict, *, require_name: bool = True) -> PersonCard:
         raise RuleError("id_number", check.reason)
     warnings = list(check.warnings)
     fields: dict = {"birth_date": check.birth_date.strftime("%Y%m%d"), "sex": check.sex}
-    name = " ".join(str(raw.get("name") or "").split())
+    name = check_visible(" ".join(str(raw.get("name") or "").split()), "name", "姓名")
     if not name:
         if require_name:
             raise RuleError("name", NAME_MISSING)
@@ -75,7 +76,7 @@ def check_person_card(raw: dict, *, require_name: bool = True) -> PersonCard:
         if code is None:
             raise RuleError("nation", NATION_INVALID)
         fields["nation"] = code
-    address = " ".join(str(raw.get("address") or "").split())
+    address = check_visible(" ".join(str(raw.get("address") or "").split()), "address", "住址")
     if len(address) > ADDRESS_MAX:
         raise RuleError("address", ADDRESS_TOO_LONG)
     if address:

@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..access import ROLES
 from ..domain.vocabulary import COUNTIES
-from . import audit
+from . import audit, sessions
 from .db import utcnow
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 # Initial passwords are read off a screen or a letter: no look-alike characters.
@@ -24,6 +24,10 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended co
 
 class AccountError(ValueError):
     """A refusal with a Chinese reason naming the field, shown as is to the operator or user."""
+
+
+class WrongPassword(AccountError):
+    """The current password given was wrong: counted like a failed login."""
 
 
 def _token_hash(token: str) -> str:
@@ -38,11 +42,28 @@ def initial_password() -> str:
             return candidate
 
 
+# The rule as people read it (the password and registration pages show it; refusals say which part failed).
+PASSWORD_RULE = "至少 10 位，包含大写字母、小写字母、数字、符号中的至少三类，且不能是常见密码"
+PASSWORD_MIN = 10
+# The most guessed passwords and their obvious variants (lowercased): long and mixed enough for the
+# other rules, yet the first thing anyone tries.
+COMMON_PASSWORDS = frozenset("""
+password1! password123 password1234 passw0rd123 p@ssw0rd123 p@ssword123 qwerty1234 qwerty123! qwertyuiop1
+1qaz2wsx3edc 1qaz@wsx3edc zaq12wsx!@ abc123456! abcd123456 abcd@12345 admin12345 admin@1234 admin123456
+administrator1 welcome123 welcome@123 iloveyou123 changeme123 letmein1234 sunshine123 football123 monkey12345
+woaini1314 woaini520! jiangmen123 jiangmen2026 zhigong123 shimingzhi1 realname123 demo123456 test123456
+test@12345 aa123456789 a123456789 a1234567890 123456789a 1234567890a 123qweasd! qweasd123! asdfghjkl1
+""".split())
+
+
 def _password_problem(password: str) -> str | None:
-    if len(password) < 8:
-        return "new_password: 密码至少 8 位"
-    if not (re.search(r"[A-Za-z]", password) and re.search(r"[0-9]", password)):
-        return "new_password: 密码须同时包含字母和数字"
+    if len(password) < PASSWORD_MIN:
+        return f"new_password: 密码至少 {PASSWORD_MIN} 位"
+    classes = sum(bool(re.search(pattern, password)) for pattern in (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]"))
+    if classes < 3:
+        return "new_password: 密码须包含大写字母、小写字母、数字、符号中的至少三类"
+    if password.lower() in COMMON_PASSWORDS or len(set(password.lower())) < 5:
+        return "new_password: 密码过于常见或重复字符过多，请换一个"
     return None
 
 
@@ -112,7 +133,7 @@ _DUMMY_HASH = _hasher.hash("not-a-password-0")
 async def change_password(db: AsyncDatabase, username: str, old_password: str, new_password: str) -> None:
     account = await by_username(db, username)
     if account is None or not verify_password(account, old_password or ""):
-        raise AccountError("old_password: 原密码不正确")
+        raise WrongPassword("old_password: 原密码不正确")
     if (problem := _password_problem(new_password or "")) is not None:
         raise AccountError(problem)
     if new_password == old_password:
@@ -120,17 +141,73 @@ async def change_password(db: AsyncDatabase, username: str, old_password: str, n
     await db.accounts.update_one({"username": username}, {"$set": {
         "password_hash": _hasher.hash(new_password), "must_change_password": False, "password_changed_at": utcnow()}})
     await audit.record(db, actor=username, action="password_change", target={"username": username})
+    # Whoever knew the old password may have issued themselves nothing, but a token copied with it
+    # must end too; only tokens the operator issued to outlive a password change stay.
+    await revoke_tokens(db, username, actor=username, reason="password_change", keep_marked=True)
 
 
-async def issue_token(db: AsyncDatabase, username: str, label: str = "", *, actor: str = "operator") -> str:
-    """The plaintext token, shown once; only its hash is kept."""
+async def issue_token(db: AsyncDatabase, username: str, label: str = "", *, actor: str = "operator",
+                      keep_on_password_change: bool = False) -> str:
+    """The plaintext token, shown once; only its hash is kept. An integration's token the operator
+    means to survive its account's password changes says so (keep_on_password_change)."""
     token = "rn_" + secrets.token_urlsafe(32)
-    result = await db.accounts.update_one({"username": username}, {"$push": {"tokens": {
-        "hash": _token_hash(token), "created_at": utcnow(), "label": label}}})
+    entry = {"hash": _token_hash(token), "created_at": utcnow(), "label": label}
+    if keep_on_password_change:
+        entry["keep_on_password_change"] = True
+    result = await db.accounts.update_one({"username": username}, {"$push": {"tokens": entry}})
     if result.matched_count == 0:
         raise AccountError(f"username: 账号 {username} 不存在")
-    await audit.record(db, actor=actor, action="token_issue", target={"username": username}, detail={"label": label})
+    await audit.record(db, actor=actor, action="token_issue", target={"username": username},
+                       detail={"label": label, "token_id": token_id(entry), "keep_on_password_change": keep_on_password_change})
     return token
+
+
+def token_id(entry: dict) -> str:
+    """A token's public name: the start of its hash (enough to tell an account's tokens apart, useless to log in)."""
+    return entry["hash"][:16]
+
+
+def token_views(account: dict) -> list[dict]:
+    return [{"id": token_id(t), "label": t.get("label", ""), "created_at": t.get("created_at"),
+             "keep_on_password_change": bool(t.get("keep_on_password_change"))} for t in account.get("tokens", [])]
+
+
+async def _must_exist(db: AsyncDatabase, username: str) -> dict:
+    account = await by_username(db, username)
+    if account is None:
+        raise AccountError(f"username: 账号 {username} 不存在")
+    return account
+
+
+async def revoke_tokens(db: AsyncDatabase, username: str, *, actor: str, reason: str, only: str | None = None,
+                        keep_marked: bool = False) -> list[str]:
+    """Remove the account's tokens (one, by id, when `only` is given); returns the ids removed, audited."""
+    account = await _must_exist(db, username)
+    removed = [t for t in account.get("tokens", [])
+               if (only is None or token_id(t) == only) and not (keep_marked and t.get("keep_on_password_change"))]
+    if only is not None and not removed:
+        raise AccountError(f"token_id: 账号 {username} 没有令牌 {only}")
+    if removed:
+        await db.accounts.update_one({"username": username},
+                                     {"$pull": {"tokens": {"hash": {"$in": [t["hash"] for t in removed]}}}})
+        await audit.record(db, actor=actor, action="token_revoke", target={"username": username},
+                           detail={"token_ids": [token_id(t) for t in removed], "reason": reason})
+    return [token_id(t) for t in removed]
+
+
+async def set_disabled(db: AsyncDatabase, username: str, disabled: bool, *, actor: str,
+                       keep_tokens: bool = False) -> dict:
+    """停用 / 启用 an account. Disabling ends its sessions and, unless the operator keeps them
+    (keep_tokens: they work again once the account is enabled), revokes its bearer tokens."""
+    await _must_exist(db, username)
+    await db.accounts.update_one({"username": username}, {"$set": {"disabled": disabled}})
+    await audit.record(db, actor=actor, action="account_disable" if disabled else "account_enable",
+                       target={"username": username}, detail={"keep_tokens": keep_tokens} if disabled else {})
+    if disabled:
+        await sessions.delete_others(db, username, keep=None)
+        if not keep_tokens:
+            await revoke_tokens(db, username, actor=actor, reason="account_disable")
+    return await by_username(db, username)
 
 
 async def find_by_token(db: AsyncDatabase, token: str) -> dict | None:

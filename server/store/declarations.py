@@ -19,7 +19,7 @@ from ..domain import vocabulary
 from ..domain.contact import check_email, check_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import outbox, projects
-from .fields import parse_object_id, text
+from .fields import check_visible, parse_object_id, text
 from .db import utcnow
 
 PROOF_MAX_BYTES = 5 * 1024 * 1024
@@ -114,6 +114,7 @@ async def decide(db: AsyncDatabase, decl_id: ObjectId, *, passed: bool, opinion:
         raise RuleError("opinion", "审核不通过时须填写审核意见")
     if len(opinion) > 500:
         raise RuleError("opinion", "审核意见不能超过 500 个字符")
+    check_visible(opinion, "opinion", "审核意见", multiline=True)
     now = utcnow()
     state = PASSED if passed else FAILED
     entry = {"action": state, "at": now, "by": reviewer, "result": STATE_NAMES[state], "opinion": opinion}

@@ -35,7 +35,7 @@ def _remark(body: dict, field: str, label: str, *, required: bool, max_length: i
         raise RuleError(field, f"{label}必填")
     if len(value) > max_length:
         raise RuleError(field, f"{label}不能超过 {max_length} 个字符")
-    return value
+    return fields.check_visible(value, field, label, multiline=True)
 
 
 def _project_id(body: dict) -> int:

@@ -16,6 +16,7 @@ from bson import ObjectId
 from ..domain.identity import check_id_number
 from ..domain.rules import RuleError
 from ..domain.site_clock import parse_day, site_midnight, site_today
+from ..domain.visible_text import check_visible  # noqa: F401 — the store's text helpers and callers use it
 
 _PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -39,11 +40,11 @@ def text(body: dict, name: str, label: str, *, required: bool = False, max_lengt
         raise RuleError(name, f"{label}必填")
     if len(value) > max_length:
         raise RuleError(name, f"{label}不能超过 {max_length} 个字符")
-    if any(ord(c) < 32 for c in value):
-        raise RuleError(name, f"{label}含有不可见的控制字符")
+    check_visible(value, name, label)
     return value
 
 
+# Line breaks are the one invisible character a field may need: free text typed into a textarea.
 def matching(body: dict, name: str, label: str, pattern: re.Pattern, hint: str, **kw) -> str | None:
     value = text(body, name, label, **kw)
     if value and not pattern.match(value):

@@ -23,7 +23,7 @@ from . import people as people_store
 from ..domain.site_clock import site_today
 from .db import utcnow
 # Midnight site time of a day (today when None): how entry and exit dates are stored.
-from .fields import at_site_midnight as day_start
+from .fields import at_site_midnight as day_start, check_visible
 from .roster import CURRENT, mark_changed
 
 STATUSES = ("in_site", "exited", "all")
@@ -45,6 +45,7 @@ def check_placement(team: dict | None, unit: dict | None, job: str) -> None:
         raise RuleError("job", "请选择工种/岗位")
     if len(job) > 40:
         raise RuleError("job", "工种/岗位不能超过 40 个字符")
+    check_visible(job, "job", "工种/岗位")
     if team["kind"] == vocabulary.MANAGER_TEAM_KIND:
         if job not in vocabulary.manager_jobs_for(unit["unit_type"]):
             offering = "、".join(vocabulary.unit_types_offering(job))

@@ -12,20 +12,33 @@ order); make_app routes the handlers and builds the navigation from the entries.
 from __future__ import annotations
 
 import os
+import unicodedata
 import urllib.parse
 from typing import Any
 
-from tornado.web import HTTPError
+from tornado.web import HTTPError, StaticFileHandler
 
 from .. import access
 from ..api.base import APIError, BaseHandler
+from ..api.transport import PLAIN_HTTP_REFUSAL, session_cookie_secure
+from ..store.accounts import PASSWORD_RULE
 
 HERE = os.path.dirname(__file__)
 
 
+class StaticFiles(StaticFileHandler):
+    """The bundled scripts and styles. A path with a control character (`app.js%00.css`) names no
+    file: it is a 404 here, where the file system would raise an error (a 500)."""
+
+    def parse_url_path(self, url_path: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in url_path):
+            raise HTTPError(404)
+        return super().parse_url_path(url_path)
+
+
 def application_settings() -> dict:
     return {"template_path": os.path.join(HERE, "templates"), "static_path": os.path.join(HERE, "static"),
-            "static_url_prefix": "/static/"}
+            "static_url_prefix": "/static/", "static_handler_class": StaticFiles}
 
 
 class PageHandler(BaseHandler):
@@ -95,7 +108,9 @@ class LoginPage(PageHandler):
     allowed_before_password_change = True
 
     async def get(self):
+        plain_http = session_cookie_secure(self.request, self.config) is None
         self.render_page("login.html", next=_safe_next(self.get_query_argument("next", "/")),
+                         transport_notice=PLAIN_HTTP_REFUSAL if plain_http else "",
                          registered=self.get_query_argument("registered", "") == "1")
 
 
@@ -103,7 +118,7 @@ class PasswordPage(PageHandler):
     allowed_before_password_change = True
 
     async def get(self):
-        self.render_page("password.html")
+        self.render_page("password.html", password_rule=PASSWORD_RULE)
 
 
 class HomePage(PageHandler):
@@ -121,9 +136,16 @@ class NotFoundPage(PageHandler):
 
 
 def _safe_next(target: str) -> str:
-    # Only a path on this site: an absolute or scheme-relative address would make the login page
-    # an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: an absolute or scheme-relative address would make the login page
+    an open redirect. Browsers drop tabs and line breaks from an address and read a backslash as a
+    slash, so "/\t/evil.example/" is "//evil.example/" to them: any control character, whitespace or
+    backslash refuses the target, and what is left must parse as a path with no scheme or host."""
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 33 or ord(c) == 127 or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+                   for c in target)):
+        return "/"
+    parts = urllib.parse.urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
         return "/"
     return target
 

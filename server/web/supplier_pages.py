@@ -15,6 +15,7 @@ from ..domain.rules import RuleError
 from ..store import device_access, suppliers
 from ..domain.site_clock import SITE_TZ
 from ..store.device_access import CLOSED_PROJECT_STATUSES
+from ..store.accounts import PASSWORD_RULE
 from .pages import PageHandler
 
 # Supplier side and supervisor side of the same application pages.
@@ -45,7 +46,7 @@ class SupplierRegisterPage(_Page):
     allowed_before_password_change = True
 
     async def get(self):
-        self.render_page("supplier_register.html", editable=suppliers.EDITABLE)
+        self.render_page("supplier_register.html", editable=suppliers.EDITABLE, password_rule=PASSWORD_RULE)
 
 
 class _SupplierPage(_Page):

@@ -80,15 +80,15 @@ def test_issued_password_must_be_changed_first(web, make_account, site, sdb):
         status, reply, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": new},
                                        cookie=cookie)
         assert status == 400 and field in reply["message"], (new, reply)
-    status, reply, _ = web.request("POST", "/api/password", {"old_password": "wrong-1", "new_password": "Newpass99"},
+    status, reply, _ = web.request("POST", "/api/password", {"old_password": "wrong-1", "new_password": "Newpass-2026"},
                                    cookie=cookie)
     assert status == 400 and "old_password" in reply["message"]
-    status, _, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Newpass99"},
+    status, _, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Newpass-2026"},
                                cookie=cookie)
     assert status == 200
     assert web.request("GET", "/api/projects", cookie=cookie)[0] == 200
     assert sdb.accounts.find_one({"username": "bob"})["must_change_password"] is False
-    assert login(web, "bob")[0] == 401 and login(web, "bob", "Newpass99")[0] == 200
+    assert login(web, "bob")[0] == 401 and login(web, "bob", "Newpass-2026")[0] == 200
 
 
 def test_five_failures_lock_the_account_for_that_address_only(web, make_account):

@@ -95,6 +95,9 @@ EXPECTED_OPERATIONS = {
     # 设备监控: every role that has devices in its scope
     "GET /api/devices": "SPUA", "GET /api/devices/monitor": "SPUA", "GET /api/devices/monitor/export": "SPUA",
     "GET /api/gateway/stats": "SPUA",
+    # accounts and their tokens: the operator (admin) only
+    "GET /api/accounts/{username}/tokens": "", "DELETE /api/accounts/{username}/tokens/{token_id}": "",
+    "POST /api/accounts/{username}/disable": "", "POST /api/accounts/{username}/enable": "",
     # suppliers: register in public, then their own profile, scopes and applications; supervisors review
     "POST /api/suppliers/register": PUBLIC, "GET /api/supplier": "U", "PATCH /api/supplier": "U",
     "POST /api/supplier/scopes": "U", "GET /api/supplier/applications": "U", "POST /api/supplier/applications": "U",
@@ -136,6 +139,8 @@ def _may(role: str, expected: str) -> bool:
 SCOPE_REFUSALS = {
     # The audit log has no county yet, so county supervisors are refused (server/api/audit.py).
     ("supervisor-county", "/api/audit"), ("supervisor-county", "/api/audit/export"), ("supervisor-county", "/audit"),
+    # Gateway counters are city-wide totals (server/api/devices.py).
+    ("supervisor-county", "/api/gateway/stats"), ("project", "/api/gateway/stats"), ("supplier", "/api/gateway/stats"),
 }
 
 DOCUMENT = openapi_module.build_document(API_MODULES)

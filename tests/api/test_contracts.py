@@ -9,9 +9,7 @@ import urllib.parse
 import openpyxl
 import pytest
 
-from support import WebThread, build_site, run_async
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from support import PDF, WebThread, build_site, run_async
 
 
 def terms(worker_no: int, **changes) -> dict:
@@ -201,3 +199,22 @@ def test_demo_contracts_are_idempotent_and_carry_a_pdf(web, site, sdb, mongo_uri
     [contract] = web.get(f"/api/projects/{site['project_id']}/contracts")[1]["contracts"]
     status, data, _ = web.raw("GET", f"/api/contracts/{contract['id']}/scan", token="test-admin-token-0123456789")
     assert status == 200 and data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")
+
+
+def test_a_fake_pdf_is_refused_and_downloads_are_never_rendered(web, site, sdb):
+    # "%PDF-" then HTML: it would be served back as application/pdf and, sniffed, run as a page.
+    for fake in (b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n%%EOF\n",
+                 b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"):
+        status, body = register(web, site, scan=fake)
+        assert status == 400 and body["field"] == "scan" and "有效的 PDF" in body["message"], body
+    assert sdb.contracts.count_documents({}) == 0
+    status, body = register(web, site)
+    assert status == 201, body
+    status, data, headers = web.raw("GET", f"/api/contracts/{body['id']}/scan", token="test-admin-token-0123456789")
+    assert status == 200 and data == PDF
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Disposition"].startswith("attachment; filename=\"")
+    assert "sandbox" in headers["Content-Security-Policy"]
+    # nosniff on every kind of response: JSON, a page, a static file, an error.
+    for path in ("/api/health", "/login", "/static/app.js", "/api/no-such-thing", "/no-such-page"):
+        assert web.raw("GET", path)[2]["X-Content-Type-Options"] == "nosniff", path

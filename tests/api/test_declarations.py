@@ -10,9 +10,8 @@ import uuid
 
 import openpyxl
 
-from support import ADMIN_TOKEN, WebThread, WorkerThread, run_async, wait_until
+from support import ADMIN_TOKEN, PDF, WebThread, WorkerThread, run_async, wait_until
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 FIELDS = {"name": "江门市蓬江区测试住宅楼工程", "supplier": "江门智慧工地科技有限公司", "category": "房屋建筑工程",
           "status": "在建", "permit_no": "440703202207060101", "county": "蓬江区", "address": "江门市蓬江区建设路1号",
           "applicant_name": "陈大文", "applicant_mobile": "13812345678", "applicant_email": "chen@example.cn"}

@@ -5,9 +5,8 @@ import io
 
 import openpyxl
 
-from support import ADMIN_TOKEN
+from support import ADMIN_TOKEN, PDF
 
-PDF = b"%PDF-1.4\n% device access application\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

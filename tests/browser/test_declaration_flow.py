@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-from support import CAPTCHA_ANSWER, PASSWORD, declare_project
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from support import CAPTCHA_ANSWER, PASSWORD, PDF, declare_project
 
 
 def test_declare_then_review_then_library(web, sdb, make_account, browser, tmp_path):

@@ -20,7 +20,7 @@ def test_login_with_captcha_then_forced_password_change(web, make_account, brows
     assert "首次登录" in b.text("main")
     b.fill({"old_password": PASSWORD, "new_password": "short"})
     b.submit("#password-form")
-    assert "至少 8 位" in b.wait_text(".form-error")
+    assert "至少 10 位" in b.wait_text(".form-error")
     b.fill({"new_password": "Changed1pass"})
     b.submit("#password-form")
     b.wait_text_in("main", "欢迎")

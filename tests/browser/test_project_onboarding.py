@@ -11,9 +11,8 @@ import random
 
 
 from server import synthetic
-from support import CAPTCHA_ANSWER, PASSWORD, declare_project, roster_workbook
+from support import CAPTCHA_ANSWER, PASSWORD, PDF, declare_project, roster_workbook
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RNG = random.Random(31)
 
 

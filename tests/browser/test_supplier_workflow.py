@@ -5,9 +5,7 @@ from __future__ import annotations
 import random
 
 from server import synthetic
-from support import CAPTCHA_ANSWER, PASSWORD
-
-PDF = b"%PDF-1.4\n% browser test\n%%EOF\n"
+from support import CAPTCHA_ANSWER, PASSWORD, PDF
 
 
 def wait_for(b, selector, expected, timeout=15):

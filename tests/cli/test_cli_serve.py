@@ -32,7 +32,8 @@ def test_serve_starts_everything_and_stops_everything(tmp_path):
             line = proc.stdout.readline()
             assert line or proc.poll() is None, banner
             banner += line
-        assert "serve-test-token" in banner, banner
+        # A token set in the environment is the operator's standing secret: never printed (issue 9).
+        assert "serve-test-token" not in banner and "REALNAME_ADMIN_TOKEN (not shown)" in banner, banner
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 4  # database, gateway, web, dashboards
         with urllib.request.urlopen(f"http://127.0.0.1:{env['REALNAME_WEB_PORT']}/api/health", timeout=5) as resp:

@@ -11,9 +11,8 @@ import datetime as dt
 
 from server.device import codec
 
-from support import Device, now_local, wait_until
+from support import PDF, Device, now_local, wait_until
 
-PDF = b"%PDF-1.4\n%%EOF\n"
 REV, SUP = "/api/device-access", "/api/supplier/applications"
 
 
