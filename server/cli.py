@@ -138,6 +138,29 @@ def cmd_bench(args, config: Config) -> int:
     return bench_main(args, config)
 
 
+def cmd_rollups(args, config: Config) -> int:
+    from .store import rollups
+
+    if args.action == "rebuild":
+        from .domain.project_status import parse_day
+        first = parse_day(args.first, "from") if args.first else None
+
+        async def rebuild(db):
+            read = await rollups.rebuild(db, first)
+            print(f"rebuilt attendance rollups from {first or 'the first punch'}: {read} punches folded")
+            return 0
+        return _with_database(config, rebuild, app_name="realname-rollups")
+
+    async def tail(db):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await rollups.PunchTail(db).run(stop)
+        return 0
+    return _with_database(config, tail, app_name="realname-rollups")
+
+
 def cmd_settings(args, config: Config) -> int:
     print(settings_markdown())
     return 0
@@ -190,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.gateway import add_arguments as add_bench_arguments
     add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+
+    roll = sub.add_parser("rollups", help="attendance rollups the dashboards read")
+    rsub = roll.add_subparsers(dest="action", required=True)
+    rreb = rsub.add_parser("rebuild", help="recompute the rollups from raw punches")
+    rreb.add_argument("--from", dest="first", default=None, metavar="YYYY-MM-DD", help="first site day (default: all)")
+    rsub.add_parser("tail", help="fold new punches as they arrive (until the worker runs it)")
+    roll.set_defaults(func=cmd_rollups)
 
     sub.add_parser("settings", help="print the settings table (Markdown)").set_defaults(func=cmd_settings)
     return parser

@@ -46,6 +46,8 @@ SETTINGS = (
     Setting("REALNAME_CONTRACT_MAX_MB", "10", "Largest contract scan (合同扫描件, PDF) accepted, in MB; kept in the database."),
     Setting("REALNAME_SMTP_HOST", "", "Mail server for result e-mails (项目申报 results); unset: mails stay queued in the outbox."),
     Setting("REALNAME_SMTP_PORT", "25", "Port of that mail server (plain SMTP, as inside a government network)."),
+    Setting("REALNAME_PLATFORM_START", "2022-01-01", "First site day the platform holds attendance for; the dashboards refuse earlier dates."),
+    Setting("REALNAME_KEY_POST_STANDARD", "80", "A key post's monthly attendance standard in percent (管理人员月出勤不达标 below it)."),
     Setting("REALNAME_SMTP_FROM", "noreply@jmzhgd.jiangmen.cn", "Sender address of the platform's e-mails."),
 )
 
@@ -87,6 +89,8 @@ class Config:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "noreply@jmzhgd.jiangmen.cn"
+    platform_start: str = "2022-01-01"
+    key_post_standard: float = 80.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -125,6 +129,8 @@ class Config:
             smtp_host=_get(env, "REALNAME_SMTP_HOST"),
             smtp_port=int(_get(env, "REALNAME_SMTP_PORT")),
             smtp_from=_get(env, "REALNAME_SMTP_FROM"),
+            platform_start=_get(env, "REALNAME_PLATFORM_START"),
+            key_post_standard=float(_get(env, "REALNAME_KEY_POST_STANDARD")),
         )
         values.update(overrides)
         return cls(**values)

@@ -216,6 +216,15 @@ VALIDATORS: dict[str, dict] = {
     "access_attachments": _schema(["application_id", "n", "kind", "data", "size", "created_at"],
                                   application_id=_int, n=_int, kind={"enum": ["pdf", "jpeg", "png"]},
                                   data={"bsonType": "binData"}, size=_int, created_at=_date),
+    # Attendance rollups (server/store/rollups.py), folded from punches; what the dashboards read.
+    "att_person_days": _schema(["project_id", "date", "worker_no", "first", "last", "punch_ids", "count"],
+                               project_id=_int, worker_no=_int, first=_date, last=_date,
+                               date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                               punch_ids={"bsonType": "array", "items": _str}, count=_int),
+    "att_project_days": _schema(["project_id", "date", "workers"], project_id=_int,
+                                date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                                workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool),
+    "rollup_state": _schema(["_id"], _id=_str),
 }
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -249,6 +258,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Unit and team exit / delete: who is (or ever was) entered under one unit or team.
         IndexModel([("unit_id", ASCENDING), ("exit_date", ASCENDING)], name="unit_presence"),
         IndexModel([("team_id", ASCENDING), ("exit_date", ASCENDING)], name="team_presence"),
+        # Holders of a post (项目经理 …) across projects: the rollup fold and the dashboards.
+        IndexModel([("job", ASCENDING), ("project_id", ASCENDING)], name="job_project"),
     ],
     "punches": [
         IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("test", ASCENDING), ("worker_no", ASCENDING)],
@@ -256,6 +267,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("date", ASCENDING), ("test", ASCENDING), ("project_id", ASCENDING)], name="day_projects"),
         IndexModel([("worker_no", ASCENDING), ("device_time", ASCENDING)], name="worker_time"),
         IndexModel([("device_id", ASCENDING), ("received_at", DESCENDING)], name="device_recent"),
+        # The rollup tail's catch-up after its change stream could not resume.
+        IndexModel([("received_at", ASCENDING)], name="received"),
+    ],
+    "att_person_days": [
+        IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("worker_no", ASCENDING)], name="project_day"),
+        IndexModel([("date", ASCENDING), ("project_id", ASCENDING)], name="by_day"),
+    ],
+    "att_project_days": [
+        IndexModel([("date", ASCENDING), ("project_id", ASCENDING)], name="by_day"),
+        IndexModel([("project_id", ASCENDING), ("date", ASCENDING)], name="project_day"),
     ],
     "photos": [],
     "punch_refusals": [IndexModel([("device_id", ASCENDING), ("at", DESCENDING)], name="device_at"),

@@ -1,0 +1,188 @@
+"""Attendance rollups kept current from the punches: the fold, the change-stream tail, the rebuild.
+
+Pages read these rollups only: aggregating raw punches on the embedded server runs at ~10k docs/s,
+far too slow for a city's month. The fold itself (server/domain/rollups.py) is idempotent, which is
+what makes the tail simple and safe:
+- the tail saves the change stream's resume token only after a batch is folded, so a tail killed
+  mid-batch starts again at the last saved token and folds some punches a second time — harmlessly;
+- when the stream cannot resume (token unknown, history gone), it opens a new stream first and
+  then folds again every punch received since its watermark (the latest received_at it folded,
+  less a margin for writes that took long to land), so nothing falls in the gap;
+- a rebuild deletes the rollups from a day on and folds the raw punches again; a tail folding
+  meanwhile only adds what the rebuild adds too.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure, PyMongoError
+
+from ..domain import attendance_grid, jobs, project_status
+from ..domain import rollups as fold_rules
+from . import rollup_queries as q
+from .db import utcnow
+
+log = logging.getLogger(__name__)
+
+# A punch's received_at is stamped before its grouped write; a write that lands later than this
+# after the stamp would be missed by a catch-up from the watermark (the gateway's writes take ms).
+WATERMARK_MARGIN = dt.timedelta(minutes=10)
+REBUILD_BATCH = 5000
+
+
+async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[int, int], list[dict]]:
+    """(project, worker) → that person's manager-job roster entries on those projects (any time)."""
+    found: dict[tuple[int, int], list[dict]] = {}
+    query = {"job": {"$in": list(jobs.MANAGER_JOBS)}, "project_id": {"$in": sorted(project_ids)}}
+    async for entry in db.roster.find(query, {"project_id": 1, "worker_no": 1, "job": 1, "entry_date": 1, "exit_date": 1}):
+        found.setdefault((entry["project_id"], entry["worker_no"]), []).append(entry)
+    return found
+
+
+async def _stop_periods(db: AsyncDatabase, project_ids: set[int]) -> dict[int, list[dict]]:
+    cursor = db.projects.find({"_id": {"$in": sorted(project_ids)}}, {"stop_periods": 1, "status_history": 1})
+    return {p["_id"]: attendance_grid.project_stop_periods(p) async for p in cursor}
+
+
+async def fold(db: AsyncDatabase, punches: list[dict]) -> int:
+    """Fold punch documents into both rollups; returns how many counted (test punches never do)."""
+    counting = [p for p in punches if fold_rules.counts(p)]
+    if not counting:
+        return 0
+    project_ids = {p["project_id"] for p in counting}
+    managers = await _manager_jobs(db, project_ids)
+    periods = await _stop_periods(db, project_ids)
+    batch = fold_rules.Fold()
+    for punch in counting:
+        entries = managers.get((punch["project_id"], punch["worker_no"]), ())
+        batch.add(punch, [e["job"] for e in entries if fold_rules.holds_on(e, punch["date"])])
+    # Person-days first: a project-day never names a person whose day is not folded yet.
+    await db[q.PERSON_DAYS].bulk_write(
+        [UpdateOne({"_id": key}, fold_rules.person_day_update(doc), upsert=True) for key, doc in batch.person_days.items()],
+        ordered=False)
+    await db[q.PROJECT_DAYS].bulk_write(
+        [UpdateOne({"_id": key}, fold_rules.project_day_update(
+            doc, project_status.is_stopped(periods.get(doc["project_id"], []), dt.date.fromisoformat(doc["date"]))),
+            upsert=True) for key, doc in batch.project_days.items()],
+        ordered=False)
+    return len(counting)
+
+
+async def _fold_cursor(db: AsyncDatabase, query: dict) -> tuple[int, dt.datetime | None]:
+    """Fold every punch matching query, in batches; (punches read, latest received_at)."""
+    read, latest, chunk = 0, None, []
+    async for punch in db.punches.find(query, {"photo_id": 0}, batch_size=REBUILD_BATCH):
+        chunk.append(punch)
+        latest = max(latest, punch["received_at"]) if latest else punch["received_at"]
+        if len(chunk) >= REBUILD_BATCH:
+            await fold(db, chunk)
+            read, chunk = read + len(chunk), []
+    if chunk:
+        await fold(db, chunk)
+        read += len(chunk)
+    return read, latest
+
+
+async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
+    """Recompute both rollups from the raw punches, from a site day on (everything when None)."""
+    await db[q.PERSON_DAYS].delete_many(q.since(first))
+    await db[q.PROJECT_DAYS].delete_many(q.since(first))
+    read, _ = await _fold_cursor(db, q.since(first))
+    await db[q.STATE].update_one({"_id": "rebuild"}, {"$set": {"from": q.day_text(first) if first else None,
+                                                                "punches": read, "at": utcnow()}}, upsert=True)
+    return read
+
+
+async def data_updated_at(db: AsyncDatabase) -> dt.datetime | None:
+    state = await db[q.STATE].find_one({"_id": q.TAIL_STATE_ID})
+    return state.get("updated_at") if state else None
+
+
+class PunchTail:
+    """Follows inserts into punches and folds them; one per deployment (the worker's rollup job)."""
+
+    def __init__(self, db: AsyncDatabase, *, batch_max: int = 2000, await_ms: int = 500):
+        self.db, self.batch_max, self.await_ms = db, batch_max, await_ms
+        self._stream = None
+        self.folded = 0
+
+    async def _state(self) -> dict:
+        return await self.db[q.STATE].find_one({"_id": q.TAIL_STATE_ID}) or {}
+
+    async def _save(self, token, latest: dt.datetime | None) -> None:
+        update: dict = {"$set": {"resume_token": token, "updated_at": utcnow()}}
+        if latest is not None:
+            update["$max"] = {"watermark": latest}
+        await self.db[q.STATE].update_one({"_id": q.TAIL_STATE_ID}, update, upsert=True)
+
+    def _watch(self, **kw):
+        return self.db.punches.watch([{"$match": {"operationType": "insert"}}], max_await_time_ms=self.await_ms, **kw)
+
+    async def open(self) -> None:
+        state = await self._state()
+        if state.get("resume_token"):
+            try:
+                self._stream = await self._watch(resume_after=state["resume_token"])
+                return
+            except OperationFailure as exc:
+                log.warning("punch tail cannot resume (%s); catching up from the watermark", exc)
+        await self._restart(state)
+
+    async def _restart(self, state: dict) -> None:
+        # The new stream is opened before the catch-up reads, so a punch landing in between is in one or both.
+        self._stream = await self._watch()
+        watermark = state.get("watermark")
+        since = watermark - WATERMARK_MARGIN if watermark else None
+        read, latest = await _fold_cursor(self.db, q.punches_received_since(since))
+        self.folded += read
+        await self._save(self._stream.resume_token, latest)
+
+    async def step(self) -> int:
+        """Fold what the stream has (waiting up to await_ms for something); returns punches read."""
+        if self._stream is None:
+            await self.open()
+        punches: list[dict] = []
+        try:
+            while len(punches) < self.batch_max:
+                event = await self._stream.try_next()
+                if event is None:
+                    break
+                punches.append(event["fullDocument"])
+        except OperationFailure as exc:
+            log.warning("punch stream failed (%s); catching up from the watermark", exc)
+            await self._close()
+            await self._restart(await self._state())
+            return 0
+        if punches:
+            await fold(self.db, punches)
+            self.folded += len(punches)
+        await self._save(self._stream.resume_token, max((p["received_at"] for p in punches), default=None))
+        return len(punches)
+
+    async def _close(self) -> None:
+        if self._stream is not None:
+            try:
+                await self._stream.close()
+            except PyMongoError:
+                pass
+            self._stream = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    await self.step()
+                except PyMongoError:
+                    # The database went away for a moment: start again from the saved token.
+                    log.exception("punch tail step failed; reopening")
+                    await self._close()
+                    try:
+                        await asyncio.wait_for(stop.wait(), 1.0)
+                    except TimeoutError:
+                        pass
+        finally:
+            await self._close()
