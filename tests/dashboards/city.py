@@ -67,7 +67,6 @@ async def build(db) -> dict:
 
     P1, P2, P3 = p1["_id"], p2["_id"], p3["_id"]
     M, C, S, W1, W2, W3 = (x["worker_no"] for x in (m, c, s, w1, w2, w3))
-    late = dt.datetime(2026, 11, 2, 3, 0, tzinfo=dt.timezone.utc)
     punches = (
         # M on P1: October 1–27 at 08:00, 27 at 23:59:59, 28 at 00:00:00 → days 1–28 (28 of 31)
         [(P1, M, t, False, None) for t in days("2026-10", 1, 27)]
@@ -78,7 +77,7 @@ async def build(db) -> dict:
         + [(P1, S, t, False, None) for t in days("2026-10", 1, 15)]   # exits on the 16th
         + [(P1, W1, "2026-10-03T08:00:00", True, None)]                # test environment: never counts
         + [(P1, W1, "2026-10-31T23:59:59", False, None), (P1, W1, "2026-11-01T00:00:00", False, None)]
-        + [(P1, W2, "2026-10-30T17:00:00", False, late)]               # a late device clock: filed under the 30th
+        + [(P1, W2, "2026-10-30T17:00:00", False, None)]               # a late device clock, received now: the 30th
         + [(P3, W3, "2026-10-31T08:00:00", False, None)]
         + [(P1, M, t, False, None) for t in days("2026-02", 1, 14)]   # 28-day month
         + [(P1, M, t, False, None) for t in days("2024-02", 1, 28)]   # 29-day month
