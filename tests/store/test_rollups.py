@@ -30,13 +30,18 @@ def load(site, first_day: int, count: int) -> list:
     return out
 
 
-def test_rebuild_yields_exactly_what_the_tail_folded(mongo_uri, db_name, sdb, site):
-    async def incremental(db):
+def tail_through(mongo_uri, db_name, punches=()) -> None:
+    """A tail opened (catching up), then following the stream while punches arrive, until drained."""
+    async def job(db):
         tail = PunchTail(db)
         await tail.open()
-        await write_punches(db, load(site, 1, 10))
+        await write_punches(db, punches)
         await drain(tail)
-    run_async(mongo_uri, db_name, incremental)
+    run_async(mongo_uri, db_name, job)
+
+
+def test_rebuild_yields_exactly_what_the_tail_folded(mongo_uri, db_name, sdb, site):
+    tail_through(mongo_uri, db_name, load(site, 1, 10))
     folded = snapshot(sdb)
     w = site["workers"]
     # Day 1: the 23:59:59 punch (sent twice) of worker 1 % 3 and the 00:00:00 punch of worker 2 % 3.
@@ -89,21 +94,11 @@ def test_a_tail_killed_mid_stream_loses_and_double_counts_nothing(mongo_uri, db_
 
 
 def test_a_tail_that_cannot_resume_catches_up_from_its_watermark(mongo_uri, db_name, sdb, site):
-    async def first_run(db):
-        tail = PunchTail(db)
-        await tail.open()
-        await write_punches(db, load(site, 1, 3))
-        await drain(tail)
-    run_async(mongo_uri, db_name, first_run)
+    tail_through(mongo_uri, db_name, load(site, 1, 3))
     # The stored token no longer resumes (history gone); punches arrive while no tail runs.
     sdb.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {"resume_token": {"_data": "00"}}})
     run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 4, 3)))
-
-    async def second_run(db):
-        tail = PunchTail(db)
-        await tail.open()
-        await drain(tail)
-    run_async(mongo_uri, db_name, second_run)
+    tail_through(mongo_uri, db_name)
     assert sdb.att_person_days.count_documents({}) == 12
     folded = snapshot(sdb)
     run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db))
