@@ -27,9 +27,10 @@ async def drain(tail: PunchTail) -> None:
 
 
 def snapshot(sdb) -> tuple[list, list]:
-    """Both rollups in comparable form (sets sorted; the fold does not promise an order)."""
+    """Both rollups in comparable form: sets sorted (the fold promises no order), and a manager set
+    emptied by a refile ($pull) reads like one never made — as every reader treats it."""
     people = sorted((d["_id"], d["first"], d["last"], sorted(d["punch_ids"]), d["count"])
                     for d in sdb.att_person_days.find())
-    projects = sorted((d["_id"], sorted(d["workers"]), {k: sorted(v) for k, v in (d.get("managers") or {}).items()},
+    projects = sorted((d["_id"], sorted(d["workers"]), {k: sorted(v) for k, v in (d.get("managers") or {}).items() if v},
                        d.get("stopped")) for d in sdb.att_project_days.find())
     return people, projects

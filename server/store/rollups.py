@@ -43,6 +43,42 @@ async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[
     return found
 
 
+def _marks(entries: list[dict]) -> list[list]:
+    """What the project-days' manager sets depend on for one person: their manager entries' days."""
+    return sorted([e["job"], fold_rules.site_day(e.get("entry_date")), fold_rules.site_day(e.get("exit_date"))]
+                  for e in entries)
+
+
+async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
+    """Bring a project's per-day manager sets in line with its roster as it is now.
+
+    The fold files a punching manager under the jobs they held when the punch was folded; an entry
+    recorded later with an earlier date, or an exit dated back, changes who held a post on past days.
+    The manager entries each project-day set reflects are kept (`rollup_state` managers|<project>);
+    only people whose entries changed are refiled. Returns the project-days changed."""
+    entries = {w: found for (_, w), found in (await _manager_jobs(db, {project_id})).items()}
+    marks = {str(w): _marks(found) for w, found in entries.items()}
+    state_id = f"managers|{project_id}"
+    stored = (await db[q.STATE].find_one({"_id": state_id}) or {}).get("marks", {})
+    changed = {int(w) for w in set(marks) | set(stored) if marks.get(w) != stored.get(w)}
+    ops = []
+    if changed:
+        async for day in db[q.PROJECT_DAYS].find({"project_id": project_id}, {"date": 1, "workers": 1, "managers": 1}):
+            held_by = (day.get("managers") or {})
+            add, pull = {}, {}
+            for worker in changed.intersection(day.get("workers", ())):
+                held = {e["job"] for e in entries.get(worker, ()) if fold_rules.holds_on(e, day["date"])}
+                add.update({f"managers.{j}": worker for j in held if worker not in held_by.get(j, ())})
+                pull.update({f"managers.{j}": worker for j, ws in held_by.items() if worker in ws and j not in held})
+            update = {k: v for k, v in (("$addToSet", add), ("$pull", pull)) if v}
+            if update:
+                ops.append(UpdateOne({"_id": day["_id"]}, update))
+    if ops:
+        await db[q.PROJECT_DAYS].bulk_write(ops, ordered=False)
+    await db[q.STATE].update_one({"_id": state_id}, {"$set": {"marks": marks}}, upsert=True)
+    return len(ops)
+
+
 async def _stop_periods(db: AsyncDatabase, project_ids: set[int]) -> dict[int, list[dict]]:
     cursor = db.projects.find({"_id": {"$in": sorted(project_ids)}}, {"stop_periods": 1, "status_history": 1})
     return {p["_id"]: attendance_grid.project_stop_periods(p) async for p in cursor}
@@ -92,6 +128,8 @@ async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
     await db[q.PERSON_DAYS].delete_many(q.since(first))
     await db[q.PROJECT_DAYS].delete_many(q.since(first))
     read, _ = await _fold_cursor(db, q.since(first))
+    # Days before `first` may still reflect an older roster: the next roster change refiles them all.
+    await db[q.STATE].delete_many({"_id": {"$regex": "^managers\\|"}})
     await db[q.STATE].update_one({"_id": "rebuild"}, {"$set": {"from": q.day_text(first) if first else None,
                                                                 "punches": read, "at": utcnow()}}, upsert=True)
     return read
@@ -113,8 +151,10 @@ class PunchTail:
     async def _state(self) -> dict:
         return await self.db[q.STATE].find_one({"_id": q.TAIL_STATE_ID}) or {}
 
-    async def _save(self, token, latest: dt.datetime | None) -> None:
+    async def _save(self, token, latest: dt.datetime | None, roster_seen: dt.datetime | None = None) -> None:
         update: dict = {"$set": {"resume_token": token, "updated_at": utcnow()}}
+        if roster_seen is not None:
+            update["$set"]["roster_seen"] = roster_seen
         if latest is not None:
             update["$max"] = {"watermark": latest}
         await self.db[q.STATE].update_one({"_id": q.TAIL_STATE_ID}, update, upsert=True)
@@ -160,8 +200,24 @@ class PunchTail:
         if punches:
             await fold(self.db, punches)
             self.folded += len(punches)
-        await self._save(self._stream.resume_token, max((p["received_at"] for p in punches), default=None))
+        roster_seen = await self._refresh_changed_rosters()
+        await self._save(self._stream.resume_token, max((p["received_at"] for p in punches), default=None),
+                         roster_seen)
         return len(punches)
+
+    async def _refresh_changed_rosters(self) -> dt.datetime | None:
+        """Refile the manager sets of projects whose roster changed since the last look (roster_changes)."""
+        seen = (await self._state()).get("roster_seen")
+        if seen is None:
+            # A first start folds with the roster as it is: only later changes need refiling (less a
+            # margin for writers' clocks a little behind ours).
+            return utcnow() - dt.timedelta(seconds=5)
+        latest = None
+        # $gte: two stamps in the same millisecond are both seen; refiling twice changes nothing.
+        async for change in self.db.roster_changes.find({"changed_at": {"$gte": seen}}).sort("changed_at", 1):
+            await refresh_managers(self.db, change["_id"])
+            latest = change["changed_at"]
+        return latest
 
     async def _close(self) -> None:
         if self._stream is not None:
