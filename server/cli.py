@@ -134,6 +134,9 @@ def cmd_simulate(args, config: Config) -> int:
 
 
 def cmd_bench(args, config: Config) -> int:
+    if args.target == "dashboards":
+        from .bench.dashboards import main as dashboards_main
+        return dashboards_main(args, config)
     from .bench.gateway import main as bench_main
     return bench_main(args, config)
 
@@ -212,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
     from .bench.gateway import add_arguments as add_bench_arguments
     add_bench_arguments(bench)
+    from .bench.dashboards import add_arguments as add_dashboards_bench_arguments
+    add_dashboards_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
 
     roll = sub.add_parser("rollups", help="attendance rollups the dashboards read")

@@ -82,6 +82,18 @@ class Fold:
         return bool(self.person_days)
 
 
+def person_day_document(key: str, doc: dict) -> dict:
+    """The person-day as folding it into nothing yields (what person_day_update would upsert)."""
+    ids = sorted(doc["ids"])
+    return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "worker_no": doc["worker_no"],
+            "first": doc["first"], "last": doc["last"], "punch_ids": ids, "count": len(ids)}
+
+
+def project_day_document(key: str, doc: dict, stopped: bool) -> dict:
+    return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "workers": sorted(doc["workers"]),
+            "managers": {job: sorted(workers) for job, workers in doc["managers"].items()}, "stopped": stopped}
+
+
 def person_day_update(doc: dict) -> list[dict]:
     """An update pipeline folding one person-day into its document (upsert): union of ids, min / max."""
     ids = sorted(doc["ids"])
