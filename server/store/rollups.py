@@ -33,14 +33,21 @@ log = logging.getLogger(__name__)
 # after the stamp would be missed by a catch-up from the watermark (the gateway's writes take ms).
 WATERMARK_MARGIN = dt.timedelta(minutes=10)
 REBUILD_BATCH = 5000
+FEW_PROJECTS = 8
 
 
 async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[int, int], list[dict]]:
     """(project, worker) → that person's manager-job roster entries on those projects (any time)."""
     found: dict[tuple[int, int], list[dict]] = {}
-    query = {"job": {"$in": list(jobs.MANAGER_JOBS)}, "project_id": {"$in": sorted(project_ids)}}
+    # Never $in on both fields: the embedded planner then scans the whole roster. A few projects:
+    # their entries (project_current index); many: every manager entry in the city (job_project).
+    if len(project_ids) <= FEW_PROJECTS:
+        query: dict = {"project_id": {"$in": sorted(project_ids)}}
+    else:
+        query = {"job": {"$in": list(jobs.MANAGER_JOBS)}}
     async for entry in db.roster.find(query, {"project_id": 1, "worker_no": 1, "job": 1, "entry_date": 1, "exit_date": 1}):
-        found.setdefault((entry["project_id"], entry["worker_no"]), []).append(entry)
+        if entry["project_id"] in project_ids and jobs.is_manager_job(entry["job"]):
+            found.setdefault((entry["project_id"], entry["worker_no"]), []).append(entry)
     return found
 
 

@@ -127,3 +127,4 @@ def test_a_manager_entered_later_with_an_earlier_date_is_refiled(mongo_uri, db_n
     folded = snapshot(sdb)
     run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db))
     assert snapshot(sdb) == folded
+

@@ -8,6 +8,7 @@ from pymongo import MongoClient
 from pymongo.errors import WriteError
 
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
+from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
 
 from support import run_async
@@ -129,6 +130,16 @@ HOT_QUERIES = [
     ("units", {"enterprise_id": {"$in": [1, 2]}}, None),
     ("teams", {"project_id": 1, "unit_id": 1}, None),
     ("enterprises", {"credit_code": "91440703MA4UABCD1X"}, None),
+    # Attendance rollups (server/store/rollups.py, rollup_queries.py, dashboards/data.py): a day, a range,
+    # a project's days, the holders of posts, the tail's catch-up, the rebuild's day.
+    ("att_project_days", rq.on_day("2026-01-01"), None),
+    ("att_project_days", rq.between("2026-01-01", "2026-01-31"), None),
+    ("att_project_days", rq.project_between(1, "2026-01-01", "2026-01-31"), None),
+    ("att_project_days", {"project_id": 1}, None),
+    ("att_person_days", rq.on_day("2026-01-01"), None),
+    ("roster", {"job": {"$in": ["项目经理", "总监理工程师"]}}, None),
+    ("punches", rq.punches_received_since(_T0), None),
+    ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
 ]
 HOT_AGGREGATES = [
     ("punches", {"date": "2026-01-01", "test": False}),  # punches today per project
