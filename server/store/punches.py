@@ -129,9 +129,9 @@ class PunchWriter:
                 refusals.append(refusal_document(p, outcomes[i]))
 
         if accepted:
-            await insert_ignoring_duplicates(
+            await _insert_ignoring_duplicates(
                 self.db.photos, [photo_doc("punch", batch[i].photo, _id=batch[i].key) for i in accepted])
-            duplicates = await insert_ignoring_duplicates(self.db.punches, [batch[i].document() for i in accepted])
+            duplicates = await _insert_ignoring_duplicates(self.db.punches, [batch[i].document() for i in accepted])
             for i in accepted:
                 outcomes[i] = RESENT if batch[i].key in duplicates else STORED
             if duplicates:
@@ -141,7 +141,7 @@ class PunchWriter:
         return outcomes  # type: ignore[return-value]
 
 
-async def insert_ignoring_duplicates(collection, documents: list[dict]) -> set:
+async def _insert_ignoring_duplicates(collection, documents: list[dict]) -> set:
     """Insert all; return the _ids that were already there. Any other write error propagates."""
     try:
         await collection.insert_many(documents, ordered=False)

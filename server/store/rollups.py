@@ -25,7 +25,7 @@ from ..domain import attendance_grid, jobs, project_status
 from ..domain import rollups as fold_rules
 from . import rollup_queries as q
 from .db import utcnow
-from .punches import insert_ignoring_duplicates
+from .punches import _insert_ignoring_duplicates as insert_ignoring_duplicates  # one rule for "insert, tell me which existed"
 
 log = logging.getLogger(__name__)
 
