@@ -77,6 +77,7 @@ def cmd_device(args, config: Config) -> int:
             print(f"错误: {exc}", file=sys.stderr)
             return 2
         print(f"已注册设备 {doc['vendor_code']}/{doc['device_id']} → 项目 {doc['project_id']} (registered by operator)")
+        print(devices.login_forms(doc["vendor_code"], doc["device_id"]))
         return 0
 
     async def show(db):
@@ -129,7 +130,7 @@ def cmd_seed_demo(args, config: Config) -> int:
 
 
 def cmd_simulate(args, config: Config) -> int:
-    from .device.simulator import main as simulate_main
+    from .simulator import main as simulate_main
     return simulate_main(args)
 
 
@@ -208,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed_demo)
 
     sim = sub.add_parser("simulate", help="run simulated attendance devices against a gateway")
-    from .device.simulator import add_arguments as add_sim_arguments
+    from .simulator import add_arguments as add_sim_arguments
     add_sim_arguments(sim)
     sim.set_defaults(func=cmd_simulate)
 

@@ -112,7 +112,7 @@ def make_supplier(mongo_uri, db_name):
     and, unless approve=False, approved by a supervisor."""
     import random
 
-    from server.demo import synthetic
+    from server import synthetic
     from server.store import suppliers
     from support import PASSWORD
 

@@ -319,7 +319,7 @@ def now_local() -> dt.datetime:
 
 async def build_site(db, *, workers: int = 3, devices: int = 1, seed: int = 7, county: str = "蓬江区") -> dict:
     """A project ready for devices: general contractor + manager team + worker team + workers entered."""
-    from server.demo import synthetic
+    from server import synthetic
     from server.store import devices as device_store
     from server.store import people, workforce
 
@@ -332,7 +332,7 @@ async def build_site(db, *, workers: int = 3, devices: int = 1, seed: int = 7, c
     entered = []
     for _ in range(workers):
         person, _ = await people.enroll(
-            db, id_number=synthetic.id_number(rng), card={"name": synthetic.chinese_name(rng), "sex": "1", "nation": "01"},
+            db, people.check_person_card({"id_number": synthetic.id_number(rng), "name": synthetic.chinese_name(rng), "nation": "01"}),
             id_photo=photo, capture_photo=photo, source={"test": True})
         await workforce.enter_person(db, project_id=project["_id"], worker_no=person["worker_no"],
                                      team_id=team["_id"], job="普通工人")

@@ -11,7 +11,7 @@ from typing import Callable
 
 from bson import ObjectId
 
-from ..device.stats import device_counters, read_totals
+from ..store.gateway_stats import device_counters, read_totals
 from ..store import device_monitoring, devices
 from ..store.db import utcnow
 from .base import APIError, APIHandler, Principal, requires

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..domain.contact import mask_mobile
 from ..domain.identity import mask_id_number
 from ..domain.nations import nation_name
+from ..domain.person_card import PERSON_FIELDS
 from ..store import contracts as contract_store, people, roster_entries
 from .base import APIError, APIHandler, requires
 from .roster import site_day
@@ -126,7 +127,7 @@ class PeopleHandler(APIHandler):
     async def post(self):
         """人员库新增: a person typed in from the ID card; the number is checked (GB 11643)."""
         body = self.json_body()
-        raw = {name: self.optional_text(body, name, 120) for name in people.PORTAL_FIELDS + ("id_number",)}
+        raw = {name: self.optional_text(body, name, 120) for name in PERSON_FIELDS + ("id_number",)}
         person = await people.create_person(self.db, raw, source={
             "by": self.principal.name, "project_id": self.principal.project_id})
         self.set_header("Location", f"/api/people/{person['worker_no']}")

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from ..config import Config
-from ..demo import synthetic
+from .. import synthetic
 from ..device import codec
 from ..device.codec import Frame
 from ..device.framer import FrameBuffer
@@ -72,8 +72,8 @@ async def _prepare(db, n_devices: int, n_idle: int, workers_per_project: int = 2
         team = await workforce.add_team(db, project_id=project["_id"], unit_id=unit["_id"], name="土建")
         worker_nos = []
         for _ in range(workers_per_project):
-            person, _ = await people.enroll(db, id_number=synthetic.id_number(rng), card={"name": synthetic.chinese_name(rng)},
-                                            id_photo=b"", capture_photo=b"", source={"bench": True})
+            card = people.check_person_card({"id_number": synthetic.id_number(rng), "name": synthetic.chinese_name(rng)})
+            person, _ = await people.enroll(db, card, id_photo=b"", capture_photo=b"", source={"bench": True})
             await workforce.enter_person(db, project_id=project["_id"], worker_no=person["worker_no"],
                                          team_id=team["_id"], job="普通工人")
             worker_nos.append(person["worker_no"])

@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import jobs
 from ..store import enterprises, units
-from . import synthetic
+from .. import synthetic
 
 # The post whose holder a unit names as its 项目经理 / 项目负责人, by manager team.
 LEAD_POSTS = {team: posts[0] for team, posts in jobs.MANAGER_JOBS_BY_TEAM.items()}

@@ -12,11 +12,11 @@ import random
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from ..device.simulator import MODE_FACE
+from ..device.codec import MODE_FACE
 from ..store.db import SITE_TZ, site_date, site_today
 from ..store.photos import photo_doc
 from ..store.punches import PunchIn
-from . import synthetic
+from .. import synthetic
 
 HISTORY_DAYS = 14
 

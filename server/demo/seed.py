@@ -14,7 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain import jobs
 from ..store import devices, people, workforce
 from ..store.db import site_today
-from . import accounts_demo, devices_demo, history_demo, synthetic
+from .. import synthetic
+from . import accounts_demo, devices_demo, history_demo
 from .suppliers_demo import seed_suppliers
 
 DEMO_VENDOR_CODE = "JMDEMO"
@@ -61,15 +62,15 @@ async def _team(db: AsyncDatabase, project_id: int, unit: dict, name: str, kind:
 async def _person(db: AsyncDatabase, rng: random.Random, photos: list[bytes], id_photos: list[bytes]) -> dict:
     # Draw every random value before looking the person up, so a resumed run follows the same sequence.
     id_number = synthetic.id_number(rng, area=rng.choice(synthetic_areas()))
-    card = {"name": synthetic.chinese_name(rng), "sex": "1" if int(id_number[16]) % 2 else "0",
+    card = {"id_number": id_number, "name": synthetic.chinese_name(rng), "sex": "1" if int(id_number[16]) % 2 else "0",
             "nation": rng.choice(["01"] * 9 + ["08"]), "birth_date": id_number[6:14],
-            "address": synthetic.address(rng, rng.choice(jobs.COUNTIES)),
-            "authority": "江门市公安局", "validity": "2018.01.01-2038.01.01"}
+            "address": synthetic.address(rng, rng.choice(jobs.COUNTIES))}
+    read = {"authority": "江门市公安局", "validity": "2018.01.01-2038.01.01"}
     id_photo, capture = rng.choice(id_photos), rng.choice(photos)
     found = await people.by_id_number(db, id_number)
     if found:
         return found
-    person, _ = await people.enroll(db, id_number=id_number, card=card, id_photo=id_photo,
+    person, _ = await people.enroll(db, people.check_person_card(card), read=read, id_photo=id_photo,
                                     capture_photo=capture, source={"demo": True})
     return person
 

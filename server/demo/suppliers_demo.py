@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.device_access_flow import SUPERVISOR, SUPPLIER
 from ..store import device_access, suppliers
-from . import synthetic
+from .. import synthetic
 from .accounts_demo import DEMO_PASSWORD
 
 REVIEWER = "jm_jianguan"

@@ -26,11 +26,12 @@ from tornado.tcpserver import TCPServer
 from ..config import Config
 from ..store import devices
 from ..store.db import utcnow
+from ..store.gateway_stats import fold_dead_gateways
 from ..store.punches import PunchWriter
 from .codec import Frame, ProtocolError
 from .framer import FrameBuffer, Reassembler
 from .handlers import CommandHandlers, HangUp
-from .stats import Stats, fold_dead_gateways
+from .stats import Stats
 
 log = logging.getLogger("realname.gateway")
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from pymongo.errors import PyMongoError
 
 from ..config import Config
-from ..domain.identity import check_id_number
-from ..domain.nations import is_valid_nation
+from ..domain.person_card import check_person_card
 from ..domain.punch_time import clock_flags
-from ..store import devices, people, photos, roster
+from ..domain.rules import RuleError
+from ..store import audit, devices, people, photos, projects, roster
 from ..store.db import SITE_TZ, utcnow
 from ..store.punches import WRITE_FAILED, PunchIn, PunchOutcome, PunchWriter, refusal_document
 from . import codec
@@ -77,8 +77,13 @@ class CommandHandlers:
             if conn.device is None and frame.command != codec.CMD_LOGIN:
                 raise Refusal("not_logged_in", NOT_LOGGED_IN)
             try:
-                msg, checksum = codec.decode_request(
-                    frame.command, frame.content, strict_checksum=self.config.strict_checksum)
+                if frame.command == codec.CMD_LOGIN and len(frame.content) < codec.LOGIN_PADDED_SIZE:
+                    # Codes sent without padding (a field-device behaviour): every reading of them.
+                    msg = codec.unpadded_logins(frame.content, strict_checksum=self.config.strict_checksum)
+                    checksum = codec.ChecksumStatus.OK
+                else:
+                    msg, checksum = codec.decode_request(
+                        frame.command, frame.content, strict_checksum=self.config.strict_checksum)
             except ProtocolError as exc:
                 if frame.version != 1:
                     raise Refusal("version_unsupported", f"协议版本{frame.version}不支持") from exc
@@ -108,10 +113,20 @@ class CommandHandlers:
         return frame.failure(refusal.message)
 
     # 843
-    async def login(self, conn: "DeviceConnection", frame: Frame, msg: LoginRequest) -> Frame:
-        device = await devices.find_active(self.db, msg.vendor_code, msg.device_id)
+    async def login(self, conn: "DeviceConnection", frame: Frame, msg: LoginRequest | tuple[LoginRequest, ...]
+                    ) -> Frame:
+        if isinstance(msg, LoginRequest):
+            device = await devices.find_active(self.db, msg.vendor_code, msg.device_id)
+            sent = f"{msg.vendor_code}/{msg.device_id}"
+            if device is None and len(frame.content) == codec.LOGIN_PADDED_SIZE:
+                # 64 bytes is also 63 unpadded characters and a checksum byte.
+                device = await self._unpadded_device(conn, frame, codec.unpadded_logins(
+                    frame.content, strict_checksum=self.config.strict_checksum))
+        else:
+            device = await self._unpadded_device(conn, frame, msg)
+            sent = f"unpadded {frame.content[:64]!r}"
         if device is None:
-            conn.label = f"unregistered {msg.vendor_code}/{msg.device_id} @{conn.address}"
+            conn.label = f"unregistered {sent} @{conn.address}"
             raise Refusal("unregistered_device", "设备未注册或未授权")
         if conn.device is not None and conn.device["_id"] != device["_id"]:
             raise Refusal("already_logged_in", "连接已登录其他设备")
@@ -119,6 +134,16 @@ class CommandHandlers:
         await devices.mark_online(self.db, device["_id"], gateway_id=self.gateway.gateway_id, conn_token=token)
         self.gateway.adopt(conn, device, token)
         return frame.reply()
+
+    async def _unpadded_device(self, conn: "DeviceConnection", frame: Frame, readings) -> dict | None:
+        found = await devices.find_active_unpadded(self.db, readings)
+        if len(found) > 1:
+            # Two registered devices read the same unpadded: only the padded form tells them apart.
+            conn.label = f"ambiguous unpadded {frame.content[:64]!r} @{conn.address}"
+            raise Refusal("login_unpadded_ambiguous", "设备编号不唯一,请按32字节补齐发送")
+        if found:
+            self.stats.count(found[0]["_id"], "login_unpadded")
+        return found[0] if found else None
 
     # 65535
     async def heartbeat(self, conn: "DeviceConnection", frame: Frame, msg) -> Frame:
@@ -129,46 +154,36 @@ class CommandHandlers:
         def refusal(code: str, message: str) -> Refusal:
             return Refusal(code, message, codec.encode_reply(EnrollReply(1, message)))
 
-        check = check_id_number(msg.id_number)
-        if not check.ok:
-            raise refusal(f"id_{check.code}", check.reason)
-        if not msg.name.strip():
-            raise refusal("name_missing", "姓名不能为空")
-        if msg.sex not in ("0", "1"):
-            raise refusal("sex_invalid", "性别代码错误")
-        if not is_valid_nation(msg.nation):
-            raise refusal("nation_invalid", "民族代码错误")
+        # The person's rules are the one rule set the portal and the import use; the photo limits
+        # are the device's own.
+        raw = {"id_number": msg.id_number, "name": msg.name, "sex": msg.sex, "nation": msg.nation,
+               "birth_date": msg.birth_date, "address": msg.address}
+        try:
+            card = check_person_card(raw)
+        except RuleError as exc:
+            raise refusal(f"{exc.field}_invalid", exc.message) from None
         if len(msg.id_photo) > self.config.id_photo_max:
             raise refusal("id_photo_too_large", "身份证照片过大")
         if not msg.capture_photo:
             raise refusal("capture_photo_missing", "缺少采集照片")
         if len(msg.capture_photo) > self.config.punch_photo_max:
             raise refusal("capture_photo_too_large", "采集照片过大")
-        warnings = list(check.warnings)
-        if check.birth_date and msg.birth_date != check.birth_date.strftime("%Y%m%d"):
-            warnings.append("birth_date_differs_from_id")
-        if check.sex is not None and msg.sex != check.sex:
-            warnings.append("sex_differs_from_id")
-        card = {"name": msg.name.strip(), "sex": msg.sex, "nation": msg.nation, "birth_date": msg.birth_date,
-                "address": msg.address, "authority": msg.authority, "validity": msg.validity,
-                "manual_entry": bool(msg.manual)}
+        read = {"authority": msg.authority.strip(), "validity": msg.validity.strip(), "manual_entry": bool(msg.manual)}
         source = {"vendor_code": conn.device["vendor_code"], "device_id": conn.device["device_id"],
                   "project_id": conn.device["project_id"], "at": utcnow(), "manual": bool(msg.manual)}
-        _, created = await people.enroll(
-            self.db, id_number=check.number, card=card, id_photo=msg.id_photo,
-            capture_photo=msg.capture_photo, source=source, warnings=tuple(warnings))
+        _, created = await people.enroll(self.db, card, read=read, id_photo=msg.id_photo,
+                                         capture_photo=msg.capture_photo, source=source)
         self.stats.count(conn.device["_id"], "enrolled_new" if created else "enrolled_again")
         return frame.reply(codec.encode_reply(EnrollReply(0, "")))
 
     # 849
     async def whitelist(self, conn: "DeviceConnection", frame: Frame, msg: WhitelistRequest) -> Frame:
         project_id = conn.device["project_id"]
-        project = await self.db.projects.find_one({"_id": project_id}, {"name": 1})
+        name = await projects.name_of(self.db, project_id)
         workers = await roster.current_workers(self.db, project_id)
         records = tuple(
             WhitelistRecord(w["worker_no"], w["name"], w["id_number"], w.get("capture_photo_len", 0))
             for w in workers)
-        name = project["name"] if project else ""
         return frame.reply(codec.encode_reply(WhitelistReply(project_id, name, records)))
 
     # 845
@@ -183,11 +198,10 @@ class CommandHandlers:
             raise Refusal("person_not_entered", "人员未进场")
         capture = await photos.get(self.db, person.get("capture_photo_id")) or b""
         id_photo = await photos.get(self.db, person.get("id_photo_id")) or b""
-        await self.db.audit_log.insert_one({
-            "at": utcnow(), "actor": f"device:{conn.device['vendor_code']}/{conn.device['device_id']}",
-            "action": "device_person_fetch", "target": {"worker_no": person["worker_no"]},
-            "detail": {"project_id": conn.device["project_id"], "unmasked": ["id_number", "photos"]},
-        })
+        await audit.record(
+            self.db, actor=f"device:{conn.device['vendor_code']}/{conn.device['device_id']}",
+            action="device_person_fetch", target={"worker_no": person["worker_no"]},
+            detail={"project_id": conn.device["project_id"], "unmasked": ["id_number", "photos"]})
         nation = person.get("nation") or "0"
         reply = PersonReply(
             worker_no=person["worker_no"], name=person.get("name", ""), id_number=person["id_number"],

@@ -56,6 +56,30 @@ async def find_active(db: AsyncDatabase, vendor_code: str, device_id: str) -> di
     return device if device is not None and device.get("status") == "active" else None
 
 
+async def find_active_unpadded(db: AsyncDatabase, candidates) -> list[dict]:
+    """The active devices whose (vendor code, device id) is one of `candidates` (readings of an
+    unpadded 843, `codec.unpadded_logins`); more than one means the login is ambiguous."""
+    by_vendor: dict[str, set[str]] = {}
+    for c in candidates:
+        by_vendor.setdefault(c.vendor_code, set()).add(c.device_id)
+    if not by_vendor:
+        return []
+    # One query on the index's leading field; the few vendor codes that exist answer it.
+    cursor = db.devices.find({"vendor_code": {"$in": sorted(by_vendor)}}, {"vendor_code": 1, "device_id": 1, "status": 1})
+    return [await db.devices.find_one({"_id": d["_id"]}) async for d in cursor
+            if d.get("status") == "active" and d["device_id"] in by_vendor[d["vendor_code"]]]
+
+
+def login_forms(vendor_code: str, device_id: str) -> str:
+    """What a device registered with these codes must send in 843, for whoever registers it."""
+    padded = "厂商编号与设备编号各以 0x00 补足 32 字节, 再加 1 字节校验 (共 65 字节)"
+    if len(vendor_code) == 32 and len(device_id) == 32:
+        return f"设备登录 (843) 发送: {padded}"
+    joined = vendor_code + device_id
+    return (f"设备登录 (843) 发送: {padded}; 或不补齐直接发送 {joined} ({len(joined)} 字节, 可带 1 字节校验), "
+            "网关按已注册设备识别并计数 login_unpadded")
+
+
 async def mark_online(db: AsyncDatabase, device_oid, *, gateway_id: str, conn_token: str) -> None:
     now = utcnow()
     await db.devices.update_one(

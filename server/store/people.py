@@ -5,24 +5,24 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from ..domain.contact import check_mobile
-from ..domain.identity import check_id_number
-from ..domain.nations import nation_code, normalize_nation
-from ..domain.rules import Conflict, RuleError
+from ..domain.person_card import PersonCard, check_person_card
+from ..domain.rules import Conflict
 from . import photos
 from .db import next_sequence, utcnow
 
-# Fields an enrollment (852) may set from the ID card; anything else on the person document
-# (contracts, career) belongs to the portal.
-CARD_FIELDS = ("name", "sex", "nation", "birth_date", "address", "authority", "validity")
+# What only a card read on a device (852) adds to the checked fields; anything else on the person
+# document (contracts, career) belongs to the portal.
+READ_FIELDS = ("authority", "validity", "manual_entry")
 
 
-async def enroll(db: AsyncDatabase, *, id_number: str, card: dict, id_photo: bytes, capture_photo: bytes,
-                 source: dict, warnings: tuple[str, ...] = ()) -> tuple[dict, bool]:
-    """Store or refresh a person read from an ID card. Returns (person, created).
+async def enroll(db: AsyncDatabase, card: PersonCard, *, id_photo: bytes, capture_photo: bytes, source: dict,
+                 read: dict | None = None) -> tuple[dict, bool]:
+    """Store or refresh a person read from an ID card on a device (852). Returns (person, created).
 
-    The worker number is given once: a person enrolled again, on any device, keeps it.
+    `card` is checked by `check_person_card`, as the portal's and the import's are; `read` holds
+    READ_FIELDS. The worker number is given once: a person enrolled again, on any device, keeps it.
     """
+    id_number = card.id_number
     now = utcnow()
     existing = await db.people.find_one({"id_number": id_number}, {"_id": 1})
     person_id = existing["_id"] if existing else None
@@ -30,8 +30,8 @@ async def enroll(db: AsyncDatabase, *, id_number: str, card: dict, id_photo: byt
     for kind, data in (("id_card", id_photo), ("capture", capture_photo)):
         if data:
             photo_ids[kind] = await photos.put(db, kind, data, owner=id_number)
-    update = {f: card[f] for f in CARD_FIELDS if f in card}
-    update.update(updated_at=now, last_enrollment=source, id_warnings=list(warnings))
+    update = {**card.fields, **{f: v for f, v in (read or {}).items() if f in READ_FIELDS}}
+    update.update(updated_at=now, last_enrollment=source, id_warnings=list(card.warnings))
     if "id_card" in photo_ids:
         update.update(id_photo_id=photo_ids["id_card"], id_photo_len=len(id_photo))
     if "capture" in photo_ids:
@@ -82,58 +82,6 @@ async def existing_worker_nos(db: AsyncDatabase, worker_nos: list[int]) -> set[i
 
 # --- the person library from the portal (人员库新增, Excel batch entry) ---------------------------
 
-# What the portal may record about a person besides the ID number; ID-card fields keep the names
-# enrollment (852) uses, so a later enrollment on a device refreshes the same fields.
-PORTAL_FIELDS = ("name", "sex", "nation", "birth_date", "address", "phone")
-_SEX_WORDS = {"男": "1", "1": "1", "女": "0", "0": "0"}
-
-
-def person_fields(raw: dict, *, require_name: bool = True) -> tuple[str, dict, list[str]]:
-    """Check what a person form or an Excel row gives: (ID number, fields, warnings).
-
-    Raises RuleError naming the field. The ID number's check character and birth date are hard
-    rules; an unknown area code is kept as a warning to review (domain.md). Sex and birth date
-    follow from the number; a different value typed in is a warning, never silently replaced.
-    """
-    check = check_id_number(str(raw.get("id_number") or ""))
-    if not check.ok:
-        raise RuleError("id_number", check.reason)
-    warnings = list(check.warnings)
-    fields: dict = {"birth_date": check.birth_date.strftime("%Y%m%d"), "sex": check.sex}
-    name = " ".join(str(raw.get("name") or "").split())
-    if not name:
-        if require_name:
-            raise RuleError("name", "姓名必填")
-    elif len(name) > 30:
-        raise RuleError("name", "姓名不能超过 30 个字符")
-    else:
-        fields["name"] = name
-    sex = str(raw.get("sex") or "").strip()
-    if sex:
-        if sex not in _SEX_WORDS:
-            raise RuleError("sex", "性别须为 男 或 女")
-        if _SEX_WORDS[sex] != check.sex:
-            warnings.append("sex_differs_from_id")
-    birth = str(raw.get("birth_date") or "").strip().replace("-", "")
-    if birth and birth != fields["birth_date"]:
-        warnings.append("birth_date_differs_from_id")
-    nation = str(raw.get("nation") or "").strip()
-    if nation:
-        code = normalize_nation(nation) or nation_code(nation)
-        if code is None:
-            raise RuleError("nation", f"民族 {nation} 不在民族字典中(如 汉族 或代码 01)")
-        fields["nation"] = code
-    address = " ".join(str(raw.get("address") or "").split())
-    if len(address) > 100:
-        raise RuleError("address", "住址不能超过 100 个字符")
-    if address:
-        fields["address"] = address
-    phone = str(raw.get("phone") or "").strip()
-    if phone:
-        fields["phone"] = check_mobile(phone, "phone")
-    return check.number, fields, warnings
-
-
 async def allocate_worker_nos(db: AsyncDatabase, count: int) -> list[int]:
     """`count` new worker numbers in one round trip (a batch import takes a block)."""
     if count <= 0:
@@ -143,20 +91,21 @@ async def allocate_worker_nos(db: AsyncDatabase, count: int) -> list[int]:
     return list(range(doc["seq"] - count + 1, doc["seq"] + 1))
 
 
-def new_person_document(id_number: str, fields: dict, warnings: list[str], worker_no: int, source: dict) -> dict:
+def new_person_document(id_number: str, fields: dict, warnings, worker_no: int, source: dict) -> dict:
+    """A new person without photos from a checked card (`check_person_card`): 人员库新增 and the import."""
     now = utcnow()
-    return {**fields, "id_number": id_number, "worker_no": worker_no, "id_warnings": warnings,
+    return {**fields, "id_number": id_number, "worker_no": worker_no, "id_warnings": list(warnings),
             "capture_photo_len": 0, "created_at": now, "updated_at": now, "created_from": source}
 
 
 async def create_person(db: AsyncDatabase, raw: dict, *, source: dict) -> dict:
     """人员库新增: a new person from the portal; a number already in the library is a conflict."""
-    id_number, fields, warnings = person_fields(raw)
-    existing = await by_id_number(db, id_number, {"worker_no": 1})
+    card = check_person_card(raw)
+    existing = await by_id_number(db, card.id_number, {"worker_no": 1})
     if existing:
         raise Conflict("id_number", f"该身份证号码已在人员库中(工人编号 {existing['worker_no']})")
     (worker_no,) = await allocate_worker_nos(db, 1)
-    doc = new_person_document(id_number, fields, warnings, worker_no, source)
+    doc = new_person_document(card.id_number, card.fields, card.warnings, worker_no, source)
     try:
         await db.people.insert_one(doc)
     except DuplicateKeyError:

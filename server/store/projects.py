@@ -85,6 +85,12 @@ async def get(db: AsyncDatabase, project_id: int) -> dict:
     return project
 
 
+async def name_of(db: AsyncDatabase, project_id: int) -> str:
+    """The project's name, or "" when it is gone (a device's whitelist still answers)."""
+    project = await db.projects.find_one({"_id": project_id}, {"name": 1})
+    return project["name"] if project else ""
+
+
 async def editable(db: AsyncDatabase, project_id: int) -> dict:
     """The project, unless it is cancelled: a 注销 project is kept as it was, read-only."""
     project = await get(db, project_id)

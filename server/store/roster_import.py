@@ -22,6 +22,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from ..domain.person_card import PERSON_FIELDS, check_person_card
 from ..domain.rules import RuleError
 from . import people
 from .db import utcnow
@@ -228,7 +229,8 @@ def _check_row(site: _Site, number: int, raw: dict) -> _Row:
     if isinstance(raw.get("id_number"), (int, float)):
         raise RuleError("id_number", "须以文本格式填写(数字格式会丢失末位),请将该列设为文本后重新输入")
     raw = {k: _text(v) if k != "entry_date" else v for k, v in raw.items()}
-    id_number, fields, warnings = people.person_fields(raw, require_name=False)
+    card = check_person_card(raw, require_name=False)
+    id_number, fields, warnings = card.id_number, card.fields, list(card.warnings)
     first = site.seen.get(id_number)
     if first is not None:
         raise RuleError("id_number", f"与第 {first} 行的身份证号码重复")
@@ -263,7 +265,7 @@ async def _process_chunk(db: AsyncDatabase, project_id: int, site: _Site, chunk:
             errors.append(_error(number, exc.field, exc.message))
     if not rows:
         return 0, 0, errors
-    wanted = {"worker_no": 1, "id_number": 1, **{f: 1 for f in people.PORTAL_FIELDS}}
+    wanted = {"worker_no": 1, "id_number": 1, **{f: 1 for f in PERSON_FIELDS}}
     known = {p["id_number"]: p async for p in db.people.find({"id_number": {"$in": [r.id_number for r in rows]}}, wanted)}
     new_rows = []
     for r in rows:
@@ -282,7 +284,7 @@ async def _process_chunk(db: AsyncDatabase, project_id: int, site: _Site, chunk:
         person = known.get(r.id_number)
         if person is None or r.number in new_numbers:
             continue
-        missing = {k: v for k, v in r.fields.items() if k in people.PORTAL_FIELDS and not person.get(k)}
+        missing = {k: v for k, v in r.fields.items() if k in PERSON_FIELDS and not person.get(k)}
         if missing:
             fills.append(UpdateOne({"_id": person["_id"]}, {"$set": {**missing, "updated_at": utcnow()}}))
     if fills:

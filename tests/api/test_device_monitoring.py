@@ -51,10 +51,10 @@ def city(mongo_uri, db_name, sdb):
     sdb.gateway_stats.insert_one({"_id": "gw-test", "totals": {}, "updated_at": now, "stopped": False})
     sdb.devices.update_one({"device_id": "DEV-0001"}, {"$set": {"online": True, "gateway_id": "gw-test",
                                                                 "last_seen": now - dt.timedelta(minutes=3)}})
-    sdb.devices.update_one({"device_id": "DEV-0002"}, {"$set": {"last_seen": NOW - dt.timedelta(days=3)}})
-    sdb.devices.update_one({"device_id": "DEV-0003"}, {"$set": {"last_seen": NOW - dt.timedelta(hours=5)}})
+    sdb.devices.update_one({"device_id": "DEV-0002"}, {"$set": {"last_seen": now - dt.timedelta(days=3)}})
+    sdb.devices.update_one({"device_id": "DEV-0003"}, {"$set": {"last_seen": now - dt.timedelta(hours=5)}})
     sdb.devices.update_one({"device_id": "B-0001"}, {"$set": {
-        "environment": "test", "supplier_id": SUPPLIER, "created_at": NOW - dt.timedelta(days=5)}})
+        "environment": "test", "supplier_id": SUPPLIER, "created_at": now - dt.timedelta(days=5)}})
     # Only the fields monitoring reads; the supplier workflow owns the rest of a supplier record.
     sdb.suppliers.insert_one({"_id": SUPPLIER, "name": "江门测试设备供应商"}, bypass_document_validation=True)
     for n in range(2):

@@ -8,7 +8,7 @@ import random
 from bson import ObjectId
 from openpyxl import load_workbook
 
-from server.demo import synthetic
+from server import synthetic
 from support import ADMIN_TOKEN, PASSWORD
 
 RNG = random.Random(4242)

@@ -10,7 +10,7 @@ import urllib.parse
 import pytest
 from openpyxl import load_workbook
 
-from server.demo import synthetic
+from server import synthetic
 from server.store import workforce
 from support import ADMIN_TOKEN, run_async
 

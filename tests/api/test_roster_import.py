@@ -11,7 +11,7 @@ import zipfile
 
 from openpyxl import Workbook, load_workbook
 
-from server.demo import synthetic
+from server import synthetic
 from server.store import roster_import
 from server.store import workforce
 from server.store.db import SITE_TZ

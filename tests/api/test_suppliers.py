@@ -6,7 +6,7 @@ import random
 
 import openpyxl
 
-from server.demo import synthetic
+from server import synthetic
 from support import ADMIN_TOKEN, CAPTCHA_ANSWER
 
 

@@ -10,7 +10,7 @@ import random
 from bson import ObjectId
 from openpyxl import load_workbook
 
-from server.demo import synthetic
+from server import synthetic
 from server.store.db import site_today
 from support import ADMIN_TOKEN
 

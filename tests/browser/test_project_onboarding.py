@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 
-from server.demo import synthetic
+from server import synthetic
 from support import CAPTCHA_ANSWER, PASSWORD, declare_project, roster_workbook
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

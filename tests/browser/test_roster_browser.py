@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 
-from server.demo import synthetic
+from server import synthetic
 from server.store.db import site_today
 from support import PASSWORD, roster_workbook
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from server.demo import synthetic
+from server import synthetic
 from support import CAPTCHA_ANSWER, PASSWORD
 
 PDF = b"%PDF-1.4\n% browser test\n%%EOF\n"

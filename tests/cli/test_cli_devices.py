@@ -20,6 +20,8 @@ def test_device_add_and_list(mongo_uri, db_name, sdb):
                      "--vendor-code", "ACME", "--device-id", "GATE-01")
     assert added.returncode == 0, added.stderr
     assert "ACME/GATE-01" in added.stdout
+    # Short codes: the operator is told both forms a device may send in 843.
+    assert "32 字节" in added.stdout and "ACMEGATE-01" in added.stdout, added.stdout
     assert sdb.devices.find_one({"device_id": "GATE-01"})["registered_by"] == "operator"
 
     again = realname(mongo_uri, db_name, "device", "add", "--project", str(site["project_id"]),

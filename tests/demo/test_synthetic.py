@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from PIL import Image
 
-from server.demo import synthetic
+from server import synthetic
 from server.domain.identity import check_credit_code, check_id_number
 from server.domain.jobs import COUNTIES, UNIT_TYPES
 

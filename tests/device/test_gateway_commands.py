@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from server.demo import synthetic
+from server import synthetic
 from server.device import codec
 from server.device.codec import EnrollRequest, PersonRequest, WhitelistRequest
 from server.store import workforce
@@ -193,7 +193,7 @@ def test_counters_reach_the_database(device, site, gateway, sdb):
 
 
 def test_counters_of_a_stopped_gateway_are_folded_once(site, gateway, sdb, mongo_uri, db_name):
-    from server.device.stats import fold_dead_gateways
+    from server.store.gateway_stats import fold_dead_gateways
     first = gateway()
     dev = Device(first.port, site["device_ids"][0])
     assert dev.login().flag == 0

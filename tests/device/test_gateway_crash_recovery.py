@@ -8,7 +8,7 @@ import time
 
 from pymongo import MongoClient
 
-from server.device.simulator import FleetOptions, run_fleet
+from server.simulator import FleetOptions, run_fleet
 from server.store.db import SITE_TZ
 
 from support import VENDOR, build_site, run_async

@@ -21,7 +21,7 @@ from server.device.codec import (
     PersonReply, PunchRequest, WhitelistRecord, WhitelistReply,
 )
 from server.device.framer import FrameBuffer
-from server.device.simulator import (
+from server.simulator import (
     FleetAssets, FleetOptions, FleetSummary, SimulatedDevice, add_arguments, options_from, run_fleet,
 )
 

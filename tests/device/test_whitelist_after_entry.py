@@ -7,7 +7,7 @@ import datetime as dt
 import random
 import time
 
-from server.demo import synthetic
+from server import synthetic
 from server.device import codec
 from server.device.codec import WhitelistRequest
 from support import ADMIN_TOKEN, Device, now_local

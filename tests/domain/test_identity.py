@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from stdnum.cn import ric, uscc
 
-from server.demo import synthetic
+from server import synthetic
 from server.domain.identity import (
     AREA_CODE_UNKNOWN, CreditCodeCheck, IdCheck, area_code_in_use, check_credit_code, check_id_number,
     mask_id_number,

@@ -12,8 +12,8 @@ import random
 from PIL import Image, ImageDraw, ImageFilter
 from stdnum.cn import ric, uscc
 
-from ..domain.identity import area_code_in_use
-from ..domain.jobs import COUNTIES, COUNTY_AREA_CODES
+from .domain.identity import area_code_in_use
+from .domain.jobs import COUNTIES, COUNTY_AREA_CODES
 
 # --- areas -------------------------------------------------------------------------------------
 
