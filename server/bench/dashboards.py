@@ -22,7 +22,7 @@ from pathlib import Path
 from pymongo import MongoClient
 
 from ..config import Config
-from ..demo import synthetic
+from .. import synthetic
 from ..domain import jobs
 from ..store import devices, projects, rollups, roster_entries, workforce
 from ..store.db import SITE_TZ, open_database, site_today

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from server.demo import synthetic
+from server import synthetic
 from server.store import devices, people, projects, workforce
 from server.store import roster_entries
 
