@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bson import ObjectId
 from pymongo import MongoClient
 
 from ..config import Config
@@ -28,6 +29,7 @@ from ..store import devices, projects, rollups, roster_entries, workforce
 from ..store.db import SITE_TZ, open_database, site_today
 from ..store.launch import database_uri
 from ..store.punches import PunchIn
+from ..store.punches import _insert_ignoring_duplicates as insert_ignoring_duplicates
 from .gateway import _machine, _pct
 
 KEY_POST_SHARE = {jobs.PROJECT_MANAGER: 0.9, jobs.CHIEF_SUPERVISOR: 0.8, jobs.SAFETY_OFFICER: 0.9,
@@ -87,18 +89,18 @@ async def _city(db, n_projects: int, n_workers: int, n_days: int) -> dict:
             while id_number in id_numbers:   # the generator repeats itself now and then at this scale
                 id_number = synthetic.id_number(rng)
             id_numbers.add(id_number)
-            person = {"id_number": id_number, "worker_no": worker_no, "name": synthetic.chinese_name(rng),
+            person = {"_id": ObjectId(), "id_number": id_number, "worker_no": worker_no, "name": synthetic.chinese_name(rng),
                       "created_at": dt.datetime.now(dt.timezone.utc)}
             people_docs.append(person)
-            roster_docs.append(roster_entries.entry_document(project_id=project["_id"], person={"_id": None, **person},
-                                                             team=team, job=job, entry_date=since))
+            roster_docs.append({"_id": ObjectId(), **roster_entries.entry_document(
+                project_id=project["_id"], person=person, team=team, job=job, entry_date=since)})
             members.append(worker_no)
         sites.append((project["_id"], county, members))
         if len(people_docs) >= 5000 or p == n_projects - 1:
-            result = await db.people.insert_many(people_docs)
-            for entry, person_id in zip(roster_docs, result.inserted_ids):
-                entry["person_id"] = person_id
-            await db.roster.insert_many(roster_docs)
+            # Ids set here and duplicates ignored: on a loaded machine the driver may retry a bulk
+            # insert the server had already applied.
+            await insert_ignoring_duplicates(db.people, people_docs)
+            await insert_ignoring_duplicates(db.roster, roster_docs)
             people_docs, roster_docs, id_numbers = [], [], set()
     return {"sites": sites, "first": first, "today": today, "stopped": stopped}
 
@@ -124,10 +126,10 @@ async def _punches(db, city: dict, n_days: int) -> int:
                                          worker_no=worker, device_time=moment, mode=6, photo=b"",
                                          received_at=received, flags=[]).document())
                 if len(batch) >= 10_000:
-                    await db.punches.insert_many(batch, ordered=False)
+                    await insert_ignoring_duplicates(db.punches, batch)
                     total, batch = total + len(batch), []
     if batch:
-        await db.punches.insert_many(batch, ordered=False)
+        await insert_ignoring_duplicates(db.punches, batch)
         total += len(batch)
     return total
 

@@ -34,9 +34,9 @@ async def build(db) -> dict:
     sv = await workforce.create_enterprise(db, credit_code=synthetic.credit_code(rng), name="江门乙监理有限公司")
 
     async def person():
-        p, _ = await people.enroll(db, id_number=synthetic.id_number(rng),
-                                   card={"name": synthetic.chinese_name(rng), "sex": "1", "nation": "01"},
-                                   id_photo=photo, capture_photo=photo, source={"test": True})
+        card = people.check_person_card({"id_number": synthetic.id_number(rng), "name": synthetic.chinese_name(rng),
+                                         "nation": "01"})
+        p, _ = await people.enroll(db, card, id_photo=photo, capture_photo=photo, source={"test": True})
         return p
 
     async def site(project_id, with_supervisor):
