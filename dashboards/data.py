@@ -101,13 +101,28 @@ def check_month(month: str | Month | None, field: str = "month") -> Month:
     return value
 
 
+def _county_allowed(scope: dict, county: str) -> bool:
+    """Whether the scope's county condition (absent, one county, or {"$in": [...]}) admits a county."""
+    condition = scope.get("county")
+    if condition is None:
+        return True
+    if isinstance(condition, dict):
+        return county in condition.get("$in", ())
+    return condition == county
+
+
+def _scope_counties(scope: dict) -> list[str]:
+    """The counties a caller's tables have rows for, in the guide's order."""
+    return [c for c in jobs.COUNTIES if _county_allowed(scope, c)]
+
+
 def _check_county(scope: dict, county: str | None) -> dict:
     """The projects query for scope narrowed to a county the caller may see."""
     if not county:
         return dict(scope)
     if county not in jobs.COUNTIES:
         raise DataError("county", f"未知的县区：{county}")
-    if scope.get("county") not in (None, county):
+    if not _county_allowed(scope, county):
         raise DataError("county", "只能查看本县区的数据")
     return {**scope, "county": county}
 
@@ -216,7 +231,7 @@ def county_execution(db: Database, scope: dict, day: dt.date | str | None = None
     days = _project_days(db, ids, q.on_day(day_text), q.PROJECT_DAY_WITH_PEOPLE)
     holders = _holders_on(_entries(db, (PM, CS), ids, day_text, day_text), day_text)
     qualified = qualified_projects(db, ids)
-    counties = [c for c in jobs.COUNTIES if scope.get("county") in (None, c)]
+    counties = _scope_counties(scope)
     rows, total = [], collections.Counter()
     for county in counties:
         counts = _execution_counts([p for p in projects.values() if p["county"] == county], days, holders,
@@ -539,7 +554,7 @@ def county_trends(db: Database, scope: dict, days: int = 30) -> pd.DataFrame:
     rows = []
     for day in dates:
         holders = _holders_on(entries, day)
-        for county in (c for c in jobs.COUNTIES if scope.get("county") in (None, c)):
+        for county in _scope_counties(scope):
             c = _execution_counts([p for p in projects.values() if p["county"] == county], pdays, holders, set(), day,
                                   with_people=False)
             rows.append({"日期": day, "地区": county, "更新率": round(ratio(c["punched"], c["total"]) * 100, 2),

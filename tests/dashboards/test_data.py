@@ -91,6 +91,9 @@ def test_a_county_caller_sees_only_its_county(town):
         data.project_execution(db, {"county": "蓬江区"}, "2026-10-31", county="江海区")
     assert refused.value.field == "county"
     assert list(data.manager_attendance(db, {"county": "江海区"}, "2026-10", "项目经理")["姓名"]) == []
+    two = {"county": {"$in": ["江海区", "蓬江区"]}}
+    assert list(data.county_execution(db, two, "2026-10-31")["地区"]) == ["蓬江区", "江海区", "汇总"]
+    assert list(data.project_execution(db, two, "2026-10-31", county="江海区")["项目名称"]) == ["丙项目"]
 
 
 def test_project_execution(town):
