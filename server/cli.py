@@ -147,7 +147,12 @@ def cmd_rollups(args, config: Config) -> int:
 
     if args.action == "rebuild":
         from .domain.project_status import parse_day
-        first = parse_day(args.first, "from") if args.first else None
+        from .domain.rules import RuleError
+        try:
+            first = parse_day(args.first, "from") if args.first else None
+        except RuleError as exc:
+            print(f"--from: {exc.message}", file=sys.stderr)
+            return 2
 
         async def rebuild(db):
             read = await rollups.rebuild(db, first)

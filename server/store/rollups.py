@@ -157,7 +157,8 @@ async def _punch_days(db: AsyncDatabase, first: dt.date | None) -> list[str]:
 
 
 async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
-    """Recompute both rollups from the raw punches, from a site day on (everything when None).
+    """Recompute both rollups from the raw punches, from a site day on (everything when None);
+    returns the punches folded (test-environment punches are read but never count).
 
     Day by day, each day folded in one batch: its documents are then all new, and the embedded
     server inserts several times faster than it updates."""
@@ -166,8 +167,7 @@ async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
     read = 0
     for day in await _punch_days(db, first):
         punches = [p async for p in db.punches.find(q.on_day(day), {"photo_id": 0}, batch_size=REBUILD_BATCH)]
-        await fold(db, punches)
-        read += len(punches)
+        read += await fold(db, punches)
     # Days before `first` may still reflect an older roster: the next roster change refiles them all.
     await db[q.STATE].delete_many({"_id": {"$regex": "^managers\\|"}})
     await db[q.STATE].update_one({"_id": "rebuild"}, {"$set": {"from": q.day_text(first) if first else None,
