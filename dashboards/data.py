@@ -31,10 +31,10 @@ from server.config import Config
 from server.domain import jobs, project_status
 from server.domain.attendance_grid import Month, project_stop_periods
 from server.domain.identity import mask_id_number
-from server.domain.rollups import KEY_POSTS, holds_on, percent, ratio, site_day, status_on
+from server.domain.rollups import KEY_POSTS, holds_on, percent, ratio, site_day, span_holds, status_on
 from server.domain.rules import RuleError
 from server.store import rollup_queries as q
-from server.store.db import SITE_TZ, site_today, utcnow
+from server.store.db import site_today, utcnow
 from server.store.devices import liveness_window, presence
 
 TOTAL_ROW = "汇总"
@@ -265,17 +265,17 @@ def _device_supplier(device: dict, names: tuple[dict, dict]) -> str:
 
 
 def _employed(db: Database, ids: set[int], day: str) -> collections.Counter:
-    """People entered on each project that day (在职人数): current entries and those exited since."""
-    after = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), dt.time(), SITE_TZ)
+    """People entered on each project that day (在职人数), from the roster spans the rollup keeps;
+    a project the rollup has not seen yet is counted from its roster entries."""
     counts: collections.Counter = collections.Counter()
-    projection = {"project_id": 1, "worker_no": 1, "entry_date": 1, "exit_date": 1}
     seen = set()
-    for query in ({"exit_date": None}, {"exit_date": {"$gte": after}}):
-        for e in db.roster.find(query, projection):
-            key = (e["project_id"], e["worker_no"])
-            if e["project_id"] in ids and key not in seen and holds_on(e, day):
-                seen.add(key)
-                counts[e["project_id"]] += 1
+    for doc in db[q.ROSTERS].find({}, {"spans": 1}):
+        if doc["_id"] in ids:
+            seen.add(doc["_id"])
+            counts[doc["_id"]] = sum(1 for entry_day, exit_day in doc["spans"] if span_holds(entry_day, exit_day, day))
+    for pid in sorted(ids - seen):
+        counts[pid] = sum(1 for e in db.roster.find({"project_id": pid}, {"entry_date": 1, "exit_date": 1})
+                          if holds_on(e, day))
     return counts
 
 

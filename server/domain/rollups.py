@@ -51,8 +51,10 @@ def site_day(value: dt.datetime | None) -> str | None:
 def holds_on(entry: dict, day: str) -> bool:
     """A roster entry covers a day from its entry day up to, not including, its exit day
     (在场 = entered and not exited that day)."""
-    entry_day = site_day(entry.get("entry_date"))
-    exit_day = site_day(entry.get("exit_date"))
+    return span_holds(site_day(entry.get("entry_date")), site_day(entry.get("exit_date")), day)
+
+
+def span_holds(entry_day: str | None, exit_day: str | None, day: str) -> bool:
     return entry_day is not None and entry_day <= day and (exit_day is None or day < exit_day)
 
 

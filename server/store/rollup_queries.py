@@ -11,6 +11,7 @@ import datetime as dt
 
 PERSON_DAYS = "att_person_days"
 PROJECT_DAYS = "att_project_days"
+ROSTERS = "att_rosters"   # per project: every roster entry's [entry day, exit day), for 在职人数 on any day
 STATE = "rollup_state"
 TAIL_STATE_ID = "punch_tail"
 

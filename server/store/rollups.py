@@ -17,7 +17,7 @@ import asyncio
 import datetime as dt
 import logging
 
-from pymongo import UpdateOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
@@ -53,8 +53,9 @@ async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[
 
 def _marks(entries: list[dict]) -> list[list]:
     """What the project-days' manager sets depend on for one person: their manager entries' days."""
-    return sorted([e["job"], fold_rules.site_day(e.get("entry_date")), fold_rules.site_day(e.get("exit_date"))]
-                  for e in entries)
+    marks = [[e["job"], fold_rules.site_day(e.get("entry_date")), fold_rules.site_day(e.get("exit_date"))]
+             for e in entries]
+    return sorted(marks, key=lambda m: (m[0], m[1] or "", m[2] or "~"))
 
 
 async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
@@ -106,6 +107,33 @@ async def fold(db: AsyncDatabase, punches: list[dict]) -> int:
         batch.add(punch, [e["job"] for e in entries if fold_rules.holds_on(e, punch["date"])])
     await _write(db, batch, periods)
     return len(counting)
+
+
+def _spans(entries) -> list[list]:
+    """[entry day, exit day or None] per entry, in a stable order (None: still entered)."""
+    spans = [[fold_rules.site_day(e.get("entry_date")), fold_rules.site_day(e.get("exit_date"))] for e in entries]
+    return sorted(spans, key=lambda s: (s[0] or "", s[1] or "~"))
+
+
+_SPAN_FIELDS = {"project_id": 1, "entry_date": 1, "exit_date": 1}
+
+
+async def refresh_roster(db: AsyncDatabase, project_id: int) -> None:
+    """Keep the project's roster spans (att_rosters) in line with its roster: 在职人数 on any day
+    is then read from one small document per project instead of every roster entry of the city."""
+    entries = [e async for e in db.roster.find({"project_id": project_id}, _SPAN_FIELDS)]
+    await db[q.ROSTERS].replace_one({"_id": project_id}, {"spans": _spans(entries), "updated_at": utcnow()}, upsert=True)
+
+
+async def refresh_all_rosters(db: AsyncDatabase) -> None:
+    by_project: dict[int, list[dict]] = {}
+    async for e in db.roster.find({}, _SPAN_FIELDS):
+        by_project.setdefault(e["project_id"], []).append(e)
+    now = utcnow()
+    ops = [ReplaceOne({"_id": pid}, {"spans": _spans(entries), "updated_at": now}, upsert=True)
+           for pid, entries in by_project.items()]
+    if ops:
+        await db[q.ROSTERS].bulk_write(ops, ordered=False)
 
 
 async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, list[dict]]) -> None:
@@ -170,6 +198,7 @@ async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
         read += await fold(db, punches)
     # Days before `first` may still reflect an older roster: the next roster change refiles them all.
     await db[q.STATE].delete_many({"_id": {"$regex": "^managers\\|"}})
+    await refresh_all_rosters(db)
     await db[q.STATE].update_one({"_id": "rebuild"}, {"$set": {"from": q.day_text(first) if first else None,
                                                                 "punches": read, "at": utcnow()}}, upsert=True)
     return read
@@ -251,11 +280,14 @@ class PunchTail:
         if seen is None:
             # A first start folds with the roster as it is: only later changes need refiling (less a
             # margin for writers' clocks a little behind ours).
-            return utcnow() - dt.timedelta(seconds=5)
+            started = utcnow() - dt.timedelta(seconds=5)
+            await refresh_all_rosters(self.db)
+            return started
         latest = None
         # $gte: two stamps in the same millisecond are both seen; refiling twice changes nothing.
         async for change in self.db.roster_changes.find({"changed_at": {"$gte": seen}}).sort("changed_at", 1):
             await refresh_managers(self.db, change["_id"])
+            await refresh_roster(self.db, change["_id"])
             latest = change["changed_at"]
         return latest
 

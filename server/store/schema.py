@@ -224,6 +224,7 @@ VALIDATORS: dict[str, dict] = {
     "att_project_days": _schema(["project_id", "date", "workers"], project_id=_int,
                                 date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                                 workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool),
+    "att_rosters": _schema(["_id", "spans"], _id=_int, spans={"bsonType": "array"}),
     "rollup_state": _schema(["_id"], _id=_str),
 }
 
