@@ -405,9 +405,10 @@ def _unit_names(db: Database, ids: set[int]) -> dict[tuple[int, str], str]:
     return names
 
 
-def _post_month(p: dict, post: str, entries: list[dict], attended: dict, days: list[str]) -> dict:
-    """One post of one project over the days so far: holders, on-duty days, working days."""
-    mine = [e for e in entries if e["project_id"] == p["_id"] and e["job"] == post]
+def _post_month(p: dict, post: str, entries: dict, attended: dict, days: list[str]) -> dict:
+    """One post of one project over the days so far: holders, on-duty days, working days.
+    `entries`: (project, post) → roster entries."""
+    mine = entries.get((p["_id"], post), ())
     working = [d for d in days if d not in _stopped(p, days)]
     on_duty = {d for e in mine for d in attended.get((p["_id"], e["worker_no"]), ()) if d in working}
     return {"holders": len({e["worker_no"] for e in mine}), "on_duty": len(on_duty), "working": len(working)}
@@ -461,6 +462,9 @@ def manager_monthly(db: Database, scope: dict, month: str | Month | None, flags:
     standard = _settings().key_post_standard
     projects = _projects(db, scope)
     days, entries, attended = _monthly_figures(db, projects, month)
+    by_post: dict = collections.defaultdict(list)
+    for e in entries:
+        by_post[(e["project_id"], e["job"])].append(e)
     units = _unit_names(db, set(projects))
     reference = days[-1] if days else month.first.isoformat()
     rows = []
@@ -468,7 +472,7 @@ def manager_monthly(db: Database, scope: dict, month: str | Month | None, flags:
         state = status_on(p, reference)
         if state not in (jobs.PROJECT_UNDER_CONSTRUCTION, jobs.PROJECT_SUSPENDED):
             continue
-        figures = {post: _post_month(p, post, entries, attended, days) for post, _ in MONTHLY_POSTS}
+        figures = {post: _post_month(p, post, by_post, attended, days) for post, _ in MONTHLY_POSTS}
         raised = _flags(figures, standard)
         if wanted and not set(wanted) & set(raised):
             continue
