@@ -30,7 +30,7 @@ from ..store.db import SITE_TZ, open_database, site_today
 from ..store.launch import database_uri
 from ..store.punches import PunchIn
 from ..store.punches import _insert_ignoring_duplicates as insert_ignoring_duplicates
-from .gateway import _machine, _pct
+from .gateway import _machine, _pct, publish
 
 KEY_POST_SHARE = {jobs.PROJECT_MANAGER: 0.9, jobs.CHIEF_SUPERVISOR: 0.8, jobs.SAFETY_OFFICER: 0.9,
                   jobs.TECHNICAL_LEAD: 0.7}
@@ -168,11 +168,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="realname-bench-dash-"))
     with database_uri(config.replace(data_dir=data_dir, embedded_db_port=0), reuse_running=False) as uri:
         results = _run(args, uri)
-    lines = _report(args, results)
-    print("\n".join(lines))
-    if args.write and not args.quick:
-        with open(args.write, "a", encoding="utf-8") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
+    publish(args, _report(args, results))
     print(f"p95_ms={max(r['p95'] for r in results['functions'].values()):.0f}")
     return 0
 
