@@ -440,7 +440,8 @@ def _monthly_figures(db: Database, projects: dict, month: Month) -> tuple[list[s
     days = _month_to_date(month)
     first, last = month.first.isoformat(), (days[-1] if days else month.first.isoformat())
     posts = [post for post, _ in MONTHLY_POSTS]
-    entries = _entries(db, posts, ids, first, last) if days else []
+    # Holders are counted even before the month's first day is over (nothing is "未设置" on the 1st).
+    entries = _entries(db, posts, ids, first, last)
     attended: dict = collections.defaultdict(set)
     if days:
         for d in db[q.PROJECT_DAYS].find(q.between(first, last), {"project_id": 1, "date": 1, "managers": 1}):
