@@ -605,8 +605,9 @@ def project_overview(db: Database, scope: dict, project_id: int) -> dict:
         by_team[team]["entered"] += 1
         by_team[team]["punched"] += e["worker_no"] in punched_today
     people = _people(db, (e["worker_no"] for e in present if e["job"] in KEY_POSTS))
-    posts = {post: [{"name": people.get(e["worker_no"], {}).get("name", ""), "on_duty": e["worker_no"] in punched_today
-                     and _on_duty(pdays.get(today_text), post)}
+    on_duty_today = (pdays.get(today_text) or {}).get("managers") or {}
+    posts = {post: [{"name": people.get(e["worker_no"], {}).get("name", ""),
+                     "on_duty": e["worker_no"] in on_duty_today.get(post, ())}
                     for e in present if e["job"] == post] for post in KEY_POSTS}
     names = _supplier_names(db)
     now = utcnow()
