@@ -3,6 +3,7 @@
 蓬江区: P1 甲项目 (在建; 项目经理 M, 总监理工程师 C, 安全员 S who exits on 2026-10-16, workers W1 W2)
         P2 乙项目 (停工 from 2026-10-20, mid-month, never resumed; 项目经理 M again — one manager, two projects)
 江海区: P3 丙项目 (在建; no 项目经理, no 总监理工程师; worker W3)
+Today: one punch, W2 on P1 at 00:00:00.
 Devices: supplier 甲设备 (VA) production on P1 and P3; 乙设备 (VB) production on P2; 丙设备 (VC) only in
 the test environment on P3.
 """
@@ -14,6 +15,7 @@ import random
 from server import synthetic
 from server.store import devices, people, projects, workforce
 from server.store import roster_entries
+from server.store.db import site_today
 
 from punch_support import write_punches
 
@@ -82,6 +84,7 @@ async def build(db) -> dict:
         + [(P1, M, t, False, None) for t in days("2026-02", 1, 14)]   # 28-day month
         + [(P1, M, t, False, None) for t in days("2024-02", 1, 28)]   # 29-day month
         + [(P1, M, t, False, None) for t in days("2026-11", 1, 3)]    # 30-day month
+        + [(P1, W2, f"{site_today()}T00:00:00", False, None)]         # today so far
     )
     await write_punches(db, punches)
     await roster_entries.exit_person(db, project_id=P1, worker_no=S, exit_date=dt.date(2026, 10, 16))

@@ -219,5 +219,9 @@ def test_overview_trends_and_today(town):
         data.project_overview(db, {"county": "江海区"}, f["P1"])
     trends = data.county_trends(db, {}, days=40)
     assert set(trends["地区"]) == set(COUNTIES[:-1])
+    assert overview["punched"] == 1                                     # W2 at 00:00:00 today
+    assert {"team": "土建", "entered": 2, "punched": 1} in overview["presence"]
     today = data.home_today(db, {})
-    assert today["projects_active"] == 2 and today["devices"] == 4
+    assert (today["punches"], today["people"], today["projects_active"], today["projects_without_attendance"],
+            today["devices"], today["devices_online"]) == (1, 1, 2, 1, 4, 0)
+    assert data.home_today(db, {"county": "江海区"})["punches"] == 0
