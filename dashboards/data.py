@@ -343,6 +343,12 @@ def _stopped(project: dict, dates: Iterable[str]) -> set[str]:
     return {d for d in dates if project_status.is_stopped(project["periods"], dt.date.fromisoformat(d))}
 
 
+def _working(project: dict, dates: list[str]) -> list[str]:
+    """The dates the project was not stopped (停工 days are left out of every rate)."""
+    stopped = _stopped(project, dates)
+    return [d for d in dates if d not in stopped]
+
+
 def _attended(db: Database, ids: set[int], post: str, first: str, last: str) -> dict[tuple[int, int], set[str]]:
     """(project, worker) → the days that person punched while entered in the post (from project-days)."""
     out: dict[tuple[int, int], set[str]] = collections.defaultdict(set)
@@ -409,7 +415,7 @@ def _post_month(p: dict, post: str, entries: dict, attended: dict, days: list[st
     """One post of one project over the days so far: holders, on-duty days, working days.
     `entries`: (project, post) → roster entries."""
     mine = entries.get((p["_id"], post), ())
-    working = [d for d in days if d not in _stopped(p, days)]
+    working = _working(p, days)
     on_duty = {d for e in mine for d in attended.get((p["_id"], e["worker_no"]), ()) if d in working}
     return {"holders": len({e["worker_no"] for e in mine}), "on_duty": len(on_duty), "working": len(working)}
 
@@ -501,7 +507,7 @@ def manager_monthly_detail(db: Database, scope: dict, month: str | Month | None,
     p = projects[project_id]
     days, entries, attended = _monthly_figures(db, projects, month)
     people = _people(db, (e["worker_no"] for e in entries))
-    working = [d for d in days if d not in _stopped(p, days)]
+    working = _working(p, days)
     rows, seen = [], set()
     for post, unit in MONTHLY_POSTS:
         for e in sorted((e for e in entries if e["job"] == post), key=lambda e: e["worker_no"]):
@@ -574,7 +580,7 @@ def _month_rate(p: dict, roster: list[dict], attended_days: dict[str, set], mont
     """This month's attendance so far: person-days punched / person-days entered, 停工 days left out."""
     today = site_today().isoformat()
     days = [d.isoformat() for d in month.dates() if d.isoformat() <= today]
-    working = [d for d in days if d not in _stopped(p, days)]
+    working = _working(p, days)
     expected = punched = 0
     for day in working:
         present = {e["worker_no"] for e in roster if holds_on(e, day)}
