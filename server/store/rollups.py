@@ -19,7 +19,7 @@ import logging
 
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ..domain import attendance_grid, jobs, project_status
 from ..domain import rollups as fold_rules
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 WATERMARK_MARGIN = dt.timedelta(minutes=10)
 REBUILD_BATCH = 5000
 FEW_PROJECTS = 8
+TAIL_PIPELINE = [{"$match": {"operationType": "insert"}}]
 
 
 async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[int, int], list[dict]]:
@@ -190,6 +191,9 @@ async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
 
     Day by day, each day folded in one batch: its documents are then all new, and the embedded
     server inserts several times faster than it updates."""
+    # Where a tail that never ran should start: the stream as it stands before the first read.
+    async with await db.punches.watch(TAIL_PIPELINE) as stream:
+        start_token, started = stream.resume_token, utcnow()
     await db[q.PERSON_DAYS].delete_many(q.since(first))
     await db[q.PROJECT_DAYS].delete_many(q.since(first))
     read = 0
@@ -199,6 +203,12 @@ async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
     # Days before `first` may still reflect an older roster: the next roster change refiles them all.
     await db[q.STATE].delete_many({"_id": {"$regex": "^managers\\|"}})
     await refresh_all_rosters(db)
+    try:
+        # A tail started later resumes here instead of folding every punch again; a running one keeps its place.
+        await db[q.STATE].insert_one({"_id": q.TAIL_STATE_ID, "resume_token": start_token, "watermark": started,
+                                      "updated_at": utcnow()})
+    except DuplicateKeyError:
+        pass
     await db[q.STATE].update_one({"_id": "rebuild"}, {"$set": {"from": q.day_text(first) if first else None,
                                                                 "punches": read, "at": utcnow()}}, upsert=True)
     return read
@@ -229,7 +239,7 @@ class PunchTail:
         await self.db[q.STATE].update_one({"_id": q.TAIL_STATE_ID}, update, upsert=True)
 
     def _watch(self, **kw):
-        return self.db.punches.watch([{"$match": {"operationType": "insert"}}], max_await_time_ms=self.await_ms, **kw)
+        return self.db.punches.watch(TAIL_PIPELINE, max_await_time_ms=self.await_ms, **kw)
 
     async def open(self) -> None:
         state = await self._state()
