@@ -140,6 +140,15 @@ async def refresh_all_rosters(db: AsyncDatabase) -> None:
         await db[q.ROSTERS].bulk_write(ops, ordered=False)
 
 
+async def _insert_in_chunks(collection, documents: list[dict]) -> set:
+    """insert_ignoring_duplicates, REBUILD_BATCH documents at a time: one write of a whole rebuilt
+    day (tens of thousands of person-days) outlasted the driver's socket timeout on a loaded server."""
+    existing: set = set()
+    for start in range(0, len(documents), REBUILD_BATCH):
+        existing |= await insert_ignoring_duplicates(collection, documents[start:start + REBUILD_BATCH])
+    return existing
+
+
 async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, list[dict]]) -> None:
     """Insert the documents new to the rollups, fold the rest into what is there.
 
@@ -150,12 +159,12 @@ async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, l
     def stopped(doc):
         return project_status.is_stopped(periods.get(doc["project_id"], []), dt.date.fromisoformat(doc["date"]))
 
-    existing = await insert_ignoring_duplicates(
+    existing = await _insert_in_chunks(
         db[q.PERSON_DAYS], [fold_rules.person_day_document(k, d) for k, d in batch.person_days.items()])
     if existing:
         await db[q.PERSON_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.person_day_update(batch.person_days[k]),
                                                       upsert=True) for k in sorted(existing)], ordered=False)
-    existing = await insert_ignoring_duplicates(
+    existing = await _insert_in_chunks(
         db[q.PROJECT_DAYS], [fold_rules.project_day_document(k, d, stopped(d)) for k, d in batch.project_days.items()])
     if existing:
         await db[q.PROJECT_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.project_day_update(
