@@ -185,6 +185,9 @@ def cmd_simulate(args, config: Config) -> int:
 
 
 def cmd_bench(args, config: Config) -> int:
+    if args.target == "dashboards":
+        from .bench.dashboards import main as dashboards_main
+        return dashboards_main(args, config)
     from .bench.gateway import main as bench_main
     return bench_main(args, config)
 
@@ -192,6 +195,32 @@ def cmd_bench(args, config: Config) -> int:
 def cmd_province_sim(args, config: Config) -> int:
     from .province.standin import main as standin_main
     return standin_main(args)
+def cmd_rollups(args, config: Config) -> int:
+    from .store import rollups
+
+    if args.action == "rebuild":
+        from .domain.site_clock import parse_day
+        from .domain.rules import RuleError
+        try:
+            first = parse_day(args.first, "from") if args.first else None
+        except RuleError as exc:
+            print(f"--from: {exc.message}", file=sys.stderr)
+            return 2
+
+        async def rebuild(db):
+            read = await rollups.rebuild(db, first)
+            print(f"rebuilt attendance rollups from {first or 'the first punch'}: {read} punches folded")
+            return 0
+        return _with_database(config, rebuild, app_name="realname-rollups")
+
+    async def tail(db):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await rollups.PunchTail(db).run(stop)
+        return 0
+    return _with_database(config, tail, app_name="realname-rollups")
 
 
 def cmd_settings(args, config: Config) -> int:
@@ -261,12 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
     from .bench.gateway import add_arguments as add_bench_arguments
     add_bench_arguments(bench)
+    from .bench.dashboards import add_arguments as add_dashboards_bench_arguments
+    add_dashboards_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
 
     psim = sub.add_parser("province-sim", help="run a stand-in of the provincial platform (上传省厅) for tests and the demo")
     from .province.standin import add_arguments as add_province_sim_arguments
     add_province_sim_arguments(psim)
     psim.set_defaults(func=cmd_province_sim)
+    roll = sub.add_parser("rollups", help="attendance rollups the dashboards read")
+    rsub = roll.add_subparsers(dest="action", required=True)
+    rreb = rsub.add_parser("rebuild", help="recompute the rollups from raw punches")
+    rreb.add_argument("--from", dest="first", default=None, metavar="YYYY-MM-DD", help="first site day (default: all)")
+    rsub.add_parser("tail", help="fold new punches as they arrive (until the worker runs it)")
+    roll.set_defaults(func=cmd_rollups)
 
     sub.add_parser("settings", help="print the settings table (Markdown)").set_defaults(func=cmd_settings)
     return parser

@@ -53,6 +53,8 @@ SETTINGS = (
     Setting("REALNAME_SMTP_PORT", "25", "Port of that mail server (plain SMTP, as inside a government network)."),
     Setting("REALNAME_DASH_PORT", "8050", "Port of the dashboards process (Dash under waitress, loopback only; reached through the web process at /dash/)."),
     Setting("REALNAME_FORWARD_SECRET", "", "Key the web process signs forwarded callers with and the dashboards process verifies; unset: generated once into $REALNAME_DATA_DIR/forward_secret (mode 600)."),
+    Setting("REALNAME_PLATFORM_START", "2022-01-01", "First site day the platform holds attendance for; the dashboards refuse earlier dates."),
+    Setting("REALNAME_KEY_POST_STANDARD", "80", "A key post's monthly attendance standard in percent (管理人员月出勤不达标 below it)."),
     Setting("REALNAME_SMTP_FROM", "noreply@jmzhgd.jiangmen.cn", "Sender address of the platform's e-mails."),
     Setting("REALNAME_MAIL_RETRY_SECONDS", "60", "How often a worker retries mail that SMTP refused or could not take (a periodic job)."),
     Setting("REALNAME_WORKER_LEASE_SECONDS", "30", "A worker holds a job this long per lease and renews it while running; a job of a killed worker is taken over after it."),
@@ -136,6 +138,8 @@ class Config:
     tls_cert: str = ""
     tls_key: str = ""
     plain_http_login: bool = False
+    platform_start: str = "2022-01-01"
+    key_post_standard: float = 80.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -197,6 +201,8 @@ class Config:
             tls_cert=tls_cert,
             tls_key=tls_key,
             plain_http_login=plain_http == "yes",
+            platform_start=_get(env, "REALNAME_PLATFORM_START"),
+            key_post_standard=float(_get(env, "REALNAME_KEY_POST_STANDARD")),
         )
         values.update(overrides)
         return cls(**values)

@@ -42,7 +42,7 @@ VENDOR = "BENCH"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["gateway"], help="what to measure")
+    parser.add_argument("target", choices=["gateway", "dashboards"], help="what to measure")
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each sustained-rate window")
     parser.add_argument("--idle-devices", type=int, default=10_000)
@@ -278,6 +278,14 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
 
 
+def publish(args: argparse.Namespace, lines: list[str]) -> None:
+    """Print a benchmark's Markdown section; append it to --write's file unless it was a --quick run."""
+    print("\n".join(lines))
+    if args.write and not args.quick:
+        with open(args.write, "a", encoding="utf-8") as f:
+            f.write("\n" + "\n".join(lines) + "\n")
+
+
 def main(args: argparse.Namespace, config: Config) -> int:
     if args.quick:
         args.devices, args.seconds, args.idle_devices, args.idle_seconds, args.ceiling_punches = 50, 5, 300, 5, 2000
@@ -287,11 +295,7 @@ def main(args: argparse.Namespace, config: Config) -> int:
     bench_config = config.replace(data_dir=data_dir, embedded_db_port=0)
     with database_uri(bench_config, reuse_running=False) as uri:
         results = asyncio.run(_run(args, config, uri, data_dir))
-    lines = _report(args, results)
-    print("\n".join(lines))
-    if args.write and not args.quick:
-        with open(args.write, "a", encoding="utf-8") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
+    publish(args, _report(args, results))
     print(f"ratio={results['ratio']:.3f}")
     return 0
 

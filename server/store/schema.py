@@ -254,6 +254,16 @@ VALIDATORS: dict[str, dict] = {
         history={"bsonType": "array"},
         updated_at=_date,
     ),
+    # Attendance rollups (server/store/rollups.py), folded from punches; what the dashboards read.
+    "att_person_days": _schema(["project_id", "date", "worker_no", "first", "last", "punch_ids", "count"],
+                               project_id=_int, worker_no=_int, first=_date, last=_date,
+                               date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                               punch_ids={"bsonType": "array", "items": _str}, count=_int),
+    "att_project_days": _schema(["project_id", "date", "workers"], project_id=_int,
+                                date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                                workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool),
+    "att_rosters": _schema(["_id", "spans"], _id=_int, spans={"bsonType": "array"}),
+    "rollup_state": _schema(["_id"], _id=_str),
 }
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -291,6 +301,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("team_id", ASCENDING), ("exit_date", ASCENDING)], name="team_presence"),
         # A worker resuming an Excel import finds the rows it already entered.
         IndexModel([("import_id", ASCENDING)], name="import"),
+        # Holders of a post (项目经理 …) across projects: the rollup fold and the dashboards.
+        IndexModel([("job", ASCENDING), ("project_id", ASCENDING)], name="job_project"),
     ],
     "punches": [
         IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("test", ASCENDING), ("worker_no", ASCENDING)],
@@ -298,6 +310,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("date", ASCENDING), ("test", ASCENDING), ("project_id", ASCENDING)], name="day_projects"),
         IndexModel([("worker_no", ASCENDING), ("device_time", ASCENDING)], name="worker_time"),
         IndexModel([("device_id", ASCENDING), ("received_at", DESCENDING)], name="device_recent"),
+        # The rollup tail's catch-up after its change stream could not resume.
+        IndexModel([("received_at", ASCENDING)], name="received"),
+    ],
+    "att_person_days": [
+        IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("worker_no", ASCENDING)], name="project_day"),
+        IndexModel([("date", ASCENDING), ("project_id", ASCENDING)], name="by_day"),
+    ],
+    "att_project_days": [
+        IndexModel([("date", ASCENDING), ("project_id", ASCENDING)], name="by_day"),
+        IndexModel([("project_id", ASCENDING), ("date", ASCENDING)], name="project_day"),
     ],
     "photos": [],
     "punch_refusals": [IndexModel([("device_id", ASCENDING), ("at", DESCENDING)], name="device_at"),

@@ -10,6 +10,7 @@ from pymongo.errors import WriteError
 from server.domain.attendance_grid import Month
 from server.store import attendance, device_monitoring, devices, people, projects, roster
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
+from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
 
 from support import run_async
@@ -144,6 +145,16 @@ HOT_QUERIES = [
     ("roster", {"project_id": 1}, None),
     ("contracts", {"project_id": 1}, None),
     ("units", {"project_id": 1}, None),
+    # Attendance rollups (server/store/rollups.py, rollup_queries.py, dashboards/data.py): a day, a range,
+    # a project's days, the holders of posts, the tail's catch-up, the rebuild's day.
+    ("att_project_days", rq.on_day("2026-01-01"), None),
+    ("att_project_days", rq.between("2026-01-01", "2026-01-31"), None),
+    ("att_project_days", rq.project_between(1, "2026-01-01", "2026-01-31"), None),
+    ("att_project_days", {"project_id": 1}, None),
+    ("att_person_days", rq.on_day("2026-01-01"), None),
+    ("roster", {"job": {"$in": ["项目经理", "总监理工程师"]}}, None),
+    ("punches", rq.punches_received_since(_T0), None),
+    ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
 ]
 HOT_AGGREGATES = [
     # The project list: current workers, devices in service and real punches today, per project.

@@ -1,0 +1,156 @@
+"""Attendance rollups: what one fold of punches adds, and the rates the dashboards derive. No I/O.
+
+Two rollups, both folded so that a punch folded twice changes nothing (re-sent offline buffers, a
+tail restarted from an older resume token, a rebuild over days already folded):
+- per project × site day × person: first and last punch (min / max device time), the set of punch
+  ids and its size (`count`);
+- per project × site day: the set of people who punched, and per manager job the people entered in
+  that job that day who punched (the key posts — 项目经理, 技术负责人, 安全员 of the general
+  contractor, 总监理工程师 of the supervising unit — are read from it), and whether the day is 停工.
+Sets grow by union and min / max are idempotent, so folding is order-free as well: the incremental
+tail and a rebuild from raw punches end in the same documents.
+
+Definitions (domain.md, "Definitions the source leaves open"): a person attended on a day when the
+platform holds at least one non-test punch of that person on that project that site-local day; the
+site day is the punch's device time in site time (the gateway stores it as `date`), so a device
+whose clock ran late files its punches under the day it says, and 23:59:59 and 00:00:00 are two days.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from . import vocabulary
+from .site_clock import SITE_TZ
+
+KEY_POSTS: tuple[str, ...] = (vocabulary.PROJECT_MANAGER, vocabulary.TECHNICAL_LEAD, vocabulary.SAFETY_OFFICER, vocabulary.CHIEF_SUPERVISOR)
+
+
+def person_day_id(project_id: int, day: str, worker_no: int) -> str:
+    return f"{project_id}|{day}|{worker_no}"
+
+
+def project_day_id(project_id: int, day: str) -> str:
+    return f"{project_id}|{day}"
+
+
+def counts(punch: dict) -> bool:
+    """Test-environment punches (devices in 测试环境) never count."""
+    return not punch.get("test", False)
+
+
+def site_day(value: dt.datetime | None) -> str | None:
+    """A stored datetime (site midnight for roster dates, read back in UTC) as its site day."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(SITE_TZ).date().isoformat()
+
+
+def holds_on(entry: dict, day: str) -> bool:
+    """A roster entry covers a day from its entry day up to, not including, its exit day
+    (在场 = entered and not exited that day)."""
+    return span_holds(site_day(entry.get("entry_date")), site_day(entry.get("exit_date")), day)
+
+
+def span_holds(entry_day: str | None, exit_day: str | None, day: str) -> bool:
+    return entry_day is not None and entry_day <= day and (exit_day is None or day < exit_day)
+
+
+class Fold:
+    """What a batch of punches adds to both rollups, grouped so each document is written once."""
+
+    def __init__(self) -> None:
+        self.person_days: dict[str, dict] = {}
+        self.project_days: dict[str, dict] = {}
+
+    def add(self, punch: dict, manager_jobs: Iterable[str] = ()) -> None:
+        """`manager_jobs`: the manager jobs the punching person was entered in on that project that day."""
+        if not counts(punch):
+            return
+        pid, day, worker, moment = punch["project_id"], punch["date"], punch["worker_no"], punch["device_time"]
+        person = self.person_days.setdefault(person_day_id(pid, day, worker), {
+            "project_id": pid, "date": day, "worker_no": worker, "first": moment, "last": moment, "ids": set()})
+        person["first"], person["last"] = min(person["first"], moment), max(person["last"], moment)
+        person["ids"].add(punch["_id"])
+        project = self.project_days.setdefault(project_day_id(pid, day), {
+            "project_id": pid, "date": day, "workers": set(), "managers": {}})
+        project["workers"].add(worker)
+        for job in manager_jobs:
+            project["managers"].setdefault(job, set()).add(worker)
+
+    def __bool__(self) -> bool:
+        return bool(self.person_days)
+
+
+def person_day_document(key: str, doc: dict) -> dict:
+    """The person-day as folding it into nothing yields (what person_day_update would upsert)."""
+    ids = sorted(doc["ids"])
+    return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "worker_no": doc["worker_no"],
+            "first": doc["first"], "last": doc["last"], "punch_ids": ids, "count": len(ids)}
+
+
+def project_day_document(key: str, doc: dict, stopped: bool) -> dict:
+    return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "workers": sorted(doc["workers"]),
+            "managers": {job: sorted(workers) for job, workers in doc["managers"].items()}, "stopped": stopped}
+
+
+def person_day_update(doc: dict) -> list[dict]:
+    """An update pipeline folding one person-day into its document (upsert): union of ids, min / max."""
+    ids = sorted(doc["ids"])
+    return [
+        # $literal: an id or day is data, never a field path, whatever character it starts with.
+        {"$set": {"project_id": doc["project_id"], "date": {"$literal": doc["date"]}, "worker_no": doc["worker_no"],
+                  "first": {"$min": [{"$ifNull": ["$first", doc["first"]]}, doc["first"]]},
+                  "last": {"$max": [{"$ifNull": ["$last", doc["last"]]}, doc["last"]]},
+                  "punch_ids": {"$setUnion": [{"$ifNull": ["$punch_ids", []]}, {"$literal": ids}]}}},
+        {"$set": {"count": {"$size": "$punch_ids"}}},
+    ]
+
+
+def project_day_update(doc: dict, stopped: bool) -> dict:
+    add = {"workers": {"$each": sorted(doc["workers"])}}
+    for job, workers in doc["managers"].items():
+        add[f"managers.{job}"] = {"$each": sorted(workers)}
+    return {"$setOnInsert": {"project_id": doc["project_id"], "date": doc["date"]},
+            "$set": {"stopped": stopped}, "$addToSet": add}
+
+
+def posts_on_duty(project_day: dict | None) -> dict[str, bool]:
+    """For each key post: whether somebody entered in it that day punched."""
+    managers = (project_day or {}).get("managers") or {}
+    return {post: bool(managers.get(post)) for post in KEY_POSTS}
+
+
+# --- status and rates --------------------------------------------------------------------------
+
+def status_on(project: dict, day: str) -> str | None:
+    """The project's status on a day from its dated history; None before it was registered."""
+    history = [h for h in project.get("status_history") or [] if h.get("date")]
+    if not history:
+        return project.get("status")
+    status = None
+    for change in sorted(history, key=lambda h: h["date"]):
+        if change["date"] <= day:
+            status = change["status"]
+    return status
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """A share, 0 when there is nothing to share (the guide shows 0.00% for a supplier with no project)."""
+    return numerator / denominator if denominator else 0.0
+
+
+def percent(numerator: float, denominator: float) -> str:
+    """Two decimals, rounded half up as people do by hand: 28 of 31 → 90.32%."""
+    value = ratio(numerator, denominator) * 100
+    return f"{int(value * 100 + 0.5 + 1e-9) / 100:.2f}%"
+
+
+def days_between(first: dt.date, last: dt.date) -> list[str]:
+    out, day = [], first
+    while day <= last:
+        out.append(day.isoformat())
+        day += dt.timedelta(days=1)
+    return out

@@ -1,0 +1,36 @@
+"""Punches written the way the gateway writes them (PunchWriter), and the rollup tail folding them."""
+from __future__ import annotations
+
+import datetime as dt
+
+from server.store.punches import PunchIn, PunchWriter
+from server.store.rollups import PunchTail
+
+JPEG = b"\xff\xd8\xff\xe0punch-photo\xff\xd9"
+
+
+async def write_punches(db, punches) -> None:
+    """punches: (project_id, worker_no, "YYYY-MM-DDTHH:MM:SS" site wall time, test, received_at | None)."""
+    writer = PunchWriter(db)
+    for project_id, worker_no, when, test, received in punches:
+        outcome = await writer.submit(PunchIn(
+            vendor_code="TESTVENDOR", device_id="DEV-0001", project_id=project_id, worker_no=worker_no,
+            device_time=dt.datetime.fromisoformat(when), mode=6, photo=JPEG,
+            received_at=received or dt.datetime.now(dt.timezone.utc), flags=[], test=test))
+        assert outcome.ok, outcome
+
+
+async def drain(tail: PunchTail) -> None:
+    """Step the tail until its stream has nothing more (each step waits briefly on the server)."""
+    while await tail.step():
+        pass
+
+
+def snapshot(sdb) -> tuple[list, list]:
+    """Both rollups in comparable form: sets sorted (the fold promises no order), and a manager set
+    emptied by a refile ($pull) reads like one never made — as every reader treats it."""
+    people = sorted((d["_id"], d["first"], d["last"], sorted(d["punch_ids"]), d["count"])
+                    for d in sdb.att_person_days.find())
+    projects = sorted((d["_id"], sorted(d["workers"]), {k: sorted(v) for k, v in (d.get("managers") or {}).items() if v},
+                       d.get("stopped")) for d in sdb.att_project_days.find())
+    return people, projects
