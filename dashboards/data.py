@@ -31,7 +31,7 @@ from server.config import Config
 from server.domain import project_status, vocabulary
 from server.domain.attendance_grid import Month, project_stop_periods
 from server.domain.identity import mask_id_number
-from server.domain.rollups import KEY_POSTS, holds_on, percent, ratio, site_day, span_holds, status_on
+from server.domain.rollups import KEY_POSTS, day_key, holds_on, percent, ratio, span_holds, status_on
 from server.domain.rules import RuleError
 from server.store import rollup_queries as q
 from server.domain.site_clock import parse_day, site_today
@@ -166,7 +166,7 @@ def _entries(db: Database, posts: Iterable[str], ids: set[int], first: str, last
                                 {"project_id": 1, "worker_no": 1, "job": 1, "entry_date": 1, "exit_date": 1}):
         if entry["project_id"] not in ids:
             continue
-        entry_day, exit_day = site_day(entry.get("entry_date")), site_day(entry.get("exit_date"))
+        entry_day, exit_day = day_key(entry.get("entry_date")), day_key(entry.get("exit_date"))
         if entry_day and entry_day <= last and (exit_day is None or exit_day > first):
             found.append(entry)
     return found

@@ -21,7 +21,7 @@ import datetime as dt
 from typing import Iterable
 
 from . import vocabulary
-from .site_clock import SITE_TZ
+from .site_clock import site_day
 
 KEY_POSTS: tuple[str, ...] = (vocabulary.PROJECT_MANAGER, vocabulary.TECHNICAL_LEAD, vocabulary.SAFETY_OFFICER, vocabulary.CHIEF_SUPERVISOR)
 
@@ -39,19 +39,16 @@ def counts(punch: dict) -> bool:
     return not punch.get("test", False)
 
 
-def site_day(value: dt.datetime | None) -> str | None:
-    """A stored datetime (site midnight for roster dates, read back in UTC) as its site day."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(SITE_TZ).date().isoformat()
+def day_key(value: dt.datetime | None) -> str | None:
+    """A stored datetime (site midnight for roster dates, read back in UTC) as its site day's key, YYYY-MM-DD."""
+    day = site_day(value)
+    return day.isoformat() if day is not None else None
 
 
 def holds_on(entry: dict, day: str) -> bool:
     """A roster entry covers a day from its entry day up to, not including, its exit day
     (在场 = entered and not exited that day)."""
-    return span_holds(site_day(entry.get("entry_date")), site_day(entry.get("exit_date")), day)
+    return span_holds(day_key(entry.get("entry_date")), day_key(entry.get("exit_date")), day)
 
 
 def span_holds(entry_day: str | None, exit_day: str | None, day: str) -> bool:

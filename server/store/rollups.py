@@ -55,7 +55,7 @@ async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[
 
 def _marks(entries: list[dict]) -> list[list]:
     """What the project-days' manager sets depend on for one person: their manager entries' days."""
-    marks = [[e["job"], fold_rules.site_day(e.get("entry_date")), fold_rules.site_day(e.get("exit_date"))]
+    marks = [[e["job"], fold_rules.day_key(e.get("entry_date")), fold_rules.day_key(e.get("exit_date"))]
              for e in entries]
     return sorted(marks, key=lambda m: (m[0], m[1] or "", m[2] or "~"))
 
@@ -116,7 +116,7 @@ async def fold(db: AsyncDatabase, punches: list[dict]) -> int:
 
 def _spans(entries) -> list[list]:
     """[entry day, exit day or None] per entry, in a stable order (None: still entered)."""
-    spans = [[fold_rules.site_day(e.get("entry_date")), fold_rules.site_day(e.get("exit_date"))] for e in entries]
+    spans = [[fold_rules.day_key(e.get("entry_date")), fold_rules.day_key(e.get("exit_date"))] for e in entries]
     return sorted(spans, key=lambda s: (s[0] or "", s[1] or "~"))
 
 
