@@ -153,7 +153,10 @@ def cmd_simulate(args, config: Config) -> int:
 
 
 def cmd_bench(args, config: Config) -> int:
-    from .bench.gateway import main as bench_main
+    if args.target == "upload":
+        from .bench.upload import main as bench_main
+    else:
+        from .bench.gateway import main as bench_main
     return bench_main(args, config)
 
 
@@ -215,8 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     bench = sub.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
-    from .bench.gateway import add_arguments as add_bench_arguments
-    add_bench_arguments(bench)
+    targets = bench.add_subparsers(dest="target", required=True, metavar="{gateway,upload}")
+    from .bench.gateway import add_arguments as add_gateway_bench_arguments
+    from .bench.upload import add_arguments as add_upload_bench_arguments
+    add_gateway_bench_arguments(targets.add_parser("gateway", help="the gateway's punch rate against the database's ceiling"))
+    add_upload_bench_arguments(targets.add_parser("upload", help="a day of attendance through the 上传省厅 pipeline against the stand-in's ceiling"))
     bench.set_defaults(func=cmd_bench)
 
     psim = sub.add_parser("province-sim", help="run a stand-in of the provincial platform (上传省厅) for tests and the demo")

@@ -42,7 +42,6 @@ VENDOR = "BENCH"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["gateway"], help="what to measure")
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each sustained-rate window")
     parser.add_argument("--idle-devices", type=int, default=10_000)
