@@ -25,7 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..store import people as people_store
 from ..store import photos, punches, uploads
 from ..domain.site_clock import SITE_TZ, parse_day
-from ..store.db import utcnow
+from ..store.db import find_in, utcnow
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
 
@@ -128,10 +128,12 @@ class Records:
 
     async def latest_entries(self, project_id: int, worker_nos=None) -> dict[int, dict]:
         query: dict = {"project_id": project_id}
-        if worker_nos is not None:
-            query["worker_no"] = {"$in": sorted(set(worker_nos))}
+        if worker_nos is None:
+            found = [e async for e in self.db.roster.find(query)]
+        else:
+            found = await find_in(self.db.roster, "worker_no", sorted(set(worker_nos)), query=query)
         latest: dict[int, dict] = {}
-        async for entry in self.db.roster.find(query):
+        for entry in found:
             if entry["worker_no"] not in latest or entry["entry_date"] > latest[entry["worker_no"]]["entry_date"]:
                 latest[entry["worker_no"]] = entry
         return latest
@@ -340,7 +342,7 @@ class Sender:
                 await self.transient([d["_id"] for d in group], "项目未配置省厅 appid")
                 continue
             by_punch = {d["entity_id"]: d for d in group}
-            found = [p async for p in self.db.punches.find({"_id": {"$in": list(by_punch)}}, {"photo_id": 0})]
+            found = await find_in(self.db.punches, "_id", by_punch, {"photo_id": 0})
             people = await people_store.by_worker_nos(self.db, (p["worker_no"] for p in found))
             team_sys_nos = await self.records.team_sys_nos(pid, people)
             direction_of = {}
