@@ -23,7 +23,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -37,9 +36,8 @@ from ..province import payloads, pipeline, signing
 from ..province.client import HttpPlatform, upload_method
 from ..store import people, uploads, workforce
 from ..store.db import open_database
-from ..store.launch import database_uri
 from ..store.punches import PunchIn
-from .gateway import _log, _machine
+from .common import log as _log, machine, run_and_report
 
 VENDOR = "BENCHUP"
 
@@ -181,20 +179,10 @@ def _gateway_bench(uri_env: dict) -> subprocess.Popen:
 def main(args: argparse.Namespace, config: Config) -> int:
     if args.quick:
         args.projects, args.workers, args.punches = 5, 10, 2000
-    data_dir = Path(tempfile.mkdtemp(prefix="realname-bench-upload-"))
-    bench_config = config.replace(data_dir=data_dir, embedded_db_port=0)
-    with database_uri(bench_config, reuse_running=False) as uri:
-        results = asyncio.run(_run(args, config, uri))
-    lines = _report(args, results)
-    print("\n".join(lines))
-    if args.write and not args.quick:
-        with open(args.write, "a", encoding="utf-8") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
-    print(f"ratio={results['ratio']:.3f}")
-    return 0
+    return run_and_report(args, config, _run, _report, prefix="realname-bench-upload-")
 
 
-async def _run(args, config: Config, uri: str) -> dict:
+async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
     db_name = f"benchup_{int(time.time())}"
     client, db = await open_database(uri, db_name, app_name="bench-upload")
     standin = Standin()
@@ -259,7 +247,7 @@ def _report(args, r: dict) -> list[str]:
         f"## Upload to the provincial platform (上传省厅) — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)",
         "",
         f"Command: `{command}`  ",
-        f"Machine: {_machine()}; embedded SecantusDB (Python server) and `realname province-sim` on the same machine.",
+        f"Machine: {machine()}; embedded SecantusDB (Python server) and `realname province-sim` on the same machine.",
         "",
         "| measure | value |",
         "|---|---|",
