@@ -44,3 +44,11 @@ def run_and_report(args: argparse.Namespace, config: Config, run, report, *, pre
             f.write("\n" + "\n".join(lines) + "\n")
     print(f"ratio={results['ratio']:.3f}")
     return 0
+
+
+async def drop_and_close(client, db_name: str) -> None:
+    try:
+        await client.drop_database(db_name)
+    except Exception as exc:  # the data folder is temporary anyway
+        log(f"could not drop the benchmark database: {exc}")
+    await client.close()

@@ -33,7 +33,7 @@ from ..store import people, workforce
 from ..domain.site_clock import SITE_TZ
 from ..store.db import open_database
 from ..store.embedded import free_port
-from .common import log, machine, run_and_report
+from .common import drop_and_close, log, machine, run_and_report
 from ..store.punches import PunchIn
 
 VENDOR = "BENCH"
@@ -317,11 +317,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             gateway.kill()
             gateway.wait()
         gateway_log.close()
-        try:
-            await client.drop_database(db_name)
-        except Exception as exc:  # the data folder is temporary anyway
-            _log(f"could not drop the benchmark database: {exc}")
-        await client.close()
+        await drop_and_close(client, db_name)
     ceiling = statistics.mean(ceilings)
     return {"ceiling": ceiling, "ceilings": ceilings, "sustained": sustained, "half": half, "idle": idle,
             "stored": stored, "ratio": sustained["rate"] / ceiling}

@@ -37,7 +37,7 @@ from ..province.client import HttpPlatform, upload_method
 from ..store import people, uploads, workforce
 from ..store.db import open_database
 from ..store.punches import PunchIn
-from .common import log as _log, machine, run_and_report
+from .common import drop_and_close, log as _log, machine, run_and_report
 
 VENDOR = "BENCHUP"
 
@@ -229,11 +229,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             gateway.terminate()
             gateway.wait(60)
         standin.stop()
-        try:
-            await client.drop_database(db_name)
-        except Exception as exc:  # the data folder is temporary anyway
-            _log(f"could not drop the benchmark database: {exc}")
-        await client.close()
+        await drop_and_close(client, db_name)
     return {"structure": structure, "punches": len(day), "pipeline_seconds": seconds, "pipeline_passes": passes,
             "pipeline": pipeline_rate, "ceiling": ceiling_rate, "ceiling_seconds": ceiling_seconds,
             "ratio": pipeline_rate / ceiling_rate, "gateway_ratio": gateway_ratio}
