@@ -185,10 +185,12 @@ def cmd_simulate(args, config: Config) -> int:
 
 
 def cmd_bench(args, config: Config) -> int:
-    if args.target == "dashboards":
-        from .bench.dashboards import main as dashboards_main
-        return dashboards_main(args, config)
-    from .bench.gateway import main as bench_main
+    if args.target == "upload":
+        from .bench.upload import main as bench_main
+    elif args.target == "dashboards":
+        from .bench.dashboards import main as bench_main
+    else:
+        from .bench.gateway import main as bench_main
     return bench_main(args, config)
 
 
@@ -288,10 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     bench = sub.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
-    from .bench.gateway import add_arguments as add_bench_arguments
-    add_bench_arguments(bench)
+    targets = bench.add_subparsers(dest="target", required=True, metavar="{gateway,upload,dashboards}")
     from .bench.dashboards import add_arguments as add_dashboards_bench_arguments
-    add_dashboards_bench_arguments(bench)
+    from .bench.gateway import add_arguments as add_gateway_bench_arguments
+    from .bench.upload import add_arguments as add_upload_bench_arguments
+    add_gateway_bench_arguments(targets.add_parser("gateway", help="the gateway's punch rate against the database's ceiling"))
+    add_upload_bench_arguments(targets.add_parser("upload", help="a day of attendance through the 上传省厅 pipeline against the stand-in's ceiling"))
+    add_dashboards_bench_arguments(targets.add_parser("dashboards", help="the dashboards' data p95 on a generated city, beside raw punches; the rollup fold's rate"))
     bench.set_defaults(func=cmd_bench)
 
     psim = sub.add_parser("province-sim", help="run a stand-in of the provincial platform (上传省厅) for tests and the demo")

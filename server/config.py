@@ -63,6 +63,8 @@ SETTINGS = (
     Setting("REALNAME_RESTART_LIMIT", "5", "`serve` restarts a child that died, with backoff; this many restarts of one child within the window below stop the platform (a crash loop)."),
     Setting("REALNAME_RESTART_WINDOW_SECONDS", "120", "The window, in seconds, over which REALNAME_RESTART_LIMIT counts restarts."),
     Setting("REALNAME_PROVINCE_URL", "", "Provincial platform's API address (上传省厅), e.g. the stand-in's http://127.0.0.1:PORT/api; unset: nothing is uploaded."),
+    Setting("REALNAME_PROVINCE_UPLOAD_SECONDS", "60", "How often a worker runs a pass of the upload to the provincial platform (a periodic job; only when REALNAME_PROVINCE_URL is set)."),
+    Setting("REALNAME_PROVINCE_TEST_PAUSE_AT", "", "Tests only: the upload job stops for good at this point of a pass (before_request, after_request, in_poll), so a test can kill its worker there. Leave empty."),
     Setting("REALNAME_PROVINCE_CONNECT_TIMEOUT", "5", "Seconds to connect to the provincial platform before the try counts as a transient failure."),
     Setting("REALNAME_PROVINCE_REQUEST_TIMEOUT", "20", "Seconds to wait for the provincial platform's answer before the try counts as a transient failure."),
     Setting("REALNAME_PROVINCE_ATTENDANCE_BATCH", "100", "Most punches sent in one WorkerAttendance.Add."),
@@ -140,6 +142,8 @@ class Config:
     plain_http_login: bool = False
     platform_start: str = "2022-01-01"
     key_post_standard: float = 80.0
+    province_upload_seconds: float = 60.0
+    province_test_pause_at: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -203,6 +207,8 @@ class Config:
             plain_http_login=plain_http == "yes",
             platform_start=_get(env, "REALNAME_PLATFORM_START"),
             key_post_standard=float(_get(env, "REALNAME_KEY_POST_STANDARD")),
+            province_upload_seconds=float(_get(env, "REALNAME_PROVINCE_UPLOAD_SECONDS")),
+            province_test_pause_at=_get(env, "REALNAME_PROVINCE_TEST_PAUSE_AT"),
         )
         values.update(overrides)
         return cls(**values)

@@ -32,7 +32,8 @@ from ..store.db import open_database
 from ..store.launch import database_uri
 from ..store.punches import PunchIn
 from ..store.punches import _insert_ignoring_duplicates as insert_ignoring_duplicates
-from .gateway import _machine, _pct, publish
+from .common import add_output_arguments, machine, publish
+from .gateway import _pct
 
 KEY_POST_SHARE = {vocabulary.PROJECT_MANAGER: 0.9, vocabulary.CHIEF_SUPERVISOR: 0.8, vocabulary.SAFETY_OFFICER: 0.9,
                   vocabulary.TECHNICAL_LEAD: 0.7}
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=30, help="dashboards: days of punches, ending today")
     parser.add_argument("--calls", type=int, default=20, help="dashboards: calls per data function for the p95")
     parser.add_argument("--tail-punches", type=int, default=20_000, help="dashboards: punches the tail folds, timed")
+    add_output_arguments(parser)
 
 
 def _log(message: str) -> None:
@@ -274,7 +276,7 @@ def _report(args, r: dict) -> list[str]:
         "",
         f"Command: `realname bench dashboards --projects {args.projects} --workers {args.workers} --days {args.days} "
         f"--calls {args.calls}`  ",
-        f"Machine: {_machine()}; embedded SecantusDB (Python server) on the same machine.",
+        f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine.",
         "",
         f"City: {len(r['city']['sites'])} projects ({r['city']['stopped']} stopping mid-window), {args.workers} workers, "
         f"{r['punches']} punches over {args.days} days.",

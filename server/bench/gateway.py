@@ -16,13 +16,11 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import platform
 import random
 import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,14 +33,13 @@ from ..store import people, workforce
 from ..domain.site_clock import SITE_TZ
 from ..store.db import open_database
 from ..store.embedded import free_port
-from ..store.launch import database_uri
+from .common import add_output_arguments, drop_and_close, log, machine, run_and_report
 from ..store.punches import PunchIn
 
 VENDOR = "BENCH"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["gateway", "dashboards"], help="what to measure")
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each sustained-rate window")
     parser.add_argument("--idle-devices", type=int, default=10_000)
@@ -50,12 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heartbeat-interval", type=float, default=30.0)
     parser.add_argument("--photo-kb", type=float, default=10.0)
     parser.add_argument("--ceiling-punches", type=int, default=20_000)
-    parser.add_argument("--write", metavar="FILE", help="append the figures to this Markdown file")
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (small numbers), not for the record")
+    add_output_arguments(parser)
 
 
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+_log = log
 
 
 # Set-up ------------------------------------------------------------------------------------
@@ -265,39 +260,12 @@ def _raise_open_files(needed: int) -> None:
         _log(f"warning: open-file limit {want} is below the {needed} the idle benchmark needs")
 
 
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import psutil
-    return f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
-
-
-def publish(args: argparse.Namespace, lines: list[str]) -> None:
-    """Print a benchmark's Markdown section; append it to --write's file unless it was a --quick run."""
-    print("\n".join(lines))
-    if args.write and not args.quick:
-        with open(args.write, "a", encoding="utf-8") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
-
-
 def main(args: argparse.Namespace, config: Config) -> int:
     if args.quick:
         args.devices, args.seconds, args.idle_devices, args.idle_seconds, args.ceiling_punches = 50, 5, 300, 5, 2000
         args.heartbeat_interval = 2.0
     _raise_open_files(args.idle_devices + 2000)
-    data_dir = Path(tempfile.mkdtemp(prefix="realname-bench-"))
-    bench_config = config.replace(data_dir=data_dir, embedded_db_port=0)
-    with database_uri(bench_config, reuse_running=False) as uri:
-        results = asyncio.run(_run(args, config, uri, data_dir))
-    publish(args, _report(args, results))
-    print(f"ratio={results['ratio']:.3f}")
-    return 0
+    return run_and_report(args, config, _run, _report, prefix="realname-bench-")
 
 
 async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
@@ -348,11 +316,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             gateway.kill()
             gateway.wait()
         gateway_log.close()
-        try:
-            await client.drop_database(db_name)
-        except Exception as exc:  # the data folder is temporary anyway
-            _log(f"could not drop the benchmark database: {exc}")
-        await client.close()
+        await drop_and_close(client, db_name)
     ceiling = statistics.mean(ceilings)
     return {"ceiling": ceiling, "ceilings": ceilings, "sustained": sustained, "half": half, "idle": idle,
             "stored": stored, "ratio": sustained["rate"] / ceiling}
@@ -365,7 +329,7 @@ def _report(args, r: dict) -> list[str]:
         "",
         f"Command: `realname bench gateway --devices {args.devices} --seconds {args.seconds:g} "
         f"--idle-devices {args.idle_devices} --idle-seconds {args.idle_seconds:g}`  ",
-        f"Machine: {_machine()}; embedded SecantusDB (Python server) on the same machine.",
+        f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine.",
         "",
         "| measure | value |",
         "|---|---|",

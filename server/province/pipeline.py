@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
+from typing import Awaitable, Callable
 
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
@@ -24,7 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..store import people as people_store
 from ..store import photos, punches, uploads
 from ..domain.site_clock import SITE_TZ, parse_day
-from ..store.db import utcnow
+from ..store.db import find_in, utcnow
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
 
@@ -32,6 +33,16 @@ log = logging.getLogger(__name__)
 
 SEND_CONCURRENCY = 8
 PUNCH_DAYS_BACK = 1          # today and yesterday (site days) are scanned for new punches each pass
+BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
+
+# Where a pass may be stopped from outside (the job kind's test pause): the claimed records not yet sent,
+# the platform's answer not yet stored, an outcome read but not yet stored.
+CHECKPOINTS = ("before_request", "after_request", "in_poll")
+Checkpoint = Callable[[str, list[str]], Awaitable[None]]
+
+
+async def no_checkpoint(point: str, ids: list[str]) -> None:
+    return None
 
 
 @dataclasses.dataclass
@@ -48,12 +59,37 @@ class PassReport:
     outcomes: Counter = dataclasses.field(default_factory=Counter)
     released: int = 0
     backlog: int = 0
+    backlog_by_kind: dict = dataclasses.field(default_factory=dict)   # {kind: {state: n}}, final 上传成功 left out
     seconds: float = 0.0
 
+    @property
+    def rate(self) -> float:
+        """Records sent per second of this pass."""
+        return self.sent / self.seconds if self.seconds else 0.0
+
     def line(self) -> str:
-        rate = self.sent / self.seconds if self.seconds else 0.0
-        return (f"province pass: {dict(self.marked)}, sent {self.sent} ({rate:.0f}/s), "
-                f"outcomes {dict(self.outcomes)}, released {self.released}, backlog {self.backlog}")
+        backlog = "; ".join(f"{kind} " + ", ".join(f"{state} {n}" for state, n in states.items())
+                            for kind, states in self.backlog_by_kind.items())
+        return (f"province pass: {dict(self.marked)}, sent {self.sent} ({self.rate:.0f}/s), "
+                f"outcomes {dict(self.outcomes)}, released {self.released}, backlog {self.backlog}"
+                + (f" ({backlog})" if backlog else ""))
+
+    def summary(self) -> dict:
+        """What the job stores as its result, for the worker's operators and the results page."""
+        return {"seconds": round(self.seconds, 3), "sent": self.sent, "rate": round(self.rate, 1),
+                "marked": dict(self.marked), "outcomes": dict(self.outcomes), "released": self.released,
+                "backlog": self.backlog, "backlog_by_kind": self.backlog_by_kind}
+
+
+async def backlog_by_kind(db: AsyncDatabase) -> dict[str, dict[str, int]]:
+    """{kind: {state: n}} of what is not yet 上传成功, over every project (counts on the sender's index)."""
+    out: dict[str, dict[str, int]] = {}
+    for kind in payloads.ORDER:
+        for state in BACKLOG_STATES:
+            n = await db.uploads.count_documents({"state": state, "kind": kind})
+            if n:
+                out.setdefault(kind, {})[state] = n
+    return out
 
 
 async def sites(db: AsyncDatabase) -> dict[int, Site]:
@@ -92,10 +128,12 @@ class Records:
 
     async def latest_entries(self, project_id: int, worker_nos=None) -> dict[int, dict]:
         query: dict = {"project_id": project_id}
-        if worker_nos is not None:
-            query["worker_no"] = {"$in": sorted(set(worker_nos))}
+        if worker_nos is None:
+            found = [e async for e in self.db.roster.find(query)]
+        else:
+            found = await find_in(self.db.roster, "worker_no", sorted(set(worker_nos)), query=query)
         latest: dict[int, dict] = {}
-        async for entry in self.db.roster.find(query):
+        for entry in found:
             if entry["worker_no"] not in latest or entry["entry_date"] > latest[entry["worker_no"]]["entry_date"]:
                 latest[entry["worker_no"]] = entry
         return latest
@@ -254,8 +292,10 @@ async def build_payload(db: AsyncDatabase, site: Site, records: Records, doc: di
 
 
 class Sender:
-    def __init__(self, db: AsyncDatabase, platform: Platform, config, sites_: dict[int, Site], report: PassReport):
+    def __init__(self, db: AsyncDatabase, platform: Platform, config, sites_: dict[int, Site], report: PassReport,
+                 checkpoint: Checkpoint = no_checkpoint):
         self.db, self.platform, self.config, self.sites, self.report = db, platform, config, sites_, report
+        self.checkpoint = checkpoint
         self.records = Records(db)
         self.limit = asyncio.Semaphore(SEND_CONCURRENCY)
 
@@ -286,7 +326,9 @@ class Sender:
             self.report.outcomes["gone"] += 1
             return await uploads.record_refusals(self.db, {doc["_id"]: "本地记录已删除或不完整，未上传"})
         async with self.limit:
+            await self.checkpoint("before_request", [doc["_id"]])
             result = await self.platform.upload(site.creds, doc["kind"], payload, update=doc["operation"] == "update")
+            await self.checkpoint("after_request", [doc["_id"]])
         self.report.sent += 1
         await self.answer([doc], result)
 
@@ -300,7 +342,7 @@ class Sender:
                 await self.transient([d["_id"] for d in group], "项目未配置省厅 appid")
                 continue
             by_punch = {d["entity_id"]: d for d in group}
-            found = [p async for p in self.db.punches.find({"_id": {"$in": list(by_punch)}}, {"photo_id": 0})]
+            found = await find_in(self.db.punches, "_id", by_punch, {"photo_id": 0})
             people = await people_store.by_worker_nos(self.db, (p["worker_no"] for p in found))
             team_sys_nos = await self.records.team_sys_nos(pid, people)
             direction_of = {}
@@ -315,7 +357,10 @@ class Sender:
 
             async def one(payload, batch_ids):
                 async with self.limit:
+                    ids = [by_punch[i]["_id"] for i in batch_ids]
+                    await self.checkpoint("before_request", ids)
                     result = await self.platform.upload(site.creds, "attendance", payload)
+                    await self.checkpoint("after_request", ids)
                 self.report.sent += len(batch_ids)
                 await self.answer([by_punch[i] for i in batch_ids], result)
             await asyncio.gather(*(one(p, ids) for p, ids in batches))
@@ -363,6 +408,7 @@ class Sender:
             return
         async with self.limit:
             result = await self.platform.query_result(site.creds, serial)
+            await self.checkpoint("in_poll", [d["_id"] for d in docs])
         if isinstance(result, Transient) or (isinstance(result, Outcome) and result.pending):
             return  # asked again next pass
         if isinstance(result, Refused):
@@ -400,22 +446,30 @@ class Sender:
             await uploads.record_refusals(self.db, {d["_id"]: result.message for d in docs})
 
 
-async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int = 10_000) -> PassReport:
-    """One pass: release stale claims, mark changes, collect outcomes, send what is ready, collect again."""
+async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int = 10_000,
+                   claims_before: dt.datetime | None = None, checkpoint: Checkpoint = no_checkpoint) -> PassReport:
+    """One pass: release stale claims, mark changes, collect outcomes, send what is ready, collect again.
+
+    `claims_before`: claims older than this are released whatever the lease says (the caller knows their
+    sender is dead: the job kind, when it takes over the job of a killed worker). `checkpoint(point, ids)`
+    is awaited at each of CHECKPOINTS.
+    """
     started = time.monotonic()
     now = utcnow()
     report = PassReport()
     lease = dt.timedelta(seconds=2 * (config.province_connect_timeout + config.province_request_timeout) + 30)
-    report.released = await uploads.release_stale(db, older_than=now - lease, now=now)
+    stale = now - lease if claims_before is None else max(now - lease, claims_before)
+    report.released = await uploads.release_stale(db, older_than=stale, now=now)
     known = await sites(db)
-    sender = Sender(db, platform, config, known, report)
+    sender = Sender(db, platform, config, known, report, checkpoint)
     for site in known.values():
         await mark_project(db, site, sender.records, report, now)
     await sender.poll()
     await sender.send_ready(budget=budget)
     await sender.poll()
-    report.backlog = await db.uploads.count_documents({"state": {"$in": [uploads.TO_SEND, uploads.SENDING,
-                                                                         uploads.SUBMITTED]}})
+    report.backlog_by_kind = await backlog_by_kind(db)
+    report.backlog = sum(n for states in report.backlog_by_kind.values() for state, n in states.items()
+                         if state != uploads.FAILED)
     report.seconds = time.monotonic() - started
     log.info(report.line())
     return report

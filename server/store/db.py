@@ -35,3 +35,21 @@ async def next_sequence(db: AsyncDatabase, name: str) -> int:
         {"_id": name}, {"$inc": {"seq": 1}}, upsert=True, return_document=True
     )
     return doc["seq"]
+
+
+# The embedded server answers an `$in` in time growing with the square of its length (100 values
+# ~0.05 s, 1,000 values ~5 s on a loaded machine), so long lists are asked in slices of this many.
+IN_CHUNK = 100
+
+
+def in_slices(values, size: int = IN_CHUNK) -> list[list]:
+    values = list(values)
+    return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+async def find_in(collection, field: str, values, projection: dict | None = None, query: dict | None = None) -> list[dict]:
+    """Documents whose `field` is one of `values` (and matching `query`), asked in IN_CHUNK slices."""
+    found: list[dict] = []
+    for part in in_slices(values):
+        found += [d async for d in collection.find({**(query or {}), field: {"$in": part}}, projection)]
+    return found

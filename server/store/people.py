@@ -8,7 +8,7 @@ from pymongo.errors import DuplicateKeyError
 from ..domain.person_card import PersonCard, check_person_card
 from ..domain.rules import Conflict
 from . import photos
-from .db import next_sequence, utcnow
+from .db import find_in, next_sequence, utcnow
 from .fields import check_visible
 
 # What only a card read on a device (852) adds to the checked fields; anything else on the person
@@ -77,8 +77,8 @@ async def by_worker_nos(db: AsyncDatabase, worker_nos, fields: tuple[str, ...] =
     wanted = sorted(set(worker_nos))
     if not wanted:
         return {}
-    cursor = db.people.find(worker_nos_query(wanted), {"worker_no": 1, **dict.fromkeys(fields, 1)})
-    return {p["worker_no"]: p async for p in cursor}
+    return {p["worker_no"]: p for p in await find_in(db.people, "worker_no", wanted,
+                                                     {"worker_no": 1, **dict.fromkeys(fields, 1)})}
 
 
 async def by_id_number(db: AsyncDatabase, id_number: str, projection: dict | None = None) -> dict | None:

@@ -24,7 +24,7 @@ from typing import Iterable
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..province.payloads import ORDER
-from .db import utcnow
+from .db import find_in, in_slices, utcnow
 from .punches import _insert_ignoring_duplicates
 
 TO_SEND = "待上传"
@@ -101,11 +101,7 @@ async def mark_new(db: AsyncDatabase, docs: list[dict]) -> int:
 
 
 async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
-    found = set()
-    for start in range(0, len(ids), 1000):
-        cursor = db.uploads.find({"_id": {"$in": ids[start:start + 1000]}}, {"_id": 1})
-        found.update([d["_id"] async for d in cursor])
-    return found
+    return {d["_id"] for d in await find_in(db.uploads, "_id", ids, {"_id": 1})}
 
 
 async def marked(db: AsyncDatabase, project_id: int, kinds: Iterable[str]) -> dict[str, tuple[str, list[str]]]:
@@ -115,9 +111,7 @@ async def marked(db: AsyncDatabase, project_id: int, kinds: Iterable[str]) -> di
 
 
 async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:
-    ids = list(set(ids))
-    cursor = db.uploads.find({"_id": {"$in": ids}}, {"state": 1, "platform_ids": 1})
-    return {d["_id"]: d async for d in cursor}
+    return {d["_id"]: d for d in await find_in(db.uploads, "_id", set(ids), {"state": 1, "platform_ids": 1})}
 
 
 async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[dict]:
@@ -127,7 +121,7 @@ async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[di
     await _set_many(db, ids, {"state": SENDING, "claimed_at": now, "claim": token, "sent_hash": "$content_hash",
                               "updated_at": now}, [_event(SENDING, now)], state=TO_SEND)
     # Filtered here, not in the query: _id plus claim is in no index, and the planner would scan.
-    claimed = [d async for d in db.uploads.find({"_id": {"$in": ids}}, {"history": 0}) if d.get("claim") == token]
+    claimed = [d for d in await find_in(db.uploads, "_id", ids, {"history": 0}) if d.get("claim") == token]
     order = {_id: n for n, _id in enumerate(ids)}
     return sorted(claimed, key=lambda d: order[d["_id"]])
 
@@ -165,7 +159,7 @@ async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None =
 
 
 async def _find(db: AsyncDatabase, ids: list[str], fields: dict) -> list[dict]:
-    return [d async for d in db.uploads.find({"_id": {"$in": ids}}, fields)]
+    return await find_in(db.uploads, "_id", ids, fields)
 
 
 IN_FLIGHT = {"$in": [SENDING, SUBMITTED]}
@@ -176,7 +170,8 @@ async def _set_many(db: AsyncDatabase, ids: list[str], fields: dict, events: lis
     if not ids:
         return
     history = {"$slice": [{"$concatArrays": ["$history", [{"$literal": e} for e in events]]}, -HISTORY_KEPT]}
-    await db.uploads.update_many({"_id": {"$in": ids}, "state": state}, [{"$set": {**fields, "history": history}}])
+    for part in in_slices(ids):
+        await db.uploads.update_many({"_id": {"$in": part}, "state": state}, [{"$set": {**fields, "history": history}}])
 
 
 async def record_submission(db: AsyncDatabase, ids: list[str], serial: str, *, now: dt.datetime | None = None) -> None:

@@ -8,40 +8,13 @@ import time
 from server.config import Config
 from server.province import pipeline
 from server.province.client import HttpPlatform
-from server.store import contracts, uploads, workforce
-from server.domain.site_clock import SITE_TZ
+from server.store import uploads
 from server.store.db import open_database
 
-from standin_helpers import APPID, PROJECT_CODE, SECRET, control, running_standin
-from support import build_site
+from standin_helpers import arrange_upload_site, control, running_standin
 
 CONFIG = Config.from_env({}, province_retry_seconds=0.05, province_attendance_batch=3,
                          province_connect_timeout=0.5, province_request_timeout=0.5)
-
-
-async def _arrange(db) -> dict:
-    site = await build_site(db, workers=4)
-    pid = site["project_id"]
-    await db.projects.update_one({"_id": pid}, {"$set": {"province": {
-        "appid": APPID, "appsecret": SECRET, "project_code": PROJECT_CODE}}})
-    now = dt.datetime.now(dt.timezone.utc)
-    punches = []
-    for n, worker in enumerate(site["workers"]):
-        for k in range(2):
-            moment = (now - dt.timedelta(minutes=30 - 10 * k - n)).astimezone(SITE_TZ)
-            punches.append({"_id": f"V|D|{worker['worker_no']}|{k}", "project_id": pid, "vendor_code": "V",
-                            "device_id": "D", "worker_no": worker["worker_no"], "device_time": moment,
-                            "date": moment.date().isoformat(), "received_at": now, "mode": 6, "photo_len": 0,
-                            "flags": [], "test": False})
-    test_punch = dict(punches[0], _id="V|D|test", test=True)
-    await db.punches.insert_many(punches + [test_punch])
-    first = site["workers"][0]["worker_no"]
-    await contracts.register(db, project={"_id": pid, "name": "江门市测试项目"}, worker_no=first,
-                             effective=now.astimezone(SITE_TZ).date(), expiry=now.astimezone(SITE_TZ).date() + dt.timedelta(days=180),
-                             term_type="固定期限",
-                             pay_unit="按天", unit_price=300, scan=b"%PDF-1.4 test", actor="test")
-    await workforce.exit_person(db, project_id=pid, worker_no=site["workers"][3]["worker_no"])
-    return {**site, "punches": [p["_id"] for p in punches]}
 
 
 def _settled(docs: list[dict]) -> bool:
@@ -70,7 +43,7 @@ def test_every_record_ends_final_once_on_the_platform_and_a_fix_goes_again(mongo
     async def main():
         client, db = await open_database(mongo_uri, db_name, app_name="tests")
         try:
-            site = await _arrange(db)
+            site = await arrange_upload_site(db)
             refused_worker = site["workers"][1]
             async with running_standin() as (state, base):
                 await control(base, "/_sim/inject", {"rules": [
@@ -158,7 +131,7 @@ def test_a_pass_dying_after_the_request_or_while_polling_sends_nothing_twice(mon
     async def main():
         client, db = await open_database(mongo_uri, db_name, app_name="tests")
         try:
-            site = await _arrange(db)
+            site = await arrange_upload_site(db)
             async with running_standin() as (state, base):
                 # Die after the 1st upload (the unit), after the 2nd upload since (a team), then while polling.
                 for dying in (DyingPlatform(base + "/api", die_after_upload=1),

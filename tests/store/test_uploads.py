@@ -114,3 +114,25 @@ def test_two_senders_never_claim_the_same_record_and_bulk_marking_skips_existing
         assert [d["batch_index"] for d in batch] == list(range(len(a)))
         assert [d["_id"] for d in batch] == [d["_id"] for d in a]
     run_async(mongo_uri, db_name, job)
+
+
+def test_long_lists_go_in_slices_and_keep_every_record_and_the_batch_order(mongo_uri, db_name):
+    """The embedded server's $in slows with the square of its length, so lists longer than IN_CHUNK are
+    asked and written in slices: nothing is lost at a slice's edge, and a batch keeps its places."""
+    from server.store.db import IN_CHUNK
+
+    async def job(db):
+        n = 2 * IN_CHUNK + 7
+        docs = [uploads.new_document("attendance", f"p{i:04d}", project_id=1, content_hash="h", now=T0) for i in range(n)]
+        assert await uploads.mark_new(db, docs) == n
+        ids = [d["_id"] for d in docs]
+        assert await uploads.existing_ids(db, ids + ["attendance:none"]) == set(ids)
+        taken = await uploads.take_batch(db, limit=n, now=at(1))
+        assert [d["_id"] for d in taken] == ids
+        await uploads.record_submission(db, ids, "BIG", now=at(2))
+        batch = (await uploads.submitted(db))["BIG"]
+        assert [d["batch_index"] for d in batch] == list(range(n))
+        await uploads.record_successes(db, ids, now=at(3))
+        assert set((await uploads.states_of(db, ids)).keys()) == set(ids)
+        assert {d["state"] for d in (await uploads.states_of(db, ids)).values()} == {uploads.SUCCEEDED}
+    run_async(mongo_uri, db_name, job)

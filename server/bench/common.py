@@ -1,0 +1,63 @@
+"""What every `realname bench` target shares: a fresh embedded database, the machine line, the report."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+from ..config import Config
+from ..store.launch import database_uri
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import psutil
+    return f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+
+
+def publish(args: argparse.Namespace, lines: list[str]) -> None:
+    """Print a benchmark's Markdown section; append it to --write's file unless it was a --quick run."""
+    print("\n".join(lines))
+    if args.write and not args.quick:
+        with open(args.write, "a", encoding="utf-8") as f:
+            f.write("\n" + "\n".join(lines) + "\n")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--write", metavar="FILE", help="append the figures to this Markdown file")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (small numbers), not for the record")
+
+
+def run_and_report(args: argparse.Namespace, config: Config, run, report, *, prefix: str) -> int:
+    """run(args, config, uri, data_dir) on a fresh embedded database; print report(args, results), append it
+    to --write unless --quick, and end with the line `ratio=…`."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    bench_config = config.replace(data_dir=data_dir, embedded_db_port=0)
+    with database_uri(bench_config, reuse_running=False) as uri:
+        results = asyncio.run(run(args, config, uri, data_dir))
+    publish(args, report(args, results))
+    print(f"ratio={results['ratio']:.3f}")
+    return 0
+
+
+async def drop_and_close(client, db_name: str) -> None:
+    try:
+        await client.drop_database(db_name)
+    except Exception as exc:  # the data folder is temporary anyway
+        log(f"could not drop the benchmark database: {exc}")
+    await client.close()
