@@ -60,6 +60,7 @@ SETTINGS = (
     Setting("REALNAME_PROVINCE_REQUEST_TIMEOUT", "20", "Seconds to wait for the provincial platform's answer before the try counts as a transient failure."),
     Setting("REALNAME_PROVINCE_ATTENDANCE_BATCH", "100", "Most punches sent in one WorkerAttendance.Add."),
     Setting("REALNAME_PROVINCE_RETRY_SECONDS", "30", "First wait after a transient upload failure; doubled per further failure, at most 1 hour."),
+    Setting("REALNAME_QUALIFIED_WORKER_SHARE", "100", "项目合格: the share (percent) of a project's current workers that must be 上传成功 (the source's \"1%在职人员\" read as 100)."),
 )
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -113,6 +114,7 @@ class Config:
     province_request_timeout: float = 20.0
     province_attendance_batch: int = 100
     province_retry_seconds: float = 30.0
+    qualified_worker_share: float = 100.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -164,6 +166,7 @@ class Config:
             province_request_timeout=float(_get(env, "REALNAME_PROVINCE_REQUEST_TIMEOUT")),
             province_attendance_batch=int(_get(env, "REALNAME_PROVINCE_ATTENDANCE_BATCH")),
             province_retry_seconds=float(_get(env, "REALNAME_PROVINCE_RETRY_SECONDS")),
+            qualified_worker_share=float(_get(env, "REALNAME_QUALIFIED_WORKER_SHARE")),
         )
         values.update(overrides)
         return cls(**values)
