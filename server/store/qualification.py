@@ -70,3 +70,11 @@ async def qualification(db: AsyncDatabase, project_ids: Iterable[int], *,
 async def qualified_ids(db: AsyncDatabase, project_ids: Iterable[int], *, worker_share: float = 100.0) -> set[int]:
     """The qualified ones (the statistics' 上传成功项目数)."""
     return {pid for pid, (ok, _) in (await qualification(db, project_ids, worker_share=worker_share)).items() if ok}
+
+
+async def attach(db: AsyncDatabase, projects: list[dict], *, worker_share: float = 100.0) -> list[dict]:
+    """Each project document gets `_qualified` and `_qualification_reasons` (projects.view shows them)."""
+    found = await qualification(db, [p["_id"] for p in projects], worker_share=worker_share)
+    for p in projects:
+        p["_qualified"], p["_qualification_reasons"] = found.get(p["_id"], (False, []))
+    return projects
