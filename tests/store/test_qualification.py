@@ -1,22 +1,10 @@
 """项目合格 on fixed data: one test per condition of the rule and one for the configured threshold."""
 from __future__ import annotations
 
-import asyncio
-
 from server.store import qualification, uploads, workforce
-from server.store.db import open_database, utcnow
+from server.store.db import utcnow
 
-from support import build_site
-
-
-def _run(mongo_uri, db_name, body):
-    async def main():
-        client, db = await open_database(mongo_uri, db_name, app_name="tests")
-        try:
-            return await body(db)
-        finally:
-            await client.close()
-    return asyncio.run(main())
+from support import build_site, run_async as _run
 
 
 async def _set(db, kind, entity_id, pid, state, reason=""):
