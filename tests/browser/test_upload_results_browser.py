@@ -3,40 +3,18 @@ record; the project renames it on the team page; after the next pipeline passes 
 (`realname province-sim`, its own process) the team shows 上传成功 and the project turns qualified."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
-import urllib.request
 
 from server.config import Config
 from server.province import pipeline
 from server.province.client import HttpPlatform
 from server.store import qualification, uploads
 
-from support import PASSWORD, run_async
+from support import PASSWORD, ProvinceSim, run_async
 
 APPID, SECRET, CODE = "jm-browser-01", "jm2026browserSecret0123", "44070320260099"
 REFUSAL = "班组名称不能包含特殊字符：#"
 CONFIG = Config.from_env({}, province_retry_seconds=0.05, province_connect_timeout=2, province_request_timeout=5)
-
-
-class ProvinceSim:
-    def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "province-sim", "--port", "0",
-                                         "--app", f"{APPID}:{SECRET}:{CODE}"], stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        assert "listening on" in line, line
-        self.url = line.rsplit(" ", 1)[1].strip()
-
-    def inject(self, rules: list[dict]) -> None:
-        request = urllib.request.Request(self.url.removesuffix("/api") + "/_sim/inject", json.dumps({"rules": rules}).encode(),
-                                         method="POST")
-        urllib.request.urlopen(request, timeout=10).read()
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 def passes_until(mongo_uri, db_name, url, done, deadline=90.0):
@@ -59,7 +37,7 @@ def test_a_refusal_followed_fixed_and_uploaded(mongo_uri, db_name, web, site, sd
     make_account("jg_city", "supervisor")
     make_account("xm_site", "project", project_id=pid)
     team_upload = uploads.upload_id("team", site["team_id"])
-    sim = ProvinceSim()
+    sim = ProvinceSim(f"{APPID}:{SECRET}:{CODE}")
     try:
         sim.inject([{"kind": "fail", "method": "Team", "match": "土建#1", "times": None, "message": REFUSAL}])
 
