@@ -17,35 +17,34 @@ from .uploads import SUCCEEDED, upload_id
 KINDS = ("project", "unit", "team", "worker")
 
 
-async def _upload_states(db: AsyncDatabase, project_ids: list[int]) -> dict[str, dict]:
-    cursor = db.uploads.find({"project_id": {"$in": project_ids}, "kind": {"$in": list(KINDS)}},
-                             {"state": 1, "reason": 1})
-    return {d["_id"]: d async for d in cursor}
+def _queries(ids: list[int]) -> dict[str, tuple[dict, dict]]:
+    """collection → (filter, projection): what the rule needs, read the same way by either driver."""
+    return {"uploads": ({"project_id": {"$in": ids}, "kind": {"$in": list(KINDS)}}, {"state": 1, "reason": 1}),
+            "projects": ({"_id": {"$in": ids}}, {"province": 1}),
+            "units": ({"project_id": {"$in": ids}}, {"project_id": 1, "enterprise_name": 1, "unit_type": 1}),
+            "teams": ({"project_id": {"$in": ids}, "exit_date": None}, {"project_id": 1, "name": 1}),
+            "roster": ({"project_id": {"$in": ids}, **CURRENT}, {"project_id": 1, "worker_no": 1})}
 
 
 def _record(name: str, doc: dict | None) -> Record:
     return Record(name, doc["state"], doc.get("reason", "")) if doc else Record(name, None)
 
 
-async def facts(db: AsyncDatabase, project_ids: Iterable[int]) -> dict[int, Facts]:
-    ids = sorted(set(project_ids))
-    if not ids:
-        return {}
-    states = await _upload_states(db, ids)
-    creds = {p["_id"]: bool((p.get("province") or {}).get("appid"))
-             async for p in db.projects.find({"_id": {"$in": ids}}, {"province": 1})}
+def _facts_from(ids: list[int], found: dict[str, list[dict]]) -> dict[int, Facts]:
+    states = {d["_id"]: d for d in found["uploads"]}
+    creds = {p["_id"]: bool((p.get("province") or {}).get("appid")) for p in found["projects"]}
     units: dict[int, list[Record]] = {}
     contractor: dict[int, Record] = {}
-    async for u in db.units.find({"project_id": {"$in": ids}}, {"project_id": 1, "enterprise_name": 1, "unit_type": 1}):
+    for u in found["units"]:
         record = _record(u.get("enterprise_name", ""), states.get(upload_id("unit", u["_id"])))
         units.setdefault(u["project_id"], []).append(record)
         if u.get("unit_type") == vocabulary.GENERAL_CONTRACTOR and not contractor.get(u["project_id"], Record("", None)).ok:
             contractor[u["project_id"]] = record
     teams: dict[int, list[Record]] = {}
-    async for t in db.teams.find({"project_id": {"$in": ids}, "exit_date": None}, {"project_id": 1, "name": 1}):
+    for t in found["teams"]:
         teams.setdefault(t["project_id"], []).append(_record(t["name"], states.get(upload_id("team", t["_id"]))))
     current: dict[int, set[int]] = {}
-    async for e in db.roster.find({"project_id": {"$in": ids}, **CURRENT}, {"project_id": 1, "worker_no": 1}):
+    for e in found["roster"]:
         current.setdefault(e["project_id"], set()).add(e["worker_no"])
     out = {}
     for pid in ids:
@@ -59,6 +58,22 @@ async def facts(db: AsyncDatabase, project_ids: Iterable[int]) -> dict[int, Fact
                          workers_succeeded=succeeded, workers_current=len(workers),
                          project_record=_record("项目信息", project_doc) if project_doc else None)
     return out
+
+
+async def facts(db: AsyncDatabase, project_ids: Iterable[int]) -> dict[int, Facts]:
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    found = {name: [d async for d in db[name].find(query, projection)]
+             for name, (query, projection) in _queries(ids).items()}
+    return _facts_from(ids, found)
+
+
+def qualified_ids_sync(db, project_ids: Iterable[int], *, worker_share: float = 100.0) -> set[int]:
+    """qualified_ids for readers on PyMongo's synchronous client (the dashboards' data module)."""
+    ids = sorted(set(project_ids))
+    found = {name: list(db[name].find(query, projection)) for name, (query, projection) in _queries(ids).items()}
+    return {pid for pid, f in _facts_from(ids, found).items() if qualify(f, worker_share_required=worker_share)[0]}
 
 
 async def qualification(db: AsyncDatabase, project_ids: Iterable[int], *,

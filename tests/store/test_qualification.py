@@ -90,3 +90,12 @@ def test_the_configured_share_is_the_threshold(mongo_uri, db_name):
         ok, reasons = (await qualification.qualification(db, [pid], worker_share=76))[pid]
         assert not ok and reasons == ["在职人员上传成功 3/4（75%），低于 76%"]
     _run(mongo_uri, db_name, body)
+
+
+def test_the_synchronous_reading_agrees(mongo_uri, db_name, sdb):
+    async def body(db):
+        site = await _all_uploaded(db)
+        other = await build_site(db, workers=1, devices=0, seed=9)
+        return site["project_id"], other["project_id"]
+    qualified, unqualified = _run(mongo_uri, db_name, body)
+    assert qualification.qualified_ids_sync(sdb, [qualified, unqualified, 999999]) == {qualified}
