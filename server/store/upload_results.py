@@ -63,7 +63,13 @@ async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[s
     for d in docs:
         by_kind.setdefault(d["kind"], []).append(d)
     out: dict[str, tuple[str, str]] = {}
-    oids = lambda kind, f=lambda d: d["entity_id"]: [ObjectId(f(d)) for d in by_kind.get(kind, []) if ObjectId.is_valid(f(d))]
+
+    def oids(kind: str, part=lambda d: d["entity_id"]) -> list[ObjectId]:
+        # Entity ids are kept as text; a malformed one names no record rather than failing the page.
+        return [ObjectId(part(d)) for d in by_kind.get(kind, []) if ObjectId.is_valid(part(d))]
+
+    def roster_of(d: dict) -> str:
+        return d["entity_id"].split(":")[0]
     units = {u["_id"]: u async for u in db.units.find({"_id": {"$in": oids("unit")}}, {"enterprise_name": 1})}
     for d in by_kind.get("unit", []):
         unit = units.get(ObjectId(d["entity_id"]), {})
@@ -71,7 +77,6 @@ async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[s
     teams = {t["_id"]: t async for t in db.teams.find({"_id": {"$in": oids("team")}}, {"name": 1})}
     for d in by_kind.get("team", []):
         out[d["_id"]] = (teams.get(ObjectId(d["entity_id"]), {}).get("name", "（已删除）"), f"/teams/{d['entity_id']}")
-    roster_of = lambda d: d["entity_id"].split(":")[0]
     entries = {e["_id"]: e async for e in db.roster.find({"_id": {"$in": oids("entry_exit", roster_of)}},
                                                         {"worker_no": 1, "entry_date": 1, "exit_date": 1})}
     contracts = {c["_id"]: c async for c in db.contracts.find({"_id": {"$in": oids("contract")}}, {"worker_no": 1})}
