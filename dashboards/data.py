@@ -35,6 +35,7 @@ from server.domain.rollups import KEY_POSTS, day_key, holds_on, percent, ratio, 
 from server.domain.rules import RuleError
 from server.store import rollup_queries as q
 from server.domain.site_clock import parse_day, site_today
+from server.store import qualification
 from server.store.db import utcnow
 from server.store.devices import liveness_window, presence
 
@@ -149,9 +150,8 @@ def _projects(db: Database, query: dict) -> dict[int, dict]:
 
 
 def qualified_projects(db: Database, ids: Iterable[int]) -> set[int]:
-    """The seam for 项目合格 (the province-upload issue): until it lands, no project is qualified,
-    so every project reads 未上传 and upload success rates are 0."""
-    return set()
+    """项目合格 (domain.md; server/store/qualification.py): 上传成功项目数 counts these."""
+    return qualification.qualified_ids_sync(db, ids, worker_share=_settings().qualified_worker_share)
 
 
 def _project_days(db: Database, ids: set[int], query: dict, projection: dict) -> dict[tuple[int, str], dict]:

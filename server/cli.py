@@ -175,8 +175,14 @@ def cmd_account(args, config: Config) -> int:
 
 
 def cmd_seed_demo(args, config: Config) -> int:
+    from .demo.province_demo import seed_province
     from .demo.seed import seed_demo
-    return _with_database(config, lambda db: seed_demo(db, scale=args.scale), app_name="realname-seed")
+
+    async def seed(db) -> int:
+        code = await seed_demo(db, scale=args.scale)
+        print(f"上传省厅: {await seed_province(db, config)}", file=sys.stderr, flush=True)
+        return code
+    return _with_database(config, seed, app_name="realname-seed")
 
 
 def cmd_simulate(args, config: Config) -> int:

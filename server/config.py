@@ -69,6 +69,7 @@ SETTINGS = (
     Setting("REALNAME_PROVINCE_REQUEST_TIMEOUT", "20", "Seconds to wait for the provincial platform's answer before the try counts as a transient failure."),
     Setting("REALNAME_PROVINCE_ATTENDANCE_BATCH", "100", "Most punches sent in one WorkerAttendance.Add."),
     Setting("REALNAME_PROVINCE_RETRY_SECONDS", "30", "First wait after a transient upload failure; doubled per further failure, at most 1 hour."),
+    Setting("REALNAME_QUALIFIED_WORKER_SHARE", "100", "项目合格: the share (percent) of a project's current workers that must be 上传成功 (the source's \"1%在职人员\" read as 100)."),
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -144,6 +145,7 @@ class Config:
     key_post_standard: float = 80.0
     province_upload_seconds: float = 60.0
     province_test_pause_at: str = ""
+    qualified_worker_share: float = 100.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Config":
@@ -209,6 +211,7 @@ class Config:
             key_post_standard=float(_get(env, "REALNAME_KEY_POST_STANDARD")),
             province_upload_seconds=float(_get(env, "REALNAME_PROVINCE_UPLOAD_SECONDS")),
             province_test_pause_at=_get(env, "REALNAME_PROVINCE_TEST_PAUSE_AT"),
+            qualified_worker_share=float(_get(env, "REALNAME_QUALIFIED_WORKER_SHARE")),
         )
         values.update(overrides)
         return cls(**values)

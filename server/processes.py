@@ -230,6 +230,16 @@ def demo(config: Config, *, devices: int) -> int:
     from .demo.seed import DEMO_VENDOR_CODE, DEMO_DEVICE_PREFIX
 
     started = time.monotonic()
+    # The stand-in of the provincial platform first: every child (the worker's upload passes, seed-demo)
+    # is pointed at it through REALNAME_PROVINCE_URL.
+    province = subprocess.Popen([sys.executable, "-m", "server.cli", "province-sim", "--port", "0"],
+                                stdout=subprocess.PIPE, text=True, start_new_session=True)
+    line = province.stdout.readline()
+    if "listening on" not in line:
+        _stop_children([province])
+        print("province-sim did not start", file=sys.stderr)
+        return 1
+    os.environ["REALNAME_PROVINCE_URL"] = province_url = line.rsplit(" ", 1)[1].strip()
     platform = Platform(config).start()
     env = dict(os.environ, MONGODB_URI=platform.uri, REALNAME_ADMIN_TOKEN=config.admin_token)
     sim = None
@@ -244,6 +254,7 @@ def demo(config: Config, *, devices: int) -> int:
             env=env, start_new_session=True)
         print(platform.banner())
         print(f"  demo ready in {time.monotonic() - started:.0f} s; {devices} simulated devices are punching live.")
+        print(f"  上传省厅: the stand-in realname province-sim at {province_url}; results at /uploads")
         from .demo.accounts_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
         from .demo.suppliers_demo import SUPPLIERS
         print(f"  portal: http://127.0.0.1:{config.web_port}/   (captcha shown on the login page)")
@@ -258,3 +269,4 @@ def demo(config: Config, *, devices: int) -> int:
         if sim is not None:
             _stop_children([sim])
         platform.stop()
+        _stop_children([province])

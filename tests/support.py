@@ -640,3 +640,25 @@ def declare_project(b, proof_path, captcha: str, **fields) -> None:
     b.wait_url("/declare")
     b.fill({**fields, "proof": str(proof_path), "captcha": captcha})
     b.submit("#declare-form")
+
+
+class ProvinceSim:
+    """`realname province-sim` as a child process on a free port; apps as APPID:SECRET:PROJECTCODE."""
+
+    def __init__(self, *apps: str):
+        command = [sys.executable, "-m", "server.cli", "province-sim", "--port", "0"]
+        for app in apps:
+            command += ["--app", app]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        assert "listening on" in line, line
+        self.url = line.rsplit(" ", 1)[1].strip()
+
+    def inject(self, rules: list[dict]) -> None:
+        request = urllib.request.Request(self.url.removesuffix("/api") + "/_sim/inject", json.dumps({"rules": rules}).encode(),
+                                         method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)

@@ -10,9 +10,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..config import Config, resolve_cookie_secret
 from ..web import (attendance_pages, audit_pages, contract_pages, dash_proxy, device_pages, pages, people_pages,
-                   project_pages, roster_pages, supplier_pages, workforce_pages)
+                   project_pages, roster_pages, supplier_pages, upload_pages, workforce_pages)
 from . import (accounts, attendance, audit, auth, contracts, declarations, device_access, devices, enterprises, health,
-               imports, openapi, outbox, people, projects, roster, suppliers, teams, units)
+               imports, openapi, outbox, people, projects, roster, suppliers, teams, units, uploads)
 from .base import APIError, APIHandler
 from .transport import Application, plain_http_warning, tls_context
 
@@ -27,10 +27,10 @@ class NotFoundHandler(APIHandler):
 
 # Every module serving /api/... : its `default_handlers` are routed and its `openapi` paths documented.
 API_MODULES = [health, openapi, auth, accounts, projects, declarations, outbox, enterprises, units, teams, people, roster,
-               imports, contracts, attendance, devices, suppliers, device_access, audit]
+               imports, contracts, attendance, devices, suppliers, device_access, audit, uploads]
 # Server-rendered pages (server/web); they call the same store functions and post forms to the API.
 PAGE_MODULES = [pages, project_pages, workforce_pages, roster_pages, people_pages, attendance_pages, contract_pages,
-                supplier_pages, device_pages, audit_pages, dash_proxy]
+                supplier_pages, device_pages, audit_pages, upload_pages, dash_proxy]
 
 
 def make_app(config: Config, db: AsyncDatabase) -> tornado.web.Application:

@@ -6,12 +6,12 @@ from bson import ObjectId
 
 from .. import access
 from ..domain import vocabulary
-from ..store import projects, punches
+from ..store import projects, punches, qualification
 from ..domain.site_clock import site_today
 from .base import APIError, APIHandler, requires
 from .enterprises import object_id_or_404
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
-from .openapi import (DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
+from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
 
 
@@ -42,7 +42,8 @@ class LibraryHandler(ProjectScopedHandler):
                 "q": self.get_query_argument("q", "").strip()[:50]}
 
     async def rows(self) -> list[dict]:
-        return await projects.library(self.db, access.project_filter(self.principal), **self.filters())
+        rows = await projects.library(self.db, access.project_filter(self.principal), **self.filters())
+        return await qualification.attach(self.db, rows, worker_share=self.config.qualified_worker_share)
 
 
 class ProjectsHandler(LibraryHandler):
@@ -67,7 +68,8 @@ class ProjectsHandler(LibraryHandler):
 
 
 EXPORT_HEADERS = ("序号", "项目编号", "项目名称", "所在地", "项目状态", "项目分类", "施工许可证", "服务商", "总承包单位",
-                  vocabulary.BUILDER, vocabulary.SUPERVISOR, "计划开工日期", "场所码", "经度", "纬度", "项目地点")
+                  vocabulary.BUILDER, vocabulary.SUPERVISOR, "计划开工日期", "场所码", "经度", "纬度", "项目地点",
+                  "项目是否上传", "上传省厅情况")
 
 
 class ProjectExportHandler(LibraryHandler):
@@ -79,7 +81,8 @@ class ProjectExportHandler(LibraryHandler):
             loc = v["location"] or {}
             rows.append((n, v["id"], v["name"], v["county"], v["status"], v["category"], v["permit_no"], v["supplier"],
                          v["general_contractor"], v["builder_unit"], v["supervising_unit"], v["planned_start"],
-                         v["venue_code"], loc.get("longitude", ""), loc.get("latitude", ""), v["address"]))
+                         v["venue_code"], loc.get("longitude", ""), loc.get("latitude", ""), v["address"],
+                         v["qualified"], "；".join(v["qualification_reasons"]) or "上传成功"))
         await self.audit("project_export", None, count=len(rows))
         self.send_download(xlsx_bytes("项目库", EXPORT_HEADERS, rows), export_filename("项目库"), XLSX_TYPE)
 
@@ -89,6 +92,7 @@ class ProjectHandler(ProjectScopedHandler):
     async def get(self, project_id: str):
         project = await self.scoped_project(self.int_argument("project_id", project_id))
         project.update((await projects.unit_names(self.db, [project["_id"]])).get(project["_id"], {}))
+        await qualification.attach(self.db, [project], worker_share=self.config.qualified_worker_share)
         self.write_json(projects.view(project, full=True))
 
     @requires("projects:write")
@@ -181,7 +185,8 @@ _PROJECT_PROPS = dict(
     id=INT, name=STR, county=STR, status=STR, category=STR, permit_no=STR, address=STR, supplier=STR,
     planned_start=STR, builder=STR, venue_code=STR, venue_code_date=STR,
     location=nullable(obj(["longitude", "latitude"], longitude=NUM, latitude=NUM)), stop_periods=_PERIODS,
-    declaration_id=nullable(STR), general_contractor=STR, builder_unit=STR, supervising_unit=STR)
+    declaration_id=nullable(STR), general_contractor=STR, builder_unit=STR, supervising_unit=STR,
+    qualified=BOOL, qualification_reasons=arr(STR))
 PROJECT = obj(["id", "name", "county", "status"], **_PROJECT_PROPS)
 PROJECT_FULL = obj(["id", "name", "county", "status", "status_history"], **_PROJECT_PROPS, description=STR,
                    venue=obj([], code=STR, venue_name=STR, admin_name=STR, admin_mobile=STR, date=STR),

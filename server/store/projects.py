@@ -286,6 +286,8 @@ def view(project: dict, *, full: bool = False) -> dict:
     for key in UNIT_COLUMNS:
         if key in project:
             out[key] = project[key]
+    if "_qualified" in project:  # 项目是否上传 (store/qualification.attach)
+        out["qualified"], out["qualification_reasons"] = project["_qualified"], project["_qualification_reasons"]
     if full:
         venue = project.get("venue") or {}
         out["description"] = project.get("description", "")

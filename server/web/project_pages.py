@@ -16,7 +16,7 @@ from ..api.outbox import mail_view
 from ..domain import vocabulary
 from ..domain.project_status import ALLOWED
 from ..domain.rules import NotFound
-from ..store import declarations, outbox, projects
+from ..store import declarations, outbox, projects, qualification
 from .pages import PageHandler
 
 STATUS_TAG = {vocabulary.PROJECT_UNDER_CONSTRUCTION: "ok", vocabulary.PROJECT_SUSPENDED: "wait",
@@ -80,7 +80,8 @@ class ProjectsPage(PageHandler):
             filters["county"] = ""
         if filters["status"] not in ("",) + vocabulary.PROJECT_STATUSES:
             filters["status"] = ""
-        rows = await projects.library(self.db, access.project_filter(self.principal), **filters)
+        rows = await qualification.attach(self.db, await projects.library(self.db, access.project_filter(self.principal), **filters),
+                                          worker_share=self.config.qualified_worker_share)
         query = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
         self.render_page("projects.html", rows=[projects.view(p) for p in rows], filters=filters,
                          counties=vocabulary.COUNTIES, statuses=vocabulary.PROJECT_STATUSES, categories=vocabulary.PROJECT_CATEGORIES,
@@ -99,6 +100,7 @@ class ProjectPage(PageHandler):
         if project is None:
             raise HTTPError(404)
         project.update((await projects.unit_names(self.db, [pid])).get(pid, {}))
+        await qualification.attach(self.db, [project], worker_share=self.config.qualified_worker_share)
         v = projects.view(project, full=True)
         current = v["status"]
         next_statuses = [s for s in ALLOWED.get(current, ())

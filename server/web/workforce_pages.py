@@ -22,7 +22,7 @@ from .. import access
 from ..api.enterprises import enterprise_view
 from ..domain import vocabulary
 from ..domain.site_clock import site_today
-from ..store import enterprises, fields, projects, teams, units
+from ..store import enterprises, fields, projects, teams, units, upload_results
 from .pages import PageHandler
 
 # Enough for a county's projects in one drop-down; the list is sorted by id.
@@ -76,6 +76,7 @@ class EnterprisesPage(PageHandler):
         types = await enterprises.unit_types_of(self.db, [r["_id"] for r in rows])
         pages = max(1, math.ceil(total / ENTERPRISE_PAGE_SIZE))
         self.render_page("enterprises.html", rows=[enterprise_view(r, types.get(r["_id"])) for r in rows],
+                         uploaded=await upload_results.enterprise_states(self.db, [r["_id"] for r in rows]),
                          total=total, page=page, pages=pages, first=(page - 1) * ENTERPRISE_PAGE_SIZE + 1,
                          filters={n: self.query(n) for n in ENTERPRISE_FILTERS},
                          export_url="/api/enterprises/export?" + _query_string(self, ENTERPRISE_FILTERS),
@@ -155,7 +156,8 @@ class UnitsPage(PageHandler):
                 choices = await self.db.enterprises.find({}, {"name": 1, "credit_code": 1}).sort(
                     "_id", -1).to_list(ENTERPRISE_CHOICES)
         pid = project["_id"] if project else None
-        self.render_page("units.html", picker=await project_picker_context(self, project), project=project, rows=rows,
+        uploaded = await upload_results.list_states(self.db, "unit", [u["id"] for u in rows])
+        self.render_page("units.html", uploaded=uploaded, picker=await project_picker_context(self, project), project=project, rows=rows,
                          filters={n: self.query(n) for n in UNIT_FILTERS}, unit_types=vocabulary.UNIT_TYPES,
                          id_types=units.ID_TYPES, choices=choices, today=site_today().isoformat(),
                          export_url=f"/api/projects/{pid}/units/export?" + _query_string(self, UNIT_FILTERS))
@@ -174,7 +176,8 @@ class TeamsPage(PageHandler):
                 self.db, project["_id"], unit_id=unit_id, kind=_choice(self, "kind", vocabulary.TEAM_KINDS),
                 status=_choice(self, "status", (units.IN_SITE, units.LEFT)), keyword=self.query("q")[:50])]
         pid = project["_id"] if project else None
-        self.render_page("teams.html", picker=await project_picker_context(self, project), project=project, rows=rows,
+        uploaded = await upload_results.list_states(self.db, "team", [t["id"] for t in rows])
+        self.render_page("teams.html", uploaded=uploaded, picker=await project_picker_context(self, project), project=project, rows=rows,
                          units_in_site=[u for u in unit_rows if u["status"] == units.IN_SITE], all_units=unit_rows,
                          filters={n: self.query(n) for n in TEAM_FILTERS}, kinds=vocabulary.TEAM_KINDS,
                          addable_kinds=teams.ADDABLE_KINDS, today=site_today().isoformat(),

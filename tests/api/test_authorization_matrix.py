@@ -59,6 +59,9 @@ EXPECTED_OPERATIONS = {
     "GET /api/outbox": "S", "GET /api/outbox/export": "S", "POST /api/outbox/send": "S",
     # 项目库: supervisors, projects and analysts read; supervisors and projects edit; supervisors register, issue
     "GET /api/projects": "SPA", "GET /api/projects/export": "SPA", "GET /api/projects/{project_id}": "SPA",
+    # 上传省厅结果查询: whoever reads the project library reads its upload results
+    "GET /api/uploads": "SPA", "GET /api/uploads/export": "SPA", "GET /api/projects/{project_id}/uploads": "SPA",
+    "GET /api/projects/{project_id}/uploads/export": "SPA",
     "POST /api/projects": "S", "POST /api/projects/{project_id}/account": "S",
     "PATCH /api/projects/{project_id}": "SP", "POST /api/projects/{project_id}/status": "SP",
     "POST /api/projects/{project_id}/venue-code": "SP", "POST /api/projects/{project_id}/location": "SP",
@@ -116,6 +119,7 @@ EXPECTED_PAGES = {
     "/": SIGNED_IN, "/login": PUBLIC, "/password": SIGNED_IN, "/declare": PUBLIC, "/supplier/register": PUBLIC,
     "/declarations": "S", "/declarations/([0-9a-f]{24})": "S", "/outbox": "S",
     "/projects": "SPA", "/projects/([0-9]{1,9})": "SPA",
+    "/uploads": "SPA", "/uploads/([0-9]{1,9})": "SPA",
     "/enterprises": "SPEA", "/enterprises/([0-9a-f]{24})": "SPEA", "/enterprises/new": "SP",
     "/enterprises/([0-9a-f]{24})/edit": "SP",
     "/units": "SPA", "/units/([0-9a-f]{24})": "SPA", "/teams": "SPA", "/teams/([0-9a-f]{24})": "SPA", "/roster": "SPA",
