@@ -8,7 +8,8 @@ from pymongo import MongoClient
 from pymongo.errors import WriteError
 
 from server.domain.attendance_grid import Month
-from server.store import attendance, device_monitoring, devices, people, projects, roster
+from server.store import (accounts, attendance, captchas, device_monitoring, devices, logins, people, projects, roster,
+                          sessions)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
@@ -70,7 +71,7 @@ _T0 = __import__("datetime").datetime(2020, 1, 1)
 _DAY = __import__("datetime").date(2026, 1, 1)
 # The queries the gateway and the pages run, built by the store's own builders where it has them
 # (so a change to what runs is what is checked); the literal ones below have no builder yet.
-HOT_QUERIES = [
+HOT_QUERIES = [  # every entry is built by the function the running code calls, never copied from it
     ("devices", devices.by_code_query("V", "D"), None),                              # 843 login
     ("devices", {"changed_at": {"$gt": __import__("datetime").datetime(2020, 1, 1)}}, None),  # ownership poll
     ("roster", roster.current_query(1), None),                                       # 849 whitelist, 848 cache
@@ -79,13 +80,14 @@ HOT_QUERIES = [
     ("people", people.id_number_query("440703199001011234"), None),                  # 852, 845
     ("punches", attendance.day_query(1, _DAY), [("device_time", 1)]),                # punches of a day
     ("roster", {"person_id": 1}, None),                                              # people in a principal's scope
-    ("accounts", {"username": "alice"}, None),                                       # login, every session request
-    ("accounts", {"tokens.hash": "0" * 64}, None),                                   # every bearer request
-    ("sessions", {"username": "alice"}, None),                                       # sessions ended by password change
-    ("login_failures", {"username": "alice", "ip": "1.2.3.4", "at": {"$gte": _T0}}, None),  # account locked here?
-    ("login_failures", {"ip": "1.2.3.4", "at": {"$gte": _T0}}, None),                # address blocked?
-    ("login_failures", {"username": "alice", "ip": "1.2.3.4"}, None),                # forget after success
-    ("captchas", {"expires_at": {"$lt": _T0}}, None),                                # expired captchas swept
+    ("accounts", accounts.username_query("alice"), None),                            # login, every session request
+    ("accounts", accounts.token_query("t" * 32), None),                              # every bearer request
+    ("sessions", sessions.username_query("alice"), None),                            # sessions ended by password change
+    ("login_failures", logins.account_failures_query("alice", "1.2.3.4", _T0), None),  # account locked here?
+    ("login_failures", logins.address_failures_query("1.2.3.4", _T0), None),         # address blocked?
+    ("login_failures", logins.pair_query("alice", "1.2.3.4"), None),                 # forget after success
+    ("login_failures", logins.stale_failures_query("1.2.3.4", _T0), None),           # old failures dropped
+    ("captchas", captchas.expired_query(_T0), None),                                 # expired captchas swept
     ("audit_log", {"actor": "alice", "at": {"$gte": _T0}}, [("at", -1)]),            # audit search
     ("audit_log", {"action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
     ("audit_log", {"actor": "alice", "action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
