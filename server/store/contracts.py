@@ -130,14 +130,23 @@ def state(contract: dict, today: dt.date) -> str:
     return "有效"
 
 
-async def for_project(db: AsyncDatabase, project_id: int, *, name: str = "", worker_no: int | None = None,
-                      expiring: bool = False, today: dt.date) -> list[dict]:
-    # Filters on the index prefix (project_id[, worker_no]); name and expiry are sifted here, as
-    # a project's contracts are few and the embedded planner would scan on any other predicate.
+def project_query(project_id: int, worker_no: int | None = None) -> tuple[dict, list]:
+    # Filters on the index prefix (project_id[, worker_no]); name and expiry are sifted by the
+    # caller, as a project's contracts are few and the embedded planner would scan on any other predicate.
     query: dict = {"project_id": project_id}
     if worker_no is not None:
         query["worker_no"] = worker_no
-    rows = [c async for c in db.contracts.find(query).sort("updated_at", -1)]
+    return query, [("updated_at", -1)]
+
+
+def person_query(worker_no: int) -> tuple[dict, list]:
+    return {"worker_no": worker_no}, [("updated_at", -1)]
+
+
+async def for_project(db: AsyncDatabase, project_id: int, *, name: str = "", worker_no: int | None = None,
+                      expiring: bool = False, today: dt.date) -> list[dict]:
+    query, sort = project_query(project_id, worker_no)
+    rows = [c async for c in db.contracts.find(query).sort(sort)]
     if name:
         rows = [c for c in rows if name in c.get("name", "")]
     if expiring:
@@ -146,4 +155,5 @@ async def for_project(db: AsyncDatabase, project_id: int, *, name: str = "", wor
 
 
 async def for_person(db: AsyncDatabase, worker_no: int) -> list[dict]:
-    return [c async for c in db.contracts.find({"worker_no": worker_no}).sort("updated_at", -1)]
+    query, sort = person_query(worker_no)
+    return [c async for c in db.contracts.find(query).sort(sort)]

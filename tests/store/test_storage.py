@@ -8,7 +8,7 @@ from pymongo import MongoClient
 from pymongo.errors import WriteError
 
 from server.domain.attendance_grid import Month
-from server.store import (accounts, attendance, captchas, device_monitoring, devices, logins, people, projects, roster,
+from server.store import (accounts, attendance, audit, captchas, contracts, device_monitoring, devices, logins, people, projects, roster,
                           sessions)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.store import rollup_queries as rq
@@ -88,19 +88,19 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("login_failures", logins.pair_query("alice", "1.2.3.4"), None),                 # forget after success
     ("login_failures", logins.stale_failures_query("1.2.3.4", _T0), None),           # old failures dropped
     ("captchas", captchas.expired_query(_T0), None),                                 # expired captchas swept
-    ("audit_log", {"actor": "alice", "at": {"$gte": _T0}}, [("at", -1)]),            # audit search
-    ("audit_log", {"action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
-    ("audit_log", {"actor": "alice", "action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
-    ("audit_log", {"at": {"$gte": _T0}}, [("at", -1)]),
+    ("audit_log", *audit.search_query(actor="alice", day_from=_DAY)),                 # audit search
+    ("audit_log", *audit.search_query(action="login", day_from=_DAY)),
+    ("audit_log", *audit.search_query(actor="alice", action="login", day_from=_DAY, day_to=_DAY)),
+    ("audit_log", *audit.search_query(day_from=_DAY)),
     # Attendance (server/store/attendance.py): a month's or a period's punches, for one worker too.
     ("punches", attendance.day_query(1, _DAY, 5), [("device_time", 1)]),
     ("roster", {"project_id": 1}, None),                                             # the month's roster
     ("units", {"project_id": 1}, None),
     ("teams", {"project_id": 1}, None),
     # Contracts (server/store/contracts.py): per project, per project and worker, per person.
-    ("contracts", {"project_id": 1}, [("updated_at", -1)]),
-    ("contracts", {"project_id": 1, "worker_no": 5}, [("updated_at", -1)]),
-    ("contracts", {"worker_no": 5}, [("updated_at", -1)]),
+    ("contracts", *contracts.project_query(1)),
+    ("contracts", *contracts.project_query(1, 5)),
+    ("contracts", *contracts.person_query(5)),
     # Device monitoring (server/store/device_monitoring.py): a supplier's / a county's devices, recent refusals.
     ("devices", {"supplier_id": __import__("bson").ObjectId()}, None),
     ("devices", {"project_id": {"$in": [1, 2]}}, None),
