@@ -102,9 +102,11 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("contracts", *contracts.project_query(1, 5)),
     ("contracts", *contracts.person_query(5)),
     # Device monitoring (server/store/device_monitoring.py): a supplier's / a county's devices, recent refusals.
-    ("devices", {"supplier_id": __import__("bson").ObjectId()}, None),
-    ("devices", {"project_id": {"$in": [1, 2]}}, None),
-    ("punch_refusals", {"at": {"$gte": _T0}}, None),
+    ("devices", device_monitoring.devices_query(device_monitoring.DeviceScope(), 1, None), None),
+    ("devices", device_monitoring.devices_query(device_monitoring.DeviceScope(), None, __import__("bson").ObjectId()),
+     None),
+    ("devices", device_monitoring.devices_query(device_monitoring.DeviceScope(project_ids=frozenset({1, 2})), None,
+                                                None), None),
     # Suppliers and device access (server/store/suppliers.py, device_access.py): 待办/已办/办结 per side.
     ("device_access", {"supplier_id": __import__("bson").ObjectId(), "state": {"$in": ["applied", "test_passed"]}},
      [("updated_at", -1)]),
@@ -164,7 +166,7 @@ HOT_AGGREGATES = [
     # Device monitoring: punches today per device, city-wide and scoped, production and test.
     *(("punches", device_monitoring.punches_today_pipeline(ids, _DAY, test=test))
       for ids in (None, [1, 2]) for test in (False, True)),
-    ("punch_refusals", [{"$match": {"at": {"$gte": _T0}}}, {"$group": {"_id": "$device_id"}}]),  # refusals per device
+    ("punch_refusals", device_monitoring.recent_refusals_pipeline(_T0)),              # refusals per device
     ("punches", [{"$match": attendance.month_query(1, Month(2026, 1))}, {"$group": {"_id": "$worker_no"}}]),  # month grid
 ]
 
