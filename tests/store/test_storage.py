@@ -8,8 +8,8 @@ from pymongo import MongoClient
 from pymongo.errors import WriteError
 
 from server.domain.attendance_grid import Month
-from server.store import (accounts, attendance, audit, captchas, contracts, device_monitoring, devices, logins, people, projects, roster,
-                          sessions)
+from server.store import (accounts, attendance, audit, captchas, contracts, device_access, device_monitoring,
+                          devices, logins, people, projects, roster, sessions, suppliers)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
@@ -108,14 +108,14 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("devices", device_monitoring.devices_query(device_monitoring.DeviceScope(project_ids=frozenset({1, 2})), None,
                                                 None), None),
     # Suppliers and device access (server/store/suppliers.py, device_access.py): 待办/已办/办结 per side.
-    ("device_access", {"supplier_id": __import__("bson").ObjectId(), "state": {"$in": ["applied", "test_passed"]}},
-     [("updated_at", -1)]),
-    ("device_access", {"county": "蓬江区", "state": {"$in": ["applied", "test_passed"]}}, [("updated_at", -1)]),
-    ("device_access", {"state": {"$in": ["applied", "test_passed"]}}, [("updated_at", -1)]),
-    ("device_access", {"vendor_code": "V", "serial": "S"}, None),                  # one open application per serial
-    ("access_attachments", {"application_id": 1, "n": 1}, None),
-    ("suppliers", {"vendor_code": "V"}, None),
-    ("suppliers", {"credit_code": "91440703MA4UABCD1X"}, None),
+    *(("device_access", *device_access.list_query(scope, side, name))
+      for scope, side in (({"supplier_id": __import__("bson").ObjectId()}, "supplier"),
+                          ({"county": "蓬江区"}, "supervisor"), ({}, "supervisor"))
+      for name in ("todo", "done", "closed")),
+    ("device_access", device_access.serial_query("V", "S"), None),                  # one open application per serial
+    ("access_attachments", device_access.attachment_query(1, 1), None),
+    ("suppliers", suppliers.vendor_code_query("V"), None),
+    ("suppliers", suppliers.credit_code_query("91440703MA4UABCD1X"), None),
     # Project declarations and the outbox (server/store/declarations.py, outbox.py): review lists, the public
     # form's per-address limit, 申请记录 by name, queued mail, the outbox in a county.
     ("declarations", {"state": "pending"}, [("submitted_at", -1)]),
