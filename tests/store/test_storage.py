@@ -8,8 +8,9 @@ from pymongo import MongoClient
 from pymongo.errors import WriteError
 
 from server.domain.attendance_grid import Month
-from server.store import (accounts, attendance, audit, captchas, contracts, device_access, device_monitoring,
-                          devices, logins, people, projects, roster, sessions, suppliers)
+from server.store import (accounts, attendance, audit, captchas, contracts, declarations, device_access,
+                          device_monitoring, devices, logins, outbox, people, projects, roster, sessions,
+                          suppliers)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
@@ -118,12 +119,12 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("suppliers", suppliers.credit_code_query("91440703MA4UABCD1X"), None),
     # Project declarations and the outbox (server/store/declarations.py, outbox.py): review lists, the public
     # form's per-address limit, 申请记录 by name, queued mail, the outbox in a county.
-    ("declarations", {"state": "pending"}, [("submitted_at", -1)]),
-    ("declarations", {"county": "蓬江区", "state": {"$in": ["passed", "failed"]}}, [("submitted_at", -1)]),
-    ("declarations", {"ip": "1.2.3.4", "submitted_at": {"$gte": _T0}}, None),
-    ("declarations", {"name": "项目"}, [("submitted_at", -1)]),
-    ("outbox", {"state": "queued"}, [("created_at", 1)]),
-    ("outbox", {"county": "蓬江区"}, [("created_at", -1)]),
+    *(("declarations", *declarations.listing_query(decided=decided, scope=scope))
+      for decided in (False, True) for scope in ({}, {"county": "蓬江区"})),
+    ("declarations", declarations.address_query("1.2.3.4", _T0), None),
+    ("declarations", *declarations.name_query("项目")),
+    ("outbox", *outbox.next_queued_query()),
+    ("outbox", *outbox.listing_query({"county": "蓬江区"})),
     # Roster and person library (server/store/roster_entries.py, people.py, roster.py): career, scope, name
     # search, the gateways' poll for changed rosters.
     ("roster", {"person_id": 1}, [("entry_date", -1)]),
