@@ -9,8 +9,8 @@ from pymongo.errors import WriteError
 
 from server.domain.attendance_grid import Month
 from server.store import (accounts, attendance, audit, captchas, contracts, declarations, device_access,
-                          device_monitoring, devices, logins, outbox, people, projects, roster, sessions,
-                          suppliers)
+                          device_monitoring, devices, enterprises, logins, outbox, people, projects, roster,
+                          sessions, suppliers, teams, units)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
@@ -96,7 +96,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     # Attendance (server/store/attendance.py): a month's or a period's punches, for one worker too.
     ("punches", attendance.day_query(1, _DAY, 5), [("device_time", 1)]),
     ("roster", {"project_id": 1}, None),                                             # the month's roster
-    ("units", {"project_id": 1}, None),
+    ("units", units.project_units_query(1), None),
     ("teams", {"project_id": 1}, None),
     # Contracts (server/store/contracts.py): per project, per project and worker, per person.
     ("contracts", *contracts.project_query(1)),
@@ -130,16 +130,16 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("roster", {"person_id": 1}, [("entry_date", -1)]),
     ("roster", {"project_id": {"$in": [1, 2]}}, None),
     ("people", {"name": {"$gte": "张", "$lt": "张\uffff"}}, [("name", 1)]),
-    ("roster_changes", {"changed_at": {"$gt": _T0}}, None),
+    ("roster_changes", roster.changed_since_query(_T0), None),
     ("people", {"created_from.project_id": {"$in": [1, 2]}}, None),
     # Units, teams, 企业库 (server/store/units.py, teams.py, enterprises.py): who is under a unit or team
     # (exit and delete checks), an enterprise's units, a unit's teams, a credit code.
-    ("roster", {"unit_id": 1, "exit_date": None}, None),
-    ("roster", {"team_id": 1, "exit_date": None}, None),
-    ("roster", {"team_id": 1}, [("exit_date", -1)]),
-    ("units", {"enterprise_id": {"$in": [1, 2]}}, None),
-    ("teams", {"project_id": 1, "unit_id": 1}, None),
-    ("enterprises", {"credit_code": "91440703MA4UABCD1X"}, None),
+    *(("roster", query, sort) for query in (units.members_query(1), units.members_query(1, current=True),
+                                            teams.members_query(1), teams.members_query(1, current=True))
+      for sort in (None, [("entry_date", 1)], [("exit_date", -1)])),
+    ("units", enterprises.units_query([1, 2]), None),
+    ("teams", units.unit_teams_query(1, 1), None),
+    ("enterprises", units.enterprise_code_query("91440703MA4UABCD1X"), None),
     # 上传省厅 (server/store/uploads.py, server/province/pipeline.py): what is ready of a kind, what awaits its
     # outcome, claims of a dead sender, a project's counts; the pipeline's reads of one project's records.
     ("uploads", {"state": "待上传", "kind": "team", "next_try_at": {"$lt": _T0}}, [("next_try_at", 1)]),
