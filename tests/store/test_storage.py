@@ -74,7 +74,7 @@ _DAY = __import__("datetime").date(2026, 1, 1)
 # (so a change to what runs is what is checked); the literal ones below have no builder yet.
 HOT_QUERIES = [  # every entry is built by the function the running code calls, never copied from it
     ("devices", devices.by_code_query("V", "D"), None),                              # 843 login
-    ("devices", {"changed_at": {"$gt": __import__("datetime").datetime(2020, 1, 1)}}, None),  # ownership poll
+    ("devices", devices.changed_since_query(_T0), None),                             # ownership poll
     ("roster", roster.current_query(1), None),                                       # 849 whitelist, 848 cache
     ("roster", roster.current_query(1, 5), None),                                    # 845 entered?
     ("people", people.worker_nos_query([1, 2]), None),                               # 849 names, 848 refusals
@@ -129,7 +129,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     # search, the gateways' poll for changed rosters.
     ("roster", {"person_id": 1}, [("entry_date", -1)]),
     ("roster", {"project_id": {"$in": [1, 2]}}, None),
-    ("people", {"name": {"$gte": "张", "$lt": "张\uffff"}}, [("name", 1)]),
+    *(("people", *people.search_query(q)) for q in ("张", "12", "440703199001011234")),
     ("roster_changes", roster.changed_since_query(_T0), None),
     ("people", {"created_from.project_id": {"$in": [1, 2]}}, None),
     # Units, teams, 企业库 (server/store/units.py, teams.py, enterprises.py): who is under a unit or team
