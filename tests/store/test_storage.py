@@ -10,8 +10,10 @@ from pymongo.errors import WriteError
 from server.domain.attendance_grid import Month
 from server.store import (accounts, attendance, audit, captchas, contracts, declarations, device_access,
                           device_monitoring, devices, enterprises, logins, outbox, people, projects, roster,
-                          sessions, suppliers, teams, units)
+                          rollups, sessions, suppliers, teams, units,
+                          uploads)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
+from server.province import pipeline as province_pipeline
 from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
 
@@ -142,14 +144,12 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("enterprises", units.enterprise_code_query("91440703MA4UABCD1X"), None),
     # 上传省厅 (server/store/uploads.py, server/province/pipeline.py): what is ready of a kind, what awaits its
     # outcome, claims of a dead sender, a project's counts; the pipeline's reads of one project's records.
-    ("uploads", {"state": "待上传", "kind": "team", "next_try_at": {"$lt": _T0}}, [("next_try_at", 1)]),
-    ("uploads", {"state": "已提交待回执"}, None),
-    ("uploads", {"state": "上传中", "claimed_at": {"$lt": _T0}}, None),
-    ("uploads", {"project_id": 1, "kind": "worker", "state": "上传失败"}, None),
-    ("uploads", {"project_id": 1, "kind": {"$in": ["unit", "team", "worker"]}}, None),
-    ("roster", {"project_id": 1}, None),
-    ("contracts", {"project_id": 1}, None),
-    ("units", {"project_id": 1}, None),
+    ("uploads", *uploads.ready_query("team", _T0)),
+    ("uploads", uploads.SUBMITTED_QUERY, None),
+    ("uploads", uploads.stale_query(_T0), None),
+    ("uploads", uploads.count_query(1, "worker", "上传失败"), None),
+    ("uploads", uploads.marked_query(1, ["unit", "team", "worker"]), None),
+    *((collection, province_pipeline.project_records_query(1), None) for collection in ("units", "teams", "roster", "contracts")),
     # Attendance rollups (server/store/rollups.py, rollup_queries.py, dashboards/data.py): a day, a range,
     # a project's days, the holders of posts, the tail's catch-up, the rebuild's day.
     ("att_project_days", rq.on_day("2026-01-01"), None),
@@ -157,7 +157,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("att_project_days", rq.project_between(1, "2026-01-01", "2026-01-31"), None),
     ("att_project_days", {"project_id": 1}, None),
     ("att_person_days", rq.on_day("2026-01-01"), None),
-    ("roster", {"job": {"$in": ["项目经理", "总监理工程师"]}}, None),
+    *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
     ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
 ]
