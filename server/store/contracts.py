@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain import vocabulary
 from ..domain.rules import NotFound, RuleError
 from ..domain.site_clock import site_day
+from . import roster
 from .db import utcnow
 from .fields import at_site_midnight as _midnight
 
@@ -53,7 +54,7 @@ def check_terms(*, effective: dt.date, expiry: dt.date | None, term_type: str, p
 
 async def _latest_entry(db: AsyncDatabase, project_id: int, person_id) -> dict | None:
     # By person (the career index answers it exactly); a person's entries are few.
-    entries = [e async for e in db.roster.find({"person_id": person_id}, {"project_id": 1, "unit_id": 1,
+    entries = [e async for e in db.roster.find(roster.person_entries_query(person_id), {"project_id": 1, "unit_id": 1,
                                                                          "entry_date": 1})]
     entries = [e for e in entries if e["project_id"] == project_id]
     return max(entries, key=lambda e: e["entry_date"]) if entries else None

@@ -124,6 +124,11 @@ async def create_person(db: AsyncDatabase, raw: dict, *, source: dict) -> dict:
     return doc
 
 
+def added_by_projects_query(project_ids: list[int]) -> dict:
+    """People a project added to the library (about to be entered on it)."""
+    return {"created_from.project_id": {"$in": project_ids}}
+
+
 def search_query(q: str) -> tuple[dict, list]:
     q = " ".join((q or "").split())
     query: dict = {}

@@ -20,6 +20,21 @@ def current_query(project_id: int, worker_no: int | None = None) -> dict:
     return query
 
 
+def person_entries_query(person_id) -> dict:
+    """A person's entries on every project (the career index answers this exactly)."""
+    return {"person_id": person_id}
+
+
+def projects_entries_query(project_ids: list[int]) -> dict:
+    """Every entry, now or before, on some projects (a scoped principal's people)."""
+    return {"project_id": {"$in": project_ids}}
+
+
+def project_entries_query(project_id: int) -> dict:
+    """Every entry, now or before, on one project (the month grid picks those of the month)."""
+    return {"project_id": project_id}
+
+
 def changed_since_query(since: dt.datetime) -> dict:
     """Projects whose roster changed after `since`: the gateways' poll (roster_changes._id is the project)."""
     return {"changed_at": {"$gt": since}}

@@ -21,6 +21,11 @@ ADDABLE_KINDS = (vocabulary.WORKER_TEAM_KIND, vocabulary.OTHER_TEAM_KIND)
 _MANAGER_REFUSAL = "管理人员班组由平台按参建单位类型自动生成，不能{}"
 
 
+def project_teams_query(project_id: int, unit_id=None) -> dict:
+    """A project's teams, or one unit's teams on it."""
+    return {"project_id": project_id} if unit_id is None else units.unit_teams_query(project_id, unit_id)
+
+
 def members_query(team_id, *, current: bool = False) -> dict:
     """A team's roster entries (ever, or current): the team's dates, exit and delete checks, 在职人数."""
     return {"team_id": team_id, "exit_date": None} if current else {"team_id": team_id}
@@ -134,9 +139,7 @@ async def delete(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> None:
 async def list_teams(db: AsyncDatabase, project_id: int, *, unit_id: ObjectId | None = None, kind: str = "",
                      status: str = "", keyword: str = "") -> list[dict]:
     """The project's teams (manager teams first within each unit), with `_unit` and `_people` (在职人数)."""
-    query: dict = {"project_id": project_id}
-    if unit_id is not None:
-        query["unit_id"] = unit_id
+    query = project_teams_query(project_id, unit_id)
     all_units = {u["_id"]: u async for u in db.units.find(units.project_units_query(project_id),
                                                          {"enterprise_name": 1, "unit_type": 1, "exit_date": 1})}
     _, by_team = await units.people_in_site(db, project_id)

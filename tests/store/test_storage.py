@@ -10,8 +10,8 @@ from pymongo.errors import WriteError
 from server.domain.attendance_grid import Month
 from server.store import (accounts, attendance, audit, captchas, contracts, declarations, device_access,
                           device_monitoring, devices, enterprises, logins, outbox, people, projects, roster,
-                          rollups, sessions, suppliers, teams, units,
-                          uploads)
+                          rollups, roster_entries, sessions, suppliers, teams,
+                          units, uploads)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.province import pipeline as province_pipeline
 from server.store import rollup_queries as rq
@@ -82,7 +82,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("people", people.worker_nos_query([1, 2]), None),                               # 849 names, 848 refusals
     ("people", people.id_number_query("440703199001011234"), None),                  # 852, 845
     ("punches", attendance.day_query(1, _DAY), [("device_time", 1)]),                # punches of a day
-    ("roster", {"person_id": 1}, None),                                              # people in a principal's scope
+    ("roster", roster.person_entries_query(1), None),                                # people in a principal's scope
     ("accounts", accounts.username_query("alice"), None),                            # login, every session request
     ("accounts", accounts.token_query("t" * 32), None),                              # every bearer request
     ("sessions", sessions.username_query("alice"), None),                            # sessions ended by password change
@@ -97,9 +97,10 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("audit_log", *audit.search_query(day_from=_DAY)),
     # Attendance (server/store/attendance.py): a month's or a period's punches, for one worker too.
     ("punches", attendance.day_query(1, _DAY, 5), [("device_time", 1)]),
-    ("roster", {"project_id": 1}, None),                                             # the month's roster
+    ("roster", roster.project_entries_query(1), None),                               # the month's roster
     ("units", units.project_units_query(1), None),
-    ("teams", {"project_id": 1}, None),
+    ("teams", teams.project_teams_query(1), None),
+    ("teams", teams.project_teams_query(1, 1), None),
     # Contracts (server/store/contracts.py): per project, per project and worker, per person.
     ("contracts", *contracts.project_query(1)),
     ("contracts", *contracts.project_query(1, 5)),
@@ -129,11 +130,11 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("outbox", *outbox.listing_query({"county": "蓬江区"})),
     # Roster and person library (server/store/roster_entries.py, people.py, roster.py): career, scope, name
     # search, the gateways' poll for changed rosters.
-    ("roster", {"person_id": 1}, [("entry_date", -1)]),
-    ("roster", {"project_id": {"$in": [1, 2]}}, None),
+    ("roster", roster.person_entries_query(1), roster_entries.CAREER_ORDER),
+    ("roster", roster.projects_entries_query([1, 2]), None),
     *(("people", *people.search_query(q)) for q in ("张", "12", "440703199001011234")),
     ("roster_changes", roster.changed_since_query(_T0), None),
-    ("people", {"created_from.project_id": {"$in": [1, 2]}}, None),
+    ("people", people.added_by_projects_query([1, 2]), None),
     # Units, teams, 企业库 (server/store/units.py, teams.py, enterprises.py): who is under a unit or team
     # (exit and delete checks), an enterprise's units, a unit's teams, a credit code.
     *(("roster", query, sort) for query in (units.members_query(1), units.members_query(1, current=True),
