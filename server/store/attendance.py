@@ -37,10 +37,14 @@ def day_query(project_id: int, day: dt.date, worker_no: int | None = None) -> di
     return query
 
 
+def punched_days_pipeline(project_id: int, month: grid.Month) -> list[dict]:
+    return [{"$match": month_query(project_id, month)},
+            {"$group": {"_id": {"w": "$worker_no", "d": "$date"}, "real": {"$max": {"$cond": ["$test", 0, 1]}}}}]
+
+
 async def punched_days(db: AsyncDatabase, project_id: int, month: grid.Month) -> list[tuple[int, str]]:
     """(worker_no, day) for every person and day with at least one non-test punch in the month."""
-    pipeline = [{"$match": month_query(project_id, month)},
-                {"$group": {"_id": {"w": "$worker_no", "d": "$date"}, "real": {"$max": {"$cond": ["$test", 0, 1]}}}}]
+    pipeline = punched_days_pipeline(project_id, month)
     return [(d["_id"]["w"], d["_id"]["d"]) async for d in await db.punches.aggregate(pipeline) if d["real"]]
 
 

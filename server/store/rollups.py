@@ -76,7 +76,7 @@ async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
     changed = {int(w) for w in set(marks) | set(stored) if marks.get(w) != stored.get(w)}
     ops = []
     if changed:
-        async for day in db[q.PROJECT_DAYS].find({"project_id": project_id}, {"date": 1, "workers": 1, "managers": 1}):
+        async for day in db[q.PROJECT_DAYS].find(q.of_project(project_id), {"date": 1, "workers": 1, "managers": 1}):
             held_by = (day.get("managers") or {})
             add, pull = {}, {}
             for worker in changed.intersection(day.get("workers", ())):

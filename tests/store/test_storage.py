@@ -156,7 +156,8 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("att_project_days", rq.on_day("2026-01-01"), None),
     ("att_project_days", rq.between("2026-01-01", "2026-01-31"), None),
     ("att_project_days", rq.project_between(1, "2026-01-01", "2026-01-31"), None),
-    ("att_project_days", {"project_id": 1}, None),
+    ("att_project_days", rq.of_project(1), None),
+    ("att_project_days", rq.since("2026-01-01"), None),                              # the rebuild's delete
     ("att_person_days", rq.on_day("2026-01-01"), None),
     *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
@@ -169,7 +170,7 @@ HOT_AGGREGATES = [
     *(("punches", device_monitoring.punches_today_pipeline(ids, _DAY, test=test))
       for ids in (None, [1, 2]) for test in (False, True)),
     ("punch_refusals", device_monitoring.recent_refusals_pipeline(_T0)),              # refusals per device
-    ("punches", [{"$match": attendance.month_query(1, Month(2026, 1))}, {"$group": {"_id": "$worker_no"}}]),  # month grid
+    ("punches", attendance.punched_days_pipeline(1, Month(2026, 1))),                 # month grid
 ]
 
 
