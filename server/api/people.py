@@ -7,7 +7,7 @@ from ..domain.nations import nation_name
 from .. import access
 from ..domain.person_card import PERSON_FIELDS
 from ..domain.site_clock import site_day
-from ..store import contracts as contract_store, people, projects, roster_entries
+from ..store import contracts as contract_store, people, projects, roster, roster_entries
 from .base import APIError, APIHandler, requires
 from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
@@ -49,8 +49,8 @@ async def scope_worker_nos(db, principal) -> list[int] | None:
     project_ids = [p["_id"] async for p in db.projects.find(scope, {"_id": 1})]
     if not project_ids:
         return []
-    entered = await db.roster.distinct("worker_no", {"project_id": {"$in": project_ids}})
-    added = await db.people.distinct("worker_no", {"created_from.project_id": {"$in": project_ids}})
+    entered = await db.roster.distinct("worker_no", roster.projects_entries_query(project_ids))
+    added = await db.people.distinct("worker_no", people.added_by_projects_query(project_ids))
     return sorted(set(entered) | set(added))
 
 
@@ -60,7 +60,7 @@ async def person_in_scope(db, principal, person: dict) -> bool:
     if not access.project_filter(principal):
         return True
     # By person (the career index), not by project: that index answers this filter exactly.
-    project_ids = {r["project_id"] async for r in db.roster.find({"person_id": person["_id"]}, {"project_id": 1})}
+    project_ids = {r["project_id"] async for r in db.roster.find(roster.person_entries_query(person["_id"]), {"project_id": 1})}
     created_on = (person.get("created_from") or {}).get("project_id")
     if created_on is not None:
         project_ids.add(created_on)

@@ -30,7 +30,7 @@ from ..store.gateway_stats import fold_dead_gateways
 from ..store.punches import PunchWriter
 from .codec import Frame, ProtocolError
 from .framer import FrameBuffer, Reassembler
-from .handlers import CommandHandlers, HangUp
+from .handlers import CommandHandlers
 from .stats import Stats
 
 log = logging.getLogger("realname.gateway")
@@ -79,10 +79,6 @@ class DeviceConnection:
                 self.partial_since = (self.partial_since or now) if incomplete else None
         except StreamClosedError:
             pass
-        except HangUp as exc:
-            self.gateway.stats.count(self.device["_id"] if self.device else None, f"hangup_{exc}")
-            log.warning("closing %s without a reply (%s): it will re-send", self.label, exc)
-            self.close(str(exc))
         except ProtocolError as exc:
             # The byte stream itself is broken (bad header or tail, absurd length, bad split):
             # frame boundaries are lost, so the only safe thing is a last word and a close.

@@ -20,7 +20,7 @@ from ..domain.rules import RuleError
 from ..domain.site_clock import SITE_TZ
 from ..store import audit, devices, people, photos, projects, roster
 from ..store.db import utcnow
-from ..store.punches import WRITE_FAILED, PunchIn, PunchOutcome, PunchWriter, refusal_document
+from ..store.punches import PunchIn, PunchOutcome, PunchWriter, refusal_document
 from . import codec
 from .codec import (
     EnrollReply, EnrollRequest, Frame, LoginRequest, PersonReply, PersonRequest, ProtocolError,
@@ -35,14 +35,6 @@ log = logging.getLogger("realname.gateway")
 
 NOT_LOGGED_IN = "设备未登录"
 PHOTO_TOO_LARGE = PunchOutcome(False, reason="photo_too_large", message="照片过大")
-
-
-class HangUp(Exception):
-    """Close the connection without a reply: the device keeps the request and re-sends it later.
-
-    Used when the database could not take a punch: a Flag 1 could make a device drop a punch
-    that only failed for a moment, while a silent close always leads to a re-send.
-    """
 
 
 class Refusal(Exception):
@@ -100,8 +92,6 @@ class CommandHandlers:
             return self.refuse(conn, frame, refusal)
         except PyMongoError:
             log.exception("database error on command %s from %s", frame.command, conn.label)
-            if frame.command == codec.CMD_PUNCH:
-                raise HangUp("database_error") from None
             return self.refuse(conn, frame, Refusal("database_error", "服务器繁忙,请稍后重试"))
 
     def refuse(self, conn: "DeviceConnection", frame: Frame, refusal: Refusal) -> Frame:
@@ -227,8 +217,6 @@ class CommandHandlers:
             self.writer.record_refusal(refusal_document(punch, PHOTO_TOO_LARGE))
             raise Refusal(PHOTO_TOO_LARGE.reason, PHOTO_TOO_LARGE.message)
         outcome = await self.writer.submit(punch)
-        if outcome is WRITE_FAILED:
-            raise HangUp("punch_write_failed")
         if not outcome.ok:
             raise Refusal(outcome.reason, outcome.message)
         oid = device["_id"]

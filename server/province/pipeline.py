@@ -158,6 +158,11 @@ def _worker_hash_payload(site: Site, entry: dict, person: dict, enterprise: dict
     return payloads.worker_payload(site.code, entry, person, enterprise, str(entry["team_id"]), photo, site.creds.appsecret)
 
 
+def project_records_query(project_id: int) -> dict:
+    """One project's units, teams, roster entries or contracts: what a pass marks for upload."""
+    return {"project_id": project_id}
+
+
 async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: PassReport, now: dt.datetime) -> None:
     pid, secret = site.project_id, site.creds.appsecret
 
@@ -172,17 +177,17 @@ async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: 
                                    depends_on=depends_on, now=now)
         report.marked[f"marked {state}"] += 1
 
-    async for unit in db.units.find({"project_id": pid}):
+    async for unit in db.units.find(project_records_query(pid)):
         records.remember_unit(unit)
         enterprise = await records.enterprise(unit["enterprise_id"])
         if enterprise is not None:
             await mark("unit", unit["_id"], payloads.unit_payload(site.code, unit, enterprise, secret))
-    async for team in db.teams.find({"project_id": pid}):
+    async for team in db.teams.find(project_records_query(pid)):
         enterprise = await records.enterprise_of_unit(team["unit_id"])
         if enterprise is not None:
             await mark("team", team["_id"], payloads.team_payload(site.code, team, enterprise),
                        [uploads.upload_id("unit", team["unit_id"])])
-    entries = [e async for e in db.roster.find({"project_id": pid})]
+    entries = [e async for e in db.roster.find(project_records_query(pid))]
     people = await people_store.by_worker_nos(db, (e["worker_no"] for e in entries),
                                               ("name", "id_number", "sex", "nation", "address", "capture_photo_id",
                                                "id_photo_id"))
@@ -208,7 +213,7 @@ async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: 
                        payloads.entry_exit_payload(site.code, person, enterprise, str(entry["team_id"]), event_type, day, secret),
                        needs)
             previous[entry["worker_no"]] = uploads.upload_id("entry_exit", entity)
-    async for contract in db.contracts.find({"project_id": pid}):
+    async for contract in db.contracts.find(project_records_query(pid)):
         enterprise = await records.enterprise(contract.get("enterprise_id"))
         person = people.get(contract["worker_no"])
         if person is not None and enterprise is not None:

@@ -109,8 +109,12 @@ async def create_account(db: AsyncDatabase, *, username: str, role: str, project
     return account, generated
 
 
+def username_query(username: str) -> dict:
+    return {"username": username}
+
+
 async def by_username(db: AsyncDatabase, username: str) -> dict | None:
-    return await db.accounts.find_one({"username": username})
+    return await db.accounts.find_one(username_query(username))
 
 
 def verify_password(account: dict | None, password: str) -> bool:
@@ -210,6 +214,10 @@ async def set_disabled(db: AsyncDatabase, username: str, disabled: bool, *, acto
     return await by_username(db, username)
 
 
+def token_query(token: str) -> dict:
+    return {"tokens.hash": _token_hash(token)}
+
+
 async def find_by_token(db: AsyncDatabase, token: str) -> dict | None:
-    account = await db.accounts.find_one({"tokens.hash": _token_hash(token)})
+    account = await db.accounts.find_one(token_query(token))
     return None if account is None or account.get("disabled") else account

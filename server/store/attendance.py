@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import attendance_grid as grid
 from ..domain.rules import RuleError
-from . import people as people_store
+from . import people as people_store, roster, teams as teams_store, units as units_store
 
 # A detail query spans at most a month's worth of days; longer exports are asked month by month.
 MAX_DETAIL_DAYS = 31
@@ -37,17 +37,21 @@ def day_query(project_id: int, day: dt.date, worker_no: int | None = None) -> di
     return query
 
 
+def punched_days_pipeline(project_id: int, month: grid.Month) -> list[dict]:
+    return [{"$match": month_query(project_id, month)},
+            {"$group": {"_id": {"w": "$worker_no", "d": "$date"}, "real": {"$max": {"$cond": ["$test", 0, 1]}}}}]
+
+
 async def punched_days(db: AsyncDatabase, project_id: int, month: grid.Month) -> list[tuple[int, str]]:
     """(worker_no, day) for every person and day with at least one non-test punch in the month."""
-    pipeline = [{"$match": month_query(project_id, month)},
-                {"$group": {"_id": {"w": "$worker_no", "d": "$date"}, "real": {"$max": {"$cond": ["$test", 0, 1]}}}}]
+    pipeline = punched_days_pipeline(project_id, month)
     return [(d["_id"]["w"], d["_id"]["d"]) async for d in await db.punches.aggregate(pipeline) if d["real"]]
 
 
 async def _names(db: AsyncDatabase, project_id: int) -> tuple[dict, dict]:
     units = {u["_id"]: u.get("enterprise_name", "") async for u in db.units.find(
-        {"project_id": project_id}, {"enterprise_name": 1})}
-    teams = {t["_id"]: t.get("name", "") async for t in db.teams.find({"project_id": project_id}, {"name": 1})}
+        units_store.project_units_query(project_id), {"enterprise_name": 1})}
+    teams = {t["_id"]: t.get("name", "") async for t in db.teams.find(teams_store.project_teams_query(project_id), {"name": 1})}
     return units, teams
 
 
@@ -66,7 +70,7 @@ async def month_grid(db: AsyncDatabase, project: dict, month: grid.Month, *, tod
                      unit_id: str = "", team_id: str = "", q: str = "") -> dict:
     """The grid as the API, page and export show it; personal data unmasked here — views mask it."""
     pid = project["_id"]
-    entries = [e async for e in db.roster.find({"project_id": pid}, {"worker_no": 1, "unit_id": 1, "team_id": 1,
+    entries = [e async for e in db.roster.find(roster.project_entries_query(pid), {"worker_no": 1, "unit_id": 1, "team_id": 1,
                                                                      "job": 1, "entry_date": 1, "exit_date": 1})]
     lines = grid.entries_in_month(entries, month)
     stopped = grid.stopped_days(project, month)

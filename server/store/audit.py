@@ -20,8 +20,8 @@ async def record(db: AsyncDatabase, *, actor: str, action: str, target: dict | N
     await db.audit_log.insert_one(entry(actor=actor, action=action, target=target, detail=detail))
 
 
-async def search(db: AsyncDatabase, *, actor: str | None = None, action: str | None = None,
-                 day_from: dt.date | None = None, day_to: dt.date | None = None, limit: int = 100) -> list[dict]:
+def search_query(*, actor: str | None = None, action: str | None = None, day_from: dt.date | None = None,
+                 day_to: dt.date | None = None) -> tuple[dict, list]:
     """Newest first. Filters keep to actor, action and at so one index answers (schema.INDEXES)."""
     query: dict = {}
     if actor:
@@ -35,5 +35,11 @@ async def search(db: AsyncDatabase, *, actor: str | None = None, action: str | N
         at["$lt"] = site_day_bounds(day_to)[1]
     if at:
         query["at"] = at
-    cursor = db.audit_log.find(query, {"_id": 0}).sort("at", DESCENDING).limit(limit)
+    return query, [("at", DESCENDING)]
+
+
+async def search(db: AsyncDatabase, *, actor: str | None = None, action: str | None = None,
+                 day_from: dt.date | None = None, day_to: dt.date | None = None, limit: int = 100) -> list[dict]:
+    query, sort = search_query(actor=actor, action=action, day_from=day_from, day_to=day_to)
+    cursor = db.audit_log.find(query, {"_id": 0}).sort(sort).limit(limit)
     return [doc async for doc in cursor]

@@ -20,6 +20,10 @@ def _hash(captcha_id: str, answer: str) -> str:
     return hashlib.sha256(f"{captcha_id}:{answer.strip().upper()}".encode()).hexdigest()
 
 
+def expired_query(now: dt.datetime) -> dict:
+    return {"expires_at": {"$lt": now}}
+
+
 async def new(db: AsyncDatabase, *, test_answer: str = "") -> dict:
     from captcha.image import ImageCaptcha
 
@@ -27,7 +31,7 @@ async def new(db: AsyncDatabase, *, test_answer: str = "") -> dict:
     captcha_id = secrets.token_urlsafe(16)
     now = utcnow()
     # Captchas fetched and never answered would otherwise pile up.
-    await db.captchas.delete_many({"expires_at": {"$lt": now}})
+    await db.captchas.delete_many(expired_query(now))
     await db.captchas.insert_one({"_id": captcha_id, "answer_hash": _hash(captcha_id, answer),
                                   "created_at": now, "expires_at": now + LIFETIME})
     png = ImageCaptcha(width=160, height=60).generate(answer, format="png").getvalue()

@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain import vocabulary
 from ..domain.rules import NotFound, RuleError
 from ..domain.site_clock import site_day
+from . import roster
 from .db import utcnow
 from .fields import at_site_midnight as _midnight
 
@@ -53,7 +54,7 @@ def check_terms(*, effective: dt.date, expiry: dt.date | None, term_type: str, p
 
 async def _latest_entry(db: AsyncDatabase, project_id: int, person_id) -> dict | None:
     # By person (the career index answers it exactly); a person's entries are few.
-    entries = [e async for e in db.roster.find({"person_id": person_id}, {"project_id": 1, "unit_id": 1,
+    entries = [e async for e in db.roster.find(roster.person_entries_query(person_id), {"project_id": 1, "unit_id": 1,
                                                                          "entry_date": 1})]
     entries = [e for e in entries if e["project_id"] == project_id]
     return max(entries, key=lambda e: e["entry_date"]) if entries else None
@@ -130,14 +131,23 @@ def state(contract: dict, today: dt.date) -> str:
     return "有效"
 
 
-async def for_project(db: AsyncDatabase, project_id: int, *, name: str = "", worker_no: int | None = None,
-                      expiring: bool = False, today: dt.date) -> list[dict]:
-    # Filters on the index prefix (project_id[, worker_no]); name and expiry are sifted here, as
-    # a project's contracts are few and the embedded planner would scan on any other predicate.
+def project_query(project_id: int, worker_no: int | None = None) -> tuple[dict, list]:
+    # Filters on the index prefix (project_id[, worker_no]); name and expiry are sifted by the
+    # caller, as a project's contracts are few and the embedded planner would scan on any other predicate.
     query: dict = {"project_id": project_id}
     if worker_no is not None:
         query["worker_no"] = worker_no
-    rows = [c async for c in db.contracts.find(query).sort("updated_at", -1)]
+    return query, [("updated_at", -1)]
+
+
+def person_query(worker_no: int) -> tuple[dict, list]:
+    return {"worker_no": worker_no}, [("updated_at", -1)]
+
+
+async def for_project(db: AsyncDatabase, project_id: int, *, name: str = "", worker_no: int | None = None,
+                      expiring: bool = False, today: dt.date) -> list[dict]:
+    query, sort = project_query(project_id, worker_no)
+    rows = [c async for c in db.contracts.find(query).sort(sort)]
     if name:
         rows = [c for c in rows if name in c.get("name", "")]
     if expiring:
@@ -146,4 +156,5 @@ async def for_project(db: AsyncDatabase, project_id: int, *, name: str = "", wor
 
 
 async def for_person(db: AsyncDatabase, worker_no: int) -> list[dict]:
-    return [c async for c in db.contracts.find({"worker_no": worker_no}).sort("updated_at", -1)]
+    query, sort = person_query(worker_no)
+    return [c async for c in db.contracts.find(query).sort(sort)]

@@ -42,6 +42,15 @@ def declaration_id(value: str) -> ObjectId:
     return oid
 
 
+def name_query(name: str) -> tuple[dict, list]:
+    """Declarations of one project name, newest first; on the name alone so its index answers."""
+    return {"name": name}, [("submitted_at", DESCENDING)]
+
+
+def address_query(ip: str, now: dt.datetime) -> dict:
+    return {"ip": ip, "submitted_at": {"$gte": now - PER_ADDRESS_WINDOW}}
+
+
 async def submit(db: AsyncDatabase, raw: dict, *, proof: bytes, proof_kind: str, ip: str) -> dict:
     """Check every field, then keep the declaration as 待审核. Refusals name the field (RuleError)."""
     fields = projects.clean_fields(raw, DECLARED_FIELDS, required=REQUIRED_FIELDS)
@@ -52,12 +61,11 @@ async def submit(db: AsyncDatabase, raw: dict, *, proof: bytes, proof_kind: str,
         raise RuleError("proof", "证明文件须为不超过 5 MB 的 PDF、JPEG 或 PNG")
     # One pending declaration per project name: a second submit (double click, impatience) would
     # only make reviewers decide the same thing twice. Filtered on the name alone (its index).
-    async for other in db.declarations.find({"name": fields["name"]}, {"state": 1}):
+    async for other in db.declarations.find(name_query(fields["name"])[0], {"state": 1}):
         if other["state"] == PENDING:
             raise Conflict("name", "该项目已提交申报，正在等待审核，请勿重复提交")
     now = utcnow()
-    recent = await db.declarations.count_documents({"ip": ip, "submitted_at": {"$gte": now - PER_ADDRESS_WINDOW}},
-                                                   limit=PER_ADDRESS_LIMIT)
+    recent = await db.declarations.count_documents(address_query(ip, now), limit=PER_ADDRESS_LIMIT)
     if recent >= PER_ADDRESS_LIMIT:
         raise RuleError("proof", "提交过于频繁，请一小时后再试", code="too_many_requests", status=429)
     doc = {**fields, "applicant": applicant, "state": PENDING, "submitted_at": now, "ip": ip,
@@ -71,11 +79,14 @@ async def submit(db: AsyncDatabase, raw: dict, *, proof: bytes, proof_kind: str,
 
 
 # `scope` below is the reviewer's access.county_filter: a county supervisor's county, or the city.
-async def listing(db: AsyncDatabase, *, decided: bool, scope: dict, limit: int = 500) -> list[dict]:
+def listing_query(*, decided: bool, scope: dict) -> tuple[dict, list]:
     states = {"$in": [PASSED, FAILED]} if decided else PENDING
-    order = [("submitted_at", DESCENDING)]
-    return [d async for d in db.declarations.find({**scope, "state": states}, WITHOUT_PROOF)
-            .sort(order).limit(limit)]
+    return {**scope, "state": states}, [("submitted_at", DESCENDING)]
+
+
+async def listing(db: AsyncDatabase, *, decided: bool, scope: dict, limit: int = 500) -> list[dict]:
+    query, order = listing_query(decided=decided, scope=scope)
+    return [d async for d in db.declarations.find(query, WITHOUT_PROOF).sort(order).limit(limit)]
 
 
 async def get(db: AsyncDatabase, decl_id: ObjectId, *, scope: dict) -> dict:
@@ -89,7 +100,8 @@ async def get(db: AsyncDatabase, decl_id: ObjectId, *, scope: dict) -> dict:
 async def earlier(db: AsyncDatabase, doc: dict, *, scope: dict) -> list[dict]:
     """Other declarations of the same project name (in scope): the 申请记录 a reviewer checks beside this one."""
     # Filtered on the name alone so the name index answers; this one and other counties are dropped here.
-    found = db.declarations.find({"name": doc["name"]}, {"proof": 0}).sort("submitted_at", DESCENDING).limit(50)
+    query, order = name_query(doc["name"])
+    found = db.declarations.find(query, {"proof": 0}).sort(order).limit(50)
     return [d async for d in found if d["_id"] != doc["_id"] and access.matches(scope, d)][:20]
 
 

@@ -62,6 +62,11 @@ def _blocking(state: str) -> bool:
     return flow.STATES[state][2] is not None or state == "completed"
 
 
+def serial_query(vendor_code: str, serial: str) -> dict:
+    """Every application for one device serial: at most one may be open."""
+    return {"vendor_code": vendor_code, "serial": serial}
+
+
 async def submit(db: AsyncDatabase, supplier: dict, body: dict, attachments: list[tuple[bytes, str]], *,
                  actor: str) -> dict:
     """Step 1 设备接入申请: check everything, then store the application and its attachments."""
@@ -92,7 +97,7 @@ async def submit(db: AsyncDatabase, supplier: dict, body: dict, attachments: lis
     if project["status"] in CLOSED_PROJECT_STATUSES:
         raise RuleError("project_id", f"项目已{project['status']}，不能接入设备")
     vendor_code = supplier["vendor_code"]
-    async for other in db.device_access.find({"vendor_code": vendor_code, "serial": serial}, {"state": 1}):
+    async for other in db.device_access.find(serial_query(vendor_code, serial), {"state": 1}):
         if _blocking(other["state"]):
             raise Conflict("serial", f"设备序列号 {serial} 已有接入申请（编号 {other['_id']}）")
     existing = await db.devices.find_one({"vendor_code": vendor_code, "device_id": serial}, {"status": 1})
@@ -214,19 +219,27 @@ async def must_find(db: AsyncDatabase, application_id: int, scope: dict) -> dict
     return doc
 
 
-async def list_for(db: AsyncDatabase, scope: dict, side: str, list_name: str, *, limit: int = 500) -> list[dict]:
+def list_query(scope: dict, side: str, list_name: str) -> tuple[dict, list]:
     try:
         states = flow.states_in_list(side, list_name)
     except flow.FlowError as exc:
         raise RuleError("list", exc.message) from None
     # The scope key (supplier_id or county) leads an index followed by state.
-    query = {**scope, "state": {"$in": list(states)}}
-    cursor = db.device_access.find(query, {"history": 0}).sort("updated_at", DESCENDING).limit(limit)
+    return {**scope, "state": {"$in": list(states)}}, [("updated_at", DESCENDING)]
+
+
+async def list_for(db: AsyncDatabase, scope: dict, side: str, list_name: str, *, limit: int = 500) -> list[dict]:
+    query, sort = list_query(scope, side, list_name)
+    cursor = db.device_access.find(query, {"history": 0}).sort(sort).limit(limit)
     return [d async for d in cursor]
 
 
+def attachment_query(application_id: int, n: int) -> dict:
+    return {"application_id": application_id, "n": n}
+
+
 async def attachment(db: AsyncDatabase, application: dict, n: int) -> dict:
-    doc = await db.access_attachments.find_one({"application_id": application["_id"], "n": n})
+    doc = await db.access_attachments.find_one(attachment_query(application["_id"], n))
     if doc is None:
         raise NotFound("n", f"附件 {n} 不存在")
     return doc

@@ -64,7 +64,7 @@ async def scope_for(db: AsyncDatabase, principal: access.Principal) -> DeviceSco
     return DeviceScope(project_ids=frozenset(ids))
 
 
-def _device_query(scope: DeviceScope, project_id: int | None, supplier_id: ObjectId | None) -> dict | None:
+def devices_query(scope: DeviceScope, project_id: int | None, supplier_id: ObjectId | None) -> dict | None:
     """The narrowest indexed query covering scope and filters; None when nothing can match."""
     if scope.nothing:
         return None
@@ -81,7 +81,7 @@ def _device_query(scope: DeviceScope, project_id: int | None, supplier_id: Objec
 async def scoped_devices(db: AsyncDatabase, scope: DeviceScope, *, project_id: int | None = None,
                          supplier_id: ObjectId | None = None) -> list[dict]:
     """Active devices in scope matching the filters, by project then device number."""
-    query = _device_query(scope, project_id, supplier_id)
+    query = devices_query(scope, project_id, supplier_id)
     if query is None:
         return []
     found = [d async for d in db.devices.find(query, {"conn_token": 0})]
@@ -109,13 +109,16 @@ async def punches_today(db: AsyncDatabase, project_ids: list[int] | None, day: d
     return counts
 
 
+def recent_refusals_pipeline(since: dt.datetime) -> list[dict]:
+    return [{"$match": {"at": {"$gte": since}}},
+            {"$group": {"_id": {"v": "$vendor_code", "d": "$device_id", "r": "$reason"},
+                        "n": {"$sum": 1}, "message": {"$first": "$message"}}}]
+
+
 async def recent_refusals(db: AsyncDatabase, since: dt.datetime) -> dict:
     """(vendor_code, device_id) -> {reason: {"count", "message"}} for refusals since `since`."""
-    pipeline = [{"$match": {"at": {"$gte": since}}},
-                {"$group": {"_id": {"v": "$vendor_code", "d": "$device_id", "r": "$reason"},
-                            "n": {"$sum": 1}, "message": {"$first": "$message"}}}]
     found: dict = collections.defaultdict(dict)
-    async for row in await db.punch_refusals.aggregate(pipeline):
+    async for row in await db.punch_refusals.aggregate(recent_refusals_pipeline(since)):
         key = row["_id"]
         found[(key["v"], key["d"])][key["r"]] = {"count": row["n"], "message": row.get("message") or key["r"]}
     return found

@@ -106,9 +106,13 @@ async def mark_offline(db: AsyncDatabase, device_oid, *, conn_token: str, last_s
     )
 
 
+def changed_since_query(since: dt.datetime) -> dict:
+    return {"changed_at": {"$gt": since}}
+
+
 async def changed_since(db: AsyncDatabase, since: dt.datetime) -> list[dict]:
     """Devices changed after `since`, with what a gateway needs to decide whether to keep them."""
-    cursor = db.devices.find({"changed_at": {"$gt": since}},
+    cursor = db.devices.find(changed_since_query(since),
                              {"status": 1, "conn_token": 1, "gateway_id": 1, "project_id": 1, "environment": 1})
     return [d async for d in cursor]
 

@@ -197,10 +197,14 @@ async def search(db: AsyncDatabase, query: dict, *, page: int = 1, page_size: in
     return await cursor.to_list(page_size), total
 
 
+def units_query(enterprise_ids: list[ObjectId]) -> dict:
+    return {"enterprise_id": {"$in": enterprise_ids}}
+
+
 async def unit_types_of(db: AsyncDatabase, enterprise_ids: list[ObjectId]) -> dict[ObjectId, list[str]]:
     """单位类型 column: the types under which each enterprise takes part in projects."""
     found: dict[ObjectId, set[str]] = {}
-    async for unit in db.units.find({"enterprise_id": {"$in": enterprise_ids}}, {"enterprise_id": 1, "unit_type": 1}):
+    async for unit in db.units.find(units_query(enterprise_ids), {"enterprise_id": 1, "unit_type": 1}):
         found.setdefault(unit["enterprise_id"], set()).add(unit["unit_type"])
     return {k: sorted(v, key=vocabulary.UNIT_TYPES.index) for k, v in found.items()}
 

@@ -32,10 +32,23 @@ async def enqueue(db: AsyncDatabase, *, to: str, subject: str, body: str, county
     return doc
 
 
+def listing_query(scope: dict) -> tuple[dict, list]:
+    """The mails in the reviewer's access.county_filter, newest first."""
+    return dict(scope), [("created_at", DESCENDING)]
+
+
 async def listing(db: AsyncDatabase, *, scope: dict, limit: int = 200) -> list[dict]:
-    """The mails in the reviewer's access.county_filter."""
-    query = dict(scope)
-    return [d async for d in db.outbox.find(query).sort("created_at", DESCENDING).limit(limit)]
+    query, sort = listing_query(scope)
+    return [d async for d in db.outbox.find(query).sort(sort).limit(limit)]
+
+
+def next_queued_query() -> tuple[dict, list]:
+    """The oldest queued mail: claimed one at a time."""
+    return {"state": QUEUED}, [("created_at", 1)]
+
+
+def stale_claims_query(now: dt.datetime) -> dict:
+    return {"state": SENDING, "claimed_at": {"$lt": now - STALE_CLAIM}}
 
 
 def _send_sync(host: str, port: int, sender: str, doc: dict) -> None:
@@ -56,15 +69,14 @@ async def deliver(db: AsyncDatabase, config, *, retry_failed: bool = False) -> d
     if retry_failed:
         await db.outbox.update_many({"state": FAILED, "attempts": {"$lt": MAX_ATTEMPTS}}, {"$set": {"state": QUEUED}})
         # A sender that died mid-send (process killed) left its mail claimed: hand it out again.
-        await db.outbox.update_many({"state": SENDING, "claimed_at": {"$lt": utcnow() - STALE_CLAIM}},
-                                    {"$set": {"state": QUEUED}})
+        await db.outbox.update_many(stale_claims_query(utcnow()), {"$set": {"state": QUEUED}})
     loop = asyncio.get_running_loop()
     while True:
         # Claimed one at a time: two senders (two web processes) never send the same mail twice.
-        doc = await db.outbox.find_one_and_update({"state": QUEUED}, {"$set": {"state": SENDING,
-                                                                               "claimed_at": utcnow()},
-                                                                      "$inc": {"attempts": 1}},
-                                                  sort=[("created_at", 1)], return_document=ReturnDocument.AFTER)
+        queued, oldest_first = next_queued_query()
+        doc = await db.outbox.find_one_and_update(queued, {"$set": {"state": SENDING, "claimed_at": utcnow()},
+                                                           "$inc": {"attempts": 1}},
+                                                  sort=oldest_first, return_document=ReturnDocument.AFTER)
         if doc is None:
             return counts
         try:

@@ -124,12 +124,12 @@ async def create_person(db: AsyncDatabase, raw: dict, *, source: dict) -> dict:
     return doc
 
 
-async def search(db: AsyncDatabase, q: str, *, worker_nos: list[int] | None = None,
-                 skip: int = 0, limit: int = 50) -> tuple[list[dict], int]:
-    """人员库查询: by worker number, full ID number or name prefix; `worker_nos` limits to a scope.
+def added_by_projects_query(project_ids: list[int]) -> dict:
+    """People a project added to the library (about to be entered on it)."""
+    return {"created_from.project_id": {"$in": project_ids}}
 
-    Only indexed fields are filtered on (worker_no, id_number, name prefix).
-    """
+
+def search_query(q: str) -> tuple[dict, list]:
     q = " ".join((q or "").split())
     query: dict = {}
     if q.isdigit() and len(q) < 18:
@@ -139,6 +139,17 @@ async def search(db: AsyncDatabase, q: str, *, worker_nos: list[int] | None = No
     elif q:
         # A prefix as a range: the embedded planner uses the name index for ranges, not for regexes.
         query["name"] = {"$gte": q, "$lt": q + "\uffff"}
+    # Name searches come back in name order (the index's), the rest newest first.
+    return query, [("name", 1)] if "name" in query else [("worker_no", -1)]
+
+
+async def search(db: AsyncDatabase, q: str, *, worker_nos: list[int] | None = None,
+                 skip: int = 0, limit: int = 50) -> tuple[list[dict], int]:
+    """人员库查询: by worker number, full ID number or name prefix; `worker_nos` limits to a scope.
+
+    Only indexed fields are filtered on (worker_no, id_number, name prefix).
+    """
+    query, order = search_query(q)
     projection = {"worker_no": 1, "name": 1, "id_number": 1, "sex": 1, "nation": 1, "created_at": 1, "phone": 1,
                   "id_warnings": 1}
     if worker_nos is not None:
@@ -153,8 +164,6 @@ async def search(db: AsyncDatabase, q: str, *, worker_nos: list[int] | None = No
             found.sort(key=lambda p: p["worker_no"], reverse=True)
             return found[skip:skip + limit], len(found)
     total = await db.people.count_documents(query)
-    # Name searches come back in name order (the index's), the rest newest first.
-    order = [("name", 1)] if "name" in query else [("worker_no", -1)]
     cursor = db.people.find(query, projection).sort(order).skip(skip).limit(limit)
     return [p async for p in cursor], total
 

@@ -15,7 +15,7 @@ import logging
 import time
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError
 
 from . import people, roster
 from ..domain.site_clock import SITE_TZ, site_day
@@ -67,7 +67,6 @@ STORED = PunchOutcome(True)
 RESENT = PunchOutcome(True, duplicate=True)
 UNKNOWN_WORKER = PunchOutcome(False, reason="unknown_worker", message="工人编号不存在")
 NOT_ENTERED = PunchOutcome(False, reason="not_entered", message="人员未进场")
-WRITE_FAILED = PunchOutcome(False, reason="write_failed", message="服务器繁忙,请稍后重传")
 BATCH_FAILED = PunchOutcome(False, reason="batch_failed", message="服务器繁忙,请稍后重传")
 
 
@@ -109,14 +108,11 @@ class PunchWriter:
             refusals, self._refusals = self._refusals, []
             try:
                 outcomes = await self._write([p for p, _ in batch], refusals)
-            except PyMongoError:
-                log.exception("punch batch of %d failed; devices will re-send", len(batch))
-                outcomes = [WRITE_FAILED] * len(batch)
             except Exception:  # noqa: BLE001 - whatever broke this batch, the next one must run
-                # A document the encoder cannot take, or a bug: every waiting device gets a refusal
-                # (Flag 1, nothing acknowledged, so its re-send loses nothing) instead of waiting for
-                # ever, and the punches that come next are written as usual.
-                log.exception("punch batch of %d failed on a non-database error; devices will re-send", len(batch))
+                # The database refusing a write, a document the encoder cannot take, or a bug: every
+                # waiting device gets a refusal (Flag 1, nothing acknowledged, so its re-send loses
+                # nothing) instead of waiting for ever, and the punches that come next are written as usual.
+                log.exception("punch batch of %d failed; devices will re-send", len(batch))
                 outcomes = [BATCH_FAILED] * len(batch)
             for (_, future), outcome in zip(batch, outcomes):
                 if not future.done():

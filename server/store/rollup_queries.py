@@ -46,6 +46,11 @@ def project_between(project_id: int, first: dt.date | str, last: dt.date | str) 
     return {"project_id": project_id, "date": days(first, last)}
 
 
+def of_project(project_id: int) -> dict:
+    """Every stored day of one project (a change of who holds its posts refolds them)."""
+    return {"project_id": project_id}
+
+
 def since(first: dt.date | str | None) -> dict:
     return {} if first is None else {"date": {"$gte": day_text(first)}}
 

@@ -38,16 +38,18 @@ FEW_PROJECTS = 8
 TAIL_PIPELINE = [{"$match": {"operationType": "insert"}}]
 
 
-async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[int, int], list[dict]]:
-    """(project, worker) → that person's manager-job roster entries on those projects (any time)."""
-    found: dict[tuple[int, int], list[dict]] = {}
+def manager_jobs_query(project_ids: set[int]) -> dict:
     # Never $in on both fields: the embedded planner then scans the whole roster. A few projects:
     # their entries (project_current index); many: every manager entry in the city (job_project).
     if len(project_ids) <= FEW_PROJECTS:
-        query: dict = {"project_id": {"$in": sorted(project_ids)}}
-    else:
-        query = {"job": {"$in": list(vocabulary.MANAGER_JOBS)}}
-    async for entry in db.roster.find(query, {"project_id": 1, "worker_no": 1, "job": 1, "entry_date": 1, "exit_date": 1}):
+        return {"project_id": {"$in": sorted(project_ids)}}
+    return {"job": {"$in": list(vocabulary.MANAGER_JOBS)}}
+
+
+async def _manager_jobs(db: AsyncDatabase, project_ids: set[int]) -> dict[tuple[int, int], list[dict]]:
+    """(project, worker) → that person's manager-job roster entries on those projects (any time)."""
+    found: dict[tuple[int, int], list[dict]] = {}
+    async for entry in db.roster.find(manager_jobs_query(project_ids), {"project_id": 1, "worker_no": 1, "job": 1, "entry_date": 1, "exit_date": 1}):
         if entry["project_id"] in project_ids and vocabulary.is_manager_job(entry["job"]):
             found.setdefault((entry["project_id"], entry["worker_no"]), []).append(entry)
     return found
@@ -74,7 +76,7 @@ async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
     changed = {int(w) for w in set(marks) | set(stored) if marks.get(w) != stored.get(w)}
     ops = []
     if changed:
-        async for day in db[q.PROJECT_DAYS].find({"project_id": project_id}, {"date": 1, "workers": 1, "managers": 1}):
+        async for day in db[q.PROJECT_DAYS].find(q.of_project(project_id), {"date": 1, "workers": 1, "managers": 1}):
             held_by = (day.get("managers") or {})
             add, pull = {}, {}
             for worker in changed.intersection(day.get("workers", ())):

@@ -20,6 +20,26 @@ def current_query(project_id: int, worker_no: int | None = None) -> dict:
     return query
 
 
+def person_entries_query(person_id) -> dict:
+    """A person's entries on every project (the career index answers this exactly)."""
+    return {"person_id": person_id}
+
+
+def projects_entries_query(project_ids: list[int]) -> dict:
+    """Every entry, now or before, on some projects (a scoped principal's people)."""
+    return {"project_id": {"$in": project_ids}}
+
+
+def project_entries_query(project_id: int) -> dict:
+    """Every entry, now or before, on one project (the month grid picks those of the month)."""
+    return {"project_id": project_id}
+
+
+def changed_since_query(since: dt.datetime) -> dict:
+    """Projects whose roster changed after `since`: the gateways' poll (roster_changes._id is the project)."""
+    return {"changed_at": {"$gt": since}}
+
+
 async def current_workers(db: AsyncDatabase, project_id: int) -> list[dict]:
     """The whitelist (849): worker number, name, ID number and capture-photo length per current worker."""
     worker_nos = await db.roster.distinct("worker_no", current_query(project_id))
@@ -92,7 +112,7 @@ class CurrentRosterCache:
         asked_at = utcnow()
         since = self._polled_since - self.OVERLAP
         self._polled_at, self._polled_since = now, asked_at
-        async for doc in self.db.roster_changes.find({"changed_at": {"$gt": since}}, {"changed_at": 1}):
+        async for doc in self.db.roster_changes.find(changed_since_query(since), {"changed_at": 1}):
             cached = self._entries.get(doc["_id"])
             if cached is not None and cached[1] != doc["changed_at"]:
                 del self._entries[doc["_id"]]

@@ -24,7 +24,7 @@ from ..domain.site_clock import site_today
 from .db import utcnow
 # Midnight site time of a day (today when None): how entry and exit dates are stored.
 from .fields import at_site_midnight as day_start, check_visible
-from .roster import CURRENT, mark_changed
+from .roster import CURRENT, mark_changed, person_entries_query
 
 STATUSES = ("in_site", "exited", "all")
 
@@ -183,9 +183,12 @@ async def search(db: AsyncDatabase, project_id: int, *, q: str = "", unit_id: Ob
     return rows, total
 
 
+CAREER_ORDER = [("entry_date", -1)]
+
+
 async def career(db: AsyncDatabase, person_id: ObjectId) -> list[dict]:
     """A person's entries on every project, newest first (the career index answers this exactly)."""
-    entries = [e async for e in db.roster.find({"person_id": person_id}).sort("entry_date", -1)]
+    entries = [e async for e in db.roster.find(person_entries_query(person_id)).sort(CAREER_ORDER)]
     names = await names_of_places(db, {e["project_id"] for e in entries}, {e["unit_id"] for e in entries},
                                   {e["team_id"] for e in entries})
     return [{**e, "project_name": names.get(("project", e["project_id"]), ""),

@@ -36,9 +36,13 @@ async def delete(db: AsyncDatabase, session_id: str) -> None:
     await db.sessions.delete_one({"_id": session_id})
 
 
+def username_query(username: str) -> dict:
+    return {"username": username}
+
+
 async def delete_others(db: AsyncDatabase, username: str, keep: str | None) -> None:
     """After a password change, sessions elsewhere (perhaps someone else's) end."""
     # Two steps so each query stays on one index (schema.py: an extra predicate means a collection scan).
-    others = [s["_id"] async for s in db.sessions.find({"username": username}, {"_id": 1}) if s["_id"] != keep]
+    others = [s["_id"] async for s in db.sessions.find(username_query(username), {"_id": 1}) if s["_id"] != keep]
     if others:
         await db.sessions.delete_many({"_id": {"$in": others}})

@@ -44,6 +44,14 @@ def _editable(body: dict, *, required: bool) -> dict:
     return values
 
 
+def credit_code_query(credit_code: str) -> dict:
+    return {"credit_code": credit_code}
+
+
+def vendor_code_query(vendor_code: str) -> dict:
+    return {"vendor_code": vendor_code}
+
+
 async def register(db: AsyncDatabase, body: dict) -> tuple[dict, dict]:
     """Create the supplier and its account (username and password chosen by the supplier).
 
@@ -65,9 +73,9 @@ async def register(db: AsyncDatabase, body: dict) -> tuple[dict, dict]:
         raise RuleError("password", "密码必填")
     if "password_confirm" in body and body["password_confirm"] != password:
         raise RuleError("password_confirm", "两次输入的密码不一致")
-    if await db.suppliers.find_one({"credit_code": check.code}, {"_id": 1}):
+    if await db.suppliers.find_one(credit_code_query(check.code), {"_id": 1}):
         raise Conflict("credit_code", "该统一社会信用代码已注册为供应商")
-    if await db.suppliers.find_one({"vendor_code": vendor_code}, {"_id": 1}):
+    if await db.suppliers.find_one(vendor_code_query(vendor_code), {"_id": 1}):
         raise Conflict("vendor_code", "该厂商编码已被其他供应商使用")
     if await accounts.by_username(db, username):
         raise Conflict("username", f"账号 {username} 已存在")

@@ -21,6 +21,16 @@ ADDABLE_KINDS = (vocabulary.WORKER_TEAM_KIND, vocabulary.OTHER_TEAM_KIND)
 _MANAGER_REFUSAL = "管理人员班组由平台按参建单位类型自动生成，不能{}"
 
 
+def project_teams_query(project_id: int, unit_id=None) -> dict:
+    """A project's teams, or one unit's teams on it."""
+    return {"project_id": project_id} if unit_id is None else units.unit_teams_query(project_id, unit_id)
+
+
+def members_query(team_id, *, current: bool = False) -> dict:
+    """A team's roster entries (ever, or current): the team's dates, exit and delete checks, 在职人数."""
+    return {"team_id": team_id, "exit_date": None} if current else {"team_id": team_id}
+
+
 async def get(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> dict:
     team = await db.teams.find_one({"_id": team_id})
     if team is None or team["project_id"] != project_id:
@@ -39,7 +49,7 @@ def _name(body: dict, required: bool) -> str | None:
 
 async def _refuse_duplicate_name(db: AsyncDatabase, project_id: int, unit_id: ObjectId, name: str,
                                  except_id: ObjectId | None = None) -> None:
-    async for other in db.teams.find({"project_id": project_id, "unit_id": unit_id}, {"name": 1, "exit_date": 1}):
+    async for other in db.teams.find(units.unit_teams_query(project_id, unit_id), {"name": 1, "exit_date": 1}):
         if other["_id"] != except_id and other.get("exit_date") is None and other["name"] == name:
             raise Conflict("name", f"该参建单位已有在场班组 {name}")
 
@@ -84,7 +94,7 @@ async def update(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: di
         if kind != team["kind"]:
             if kind not in vocabulary.team_kind_changes(team["kind"]):
                 raise RuleError("kind", "只有普通工人班组可以修改类型，且只能改为其他人员班组")
-            if await db.roster.find_one({"team_id": team_id, "exit_date": None}, {"_id": 1}):
+            if await db.roster.find_one(members_query(team_id, current=True), {"_id": 1}):
                 raise Conflict("kind", "班组仍有人员在场，其工种与其他人员班组不符，请先办理人员退场")
             changes["kind"] = kind
     if "entry_date" in body:
@@ -94,7 +104,7 @@ async def update(db: AsyncDatabase, project_id: int, team_id: ObjectId, body: di
             raise RuleError("entry_date", f"进场时间不能早于所属参建单位的进场时间 {site_day(unit['entry_date'])}")
         if team.get("exit_date") and entry > team["exit_date"]:
             raise RuleError("entry_date", "进场时间不能晚于退场时间")
-        first = await db.roster.find_one({"team_id": team_id}, {"entry_date": 1}, sort=[("entry_date", 1)])
+        first = await db.roster.find_one(members_query(team_id), {"entry_date": 1}, sort=[("entry_date", 1)])
         if first and entry > first["entry_date"]:
             raise RuleError("entry_date", f"进场时间不能晚于班组人员的进场时间 {site_day(first['entry_date'])}")
         changes["entry_date"] = entry
@@ -109,7 +119,7 @@ async def exit_team(db: AsyncDatabase, project_id: int, team_id: ObjectId, body:
     team = await get(db, project_id, team_id)
     _refuse_manager_team(team, "退场（随所属参建单位退场）")
     when = await site_exit.exit_date_for(db, team, body, field="team_id", noun="班组", member_key="team_id")
-    last = await db.roster.find_one({"team_id": team_id}, {"exit_date": 1}, sort=[("exit_date", -1)])
+    last = await db.roster.find_one(members_query(team_id), {"exit_date": 1}, sort=[("exit_date", -1)])
     if last and last.get("exit_date") and when < last["exit_date"]:
         raise RuleError("exit_date", f"退场时间不能早于班组人员的退场时间 {site_day(last['exit_date'])}")
     changes = {"exit_date": when, "updated_at": utcnow()}
@@ -121,7 +131,7 @@ async def delete(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> None:
     """删除: only a team nobody was ever entered in (a roster entry is history and keeps its team)."""
     team = await get(db, project_id, team_id)
     _refuse_manager_team(team, "删除")
-    if await db.roster.find_one({"team_id": team_id}, {"_id": 1}):
+    if await db.roster.find_one(members_query(team_id), {"_id": 1}):
         raise Conflict("team_id", "该班组已有人员进场记录，不能删除，请办理退场")
     await db.teams.delete_one({"_id": team_id})
 
@@ -129,10 +139,8 @@ async def delete(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> None:
 async def list_teams(db: AsyncDatabase, project_id: int, *, unit_id: ObjectId | None = None, kind: str = "",
                      status: str = "", keyword: str = "") -> list[dict]:
     """The project's teams (manager teams first within each unit), with `_unit` and `_people` (在职人数)."""
-    query: dict = {"project_id": project_id}
-    if unit_id is not None:
-        query["unit_id"] = unit_id
-    all_units = {u["_id"]: u async for u in db.units.find({"project_id": project_id},
+    query = project_teams_query(project_id, unit_id)
+    all_units = {u["_id"]: u async for u in db.units.find(units.project_units_query(project_id),
                                                          {"enterprise_name": 1, "unit_type": 1, "exit_date": 1})}
     _, by_team = await units.people_in_site(db, project_id)
     rows = []
@@ -168,5 +176,5 @@ async def detail(db: AsyncDatabase, project_id: int, team_id: ObjectId) -> dict:
     """One team with its unit and 在职人数, ready for view()."""
     team = await get(db, project_id, team_id)
     team["_unit"] = await db.units.find_one({"_id": team["unit_id"]}, {"enterprise_name": 1, "unit_type": 1}) or {}
-    team["_people"] = await db.roster.count_documents({"team_id": team_id, "exit_date": None})
+    team["_people"] = await db.roster.count_documents(members_query(team_id, current=True))
     return team

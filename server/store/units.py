@@ -17,7 +17,7 @@ from ..domain import vocabulary
 from ..domain.identity import check_credit_code, mask_id_number
 from ..domain.rules import Conflict, NotFound, RuleError
 from ..domain.site_clock import site_day
-from . import fields, site_exit
+from . import fields, roster, site_exit
 from .db import utcnow
 
 # 项目经理证件类型: numbers of the first two follow GB 11643 and are checked; the others are passports
@@ -63,6 +63,23 @@ def _manager_details(body: dict, current: dict | None = None) -> dict:
     return out
 
 
+def enterprise_code_query(credit_code: str) -> dict:
+    return {"credit_code": credit_code}
+
+
+def project_units_query(project_id: int) -> dict:
+    return {"project_id": project_id}
+
+
+def unit_teams_query(project_id: int, unit_id) -> dict:
+    return {"project_id": project_id, "unit_id": unit_id}
+
+
+def members_query(unit_id, *, current: bool = False) -> dict:
+    """A unit's roster entries (ever, or current): the unit's dates, exit and delete checks, 在场人数."""
+    return {"unit_id": unit_id, "exit_date": None} if current else {"unit_id": unit_id}
+
+
 async def _enterprise_of(db: AsyncDatabase, body: dict) -> dict:
     """The enterprise chosen by id or, as the guide's dialog shows it, by 统一社会信用代码."""
     if body.get("enterprise_id") in (None, "") and body.get("credit_code") not in (None, ""):
@@ -70,7 +87,7 @@ async def _enterprise_of(db: AsyncDatabase, body: dict) -> dict:
         check = check_credit_code(code)
         if not check.ok:
             raise RuleError("credit_code", check.reason)
-        enterprise = await db.enterprises.find_one({"credit_code": check.code}, {"name": 1})
+        enterprise = await db.enterprises.find_one(enterprise_code_query(check.code), {"name": 1})
         if enterprise is None:
             raise RuleError("credit_code", "企业库中没有该统一社会信用代码的企业，请先在企业库登记")
         return enterprise
@@ -124,10 +141,10 @@ async def add(db: AsyncDatabase, project_id: int, body: dict, *, by: str = "syst
 
 async def _first_entry_below(db: AsyncDatabase, unit: dict) -> dt.datetime | None:
     """The earliest entry date of anything under the unit (its own teams, its people)."""
-    dates = [t["entry_date"] async for t in db.teams.find({"project_id": unit["project_id"], "unit_id": unit["_id"]},
+    dates = [t["entry_date"] async for t in db.teams.find(unit_teams_query(unit["project_id"], unit["_id"]),
                                                           {"entry_date": 1, "kind": 1})
              if t.get("entry_date") and t["kind"] != vocabulary.MANAGER_TEAM_KIND]
-    first = await db.roster.find_one({"unit_id": unit["_id"]}, {"entry_date": 1}, sort=[("entry_date", 1)])
+    first = await db.roster.find_one(members_query(unit["_id"]), {"entry_date": 1}, sort=[("entry_date", 1)])
     if first:
         dates.append(first["entry_date"])
     return min(dates, default=None)
@@ -142,7 +159,7 @@ async def update(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body: di
         if unit_type is None:
             raise RuleError("unit_type", f"参建类型须为 {'、'.join(vocabulary.UNIT_TYPES)} 之一")
         if unit_type != unit["unit_type"]:
-            if await db.roster.find_one({"unit_id": unit_id}, {"_id": 1}):
+            if await db.roster.find_one(members_query(unit_id), {"_id": 1}):
                 raise Conflict("unit_type", "该单位已有人员进场记录，参建类型不能修改")
             changes["unit_type"] = unit_type
     if "entry_date" in body:
@@ -173,12 +190,12 @@ async def exit_unit(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body:
     """退场 (2.5.2): after its people and its own teams have left, on a date not before theirs."""
     unit = await get(db, project_id, unit_id)
     when = await site_exit.exit_date_for(db, unit, body, field="unit_id", noun="参建单位", member_key="unit_id")
-    teams = [t async for t in db.teams.find({"project_id": project_id, "unit_id": unit_id})]
+    teams = [t async for t in db.teams.find(unit_teams_query(project_id, unit_id))]
     open_teams = [t["name"] for t in teams if t.get("exit_date") is None and t["kind"] != vocabulary.MANAGER_TEAM_KIND]
     if open_teams:
         raise Conflict("unit_id", f"该单位仍有班组在场：{'、'.join(open_teams)}，请先办理班组退场")
     last = max([t["exit_date"] for t in teams if t.get("exit_date")], default=None)
-    last_person = await db.roster.find_one({"unit_id": unit_id}, {"exit_date": 1}, sort=[("exit_date", -1)])
+    last_person = await db.roster.find_one(members_query(unit_id), {"exit_date": 1}, sort=[("exit_date", -1)])
     if last_person and last_person.get("exit_date") and (last is None or last_person["exit_date"] > last):
         last = last_person["exit_date"]
     if last and when < last:
@@ -193,9 +210,9 @@ async def exit_unit(db: AsyncDatabase, project_id: int, unit_id: ObjectId, body:
 async def delete(db: AsyncDatabase, project_id: int, unit_id: ObjectId) -> None:
     """删除: only a unit entered by mistake — no team of its own and nobody ever entered under it."""
     await get(db, project_id, unit_id)
-    if await db.roster.find_one({"unit_id": unit_id}, {"_id": 1}):
+    if await db.roster.find_one(members_query(unit_id), {"_id": 1}):
         raise Conflict("unit_id", "该单位已有人员进场记录，不能删除，请办理退场")
-    own = [t["name"] async for t in db.teams.find({"project_id": project_id, "unit_id": unit_id})
+    own = [t["name"] async for t in db.teams.find(unit_teams_query(project_id, unit_id))
            if t["kind"] != vocabulary.MANAGER_TEAM_KIND]
     if own:
         raise Conflict("unit_id", f"该单位下还有班组：{'、'.join(own)}，请先删除班组")
@@ -206,7 +223,7 @@ async def delete(db: AsyncDatabase, project_id: int, unit_id: ObjectId) -> None:
 async def people_in_site(db: AsyncDatabase, project_id: int) -> tuple[collections.Counter, collections.Counter]:
     """在场人数 per unit and per team, from one read of the project's current roster."""
     by_unit, by_team = collections.Counter(), collections.Counter()
-    async for entry in db.roster.find({"project_id": project_id, "exit_date": None}, {"unit_id": 1, "team_id": 1}):
+    async for entry in db.roster.find(roster.current_query(project_id), {"unit_id": 1, "team_id": 1}):
         by_unit[entry.get("unit_id")] += 1
         by_team[entry.get("team_id")] += 1
     return by_unit, by_team
@@ -219,7 +236,7 @@ def state(doc: dict) -> str:
 async def list_units(db: AsyncDatabase, project_id: int, *, unit_type: str = "", status: str = "",
                      keyword: str = "") -> list[dict]:
     """The project's units, oldest first, each with its credit code and people in site (`_people`)."""
-    rows = [u async for u in db.units.find({"project_id": project_id}).sort("_id", 1)
+    rows = [u async for u in db.units.find(project_units_query(project_id)).sort("_id", 1)
             if (not unit_type or u["unit_type"] == unit_type) and (not status or state(u) == status)
             and (not keyword or keyword in u.get("enterprise_name", ""))]
     codes = {e["_id"]: e["credit_code"] async for e in db.enterprises.find(
@@ -251,5 +268,5 @@ async def detail(db: AsyncDatabase, project_id: int, unit_id: ObjectId) -> dict:
     unit = await get(db, project_id, unit_id)
     enterprise = await db.enterprises.find_one({"_id": unit["enterprise_id"]}, {"credit_code": 1}) or {}
     unit["_credit_code"] = enterprise.get("credit_code", "")
-    unit["_people"] = await db.roster.count_documents({"unit_id": unit_id, "exit_date": None})
+    unit["_people"] = await db.roster.count_documents(members_query(unit_id, current=True))
     return unit

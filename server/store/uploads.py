@@ -104,9 +104,13 @@ async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
     return {d["_id"] for d in await find_in(db.uploads, "_id", ids, {"_id": 1})}
 
 
+def marked_query(project_id: int, kinds: Iterable[str]) -> dict:
+    return {"project_id": project_id, "kind": {"$in": list(kinds)}}
+
+
 async def marked(db: AsyncDatabase, project_id: int, kinds: Iterable[str]) -> dict[str, tuple[str, list[str]]]:
     """upload id → (content_hash, depends_on) of a project's records of these kinds: a pass skips the unchanged."""
-    cursor = db.uploads.find({"project_id": project_id, "kind": {"$in": list(kinds)}}, {"content_hash": 1, "depends_on": 1})
+    cursor = db.uploads.find(marked_query(project_id, kinds), {"content_hash": 1, "depends_on": 1})
     return {d["_id"]: (d["content_hash"], d["depends_on"]) async for d in cursor}
 
 
@@ -126,6 +130,16 @@ async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[di
     return sorted(claimed, key=lambda d: order[d["_id"]])
 
 
+def ready_query(kind: str, now: dt.datetime) -> tuple[dict, list]:
+    """待上传 records of a kind whose time has come, oldest first.
+
+    `$lt` the next instant, never `$lte` now: the embedded planner drops rows equal to a `$lte`
+    bound on a middle field of a compound index.
+    """
+    return {"state": TO_SEND, "kind": kind, "next_try_at": {"$lt": now + dt.timedelta(milliseconds=1)}}, \
+        [("next_try_at", 1)]
+
+
 async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None = None,
                      kinds: Iterable[str] = ORDER) -> list[dict]:
     """Claim (→ 上传中) up to `limit` records of the first kind, in dependency order, that has any ready.
@@ -136,8 +150,8 @@ async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None =
     now = now or utcnow()
     for kind in kinds:
         # Records whose dependencies are not there yet are skipped; keep reading until the batch is full.
-        cursor = db.uploads.find({"state": TO_SEND, "kind": kind, "next_try_at": {"$lt": now + dt.timedelta(milliseconds=1)}},
-                                 {"history": 0}).sort("next_try_at", 1).batch_size(max(limit, 100))
+        query, sort = ready_query(kind, now)
+        cursor = db.uploads.find(query, {"history": 0}).sort(sort).batch_size(max(limit, 100))
         candidates = []
         async for doc in cursor:
             candidates.append(doc)
@@ -221,21 +235,28 @@ async def record_successes(db: AsyncDatabase, ids: list[str], *, platform_ids: d
                     [_event(SUCCEEDED, now, note), _event(TO_SEND, now, "上传期间记录已修改，重新上传")])
 
 
+SUBMITTED_QUERY = {"state": SUBMITTED}
+
+
 async def submitted(db: AsyncDatabase, *, limit: int = 1000) -> dict[str, list[dict]]:
     """Records waiting for their outcome, by serial code, each list in its batch order."""
     by_serial: dict[str, list[dict]] = {}
-    async for doc in db.uploads.find({"state": SUBMITTED}, {"history": 0}).limit(limit):
+    async for doc in db.uploads.find(SUBMITTED_QUERY, {"history": 0}).limit(limit):
         by_serial.setdefault(doc["serial"], []).append(doc)
     for docs in by_serial.values():
         docs.sort(key=lambda d: d.get("batch_index", 0))
     return by_serial
 
 
+def stale_query(older_than: dt.datetime) -> dict:
+    return {"state": SENDING, "claimed_at": {"$lt": older_than}}
+
+
 async def release_stale(db: AsyncDatabase, *, older_than: dt.datetime, now: dt.datetime | None = None) -> int:
     """上传中 records claimed before `older_than` (their sender died): back to 待上传."""
     now = now or utcnow()
     result = await db.uploads.update_many(
-        {"state": SENDING, "claimed_at": {"$lt": older_than}},
+        stale_query(older_than),
         {"$set": {"state": TO_SEND, "claimed_at": None, "next_try_at": now, "updated_at": now},
          "$push": _push(_event(TO_SEND, now, "上传中断，重新上传"))})
     return result.modified_count
@@ -245,12 +266,16 @@ async def get(db: AsyncDatabase, kind: str, entity_id: str) -> dict | None:
     return await db.uploads.find_one({"_id": upload_id(kind, entity_id)})
 
 
+def count_query(project_id: int, kind: str, state: str) -> dict:
+    return {"project_id": project_id, "kind": kind, "state": state}
+
+
 async def counts(db: AsyncDatabase, project_id: int) -> dict[str, dict[str, int]]:
     """{kind: {state: n}} of one project (上传省厅结果查询)."""
     out: dict[str, dict[str, int]] = {kind: {} for kind in ORDER}
     for kind in ORDER:
         for state in STATES:
-            n = await db.uploads.count_documents({"project_id": project_id, "kind": kind, "state": state})
+            n = await db.uploads.count_documents(count_query(project_id, kind, state))
             if n:
                 out[kind][state] = n
     return {k: v for k, v in out.items() if v}

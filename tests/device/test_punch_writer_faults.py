@@ -1,4 +1,4 @@
-"""A batch of punches that fails on something other than the database: every waiting device gets a
+"""A batch of punches that fails — the database refusing it, or anything else: every waiting device gets a
 refusal (Flag 1, nothing acknowledged), and the punches that come after are written as usual."""
 from __future__ import annotations
 
@@ -43,4 +43,31 @@ def test_non_database_error_in_a_batch_refuses_its_punches_and_the_writer_keeps_
         first_time, first_time + dt.timedelta(minutes=1)]
     assert all(d["resends"] == 0 for d in sdb.punches.find({"worker_no": worker}))
     assert dev.heartbeat().flag == codec.FLAG_OK  # the connection stayed up throughout
+    dev.close()
+
+
+def test_database_refusing_a_batch_refuses_its_punches_and_the_writer_keeps_running(site, gateway, sdb):
+    gw = gateway()
+    dev = Device(gw.port, site["device_ids"][0], timeout=30)
+    assert dev.login().flag == codec.FLAG_OK
+    refused_worker, other_worker = (w["worker_no"] for w in site["workers"][:2])
+    first_time = now_local() - dt.timedelta(minutes=5)
+    # A real database error: the server's validator refuses one worker's punches for a while.
+    validator = sdb.command("listCollections", filter={"name": "punches"})["cursor"]["firstBatch"][0][
+        "options"]["validator"]
+    sdb.command("collMod", "punches", validator={"$and": [validator, {"worker_no": {"$ne": refused_worker}}]})
+
+    refused = dev.punch(refused_worker, first_time)
+    assert refused.flag == codec.FLAG_FAIL and refused.content.decode() == punches.BATCH_FAILED.message
+    assert sdb.punches.count_documents({}) == 0
+    later = dev.punch(other_worker, first_time)  # the next batch, on the same connection
+    assert later.flag == codec.FLAG_OK
+
+    sdb.command("collMod", "punches", validator=validator)
+    resent = dev.punch(refused_worker, first_time)  # the device re-sends what was not acknowledged
+    assert resent.flag == codec.FLAG_OK
+    assert dev.heartbeat().flag == codec.FLAG_OK  # the connection stayed up throughout
+    for worker in (refused_worker, other_worker):
+        stored = list(sdb.punches.find({"worker_no": worker}))
+        assert len(stored) == 1 and stored[0]["resends"] == 0, (worker, stored)
     dev.close()

@@ -8,8 +8,12 @@ from pymongo import MongoClient
 from pymongo.errors import WriteError
 
 from server.domain.attendance_grid import Month
-from server.store import attendance, device_monitoring, devices, people, projects, roster
+from server.store import (accounts, attendance, audit, captchas, contracts, declarations, device_access,
+                          device_monitoring, devices, enterprises, logins, outbox, people, projects, roster,
+                          rollups, roster_entries, sessions, suppliers, teams,
+                          units, uploads)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
+from server.province import pipeline as province_pipeline
 from server.store import rollup_queries as rq
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
 
@@ -70,89 +74,92 @@ _T0 = __import__("datetime").datetime(2020, 1, 1)
 _DAY = __import__("datetime").date(2026, 1, 1)
 # The queries the gateway and the pages run, built by the store's own builders where it has them
 # (so a change to what runs is what is checked); the literal ones below have no builder yet.
-HOT_QUERIES = [
+HOT_QUERIES = [  # every entry is built by the function the running code calls, never copied from it
     ("devices", devices.by_code_query("V", "D"), None),                              # 843 login
-    ("devices", {"changed_at": {"$gt": __import__("datetime").datetime(2020, 1, 1)}}, None),  # ownership poll
+    ("devices", devices.changed_since_query(_T0), None),                             # ownership poll
     ("roster", roster.current_query(1), None),                                       # 849 whitelist, 848 cache
     ("roster", roster.current_query(1, 5), None),                                    # 845 entered?
     ("people", people.worker_nos_query([1, 2]), None),                               # 849 names, 848 refusals
     ("people", people.id_number_query("440703199001011234"), None),                  # 852, 845
     ("punches", attendance.day_query(1, _DAY), [("device_time", 1)]),                # punches of a day
-    ("roster", {"person_id": 1}, None),                                              # people in a principal's scope
-    ("accounts", {"username": "alice"}, None),                                       # login, every session request
-    ("accounts", {"tokens.hash": "0" * 64}, None),                                   # every bearer request
-    ("sessions", {"username": "alice"}, None),                                       # sessions ended by password change
-    ("login_failures", {"username": "alice", "ip": "1.2.3.4", "at": {"$gte": _T0}}, None),  # account locked here?
-    ("login_failures", {"ip": "1.2.3.4", "at": {"$gte": _T0}}, None),                # address blocked?
-    ("login_failures", {"username": "alice", "ip": "1.2.3.4"}, None),                # forget after success
-    ("captchas", {"expires_at": {"$lt": _T0}}, None),                                # expired captchas swept
-    ("audit_log", {"actor": "alice", "at": {"$gte": _T0}}, [("at", -1)]),            # audit search
-    ("audit_log", {"action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
-    ("audit_log", {"actor": "alice", "action": "login", "at": {"$gte": _T0}}, [("at", -1)]),
-    ("audit_log", {"at": {"$gte": _T0}}, [("at", -1)]),
+    ("roster", roster.person_entries_query(1), None),                                # people in a principal's scope
+    ("accounts", accounts.username_query("alice"), None),                            # login, every session request
+    ("accounts", accounts.token_query("t" * 32), None),                              # every bearer request
+    ("sessions", sessions.username_query("alice"), None),                            # sessions ended by password change
+    ("login_failures", logins.account_failures_query("alice", "1.2.3.4", _T0), None),  # account locked here?
+    ("login_failures", logins.address_failures_query("1.2.3.4", _T0), None),         # address blocked?
+    ("login_failures", logins.pair_query("alice", "1.2.3.4"), None),                 # forget after success
+    ("login_failures", logins.stale_failures_query("1.2.3.4", _T0), None),           # old failures dropped
+    ("captchas", captchas.expired_query(_T0), None),                                 # expired captchas swept
+    ("audit_log", *audit.search_query(actor="alice", day_from=_DAY)),                 # audit search
+    ("audit_log", *audit.search_query(action="login", day_from=_DAY)),
+    ("audit_log", *audit.search_query(actor="alice", action="login", day_from=_DAY, day_to=_DAY)),
+    ("audit_log", *audit.search_query(day_from=_DAY)),
     # Attendance (server/store/attendance.py): a month's or a period's punches, for one worker too.
     ("punches", attendance.day_query(1, _DAY, 5), [("device_time", 1)]),
-    ("roster", {"project_id": 1}, None),                                             # the month's roster
-    ("units", {"project_id": 1}, None),
-    ("teams", {"project_id": 1}, None),
+    ("roster", roster.project_entries_query(1), None),                               # the month's roster
+    ("units", units.project_units_query(1), None),
+    ("teams", teams.project_teams_query(1), None),
+    ("teams", teams.project_teams_query(1, 1), None),
     # Contracts (server/store/contracts.py): per project, per project and worker, per person.
-    ("contracts", {"project_id": 1}, [("updated_at", -1)]),
-    ("contracts", {"project_id": 1, "worker_no": 5}, [("updated_at", -1)]),
-    ("contracts", {"worker_no": 5}, [("updated_at", -1)]),
+    ("contracts", *contracts.project_query(1)),
+    ("contracts", *contracts.project_query(1, 5)),
+    ("contracts", *contracts.person_query(5)),
     # Device monitoring (server/store/device_monitoring.py): a supplier's / a county's devices, recent refusals.
-    ("devices", {"supplier_id": __import__("bson").ObjectId()}, None),
-    ("devices", {"project_id": {"$in": [1, 2]}}, None),
-    ("punch_refusals", {"at": {"$gte": _T0}}, None),
+    ("devices", device_monitoring.devices_query(device_monitoring.DeviceScope(), 1, None), None),
+    ("devices", device_monitoring.devices_query(device_monitoring.DeviceScope(), None, __import__("bson").ObjectId()),
+     None),
+    ("devices", device_monitoring.devices_query(device_monitoring.DeviceScope(project_ids=frozenset({1, 2})), None,
+                                                None), None),
     # Suppliers and device access (server/store/suppliers.py, device_access.py): 待办/已办/办结 per side.
-    ("device_access", {"supplier_id": __import__("bson").ObjectId(), "state": {"$in": ["applied", "test_passed"]}},
-     [("updated_at", -1)]),
-    ("device_access", {"county": "蓬江区", "state": {"$in": ["applied", "test_passed"]}}, [("updated_at", -1)]),
-    ("device_access", {"state": {"$in": ["applied", "test_passed"]}}, [("updated_at", -1)]),
-    ("device_access", {"vendor_code": "V", "serial": "S"}, None),                  # one open application per serial
-    ("access_attachments", {"application_id": 1, "n": 1}, None),
-    ("suppliers", {"vendor_code": "V"}, None),
-    ("suppliers", {"credit_code": "91440703MA4UABCD1X"}, None),
+    *(("device_access", *device_access.list_query(scope, side, name))
+      for scope, side in (({"supplier_id": __import__("bson").ObjectId()}, "supplier"),
+                          ({"county": "蓬江区"}, "supervisor"), ({}, "supervisor"))
+      for name in ("todo", "done", "closed")),
+    ("device_access", device_access.serial_query("V", "S"), None),                  # one open application per serial
+    ("access_attachments", device_access.attachment_query(1, 1), None),
+    ("suppliers", suppliers.vendor_code_query("V"), None),
+    ("suppliers", suppliers.credit_code_query("91440703MA4UABCD1X"), None),
     # Project declarations and the outbox (server/store/declarations.py, outbox.py): review lists, the public
     # form's per-address limit, 申请记录 by name, queued mail, the outbox in a county.
-    ("declarations", {"state": "pending"}, [("submitted_at", -1)]),
-    ("declarations", {"county": "蓬江区", "state": {"$in": ["passed", "failed"]}}, [("submitted_at", -1)]),
-    ("declarations", {"ip": "1.2.3.4", "submitted_at": {"$gte": _T0}}, None),
-    ("declarations", {"name": "项目"}, [("submitted_at", -1)]),
-    ("outbox", {"state": "queued"}, [("created_at", 1)]),
-    ("outbox", {"county": "蓬江区"}, [("created_at", -1)]),
+    *(("declarations", *declarations.listing_query(decided=decided, scope=scope))
+      for decided in (False, True) for scope in ({}, {"county": "蓬江区"})),
+    ("declarations", declarations.address_query("1.2.3.4", _T0), None),
+    ("declarations", *declarations.name_query("项目")),
+    ("outbox", *outbox.next_queued_query()),
+    ("outbox", *outbox.listing_query({"county": "蓬江区"})),
     # Roster and person library (server/store/roster_entries.py, people.py, roster.py): career, scope, name
     # search, the gateways' poll for changed rosters.
-    ("roster", {"person_id": 1}, [("entry_date", -1)]),
-    ("roster", {"project_id": {"$in": [1, 2]}}, None),
-    ("people", {"name": {"$gte": "张", "$lt": "张\uffff"}}, [("name", 1)]),
-    ("roster_changes", {"changed_at": {"$gt": _T0}}, None),
-    ("people", {"created_from.project_id": {"$in": [1, 2]}}, None),
+    ("roster", roster.person_entries_query(1), roster_entries.CAREER_ORDER),
+    ("roster", roster.projects_entries_query([1, 2]), None),
+    *(("people", *people.search_query(q)) for q in ("张", "12", "440703199001011234")),
+    ("roster_changes", roster.changed_since_query(_T0), None),
+    ("people", people.added_by_projects_query([1, 2]), None),
     # Units, teams, 企业库 (server/store/units.py, teams.py, enterprises.py): who is under a unit or team
     # (exit and delete checks), an enterprise's units, a unit's teams, a credit code.
-    ("roster", {"unit_id": 1, "exit_date": None}, None),
-    ("roster", {"team_id": 1, "exit_date": None}, None),
-    ("roster", {"team_id": 1}, [("exit_date", -1)]),
-    ("units", {"enterprise_id": {"$in": [1, 2]}}, None),
-    ("teams", {"project_id": 1, "unit_id": 1}, None),
-    ("enterprises", {"credit_code": "91440703MA4UABCD1X"}, None),
+    *(("roster", query, sort) for query in (units.members_query(1), units.members_query(1, current=True),
+                                            teams.members_query(1), teams.members_query(1, current=True))
+      for sort in (None, [("entry_date", 1)], [("exit_date", -1)])),
+    ("units", enterprises.units_query([1, 2]), None),
+    ("teams", units.unit_teams_query(1, 1), None),
+    ("enterprises", units.enterprise_code_query("91440703MA4UABCD1X"), None),
     # 上传省厅 (server/store/uploads.py, server/province/pipeline.py): what is ready of a kind, what awaits its
     # outcome, claims of a dead sender, a project's counts; the pipeline's reads of one project's records.
-    ("uploads", {"state": "待上传", "kind": "team", "next_try_at": {"$lt": _T0}}, [("next_try_at", 1)]),
-    ("uploads", {"state": "已提交待回执"}, None),
-    ("uploads", {"state": "上传中", "claimed_at": {"$lt": _T0}}, None),
-    ("uploads", {"project_id": 1, "kind": "worker", "state": "上传失败"}, None),
-    ("uploads", {"project_id": 1, "kind": {"$in": ["unit", "team", "worker"]}}, None),
-    ("roster", {"project_id": 1}, None),
-    ("contracts", {"project_id": 1}, None),
-    ("units", {"project_id": 1}, None),
+    ("uploads", *uploads.ready_query("team", _T0)),
+    ("uploads", uploads.SUBMITTED_QUERY, None),
+    ("uploads", uploads.stale_query(_T0), None),
+    ("uploads", uploads.count_query(1, "worker", "上传失败"), None),
+    ("uploads", uploads.marked_query(1, ["unit", "team", "worker"]), None),
+    *((collection, province_pipeline.project_records_query(1), None) for collection in ("units", "teams", "roster", "contracts")),
     # Attendance rollups (server/store/rollups.py, rollup_queries.py, dashboards/data.py): a day, a range,
     # a project's days, the holders of posts, the tail's catch-up, the rebuild's day.
     ("att_project_days", rq.on_day("2026-01-01"), None),
     ("att_project_days", rq.between("2026-01-01", "2026-01-31"), None),
     ("att_project_days", rq.project_between(1, "2026-01-01", "2026-01-31"), None),
-    ("att_project_days", {"project_id": 1}, None),
+    ("att_project_days", rq.of_project(1), None),
+    ("att_project_days", rq.since("2026-01-01"), None),                              # the rebuild's delete
     ("att_person_days", rq.on_day("2026-01-01"), None),
-    ("roster", {"job": {"$in": ["项目经理", "总监理工程师"]}}, None),
+    *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
     ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
 ]
@@ -162,8 +169,8 @@ HOT_AGGREGATES = [
     # Device monitoring: punches today per device, city-wide and scoped, production and test.
     *(("punches", device_monitoring.punches_today_pipeline(ids, _DAY, test=test))
       for ids in (None, [1, 2]) for test in (False, True)),
-    ("punch_refusals", [{"$match": {"at": {"$gte": _T0}}}, {"$group": {"_id": "$device_id"}}]),  # refusals per device
-    ("punches", [{"$match": attendance.month_query(1, Month(2026, 1))}, {"$group": {"_id": "$worker_no"}}]),  # month grid
+    ("punch_refusals", device_monitoring.recent_refusals_pipeline(_T0)),              # refusals per device
+    ("punches", attendance.punched_days_pipeline(1, Month(2026, 1))),                 # month grid
 ]
 
 
