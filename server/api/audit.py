@@ -24,7 +24,7 @@ def search_filters(argument: Callable[[str], str | None]) -> dict:
                "day_from": _date("from", (argument("from") or "").strip()),
                "day_to": _date("to", (argument("to") or "").strip())}
     if filters["day_from"] and filters["day_to"] and filters["day_from"] > filters["day_to"]:
-        raise APIError(400, "invalid_argument", "to: 结束日期不能早于开始日期", field="to")
+        raise APIError(400, "invalid_argument", "结束日期不能早于开始日期", field="to")
     return filters
 
 

@@ -34,7 +34,7 @@ def device_view(device: dict, gateways: dict, live_counts: dict, *, window: floa
 
 
 def _bad(field: str, message: str):
-    raise APIError(400, "invalid_argument", f"{field}: {message}", field=field)
+    raise APIError(400, "invalid_argument", message, field=field)
 
 
 def monitor_filters(argument: Callable[[str], str | None]) -> dict:

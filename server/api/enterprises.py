@@ -23,7 +23,7 @@ def object_id_or_404(value: str, field: str, what: str) -> ObjectId:
     """The id in a URL; a malformed id is reported exactly like a missing record."""
     oid = fields.parse_object_id(value)
     if oid is None:
-        raise APIError(404, "not_found", f"{field}: {what}不存在", field=field)
+        raise APIError(404, "not_found", f"{what}不存在", field=field)
     return oid
 
 
@@ -51,7 +51,7 @@ class _EnterpriseBase(APIHandler):
         own = self.scope().get("_id", oid)
         doc = await self.db.enterprises.find_one({"_id": oid}) if own == oid else None
         if doc is None:
-            raise APIError(404, "not_found", "enterprise_id: 企业不存在", field="enterprise_id")
+            raise APIError(404, "not_found", "企业不存在", field="enterprise_id")
         return doc
 
     def search_query(self) -> dict:
@@ -63,7 +63,7 @@ class _EnterpriseBase(APIHandler):
     def page_argument(self, name: str, default: int, maximum: int) -> int:
         number = self.int_argument(name, self.get_query_argument(name, str(default)))
         if not 1 <= number <= maximum:
-            raise APIError(400, "invalid_argument", f"{name}: 须在 1 到 {maximum} 之间", field=name)
+            raise APIError(400, "invalid_argument", f"须在 1 到 {maximum} 之间", field=name)
         return number
 
 
@@ -118,7 +118,7 @@ class EnterpriseHandler(_EnterpriseBase):
         doc = await self.load(raw_id)
         # The library is city-wide: a project account removes only what it registered itself.
         if self.principal.role == "project" and doc.get("created_by") != self.principal.name:
-            await self.refuse(403, "forbidden", "enterprise_id: 只能删除本账号登记的企业")
+            await self.refuse(403, "forbidden", "只能删除本账号登记的企业")
         await enterprises.delete(self.db, doc["_id"])
         await self.audit("enterprise_delete", {"enterprise_id": raw_id}, credit_code=doc["credit_code"],
                          name=doc["name"])

@@ -91,7 +91,7 @@ class _PersonBase(APIHandler):
         number = self.int_argument("worker_no", worker_no)
         person = await people.by_worker_no(self.db, number, projection)
         if person is None or not await person_in_scope(self.db, self.principal, person):
-            raise APIError(404, "not_found", f"worker_no: 工人编号 {number} 不存在", field="worker_no")
+            raise APIError(404, "not_found", f"工人编号 {number} 不存在", field="worker_no")
         return person
 
 

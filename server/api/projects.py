@@ -31,7 +31,7 @@ class ProjectScopedHandler(APIHandler):
     def filter_argument(self, name: str, options: tuple[str, ...]) -> str:
         value = self.get_query_argument(name, "").strip()
         if value and value not in options:
-            raise APIError(400, "invalid_argument", f"{name}: 须为 {'、'.join(options)} 之一", field=name)
+            raise APIError(400, "invalid_argument", f"须为 {'、'.join(options)} 之一", field=name)
         return value
 
 
@@ -107,7 +107,7 @@ class ProjectStatusHandler(ProjectScopedHandler):
         body = self.json_body()
         status = self.text_field(body, "status")
         if status == vocabulary.PROJECT_CANCELLED and not self.principal.may("projects:manage"):
-            await self.refuse(403, "forbidden", "status: 注销项目须由监管方操作")
+            await self.refuse(403, "forbidden", "注销项目须由监管方操作")
         day = self.date_field(body, "date", required=False) or site_today()
         reason = self.optional_text(body, "reason", max_length=200)
         project = await projects.change_status(self.db, pid, status=status, day=day, reason=reason,

@@ -38,16 +38,16 @@ def worker_numbers(value, name: str = "worker_nos") -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise APIError(400, "invalid_argument", f"{name}: 请至少填写一个工人编号", field=name)
+        raise APIError(400, "invalid_argument", "请至少填写一个工人编号", field=name)
     if len(value) > MAX_BATCH:
-        raise APIError(400, "invalid_argument", f"{name}: 一次最多 {MAX_BATCH} 人", field=name)
+        raise APIError(400, "invalid_argument", f"一次最多 {MAX_BATCH} 人", field=name)
     numbers = []
     for v in value:
         if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit())):
-            raise APIError(400, "invalid_argument", f"{name}: 工人编号须为数字（{str(v)[:20]}）", field=name)
+            raise APIError(400, "invalid_argument", f"工人编号须为数字（{str(v)[:20]}）", field=name)
         number = int(v)
         if not 1 <= number <= 0xFFFFFFFF:
-            raise APIError(400, "invalid_argument", f"{name}: 工人编号超出范围（{number}）", field=name)
+            raise APIError(400, "invalid_argument", f"工人编号超出范围（{number}）", field=name)
         if number not in numbers:
             numbers.append(number)
     return numbers
@@ -60,7 +60,7 @@ class _ProjectRoster(APIHandler):
     def filters(self) -> dict:
         status = self.get_query_argument("status", "in_site")
         if status not in roster_entries.STATUSES:
-            raise APIError(400, "invalid_argument", "status: 须为 in_site、exited 或 all", field="status")
+            raise APIError(400, "invalid_argument", "须为 in_site、exited 或 all", field="status")
         out = {"q": self.get_query_argument("q", "")[:40], "status": status,
                "job": self.get_query_argument("job", "")[:40]}
         for name in ("unit_id", "team_id"):

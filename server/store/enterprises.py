@@ -232,5 +232,5 @@ async def issue_account(db: AsyncDatabase, enterprise_id: ObjectId) -> tuple[dic
     except accounts.AccountError as exc:
         await db.enterprises.update_one({"_id": enterprise_id}, {"$unset": {"account_username": "",
                                                                             "account_issued_at": ""}})
-        raise Conflict("enterprise_id", str(exc).split(": ", 1)[-1]) from None
+        raise Conflict("enterprise_id", exc.message) from None
     return account, password

@@ -141,7 +141,8 @@ def test_pass_creates_project_and_account_shown_once_and_decides_only_once(web, 
     # The issued account logs in, must change its password, then sees exactly its project.
     project_cookie = web.login(username, password)
     assert web.request("GET", "/api/projects", cookie=project_cookie)[0] == 403
-    web.request("POST", "/api/password", {"old_password": password, "new_password": "NewPassw0rd"},
+    web.request("POST", "/api/password", {"old_password": password, "new_password": "NewPassw0rd",
+                                        "new_password_confirm": "NewPassw0rd"},
                 cookie=project_cookie)
     status, mine, _ = web.request("GET", "/api/projects", cookie=project_cookie)
     assert status == 200 and [p["id"] for p in mine["projects"]] == [project["_id"]]
