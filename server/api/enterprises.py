@@ -9,6 +9,7 @@ from __future__ import annotations
 from bson import ObjectId
 
 from .. import access
+from ..domain.audit_actions import changes
 from ..domain.site_clock import site_day
 from ..store import enterprises, fields
 from .base import APIError, APIHandler, requires
@@ -108,8 +109,7 @@ class EnterpriseHandler(_EnterpriseBase):
         doc = await self.load(raw_id)
         body = self.json_body()
         updated = await enterprises.update(self.db, doc["_id"], body, by=self.principal.name)
-        await self.audit("enterprise_edit", {"enterprise_id": raw_id},
-                         fields=sorted(k for k in body if k in enterprises.FIELD_KEYS))
+        await self.audit("enterprise_edit", {"enterprise_id": raw_id}, changes=changes(doc, updated))
         types = await enterprises.unit_types_of(self.db, [doc["_id"]])
         self.write_json(enterprise_view(updated, types.get(doc["_id"])))
 

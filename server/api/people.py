@@ -1,7 +1,7 @@
 """The person library over HTTP; ID numbers and addresses masked unless the principal may and asks."""
 from __future__ import annotations
 
-from ..domain.contact import mask_mobile
+from ..domain.contact import mask_address, mask_mobile
 from ..domain.identity import mask_id_number
 from ..domain.nations import nation_name
 from .. import access
@@ -11,11 +11,6 @@ from ..store import contracts as contract_store, people, projects, roster_entrie
 from .base import APIError, APIHandler, requires
 from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
-
-
-def mask_address(address: str) -> str:
-    # Keep the district so a supervisor can still see where someone is from.
-    return address[:6] + "*" * max(0, len(address) - 6) if address else ""
 
 
 def person_view(person: dict, *, unmasked: bool) -> dict:
@@ -125,6 +120,8 @@ class PeopleHandler(APIHandler):
         raw = {name: self.optional_text(body, name, 120) for name in PERSON_FIELDS + ("id_number",)}
         person = await people.create_person(self.db, raw, source={
             "by": self.principal.name, "project_id": self.principal.project_id})
+        await self.audit("person_add", {"worker_no": person["worker_no"]}, name=person.get("name", ""),
+                         id_number=mask_id_number(person["id_number"]))
         self.set_header("Location", f"/api/people/{person['worker_no']}")
         self.write_json(person_view(person, unmasked=False), status=201)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bson import ObjectId
 
 from .. import access
+from ..domain.audit_actions import changes
 from ..domain import vocabulary
 from ..store import projects, punches
 from ..domain.site_clock import site_today
@@ -95,8 +96,9 @@ class ProjectHandler(ProjectScopedHandler):
     async def patch(self, project_id: str):
         pid = await self.project_id(project_id)
         body = self.json_body()
+        before = await projects.get(self.db, pid)
         project = await projects.update(self.db, pid, body, may_move_county=access.may_move_county(self.principal))
-        await self.audit("project_edit", {"project_id": pid}, fields=sorted(body))
+        await self.audit("project_edit", {"project_id": pid}, changes=changes(before, project))
         self.write_json(projects.view(project, full=True))
 
 

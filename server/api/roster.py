@@ -7,7 +7,7 @@ import re
 
 from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
-from ..domain.site_clock import site_day
+from ..domain.site_clock import site_day, site_today
 from ..store import fields, roster_entries, roster_import
 from .base import APIError, APIHandler, requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
@@ -105,7 +105,11 @@ class RosterHandler(_ProjectRoster):
                 if len(numbers) == 1 or exc.field != "worker_no":
                     raise
                 results.append({"worker_no": number, "ok": False, "field": exc.field, "message": exc.message})
-        entered = sum(r["ok"] for r in results)
+        entered = [r["worker_no"] for r in results if r["ok"]]
+        if entered:
+            await self.audit("roster_entry", {"project_id": project["_id"]}, worker_nos=entered, team_id=str(team_id),
+                             job=job, entry_date=(entry_date or site_today()).isoformat())
+        entered = len(entered)
         self.write_json({"entered": entered, "failed": len(results) - entered, "results": results})
 
 
@@ -129,7 +133,11 @@ class RosterExitHandler(_ProjectRoster):
                                                  exit_date=exit_date)
         if len(results) == 1 and not results[0]["ok"]:
             raise RuleError(results[0]["field"], results[0]["message"])
-        exited = sum(r["ok"] for r in results)
+        exited = [r["worker_no"] for r in results if r["ok"]]
+        if exited:
+            await self.audit("roster_exit", {"project_id": project["_id"]}, worker_nos=exited,
+                             exit_date=(exit_date or site_today()).isoformat())
+        exited = len(exited)
         self.write_json({"exited": exited, "failed": len(results) - exited, "results": results})
 
 
@@ -168,6 +176,7 @@ class RosterImportHandler(_ProjectRoster):
         data, _ = self.uploaded_file("file", max_bytes=IMPORT_MAX_BYTES, kinds=("xlsx",))
         job_id = await roster_import.start_import(self.db, project_id=project["_id"], data=data,
                                                   by=self.principal.name)
+        await self.audit("roster_import", {"project_id": project["_id"]}, job_id=str(job_id), bytes=len(data))
         url = f"/api/imports/{job_id}"
         self.set_header("Location", url)
         self.write_json({"job_id": str(job_id), "job_url": url, "state": "queued", "total": None}, status=202)

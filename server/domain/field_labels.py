@@ -22,6 +22,9 @@ FIELD_LABELS: dict[str, str] = {
     "venue_code": "场地编号", "scope": "范围", "kind": "类型", "file": "文件", "proof": "申报材料",
     "attachment": "附件", "punch_id": "考勤记录", "job_id": "导入任务", "declaration_id": "申报",
     "application_id": "申请", "id": "编号", "unmask": "查看完整信息", "action": "操作",
+    "phone": "手机号码", "contact_name": "联系人", "contact_phone": "联系电话", "manager_name": "项目经理",
+    "manager_phone": "项目经理电话", "legal_representative": "法定代表人", "short_name": "简称",
+    "leader_name": "班组长", "leader_phone": "班组长电话", "remark": "备注", "longitude": "经度", "latitude": "纬度",
 }
 
 
