@@ -137,7 +137,7 @@ _MONITOR_ROW = obj(
     id=STR, vendor_code=STR, device_id=STR, project_id=INT, project_name=STR, county=STR,
     environment=enum(*vocabulary.ENVIRONMENTS), environment_name=STR, supplier_id=nullable(STR), supplier_name=STR,
     install_place=STR, model=STR, online=BOOL, last_seen=nullable(DATETIME), silent=BOOL,
-    silent_hours=nullable(NUM), punches_today=INT, test_punches_today=INT, refusals=ANY_OBJ,
+    silent_hours=nullable(NUM), registered_hours=nullable(NUM), punches_today=INT, test_punches_today=INT, refusals=ANY_OBJ,
     refusal_messages=ANY_OBJ, refusals_total=INT)
 
 openapi = {

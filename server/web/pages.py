@@ -19,6 +19,7 @@ from tornado.web import HTTPError
 
 from .. import access
 from ..api.base import APIError, BaseHandler
+from ..domain.field_labels import label_of
 
 HERE = os.path.dirname(__file__)
 
@@ -73,7 +74,9 @@ class PageHandler(BaseHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, APIError):
-            message = exc.message
+            # A page's refusal stands alone: the field's Chinese name in front, never its code.
+            label = label_of(exc.field)
+            message = f"{label}：{exc.message}" if label else exc.message
         elif status_code == 404:
             message = "页面不存在"
         elif isinstance(exc, HTTPError) and status_code < 500:
