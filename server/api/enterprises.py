@@ -10,6 +10,7 @@ from bson import ObjectId
 
 from .. import access
 from ..domain.audit_actions import changes
+from ..domain.contact import mask_mobile
 from ..domain.site_clock import site_day
 from ..store import enterprises, fields
 from .base import APIError, APIHandler, requires
@@ -28,12 +29,15 @@ def object_id_or_404(value: str, field: str, what: str) -> ObjectId:
     return oid
 
 
-def enterprise_view(doc: dict, unit_types: list[str] | None = None) -> dict:
-    out = {"id": str(doc["_id"])}
+def enterprise_view(doc: dict, unit_types: list[str] | None = None, *, unmasked: bool = False) -> dict:
+    """An enterprise as the API and pages show it; 负责人电话 masked unless asked and allowed (audited)."""
+    out = {"id": str(doc["_id"]), "masked": not unmasked}
     for f in enterprises.FIELDS:
         value = doc.get(f.key)
         if f.kind == "date":
             value = site_day(value)
+        elif f.key in enterprises.PERSONAL_PHONES and value and not unmasked:
+            value = mask_mobile(value)
         elif f.kind != "amount":
             value = value or ""
         out[f.key] = value
@@ -88,10 +92,13 @@ class EnterprisesHandler(_EnterpriseBase):
 class EnterpriseExportHandler(_EnterpriseBase):
     @requires("enterprises:read")
     async def get(self):
+        unmask = await self.wants_unmasked()
         rows, _ = await enterprises.search(self.db, self.search_query(), page=1, page_size=EXPORT_MAX)
+        if unmask:
+            await self.audit("enterprises_export_unmasked", None, rows=len(rows))
         types = await enterprises.unit_types_of(self.db, [r["_id"] for r in rows])
         headers = ["序号"] + [f.label for f in enterprises.FIELDS] + ["单位类型", "企业账号"]
-        views = (enterprise_view(r, types.get(r["_id"])) for r in rows)
+        views = (enterprise_view(r, types.get(r["_id"]), unmasked=unmask) for r in rows)
         data = [[i] + [v[f.key] for f in enterprises.FIELDS] + ["、".join(v["unit_types"]), v["account_username"] or ""]
                 for i, v in enumerate(views, 1)]
         self.send_download(xlsx_bytes("企业库", headers, data), export_filename("企业库"), XLSX_TYPE)
@@ -101,8 +108,11 @@ class EnterpriseHandler(_EnterpriseBase):
     @requires("enterprises:read")
     async def get(self, raw_id: str):
         doc = await self.load(raw_id)
+        unmask = await self.wants_unmasked()
+        if unmask:
+            await self.audit("enterprise_view_unmasked", {"enterprise_id": raw_id})
         types = await enterprises.unit_types_of(self.db, [doc["_id"]])
-        self.write_json(enterprise_view(doc, types.get(doc["_id"])))
+        self.write_json(enterprise_view(doc, types.get(doc["_id"]), unmasked=unmask))
 
     @requires("enterprises:write")
     async def patch(self, raw_id: str):

@@ -29,7 +29,7 @@ async def seed_accounts(db: AsyncDatabase) -> list[tuple[str, str]]:
             await accounts.create_account(db, username=username, role=role, password=DEMO_PASSWORD,
                                           must_change_password=False, **scope)
     await _seed_enterprise_account(db)
-    return [(username, purpose) for username, _, _, purpose in DEMO_ACCOUNTS + (DEMO_ENTERPRISE_ACCOUNT,)]
+    return [(username, purpose) for username, _, _, purpose in DEMO_ACCOUNTS] + [DEMO_ENTERPRISE_ACCOUNT]
 
 
 async def _seed_enterprise_account(db: AsyncDatabase) -> None:

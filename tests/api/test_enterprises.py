@@ -38,7 +38,11 @@ def test_register_keeps_every_field_and_refuses_a_second_registration_of_the_cod
     status, reply, _ = web.request("POST", "/api/enterprises", body, token=ADMIN_TOKEN)
     assert status == 201, reply
     status, got = web.get(f"/api/enterprises/{reply['id']}")
-    assert status == 200
+    # 负责人电话 is a person's phone: masked unless asked for (audited); the stored value is whole.
+    assert status == 200 and got["contact_phone"] == "138****8000" and got["masked"]
+    status, got = web.get(f"/api/enterprises/{reply['id']}?unmask=true")
+    assert status == 200 and not got["masked"]
+    assert sdb.audit_log.count_documents({"action": "enterprise_view_unmasked"}) == 1
     for key, value in body.items():
         expected = float(value) if key in ("registered_capital", "paid_in_capital") else value
         assert got[key] == expected, key
