@@ -162,7 +162,7 @@ class BaseHandler(RequestHandler):
         if kind not in kinds:
             names = {"pdf": "PDF", "xlsx": "Excel (.xlsx)", "jpeg": "JPEG", "png": "PNG"}
             raise APIError(400, "invalid_file_type",
-                           f"{field}: 文件类型须为 {' / '.join(names[k] for k in kinds)}", field=field)
+                           f"文件类型须为 {' / '.join(names[k] for k in kinds)}", field=field)
         return body, kind
 
     def send_download(self, data: bytes, filename: str, content_type: str) -> None:
