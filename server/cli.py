@@ -85,6 +85,7 @@ def cmd_demo(args, config: Config) -> int:
 
 
 def cmd_device(args, config: Config) -> int:
+    from .domain.site_clock import site_time_text
     from .store import devices
 
     async def add(db):
@@ -102,10 +103,10 @@ def cmd_device(args, config: Config) -> int:
         rows = await devices.list_all(db, project_id=args.project)
         gateways = await devices.gateway_heartbeats(db)
         window = devices.liveness_window(config.stats_flush_seconds)
-        print(f"{'vendor_code':<20} {'device_id':<24} {'project':>8} {'online':<7} last_seen")
+        print(f"{'vendor_code':<20} {'device_id':<24} {'project':>8} {'online':<7} last_seen (北京时间 UTC+8)")
         for d in rows:
             online, last_seen = devices.presence(d, gateways, window=window)
-            seen = last_seen.astimezone().strftime("%Y-%m-%d %H:%M:%S") if last_seen else "-"
+            seen = site_time_text(last_seen) or "-"
             print(f"{d['vendor_code']:<20} {d['device_id']:<24} {d['project_id']:>8} {'yes' if online else 'no':<7} {seen}")
         print(f"{len(rows)} device(s)")
         return 0
@@ -139,7 +140,7 @@ def cmd_account(args, config: Config) -> int:
     async def tokens(db):
         account = await accounts.by_username(db, args.username)
         if account is None:
-            raise accounts.AccountError(f"username: 账号 {args.username} 不存在")
+            raise accounts.AccountError("username", f"账号 {args.username} 不存在")
         print(f"账号 {args.username}{' (已停用)' if account.get('disabled') else ''}")
         for t in accounts.token_views(account):
             kept = "  (改密码后保留)" if t["keep_on_password_change"] else ""
@@ -240,26 +241,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="realname", description="江门市智慧工地监管平台 — 实名制管理子系统")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run database (when embedded), gateway, web and worker together").set_defaults(func=cmd_serve)
-    sub.add_parser("gateway", help="run only the device gateway").set_defaults(func=cmd_gateway)
-    sub.add_parser("web", help="run only the web process").set_defaults(func=cmd_web)
+    sub.add_parser("serve", help="run database (when embedded), gateway, web and worker together",
+                   description="Run the whole platform under one supervisor: the embedded database unless "
+                               "MONGODB_URI is set, the device gateway (REALNAME_GATEWAY_HOST/PORT), the web "
+                               "process (REALNAME_WEB_HOST/PORT), a worker and the dashboards. Settings come from "
+                               "the environment: `realname settings` lists them.").set_defaults(func=cmd_serve)
+    sub.add_parser("gateway", help="run only the device gateway",
+                   description="Run only the device gateway (raw TCP, REALNAME_GATEWAY_HOST/PORT) against "
+                               "MONGODB_URI or the embedded database.").set_defaults(func=cmd_gateway)
+    sub.add_parser("web", help="run only the web process",
+                   description="Run only the REST API and portal (REALNAME_WEB_HOST/PORT) against MONGODB_URI "
+                               "or the embedded database; prints the admin token when none was set.").set_defaults(
+        func=cmd_web)
     sub.add_parser("worker", help="run one worker for background jobs (imports, mail retry); any number may run"
                    ).set_defaults(func=cmd_worker)
-    sub.add_parser("db", help="run only the embedded database").set_defaults(func=cmd_db)
+    sub.add_parser("db", help="run only the embedded database",
+                   description="Run only the embedded MongoDB-speaking database on REALNAME_EMBEDDED_DB_PORT with its "
+                               "files under REALNAME_DATA_DIR; other processes reach it by MONGODB_URI.").set_defaults(
+        func=cmd_db)
     sub.add_parser("dashboards", help="run only the dashboards process (Dash on loopback, behind /dash/)").set_defaults(
         func=cmd_dashboards)
     demo = sub.add_parser("demo", help="serve + seed demonstration data + simulated devices punching live")
-    demo.add_argument("--devices", type=int, default=20)
+    demo.add_argument("--devices", type=int, default=20,
+                      help="number of the demo's own devices (JMDEMO/DEMO-0001…) punching live (default 20)")
     demo.set_defaults(func=cmd_demo)
 
     device = sub.add_parser("device", help="register and list attendance devices (operators)")
     dsub = device.add_subparsers(dest="action", required=True)
     add = dsub.add_parser("add", help="register a device on a project")
-    add.add_argument("--project", type=int, required=True)
-    add.add_argument("--vendor-code", required=True)
-    add.add_argument("--device-id", required=True)
-    lst = dsub.add_parser("list", help="list registered devices")
-    lst.add_argument("--project", type=int, default=None)
+    add.add_argument("--project", type=int, required=True, help="the project number the device is installed on")
+    add.add_argument("--vendor-code", required=True, help="the supplier's vendor code the device logs in with")
+    add.add_argument("--device-id", required=True, help="the device's own id (1-32 printable ASCII characters)")
+    lst = dsub.add_parser("list", help="list registered devices (times in site time, UTC+8)")
+    lst.add_argument("--project", type=int, default=None, help="only the devices of this project")
     device.set_defaults(func=cmd_device)
 
     account = sub.add_parser("account", help="issue, disable and enable accounts; issue and revoke bearer tokens (operators)")

@@ -184,10 +184,10 @@ class Platform:
         lines = [
             "江门市智慧工地监管平台 — 实名制管理子系统 is running:",
             f"  database      {self.uri}" + ("" if c.mongodb_uri else f"   (embedded, data in {c.data_dir / 'db'})"),
-            f"  device gateway tcp://127.0.0.1:{c.gateway_port}",
-            f"  web / API     http://127.0.0.1:{c.web_port}/api/health",
+            f"  device gateway tcp://127.0.0.1:{c.gateway_port}   {_listening(c.gateway_host, c.gateway_port)}",
+            f"  web / API     http://127.0.0.1:{c.web_port}/api/health   {_listening(c.web_host, c.web_port)}",
             f"  dashboards    http://127.0.0.1:{c.web_port}/dash/   (supervisors and analysts, after login)",
-            "  worker        background jobs (Excel imports, mail retry); restarts shown by /api/health",
+            "  worker        background jobs (Excel imports, mail retry, 上传省厅, rollups); restarts shown by /api/health",
             *token_lines(c, f"http://127.0.0.1:{c.web_port}/api/devices"),
         ]
         return "\n".join(lines)
@@ -201,6 +201,11 @@ def token_lines(config: Config, example_url: str) -> list[str]:
                 f"  try: curl -H 'Authorization: Bearer {config.admin_token}' {example_url}"]
     return ["  admin token   from REALNAME_ADMIN_TOKEN (not shown)",
             f"  try: curl -H \"Authorization: Bearer $REALNAME_ADMIN_TOKEN\" {example_url}"]
+def _listening(host: str, port: int) -> str:
+    """Where a process listens, beside the local address the banner offers to try."""
+    if host in ("0.0.0.0", "::", ""):
+        return f"(listens on {host or '0.0.0.0'}:{port}: every interface, reachable from other machines)"
+    return f"(listens on {host}:{port} only)"
 
 
 def serve(config: Config) -> int:
@@ -255,11 +260,12 @@ def demo(config: Config, *, devices: int) -> int:
         print(platform.banner())
         print(f"  demo ready in {time.monotonic() - started:.0f} s; {devices} simulated devices are punching live.")
         print(f"  上传省厅: the stand-in realname province-sim at {province_url}; results at /uploads")
-        from .demo.accounts_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+        from .demo.accounts_demo import DEMO_ACCOUNTS, DEMO_ENTERPRISE_ACCOUNT, DEMO_PASSWORD
         from .demo.suppliers_demo import SUPPLIERS
         print(f"  portal: http://127.0.0.1:{config.web_port}/   (captcha shown on the login page)")
         for username, _, _, purpose in DEMO_ACCOUNTS:
             print(f"    {purpose:<12} {username} / {DEMO_PASSWORD}")
+        print(f"    企业 {DEMO_ENTERPRISE_ACCOUNT[1]}: {DEMO_ENTERPRISE_ACCOUNT[0]} / {DEMO_PASSWORD}")
         for username, name, *_ in SUPPLIERS:
             print(f"    供应商 {name}: {username} / {DEMO_PASSWORD}")
         print("\n".join(token_lines(config, f"http://127.0.0.1:{config.web_port}/api/projects/1/punches")[1:]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import random
 import os
 import signal
@@ -445,6 +446,13 @@ class Device:
         self.sock.close()
 
 
+def refusal_names_field(reply: dict, field: str) -> bool:
+    """A refusal names its field in `field` only: the message is the Chinese reason, with no field code in it."""
+    message = reply.get("message", "")
+    return (reply.get("field") == field and re.search(r"[\u4e00-\u9fff]", message) is not None
+            and not re.match(r"^[A-Za-z_/]+: ", message) and f"{field}:" not in message)
+
+
 def now_local() -> dt.datetime:
     return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None, microsecond=0)
 
@@ -566,6 +574,14 @@ class Browser:
 
     def wait_url(self, fragment: str, timeout: float = 15) -> None:
         self._wait(lambda d: fragment in d.current_url, timeout)
+
+    def answer_date(self, day: str) -> str:
+        """Answer the page's date dialog (退场日期) with day (ISO); returns the date it offered first."""
+        self.find("dialog.ask-date[open]")
+        offered = self.find("dialog.ask-date input").get_attribute("value")
+        self.driver.execute_script("arguments[0].value = arguments[1];", self.find("dialog.ask-date input"), day)
+        self.click("dialog.ask-date [type=submit]")
+        return offered
 
     def accept_dialogs(self, answer: str | None = None) -> None:
         """Answer the next confirm()/prompt() dialogs without a real dialog (headless)."""

@@ -16,7 +16,7 @@ class _AccountHandler(APIHandler):
     async def account(self, username: str) -> dict:
         account = await accounts.by_username(self.db, username)
         if account is None:
-            raise APIError(404, "not_found", f"username: 账号 {username} 不存在", field="username")
+            raise APIError(404, "not_found", f"账号 {username} 不存在", field="username")
         return account
 
     def view(self, account: dict, **extra) -> None:
@@ -38,7 +38,7 @@ class TokenHandler(_AccountHandler):
             revoked = await accounts.revoke_tokens(self.db, username, actor=self.principal.name, reason="revoked",
                                                    only=token_id)
         except accounts.AccountError:
-            raise APIError(404, "not_found", f"token_id: 令牌 {token_id} 不存在", field="token_id") from None
+            raise APIError(404, "not_found", f"令牌 {token_id} 不存在", field="token_id") from None
         self.view(await self.account(username), revoked=revoked)
 
 
@@ -48,7 +48,7 @@ class DisableHandler(_AccountHandler):
         body = self.json_body()
         keep = body.get("keep_tokens", False)
         if not isinstance(keep, bool):
-            raise APIError(400, "invalid_argument", "keep_tokens: 须为 true 或 false", field="keep_tokens")
+            raise APIError(400, "invalid_argument", "须为 true 或 false", field="keep_tokens")
         await self.account(username)
         self.view(await accounts.set_disabled(self.db, username, True, actor=self.principal.name, keep_tokens=keep))
 

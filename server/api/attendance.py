@@ -125,7 +125,7 @@ class PunchPhotoHandler(APIHandler):
                 self.set_header("X-Content-Type-Options", "nosniff")
                 self.finish(photo)
                 return
-        raise APIError(404, "not_found", "punch_id: 考勤照片不存在", field="punch_id")
+        raise APIError(404, "not_found", "考勤照片不存在", field="punch_id")
 
 
 default_handlers = [

@@ -36,15 +36,17 @@ class LoginHandler(APIHandler):
             raise APIError(429, "too_many_attempts", "该地址登录失败次数过多，请 15 分钟后再试")
         if not await captchas.check(self.db, captcha_id, answer):
             await self._failed(username, "captcha")
-            raise APIError(400, "captcha_invalid", "captcha: 验证码错误或已失效，请重新获取")
+            raise APIError(400, "captcha_invalid", "验证码错误或已失效，请重新获取",
+                           field="captcha")
         if await logins.account_locked(self.db, username, ip):
             await self._failed(username, "account_locked")
-            raise APIError(429, "account_locked", "username: 该账号在此地址登录失败次数过多，已锁定 30 分钟")
+            raise APIError(429, "account_locked", "该账号在此地址登录失败次数过多，已锁定 30 分钟",
+                           field="username")
         account = await accounts.by_username(self.db, username)
         if not accounts.verify_password(account, password) or account.get("disabled"):
             await logins.record_failure(self.db, username, ip)
             await self._failed(username, "password")
-            raise APIError(401, "login_failed", "username/password: 用户名或密码错误")
+            raise APIError(401, "login_failed", "用户名或密码错误", field="password")
         await logins.forget(self.db, username, ip)
         session_id = await sessions.create(self.db, username)
         self.set_signed_cookie(SESSION_COOKIE, session_id, expires_days=None, secure=secure, httponly=True,
@@ -78,21 +80,23 @@ class PasswordHandler(APIHandler):
             await self.refuse(401, "unauthorized", "需要以账号登录后才能修改密码")
         body = self.json_body()
         old, new = self.text_field(body, "old_password", PASSWORD_MAX), self.text_field(body, "new_password", PASSWORD_MAX)
+        if self.text_field(body, "new_password_confirm", PASSWORD_MAX) != new:
+            raise APIError(400, "invalid_argument", "两次输入的新密码不一致", field="new_password_confirm")
         username, ip = self.principal.username, self.request.remote_ip
         # Guessing the current password from a stolen session is guessing a password: same lockout as login.
         if await logins.address_blocked(self.db, ip) or await logins.account_locked(self.db, username, ip):
             await audit.record(self.db, actor=username, action="password_change_failure",
                                detail={"ip": ip, "reason": "locked"})
-            raise APIError(429, "account_locked", "old_password: 原密码错误次数过多，已锁定 30 分钟")
+            raise APIError(429, "account_locked", "原密码错误次数过多，已锁定 30 分钟", field="old_password")
         try:
             await accounts.change_password(self.db, username, old, new)
         except accounts.WrongPassword as exc:
             await logins.record_failure(self.db, username, ip)
             await audit.record(self.db, actor=username, action="password_change_failure",
                                detail={"ip": ip, "reason": "old_password"})
-            raise APIError(400, "invalid_argument", str(exc), field="old_password") from None
+            raise APIError(400, "invalid_argument", exc.message, field="old_password") from None
         except accounts.AccountError as exc:
-            raise APIError(400, "invalid_argument", str(exc)) from None
+            raise APIError(400, "invalid_argument", exc.message, field=exc.field) from None
         await logins.forget(self.db, username, ip)
         await sessions.delete_others(self.db, self.principal.username, keep=self.principal.session_id)
         self.write_json({"ok": True, "must_change_password": False})
@@ -126,7 +130,8 @@ openapi = {
                                       response=obj(["ok"], ok=BOOL))},
     "/api/password": {"post": operation(
         "修改密码（首次登录须先修改）；原密码错误与登录失败一同计数、锁定", tag="登录", errors=(400, 401, 429),
-        body=obj(["old_password", "new_password"], old_password=STR, new_password=STR),
+        body=obj(["old_password", "new_password", "new_password_confirm"], old_password=STR, new_password=STR,
+                 new_password_confirm=STR),
         response=obj(["ok"], ok=BOOL, must_change_password=BOOL))},
     "/api/me": {"get": operation("当前登录身份", tag="登录", errors=(401,), response=obj(
         ["username", "role"], username=STR, role=STR, project_id=nullable(INT), county=nullable(STR),

@@ -15,6 +15,7 @@ from tornado.web import HTTPError, RequestHandler
 
 from ..access import Principal, check_permission
 from ..store import accounts, audit, captchas, projects, sessions
+from ..domain.field_labels import label_of
 from ..domain.rules import RuleError
 from ..domain.site_clock import SITE_TZ, parse_day
 from . import csrf, pdf_files
@@ -28,14 +29,14 @@ AUDIT_TEXT_MAX = 2000
 
 
 def _reporting_rule_errors(method):
-    """A RuleError raised by the store becomes a 400/404/409 that names the field, so handlers
-    call the store and let its reasons through unchanged."""
+    """A RuleError raised by the store becomes a 400/404/409 that names the field (in `field`, never in
+    the message), so handlers call the store and let its reasons through unchanged."""
     @functools.wraps(method)
     async def wrapper(self: "BaseHandler", *args, **kwargs):
         try:
             return await method(self, *args, **kwargs)
         except RuleError as exc:
-            raise APIError(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field) from None
+            raise APIError(exc.status, exc.code, exc.message, field=exc.field) from None
     return wrapper
 
 
@@ -110,7 +111,7 @@ class BaseHandler(RequestHandler):
             await self.refuse(*refused)
         if (self.principal is not None and self.principal.must_change_password
                 and not self.allowed_before_password_change):
-            await self.refuse(403, "password_change_required", "请先修改初始密码 (password: 须先修改)")
+            await self.refuse(403, "password_change_required", "请先修改初始密码")
 
     async def _find_principal(self) -> Principal | None:
         header = self.request.headers.get("Authorization", "")
@@ -140,7 +141,7 @@ class BaseHandler(RequestHandler):
         """The project if the principal may see it; otherwise 404, exactly as if it did not exist."""
         project = await projects.scoped(self.db, self.principal, project_id, projection)
         if project is None:
-            raise APIError(404, "not_found", f"project_id: 项目 {project_id} 不存在", field="project_id")
+            raise APIError(404, "not_found", f"项目 {project_id} 不存在", field="project_id")
         return project
 
     async def wants_unmasked(self) -> bool:
@@ -148,12 +149,12 @@ class BaseHandler(RequestHandler):
         unmask = self.get_query_argument("unmask", "false").lower() in ("1", "true", "yes")
         if unmask and not self.principal.may("people:unmask"):
             # The entry keeps the query and this reason: an auditor looking for unmask attempts finds them.
-            await self.refuse(403, "forbidden", "unmask: 无权查看未脱敏的个人信息")
+            await self.refuse(403, "forbidden", "无权查看未脱敏的个人信息")
         return unmask
 
     async def check_captcha(self, captcha_id: str, answer: str) -> None:
         if not await captchas.check(self.db, captcha_id, answer):
-            raise APIError(400, "captcha_invalid", "captcha: 验证码错误或已失效，请重新获取", field="captcha")
+            raise APIError(400, "captcha_invalid", "验证码错误或已失效，请重新获取", field="captcha")
 
     async def audit(self, action: str, target: dict | None = None, **detail) -> None:
         """Write who did what from where; every view or export of unmasked personal data comes here."""
@@ -168,20 +169,20 @@ class BaseHandler(RequestHandler):
         """
         files = self.request.files.get(field) or []
         if len(files) != 1:
-            raise APIError(400, "invalid_argument", f"{field}: 请上传一个文件", field=field)
+            raise APIError(400, "invalid_argument", "请上传一个文件", field=field)
         body = files[0]["body"]
         if not body:
-            raise APIError(400, "invalid_argument", f"{field}: 文件为空", field=field)
+            raise APIError(400, "invalid_argument", "文件为空", field=field)
         if len(body) > max_bytes:
-            raise APIError(413, "too_large", f"{field}: 文件超过 {max_bytes // 1024 // 1024} MB 上限", field=field)
+            raise APIError(413, "too_large", f"文件超过 {max_bytes // 1024 // 1024} MB 上限", field=field)
         kind = sniff_kind(body)
         if kind not in kinds:
             names = {"pdf": "PDF", "xlsx": "Excel (.xlsx)", "jpeg": "JPEG", "png": "PNG"}
             raise APIError(400, "invalid_file_type",
-                           f"{field}: 文件类型须为 {' / '.join(names[k] for k in kinds)}", field=field)
+                           f"文件类型须为 {' / '.join(names[k] for k in kinds)}", field=field)
         if kind == "pdf" and not pdf_files.readable(body):
             # "%PDF-" and then HTML would be served back as a PDF: only a document that parses is kept.
-            raise APIError(400, "invalid_file_type", f"{field}: 文件不是有效的 PDF 文档（无法解析）", field=field)
+            raise APIError(400, "invalid_file_type", "文件不是有效的 PDF 文档（无法解析）", field=field)
         return body, kind
 
     def send_download(self, data: bytes, filename: str, content_type: str) -> None:
@@ -272,6 +273,8 @@ class APIHandler(BaseHandler):
         payload = {"status": status_code, "code": code, "message": message}
         if field:
             payload["field"] = field
+            if label := label_of(field):
+                payload["field_label"] = label
         self.finish(json.dumps(payload, ensure_ascii=False))
 
     def json_body(self) -> dict:
@@ -291,9 +294,9 @@ class APIHandler(BaseHandler):
         """A required text, bounded before anybody stores or logs it (a login's username goes to the audit log)."""
         value = body.get(name)
         if not isinstance(value, str) or not value:
-            raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
+            raise APIError(400, "invalid_argument", "必填", field=name)
         if len(value) > max_length:
-            raise APIError(400, "invalid_argument", f"{name}: 不能超过 {max_length} 个字符", field=name)
+            raise APIError(400, "invalid_argument", f"不能超过 {max_length} 个字符", field=name)
         return value
 
     @staticmethod
@@ -302,9 +305,9 @@ class APIHandler(BaseHandler):
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise APIError(400, "invalid_argument", f"{name}: 须为文本", field=name)
+            raise APIError(400, "invalid_argument", "须为文本", field=name)
         if len(value) > max_length:
-            raise APIError(400, "invalid_argument", f"{name}: 不能超过 {max_length} 个字符", field=name)
+            raise APIError(400, "invalid_argument", f"不能超过 {max_length} 个字符", field=name)
         return value.strip()
 
     @staticmethod
@@ -312,20 +315,20 @@ class APIHandler(BaseHandler):
         value = body.get(name)
         if value in (None, ""):
             if required:
-                raise APIError(400, "invalid_argument", f"{name}: 必填", field=name)
+                raise APIError(400, "invalid_argument", "必填", field=name)
             return None
         try:
             return parse_day(value, name)
         except RuleError:
-            raise APIError(400, "invalid_argument", f"{name}: 日期格式须为 YYYY-MM-DD", field=name) from None
+            raise APIError(400, "invalid_argument", "日期格式须为 YYYY-MM-DD", field=name) from None
 
     def int_argument(self, name: str, value: str) -> int:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise APIError(400, "invalid_argument", f"{name}: 须为整数", field=name) from None
+            raise APIError(400, "invalid_argument", "须为整数", field=name) from None
         if not 0 <= number <= 0xFFFFFFFF:
-            raise APIError(400, "invalid_argument", f"{name}: 超出范围", field=name)
+            raise APIError(400, "invalid_argument", "超出范围", field=name)
         return number
 
     def date_argument(self, name: str, default: dt.date) -> dt.date:

@@ -57,7 +57,7 @@ class ContractBase(APIHandler):
         contract = await contracts.get(self.db, contract_id)
         if contract is not None and await projects.scoped(self.db, self.principal, contract["project_id"], {"_id": 1}):
             return contract
-        raise APIError(404, "not_found", f"id: 合同 {contract_id} 不存在", field="id")
+        raise APIError(404, "not_found", f"合同 {contract_id} 不存在", field="id")
 
     def scan_upload(self) -> bytes:
         data, _ = self.uploaded_file("scan", max_bytes=self.config.contract_max_mb * 1024 * 1024, kinds=("pdf",))
@@ -87,7 +87,7 @@ class ProjectContractsHandler(ContractBase):
         project = await self.scoped_project(self.int_argument("project_id", project_id), {"name": 1, "county": 1})
         form = {k: self.get_body_argument(k, "").strip() for k in FORM_FIELDS}
         if not form["worker_no"]:
-            raise APIError(400, "invalid_argument", "worker_no: 必填", field="worker_no")
+            raise APIError(400, "invalid_argument", "必填", field="worker_no")
         worker_no = self.int_argument("worker_no", form["worker_no"])
         effective = self.date_field(form, "effective_date")
         expiry = self.date_field(form, "expiry_date", required=False)
@@ -96,7 +96,7 @@ class ProjectContractsHandler(ContractBase):
         except ValueError:
             price = None
         if price is None:
-            raise APIError(400, "invalid_argument", "unit_price: 计量单价须为数字", field="unit_price")
+            raise APIError(400, "invalid_argument", "计量单价须为数字", field="unit_price")
         # Terms first, so a wrong date is reported before the (possibly large) file is looked at.
         contracts.check_terms(effective=effective, expiry=expiry, term_type=form["term_type"],
                               pay_unit=form["pay_unit"], unit_price=price)
@@ -162,7 +162,7 @@ class PersonContractsHandler(ContractBase):
         # cannot be probed.
         person = await people.by_worker_no(self.db, number, {"created_from": 1})
         if person is None or not await person_in_scope(self.db, self.principal, person):
-            raise APIError(404, "not_found", f"worker_no: 工人编号 {number} 不存在", field="worker_no")
+            raise APIError(404, "not_found", f"工人编号 {number} 不存在", field="worker_no")
         rows = await contracts.for_person(self.db, number)
         visible = await projects.visible_ids(self.db, self.principal, {c["project_id"] for c in rows})
         views = await self.views([c for c in rows if c["project_id"] in visible])

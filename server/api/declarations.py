@@ -62,7 +62,7 @@ class DeclarationsHandler(ReviewHandler):
         if self.request.method == "POST":
             length = self.request.headers.get("Content-Length")
             if length and (not length.isdigit() or int(length) > self.MAX_REQUEST):
-                raise APIError(413, "too_large", f"proof: 申报内容超过 {self.MAX_REQUEST // 1024 // 1024} MB 上限",
+                raise APIError(413, "too_large", f"申报内容超过 {self.MAX_REQUEST // 1024 // 1024} MB 上限",
                                field="proof")
             # Chunked uploads without a length are cut off at the same size.
             self.request.connection.set_max_body_size(self.MAX_REQUEST)
@@ -79,7 +79,7 @@ class DeclarationsHandler(ReviewHandler):
             parse_body_arguments(self.request.headers.get("Content-Type", ""), self.request.body,
                                  self.request.body_arguments, self.request.files, self.request.headers)
         except HTTPInputError:
-            raise APIError(400, "invalid_argument", "proof: 申报表单须以 multipart/form-data 提交", field="proof") from None
+            raise APIError(400, "invalid_argument", "申报表单须以 multipart/form-data 提交", field="proof") from None
         await self.check_captcha(self.get_body_argument("captcha_id", ""), self.get_body_argument("captcha", ""))
         raw = {name: self.get_body_argument(name, "") for name in declarations.DECLARED_FIELDS + (
             "applicant_name", "applicant_mobile", "applicant_email")}
@@ -93,7 +93,7 @@ class DeclarationsHandler(ReviewHandler):
     async def get(self):
         state = self.get_query_argument("state", "pending")
         if state not in ("pending", "decided"):
-            raise APIError(400, "invalid_argument", "state: 须为 pending（待审核）或 decided（已审核）", field="state")
+            raise APIError(400, "invalid_argument", "须为 pending（待审核）或 decided（已审核）", field="state")
         rows = await declarations.listing(self.db, decided=state == "decided", scope=self.scope)
         self.write_json({"declarations": [declaration_view(d) for d in rows], "count": len(rows)})
 
@@ -144,7 +144,7 @@ class DeclarationDecisionHandler(ReviewHandler):
         body = self.json_body()
         result = body.get("result")
         if result not in ("pass", "fail"):
-            raise APIError(400, "invalid_argument", "result: 请选择通过（pass）或不通过（fail）", field="result")
+            raise APIError(400, "invalid_argument", "请选择通过（pass）或不通过（fail）", field="result")
         opinion = self.optional_text(body, "opinion", max_length=500)
         outcome = await declarations.decide(
             self.db, declarations.declaration_id(decl_id), passed=result == "pass", opinion=opinion,

@@ -34,7 +34,7 @@ def device_view(device: dict, gateways: dict, live_counts: dict, *, window: floa
 
 
 def _bad(field: str, message: str):
-    raise APIError(400, "invalid_argument", f"{field}: {message}", field=field)
+    raise APIError(400, "invalid_argument", message, field=field)
 
 
 def monitor_filters(argument: Callable[[str], str | None]) -> dict:
@@ -140,7 +140,7 @@ _MONITOR_ROW = obj(
     id=STR, vendor_code=STR, device_id=STR, project_id=INT, project_name=STR, county=STR,
     environment=enum(*vocabulary.ENVIRONMENTS), environment_name=STR, supplier_id=nullable(STR), supplier_name=STR,
     install_place=STR, model=STR, online=BOOL, last_seen=nullable(DATETIME), silent=BOOL,
-    silent_hours=nullable(NUM), punches_today=INT, test_punches_today=INT, refusals=ANY_OBJ,
+    silent_hours=nullable(NUM), registered_hours=nullable(NUM), punches_today=INT, test_punches_today=INT, refusals=ANY_OBJ,
     refusal_messages=ANY_OBJ, refusals_total=INT)
 
 openapi = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 from bson import ObjectId
 
 from .. import access
+from ..domain.audit_actions import changes
+from ..domain.contact import mask_mobile
 from ..domain.site_clock import site_day
 from ..store import enterprises, fields
 from .base import APIError, APIHandler, requires
@@ -23,16 +25,19 @@ def object_id_or_404(value: str, field: str, what: str) -> ObjectId:
     """The id in a URL; a malformed id is reported exactly like a missing record."""
     oid = fields.parse_object_id(value)
     if oid is None:
-        raise APIError(404, "not_found", f"{field}: {what}不存在", field=field)
+        raise APIError(404, "not_found", f"{what}不存在", field=field)
     return oid
 
 
-def enterprise_view(doc: dict, unit_types: list[str] | None = None) -> dict:
-    out = {"id": str(doc["_id"])}
+def enterprise_view(doc: dict, unit_types: list[str] | None = None, *, unmasked: bool = False) -> dict:
+    """An enterprise as the API and pages show it; 负责人电话 masked unless asked and allowed (audited)."""
+    out = {"id": str(doc["_id"]), "masked": not unmasked}
     for f in enterprises.FIELDS:
         value = doc.get(f.key)
         if f.kind == "date":
             value = site_day(value)
+        elif f.key in enterprises.PERSONAL_PHONES and value and not unmasked:
+            value = mask_mobile(value)
         elif f.kind != "amount":
             value = value or ""
         out[f.key] = value
@@ -51,7 +56,7 @@ class _EnterpriseBase(APIHandler):
         own = self.scope().get("_id", oid)
         doc = await self.db.enterprises.find_one({"_id": oid}) if own == oid else None
         if doc is None:
-            raise APIError(404, "not_found", "enterprise_id: 企业不存在", field="enterprise_id")
+            raise APIError(404, "not_found", "企业不存在", field="enterprise_id")
         return doc
 
     def search_query(self) -> dict:
@@ -63,7 +68,7 @@ class _EnterpriseBase(APIHandler):
     def page_argument(self, name: str, default: int, maximum: int) -> int:
         number = self.int_argument(name, self.get_query_argument(name, str(default)))
         if not 1 <= number <= maximum:
-            raise APIError(400, "invalid_argument", f"{name}: 须在 1 到 {maximum} 之间", field=name)
+            raise APIError(400, "invalid_argument", f"须在 1 到 {maximum} 之间", field=name)
         return number
 
 
@@ -87,10 +92,13 @@ class EnterprisesHandler(_EnterpriseBase):
 class EnterpriseExportHandler(_EnterpriseBase):
     @requires("enterprises:read")
     async def get(self):
+        unmask = await self.wants_unmasked()
         rows, _ = await enterprises.search(self.db, self.search_query(), page=1, page_size=EXPORT_MAX)
+        if unmask:
+            await self.audit("enterprises_export_unmasked", None, rows=len(rows))
         types = await enterprises.unit_types_of(self.db, [r["_id"] for r in rows])
         headers = ["序号"] + [f.label for f in enterprises.FIELDS] + ["单位类型", "企业账号"]
-        views = (enterprise_view(r, types.get(r["_id"])) for r in rows)
+        views = (enterprise_view(r, types.get(r["_id"]), unmasked=unmask) for r in rows)
         data = [[i] + [v[f.key] for f in enterprises.FIELDS] + ["、".join(v["unit_types"]), v["account_username"] or ""]
                 for i, v in enumerate(views, 1)]
         self.send_download(xlsx_bytes("企业库", headers, data), export_filename("企业库"), XLSX_TYPE)
@@ -100,16 +108,18 @@ class EnterpriseHandler(_EnterpriseBase):
     @requires("enterprises:read")
     async def get(self, raw_id: str):
         doc = await self.load(raw_id)
+        unmask = await self.wants_unmasked()
+        if unmask:
+            await self.audit("enterprise_view_unmasked", {"enterprise_id": raw_id})
         types = await enterprises.unit_types_of(self.db, [doc["_id"]])
-        self.write_json(enterprise_view(doc, types.get(doc["_id"])))
+        self.write_json(enterprise_view(doc, types.get(doc["_id"]), unmasked=unmask))
 
     @requires("enterprises:write")
     async def patch(self, raw_id: str):
         doc = await self.load(raw_id)
         body = self.json_body()
         updated = await enterprises.update(self.db, doc["_id"], body, by=self.principal.name)
-        await self.audit("enterprise_edit", {"enterprise_id": raw_id},
-                         fields=sorted(k for k in body if k in enterprises.FIELD_KEYS))
+        await self.audit("enterprise_edit", {"enterprise_id": raw_id}, changes=changes(doc, updated))
         types = await enterprises.unit_types_of(self.db, [doc["_id"]])
         self.write_json(enterprise_view(updated, types.get(doc["_id"])))
 
@@ -118,7 +128,7 @@ class EnterpriseHandler(_EnterpriseBase):
         doc = await self.load(raw_id)
         # The library is city-wide: a project account removes only what it registered itself.
         if self.principal.role == "project" and doc.get("created_by") != self.principal.name:
-            await self.refuse(403, "forbidden", "enterprise_id: 只能删除本账号登记的企业")
+            await self.refuse(403, "forbidden", "只能删除本账号登记的企业")
         await enterprises.delete(self.db, doc["_id"])
         await self.audit("enterprise_delete", {"enterprise_id": raw_id}, credit_code=doc["credit_code"],
                          name=doc["name"])

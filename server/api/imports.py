@@ -18,7 +18,7 @@ class ImportJobHandler(APIHandler):
         job = await self.db.import_jobs.find_one({"_id": oid}, {"workbook": 0}) if oid else None
         # Only within the same project scope: another project's job looks exactly like a missing one.
         if job is None or not await projects.scoped(self.db, self.principal, job["project_id"], {"_id": 1}):
-            raise APIError(404, "not_found", f"job_id: 导入任务 {job_id} 不存在", field="job_id")
+            raise APIError(404, "not_found", f"导入任务 {job_id} 不存在", field="job_id")
         job = await roster_import.settle_if_stale(self.db, job)
         self.write_json({
             "job_id": str(job["_id"]), "project_id": job["project_id"], "state": job["state"],

@@ -39,7 +39,7 @@ class OutboxSendHandler(ReviewHandler):
     @requires("declarations:review")
     async def post(self):
         if not self.config.smtp_host:
-            raise APIError(409, "conflict", "smtp: 未配置邮件服务器（REALNAME_SMTP_HOST），邮件暂存于发件箱")
+            raise APIError(409, "conflict", "未配置邮件服务器（REALNAME_SMTP_HOST），邮件暂存于发件箱")
         counts = await outbox.deliver(self.db, self.config, retry_failed=True)
         await self.audit("outbox_send", None, **counts)
         self.write_json(counts)

@@ -1,21 +1,17 @@
 """The person library over HTTP; ID numbers and addresses masked unless the principal may and asks."""
 from __future__ import annotations
 
-from ..domain.contact import mask_mobile
+from ..domain.contact import mask_address, mask_mobile
 from ..domain.identity import mask_id_number
 from ..domain.nations import nation_name
 from .. import access
 from ..domain.person_card import PERSON_FIELDS
 from ..domain.site_clock import site_day
 from ..store import contracts as contract_store, people, projects, roster, roster_entries
-from .base import APIError, APIHandler, requires
+from .base import APIError, APIHandler, BaseHandler, requires
+from .exports import XLSX_TYPE, export_filename, xlsx_bytes
 from .openapi import (BOOL, DATE, DATETIME, INT, NUM, STR, arr, enum, nullable, obj, operation, path_param,
                       query_param)
-
-
-def mask_address(address: str) -> str:
-    # Keep the district so a supervisor can still see where someone is from.
-    return address[:6] + "*" * max(0, len(address) - 6) if address else ""
 
 
 def person_view(person: dict, *, unmasked: bool) -> dict:
@@ -91,7 +87,7 @@ class _PersonBase(APIHandler):
         number = self.int_argument("worker_no", worker_no)
         person = await people.by_worker_no(self.db, number, projection)
         if person is None or not await person_in_scope(self.db, self.principal, person):
-            raise APIError(404, "not_found", f"worker_no: 工人编号 {number} 不存在", field="worker_no")
+            raise APIError(404, "not_found", f"工人编号 {number} 不存在", field="worker_no")
         return person
 
 
@@ -105,16 +101,39 @@ class PersonHandler(_PersonBase):
         self.write_json(person_view(person, unmasked=unmask))
 
 
+async def search_people(handler: BaseHandler, *, skip: int, limit: int) -> tuple[list[dict], int]:
+    """The people ?q= names, within the caller's scope (a full ID number searches the whole library)."""
+    q = handler.get_query_argument("q", "").strip()[:40]
+    scope = None if len(q) == 18 else await scope_worker_nos(handler.db, handler.principal)
+    return await people.search(handler.db, q, worker_nos=scope, skip=skip, limit=limit)
+
+
+EXPORT_MAX = 20_000
+EXPORT_HEADERS = ("工人编号", "姓名", "身份证号码", "性别", "民族", "出生日期", "住址", "手机号码", "证件核对", "入库时间")
+
+
+class PeopleExportHandler(APIHandler):
+    @requires("people:read")
+    async def get(self):
+        """人员库导出: the rows the search shows, masked unless ?unmask=true (people:unmask, audited)."""
+        unmask = await self.wants_unmasked()
+        rows, _ = await search_people(self, skip=0, limit=EXPORT_MAX)
+        await self.audit("people_export_unmasked" if unmask else "people_export", None, rows=len(rows))
+        views = [person_view(p, unmasked=unmask) for p in rows]
+        data = [[v["worker_no"], v["name"], v["id_number"], v["sex"], v["nation"], v["birth_date"], v["address"],
+                 v["phone"], "待复核" if "area_code_unknown" in v["id_warnings"] else "", v["created_at"]]
+                for v in views]
+        self.send_download(xlsx_bytes("人员库", list(EXPORT_HEADERS), data), export_filename("人员库"), XLSX_TYPE)
+
+
 class PeopleHandler(APIHandler):
     @requires("people:read")
     async def get(self):
         """人员库查询: worker number, full ID number (library-wide: whoever holds the card may find the
         person to enter them) or name prefix (within scope); always masked."""
-        q = self.get_query_argument("q", "").strip()[:40]
         page = self.int_argument("page", self.get_query_argument("page", "1")) or 1
         per_page = min(max(self.int_argument("per_page", self.get_query_argument("per_page", "50")), 1), 200)
-        scope = None if len(q) == 18 else await scope_worker_nos(self.db, self.principal)
-        rows, total = await people.search(self.db, q, worker_nos=scope, skip=(page - 1) * per_page, limit=per_page)
+        rows, total = await search_people(self, skip=(page - 1) * per_page, limit=per_page)
         self.write_json({"total": total, "page": page, "per_page": per_page,
                          "people": [person_view(p, unmasked=False) for p in rows]})
 
@@ -125,6 +144,8 @@ class PeopleHandler(APIHandler):
         raw = {name: self.optional_text(body, name, 120) for name in PERSON_FIELDS + ("id_number",)}
         person = await people.create_person(self.db, raw, source={
             "by": self.principal.name, "project_id": self.principal.project_id})
+        await self.audit("person_add", {"worker_no": person["worker_no"]}, name=person.get("name", ""),
+                         id_number=mask_id_number(person["id_number"]))
         self.set_header("Location", f"/api/people/{person['worker_no']}")
         self.write_json(person_view(person, unmasked=False), status=201)
 
@@ -136,7 +157,8 @@ class PersonHistoryHandler(_PersonBase):
         self.write_json(await person_history(self.db, self.principal, person))
 
 
-default_handlers = [(r"/api/people", PeopleHandler), (r"/api/people/([0-9]+)", PersonHandler),
+default_handlers = [(r"/api/people", PeopleHandler), (r"/api/people/export", PeopleExportHandler),
+                    (r"/api/people/([0-9]+)", PersonHandler),
                     (r"/api/people/([0-9]+)/history", PersonHistoryHandler)]
 
 PERSON = obj(["worker_no", "name", "id_number", "masked"], worker_no=INT, name=STR, id_number=STR, sex=STR,
@@ -158,6 +180,10 @@ openapi = {
                           body=obj(["id_number", "name"], id_number=STR, name=STR, sex=enum("男", "女", ""), nation=STR,
                                    birth_date=STR, address=STR, phone=STR),
                           response=PERSON)},
+    "/api/people/export": {"get": operation(
+        "人员库导出 Excel（与查询相同的范围；默认脱敏，unmask=true 需权限并记入审计）", tag="人员库",
+        params=[query_param("q", STR, "工人编号 / 身份证号码 / 姓名"), query_param("unmask", enum("true", "false"))],
+        errors=(400, 401, 403), download=XLSX_TYPE)},
     "/api/people/{worker_no}": {"get": operation(
         "人员库：一名人员（默认脱敏；unmask=true 需权限并记入审计）", tag="人员库",
         params=[path_param("worker_no"), query_param("unmask", enum("true", "false"))], response=PERSON)},

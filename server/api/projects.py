@@ -5,6 +5,7 @@ from __future__ import annotations
 from bson import ObjectId
 
 from .. import access
+from ..domain.audit_actions import changes
 from ..domain import vocabulary
 from ..store import projects, punches, qualification
 from ..domain.site_clock import site_today
@@ -31,7 +32,7 @@ class ProjectScopedHandler(APIHandler):
     def filter_argument(self, name: str, options: tuple[str, ...]) -> str:
         value = self.get_query_argument(name, "").strip()
         if value and value not in options:
-            raise APIError(400, "invalid_argument", f"{name}: 须为 {'、'.join(options)} 之一", field=name)
+            raise APIError(400, "invalid_argument", f"须为 {'、'.join(options)} 之一", field=name)
         return value
 
 
@@ -99,8 +100,9 @@ class ProjectHandler(ProjectScopedHandler):
     async def patch(self, project_id: str):
         pid = await self.project_id(project_id)
         body = self.json_body()
+        before = await projects.get(self.db, pid)
         project = await projects.update(self.db, pid, body, may_move_county=access.may_move_county(self.principal))
-        await self.audit("project_edit", {"project_id": pid}, fields=sorted(body))
+        await self.audit("project_edit", {"project_id": pid}, changes=changes(before, project))
         self.write_json(projects.view(project, full=True))
 
 
@@ -111,7 +113,7 @@ class ProjectStatusHandler(ProjectScopedHandler):
         body = self.json_body()
         status = self.text_field(body, "status")
         if status == vocabulary.PROJECT_CANCELLED and not self.principal.may("projects:manage"):
-            await self.refuse(403, "forbidden", "status: 注销项目须由监管方操作")
+            await self.refuse(403, "forbidden", "注销项目须由监管方操作")
         day = self.date_field(body, "date", required=False) or site_today()
         reason = self.optional_text(body, "reason", max_length=200)
         project = await projects.change_status(self.db, pid, status=status, day=day, reason=reason,

@@ -7,7 +7,7 @@ import re
 
 from ..domain.identity import mask_id_number
 from ..domain.rules import RuleError
-from ..domain.site_clock import site_day
+from ..domain.site_clock import site_day, site_today
 from ..store import fields, roster_entries, roster_import
 from .csrf import MULTIPART
 from .transport import upload_body_limit
@@ -40,16 +40,16 @@ def worker_numbers(value, name: str = "worker_nos") -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise APIError(400, "invalid_argument", f"{name}: 请至少填写一个工人编号", field=name)
+        raise APIError(400, "invalid_argument", "请至少填写一个工人编号", field=name)
     if len(value) > MAX_BATCH:
-        raise APIError(400, "invalid_argument", f"{name}: 一次最多 {MAX_BATCH} 人", field=name)
+        raise APIError(400, "invalid_argument", f"一次最多 {MAX_BATCH} 人", field=name)
     numbers = []
     for v in value:
         if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit())):
-            raise APIError(400, "invalid_argument", f"{name}: 工人编号须为数字（{str(v)[:20]}）", field=name)
+            raise APIError(400, "invalid_argument", f"工人编号须为数字（{str(v)[:20]}）", field=name)
         number = int(v)
         if not 1 <= number <= 0xFFFFFFFF:
-            raise APIError(400, "invalid_argument", f"{name}: 工人编号超出范围（{number}）", field=name)
+            raise APIError(400, "invalid_argument", f"工人编号超出范围（{number}）", field=name)
         if number not in numbers:
             numbers.append(number)
     return numbers
@@ -62,7 +62,7 @@ class _ProjectRoster(APIHandler):
     def filters(self) -> dict:
         status = self.get_query_argument("status", "in_site")
         if status not in roster_entries.STATUSES:
-            raise APIError(400, "invalid_argument", "status: 须为 in_site、exited 或 all", field="status")
+            raise APIError(400, "invalid_argument", "须为 in_site、exited 或 all", field="status")
         out = {"q": self.get_query_argument("q", "")[:40], "status": status,
                "job": self.get_query_argument("job", "")[:40]}
         for name in ("unit_id", "team_id"):
@@ -107,7 +107,11 @@ class RosterHandler(_ProjectRoster):
                 if len(numbers) == 1 or exc.field != "worker_no":
                     raise
                 results.append({"worker_no": number, "ok": False, "field": exc.field, "message": exc.message})
-        entered = sum(r["ok"] for r in results)
+        entered = [r["worker_no"] for r in results if r["ok"]]
+        if entered:
+            await self.audit("roster_entry", {"project_id": project["_id"]}, worker_nos=entered, team_id=str(team_id),
+                             job=job, entry_date=(entry_date or site_today()).isoformat())
+        entered = len(entered)
         self.write_json({"entered": entered, "failed": len(results) - entered, "results": results})
 
 
@@ -131,7 +135,11 @@ class RosterExitHandler(_ProjectRoster):
                                                  exit_date=exit_date)
         if len(results) == 1 and not results[0]["ok"]:
             raise RuleError(results[0]["field"], results[0]["message"])
-        exited = sum(r["ok"] for r in results)
+        exited = [r["worker_no"] for r in results if r["ok"]]
+        if exited:
+            await self.audit("roster_exit", {"project_id": project["_id"]}, worker_nos=exited,
+                             exit_date=(exit_date or site_today()).isoformat())
+        exited = len(exited)
         self.write_json({"exited": exited, "failed": len(results) - exited, "results": results})
 
 
@@ -175,6 +183,7 @@ class RosterImportHandler(_ProjectRoster):
         data, _ = self.uploaded_file("file", max_bytes=IMPORT_MAX_BYTES, kinds=("xlsx",))
         job_id = await roster_import.start_import(self.db, project_id=project["_id"], data=data,
                                                   by=self.principal.name)
+        await self.audit("roster_import", {"project_id": project["_id"]}, job_id=str(job_id), bytes=len(data))
         url = f"/api/imports/{job_id}"
         self.set_header("Location", url)
         self.write_json({"job_id": str(job_id), "job_url": url, "state": "queued", "total": None}, status=202)

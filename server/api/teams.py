@@ -5,6 +5,7 @@ the reason, as the guide forbids editing, deleting, entering or exiting them.
 """
 from __future__ import annotations
 
+from ..domain.audit_actions import changes
 from ..domain import vocabulary
 from ..store import fields, teams, units
 from .base import requires
@@ -61,9 +62,11 @@ class TeamHandler(ProjectScopedHandler):
     async def patch(self, raw_pid: str, raw_id: str):
         pid, team_id = await self.project_record(raw_pid, raw_id, "team_id", "班组")
         body = self.json_body()
+        before = await teams.get(self.db, pid, team_id)
         await teams.update(self.db, pid, team_id, body)
-        await self.audit("team_edit", {"project_id": pid, "team_id": raw_id}, fields=sorted(map(str, body))[:20])
-        self.write_json(teams.view(await teams.detail(self.db, pid, team_id)))
+        after = await teams.detail(self.db, pid, team_id)
+        await self.audit("team_edit", {"project_id": pid, "team_id": raw_id}, changes=changes(before, after))
+        self.write_json(teams.view(after))
 
     @requires("workforce:write")
     async def delete(self, raw_pid: str, raw_id: str):

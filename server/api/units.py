@@ -6,6 +6,7 @@ may unmask personal data and asks to (?unmask=true), which is audited.
 """
 from __future__ import annotations
 
+from ..domain.audit_actions import changes
 from ..domain import vocabulary
 from ..store import units
 from .base import requires
@@ -68,9 +69,11 @@ class UnitHandler(ProjectScopedHandler):
     async def patch(self, raw_pid: str, raw_id: str):
         pid, unit_id = await self.project_record(raw_pid, raw_id, "unit_id", "参建单位")
         body = self.json_body()
+        before = await units.get(self.db, pid, unit_id)
         await units.update(self.db, pid, unit_id, body)
-        await self.audit("unit_edit", {"project_id": pid, "unit_id": raw_id}, fields=sorted(map(str, body))[:20])
-        self.write_json(units.view(await units.detail(self.db, pid, unit_id)))
+        after = await units.detail(self.db, pid, unit_id)
+        await self.audit("unit_edit", {"project_id": pid, "unit_id": raw_id}, changes=changes(before, after))
+        self.write_json(units.view(after))
 
     @requires("workforce:write")
     async def delete(self, raw_pid: str, raw_id: str):

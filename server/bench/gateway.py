@@ -40,13 +40,18 @@ VENDOR = "BENCH"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument("--devices", type=int, default=500,
+                        help="devices punching at once in the sustained-rate windows (default 500)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each sustained-rate window")
-    parser.add_argument("--idle-devices", type=int, default=10_000)
-    parser.add_argument("--idle-seconds", type=float, default=60.0)
-    parser.add_argument("--heartbeat-interval", type=float, default=30.0)
-    parser.add_argument("--photo-kb", type=float, default=10.0)
-    parser.add_argument("--ceiling-punches", type=int, default=20_000)
+    parser.add_argument("--idle-devices", type=int, default=10_000,
+                        help="connections held open, heartbeating only, for the idle figures (default 10000)")
+    parser.add_argument("--idle-seconds", type=float, default=60.0,
+                        help="how long the idle connections are held and measured (default 60)")
+    parser.add_argument("--heartbeat-interval", type=float, default=30.0,
+                        help="seconds between heartbeats of each idle device (default 30)")
+    parser.add_argument("--photo-kb", type=float, default=10.0, help="size of each punch photo in KB (default 10)")
+    parser.add_argument("--ceiling-punches", type=int, default=20_000,
+                        help="punches sent as fast as possible to find the ceiling rate (default 20000)")
     add_output_arguments(parser)
 
 

@@ -13,11 +13,30 @@ import datetime as dt
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ..simulator.options import FleetOptions
+from ..store import devices
 from ..store.db import utcnow
+
+# `realname simulate` with no options drives these (its default vendor code and device ids), on the
+# first demo project, so it runs against the demo without taking over the demo's own JMDEMO devices.
+SIMULATOR_PROJECT = 1
 
 # device number -> hours since it was last seen
 LAST_SEEN_HOURS = {24: 4 * 24, 23: 3 * 24 + 5, 22: 20}
 REFUSALS = [("not_entered", "人员未进场", 3), ("unknown_worker", "工人编号不存在", 1)]
+
+
+async def seed_simulator_devices(db: AsyncDatabase, project_id: int = SIMULATOR_PROJECT) -> int:
+    """Register the simulator's default devices (SIMVENDOR/SIM-0001…); returns how many were new."""
+    defaults = FleetOptions("", 0)
+    added = 0
+    for number in range(defaults.first_device, defaults.first_device + defaults.devices):
+        device_id = defaults.device_id(number)
+        if await devices.find_active(db, defaults.vendor_code, device_id) is None:
+            await devices.register(db, project_id=project_id, vendor_code=defaults.vendor_code, device_id=device_id,
+                                   registered_by="simulator", install_place="模拟设备（realname simulate）")
+            added += 1
+    return added
 
 
 async def seed_device_states(db: AsyncDatabase, *, vendor_code: str, device_prefix: str) -> int:

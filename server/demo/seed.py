@@ -146,6 +146,7 @@ async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = hi
     _progress(f"contracts: {await seed_contracts(db)} added")
     from .enterprises_demo import seed_enterprise_details  # every 企业库 field, each unit's 项目经理
     _progress(f"enterprise library: {await seed_enterprise_details(db)}")
+    _progress(f"devices for `realname simulate`'s defaults: {await devices_demo.seed_simulator_devices(db)} added")
     counts = {name: await db[name].count_documents({}) for name in ("projects", "enterprises", "units", "teams",
                                                                      "people", "roster", "devices")}
     _progress("demo city: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -38,6 +38,11 @@ def mask_mobile(mobile: str) -> str:
     return mobile[:3] + "****" + mobile[-4:] if len(mobile) == 11 else "*" * len(mobile)
 
 
+def mask_address(address: str) -> str:
+    # Keep the district so a supervisor can still see where someone is from.
+    return address[:6] + "*" * max(0, len(address) - 6) if address else ""
+
+
 def mask_email(email: str) -> str:
     local, _, domain = email.partition("@")
     return (local[:1] + "***@" + domain) if domain else "***"

@@ -37,6 +37,15 @@ def site_day(moment: dt.datetime | None) -> dt.date | None:
     return moment.astimezone(SITE_TZ).date()
 
 
+def site_time_text(moment: dt.datetime | None) -> str:
+    """A moment as people on site read it, "YYYY-MM-DD HH:MM:SS" (naive = UTC); "" for None."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def site_midnight(day: dt.date) -> dt.datetime:
     """The first moment of a site day: how days are stored."""
     return dt.datetime.combine(day, dt.time(), SITE_TZ)

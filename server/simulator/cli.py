@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 
+from ..config import Config
 from .fleet import run_fleet
 from .options import FleetOptions
 from .summary import FleetSummary
@@ -49,12 +50,18 @@ def _probability(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = FleetOptions("", 0)
-    parser.add_argument("--devices", type=_non_negative(int), required=True, help="number of simulated devices")
-    parser.add_argument("--gateway", type=parse_gateway, required=True, metavar="HOST:PORT", help="device gateway address")
+    parser.add_argument("--devices", type=_non_negative(int), default=d.devices,
+                        help=f"number of simulated devices (default {d.devices})")
+    parser.add_argument("--gateway", type=parse_gateway, default=None, metavar="HOST:PORT",
+                        help="device gateway address (default 127.0.0.1 and REALNAME_GATEWAY_PORT)")
     parser.add_argument("--punches-per-device", type=_non_negative(int), default=d.punches_per_device, metavar="K",
                         help="848 punches per device (0 with --forever or --duration: no limit)")
-    parser.add_argument("--vendor-code", default=d.vendor_code, help="vendor code of every device (registered beforehand)")
-    parser.add_argument("--device-prefix", default=d.device_prefix, help="device id = PREFIX + 4-digit number")
+    parser.add_argument("--vendor-code", default=d.vendor_code,
+                        help=f"vendor code of every device, registered beforehand (default {d.vendor_code}: "
+                             f"seed-demo registers {d.device_id(d.first_device)}…{d.device_id(d.devices)} for it on "
+                             "demo project 1, apart from the demo's own JMDEMO devices)")
+    parser.add_argument("--device-prefix", default=d.device_prefix,
+                        help=f"device id = PREFIX + 4-digit number (default {d.device_prefix})")
     parser.add_argument("--first-device", type=_non_negative(int), default=d.first_device, help="number of the first device")
     parser.add_argument("--interval", type=_non_negative(float), default=d.interval, metavar="SECONDS",
                         help="between punches of one device; 0 = as fast as acknowledgements come")
@@ -80,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> FleetOptions:
-    host, port = args.gateway
+    host, port = args.gateway or ("127.0.0.1", Config.from_env().gateway_port)
     return FleetOptions(
         gateway_host=host, gateway_port=port, devices=args.devices, punches_per_device=args.punches_per_device,
         vendor_code=args.vendor_code, device_prefix=args.device_prefix, first_device=args.first_device,

@@ -12,9 +12,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ..access import ROLES
+from ..domain.rules import RuleError
 from ..domain.vocabulary import COUNTIES
 from . import audit, sessions
 from .db import utcnow
+
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 # Initial passwords are read off a screen or a letter: no look-alike characters.
 _READABLE = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -22,8 +24,8 @@ _READABLE = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
 
 
-class AccountError(ValueError):
-    """A refusal with a Chinese reason naming the field, shown as is to the operator or user."""
+class AccountError(RuleError):
+    """A refusal of an account change: the field to correct and a Chinese reason."""
 
 
 class WrongPassword(AccountError):
@@ -58,12 +60,12 @@ test@12345 aa123456789 a123456789 a1234567890 123456789a 1234567890a 123qweasd! 
 
 def _password_problem(password: str) -> str | None:
     if len(password) < PASSWORD_MIN:
-        return f"new_password: 密码至少 {PASSWORD_MIN} 位"
+        return f"密码至少 {PASSWORD_MIN} 位"
     classes = sum(bool(re.search(pattern, password)) for pattern in (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]"))
     if classes < 3:
-        return "new_password: 密码须包含大写字母、小写字母、数字、符号中的至少三类"
+        return "密码须包含大写字母、小写字母、数字、符号中的至少三类"
     if password.lower() in COMMON_PASSWORDS or len(set(password.lower())) < 5:
-        return "new_password: 密码过于常见或重复字符过多，请换一个"
+        return "密码过于常见或重复字符过多，请换一个"
     return None
 
 
@@ -73,39 +75,39 @@ async def create_account(db: AsyncDatabase, *, username: str, role: str, project
                          enterprise_id: ObjectId | None = None) -> tuple[dict, str | None]:
     """Returns the account and, when no password was given, the generated one (shown once, never stored)."""
     if not USERNAME.match(username or ""):
-        raise AccountError("username: 用户名须为 3–64 位字母、数字或 _ . @ -")
+        raise AccountError("username", "用户名须为 3–64 位字母、数字或 _ . @ -")
     if role not in ROLES:
-        raise AccountError(f"role: 角色须为 {', '.join(ROLES)} 之一")
+        raise AccountError("role", f"角色须为 {', '.join(ROLES)} 之一")
     if role == "project":
         if project_id is None:
-            raise AccountError("project: 项目账号须指定项目")
+            raise AccountError("project", "项目账号须指定项目")
         if await db.projects.find_one({"_id": project_id}, {"_id": 1}) is None:
-            raise AccountError(f"project: 项目 {project_id} 不存在")
+            raise AccountError("project", f"项目 {project_id} 不存在")
     elif project_id is not None:
-        raise AccountError("project: 只有项目账号可以指定项目")
+        raise AccountError("project", "只有项目账号可以指定项目")
     if county is not None:
         if role != "supervisor":
-            raise AccountError("county: 只有监管账号可以限定区县")
+            raise AccountError("county", "只有监管账号可以限定区县")
         if county not in COUNTIES:
-            raise AccountError(f"county: 区县须为 {', '.join(COUNTIES)} 之一")
+            raise AccountError("county", f"区县须为 {', '.join(COUNTIES)} 之一")
     # A supplier or enterprise account acts for exactly one supplier / enterprise record.
     for needed_role, key, value in (("supplier", "supplier", supplier_id), ("enterprise", "enterprise", enterprise_id)):
         if role == needed_role and value is None:
-            raise AccountError(f"{key}: {needed_role} 账号须指定所属{'供应商' if key == 'supplier' else '企业'}")
+            raise AccountError(key, f"{needed_role} 账号须指定所属{'供应商' if key == 'supplier' else '企业'}")
         if role != needed_role and value is not None:
-            raise AccountError(f"{key}: 只有 {needed_role} 账号可以指定")
+            raise AccountError(key, f"只有 {needed_role} 账号可以指定")
     generated = None
     if password is None:
         password = generated = initial_password()
     elif (problem := _password_problem(password)) is not None:
-        raise AccountError(problem.replace("new_password", "password"))
+        raise AccountError("password", problem)
     account = {"username": username, "role": role, "project_id": project_id, "county": county,
                "supplier_id": supplier_id, "enterprise_id": enterprise_id, "password_hash": _hasher.hash(password), "must_change_password": must_change_password,
                "disabled": False, "created_at": utcnow(), "tokens": []}
     try:
         await db.accounts.insert_one(account)
     except DuplicateKeyError:
-        raise AccountError(f"username: 用户名 {username} 已存在") from None
+        raise AccountError("username", f"用户名 {username} 已存在") from None
     return account, generated
 
 
@@ -137,11 +139,11 @@ _DUMMY_HASH = _hasher.hash("not-a-password-0")
 async def change_password(db: AsyncDatabase, username: str, old_password: str, new_password: str) -> None:
     account = await by_username(db, username)
     if account is None or not verify_password(account, old_password or ""):
-        raise WrongPassword("old_password: 原密码不正确")
+        raise WrongPassword("old_password", "原密码不正确")
     if (problem := _password_problem(new_password or "")) is not None:
-        raise AccountError(problem)
+        raise AccountError("new_password", problem)
     if new_password == old_password:
-        raise AccountError("new_password: 新密码不能与原密码相同")
+        raise AccountError("new_password", "新密码不能与原密码相同")
     await db.accounts.update_one({"username": username}, {"$set": {
         "password_hash": _hasher.hash(new_password), "must_change_password": False, "password_changed_at": utcnow()}})
     await audit.record(db, actor=username, action="password_change", target={"username": username})
@@ -160,7 +162,7 @@ async def issue_token(db: AsyncDatabase, username: str, label: str = "", *, acto
         entry["keep_on_password_change"] = True
     result = await db.accounts.update_one({"username": username}, {"$push": {"tokens": entry}})
     if result.matched_count == 0:
-        raise AccountError(f"username: 账号 {username} 不存在")
+        raise AccountError("username", f"账号 {username} 不存在")
     await audit.record(db, actor=actor, action="token_issue", target={"username": username},
                        detail={"label": label, "token_id": token_id(entry), "keep_on_password_change": keep_on_password_change})
     return token
@@ -179,7 +181,7 @@ def token_views(account: dict) -> list[dict]:
 async def _must_exist(db: AsyncDatabase, username: str) -> dict:
     account = await by_username(db, username)
     if account is None:
-        raise AccountError(f"username: 账号 {username} 不存在")
+        raise AccountError("username", f"账号 {username} 不存在")
     return account
 
 
@@ -190,7 +192,7 @@ async def revoke_tokens(db: AsyncDatabase, username: str, *, actor: str, reason:
     removed = [t for t in account.get("tokens", [])
                if (only is None or token_id(t) == only) and not (keep_marked and t.get("keep_on_password_change"))]
     if only is not None and not removed:
-        raise AccountError(f"token_id: 账号 {username} 没有令牌 {only}")
+        raise AccountError("token_id", f"账号 {username} 没有令牌 {only}")
     if removed:
         await db.accounts.update_one({"username": username},
                                      {"$pull": {"tokens": {"hash": {"$in": [t["hash"] for t in removed]}}}})

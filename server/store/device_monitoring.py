@@ -137,6 +137,10 @@ def is_silent(online: bool, last_seen: dt.datetime | None, created_at: dt.dateti
     return not online and reference is not None and now - _aware(reference) > SILENT_AFTER
 
 
+def _hours_since(moment: dt.datetime, now: dt.datetime) -> float:
+    return round((now - _aware(moment)).total_seconds() / 3600, 1)
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
@@ -168,7 +172,7 @@ async def monitor(db: AsyncDatabase, scope: DeviceScope, *, window: float, proje
         environment = "test" if device.get("environment") == "test" else "production"
         reasons = refusals.get(key, {})
         supplier = suppliers.get(device.get("supplier_id"), {})
-        reference = last_seen or device.get("created_at")
+        created = device.get("created_at")
         rows.append({
             "id": str(device["_id"]), "vendor_code": device["vendor_code"], "device_id": device["device_id"],
             "project_id": device["project_id"], "project_name": project.get("name", ""),
@@ -179,8 +183,10 @@ async def monitor(db: AsyncDatabase, scope: DeviceScope, *, window: float, proje
             "install_place": device.get("install_place", ""), "model": device.get("model", ""),
             "online": online, "last_seen": last_seen,
             "silent": is_silent(online, last_seen, device.get("created_at"), now),
-            "silent_hours": None if online or reference is None else
-            round((now - _aware(reference)).total_seconds() / 3600, 1),
+            # Hours without data count from when it was last seen; a device never seen has none, only
+            # the hours since registration (one state per row: 从未上线, never "从未上线" and "已 N 小时无数据").
+            "silent_hours": None if online or last_seen is None else _hours_since(last_seen, now),
+            "registered_hours": None if last_seen is not None or created is None else _hours_since(created, now),
             "punches_today": today.get(key, {}).get(False, 0),
             "test_punches_today": today.get(key, {}).get(True, 0),
             "refusals": {reason: v["count"] for reason, v in sorted(reasons.items())},

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ..domain import vocabulary
+from ..domain.contact import mask_mobile
 from ..domain.identity import check_credit_code
 from ..domain.rules import Conflict, NotFound, RuleError
 from . import accounts, fields
@@ -61,6 +62,8 @@ FIELDS: tuple[Field, ...] = (
     Field("contact_name", "负责人", max_length=50, placeholder="企业负责人姓名"),
     Field("contact_phone", "负责人电话", "phone", placeholder="负责人联系电话"),
 )
+# A person's phone (负责人), masked in views and exports like every personal datum; office and fax are the firm's.
+PERSONAL_PHONES = ("contact_phone",)
 FIELD_KEYS = tuple(f.key for f in FIELDS)
 _LICENSE_NO = re.compile(r"^[0-9A-Za-z\-]{1,30}$")
 
@@ -149,6 +152,8 @@ async def update(db: AsyncDatabase, enterprise_id: ObjectId, body: dict, *, by: 
     for f in FIELDS:
         if f.key not in body:
             continue
+        if f.key in PERSONAL_PHONES and current.get(f.key) and body[f.key] == mask_mobile(current[f.key]):
+            continue  # shown masked (负责人电话); sent back unchanged, it means "keep it"
         value = _read(body, f, required=f.required)
         if value is None or value == "":
             clears.append(f.key)
@@ -236,5 +241,5 @@ async def issue_account(db: AsyncDatabase, enterprise_id: ObjectId) -> tuple[dic
     except accounts.AccountError as exc:
         await db.enterprises.update_one({"_id": enterprise_id}, {"$unset": {"account_username": "",
                                                                             "account_issued_at": ""}})
-        raise Conflict("enterprise_id", str(exc).split(": ", 1)[-1]) from None
+        raise Conflict("enterprise_id", exc.message) from None
     return account, password

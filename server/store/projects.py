@@ -201,7 +201,7 @@ async def issue_account(db: AsyncDatabase, project_id: int) -> tuple[str, str]:
             account, password = await accounts.create_account(db, username=username, role="project",
                                                               project_id=project_id, must_change_password=True)
         except accounts.AccountError as exc:
-            if "已存在" in str(exc):
+            if "已存在" in exc.message:
                 continue  # taken meanwhile by another issue
             raise
         return account["username"], password

@@ -84,8 +84,7 @@ async def register(db: AsyncDatabase, body: dict) -> tuple[dict, dict]:
         account, _ = await accounts.create_account(db, username=username, role="supplier", password=password,
                                                    must_change_password=False, supplier_id=supplier_id)
     except accounts.AccountError as exc:
-        field, _, message = str(exc).partition(": ")
-        raise RuleError(field, message) from None
+        raise RuleError(exc.field, exc.message) from None
     doc = {"_id": supplier_id, "name": name, "credit_code": check.code, "vendor_code": vendor_code,
            **values, "username": username, "scopes": [], "created_at": utcnow()}
     try:

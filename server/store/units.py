@@ -14,6 +14,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain import vocabulary
+from ..domain.contact import mask_mobile
 from ..domain.identity import check_credit_code, mask_id_number
 from ..domain.rules import Conflict, NotFound, RuleError
 from ..domain.site_clock import site_day
@@ -40,6 +41,9 @@ def _manager_details(body: dict, current: dict | None = None) -> dict:
     id_type = fields.choice(body, "manager_id_type", "项目经理证件类型", ID_TYPES)
     if id_type is not None:
         out["manager_id_type"] = id_type
+    if current.get("manager_phone") and body.get("manager_phone") == mask_mobile(current["manager_phone"]):
+        # Shown masked like the ID number below; sent back unchanged, it means "keep the phone".
+        body = {k: v for k, v in body.items() if k != "manager_phone"}
     phone = fields.phone(body, "manager_phone", "项目经理电话")
     if phone is not None:
         out["manager_phone"] = phone
@@ -249,15 +253,15 @@ async def list_units(db: AsyncDatabase, project_id: int, *, unit_type: str = "",
 
 
 def view(unit: dict, *, unmasked: bool = False) -> dict:
-    """A unit as the API and pages show it; the 项目经理 ID number masked unless asked and allowed."""
-    number = unit.get("manager_id_number", "")
+    """A unit as the API and pages show it; the 项目经理 ID number and phone masked unless asked and allowed."""
+    number, phone = unit.get("manager_id_number", ""), unit.get("manager_phone", "")
     return {
         "id": str(unit["_id"]), "project_id": unit["project_id"], "enterprise_id": str(unit["enterprise_id"]),
         "enterprise_name": unit.get("enterprise_name", ""), "credit_code": unit.get("_credit_code", ""),
         "unit_type": unit["unit_type"], "manager_name": unit.get("manager_name", ""),
         "manager_id_type": unit.get("manager_id_type", ""),
         "manager_id_number": number if unmasked else mask_id_number(number),
-        "manager_phone": unit.get("manager_phone", ""), "status": state(unit),
+        "manager_phone": phone if unmasked or not phone else mask_mobile(phone), "status": state(unit),
         "entry_date": site_day(unit.get("entry_date")), "exit_date": site_day(unit.get("exit_date")),
         "people_in_site": unit.get("_people", 0), "masked": not unmasked,
     }

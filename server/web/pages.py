@@ -22,6 +22,7 @@ from .. import access
 from ..api.base import APIError, BaseHandler
 from ..api.transport import PLAIN_HTTP_REFUSAL, session_cookie_secure
 from ..store.accounts import PASSWORD_RULE
+from ..domain.field_labels import label_of
 
 HERE = os.path.dirname(__file__)
 
@@ -86,7 +87,9 @@ class PageHandler(BaseHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, APIError):
-            message = exc.message
+            # A page's refusal stands alone: the field's Chinese name in front, never its code.
+            label = label_of(exc.field)
+            message = f"{label}：{exc.message}" if label else exc.message
         elif status_code == 404:
             message = "页面不存在"
         elif isinstance(exc, HTTPError) and status_code < 500:

@@ -11,9 +11,10 @@ import urllib.parse
 
 from tornado.web import HTTPError
 
-from ..api.people import person_history, person_in_scope, person_view, scope_worker_nos
+from ..api.people import person_history, person_in_scope, person_view, search_people
 from ..domain.nations import NATIONS
 from ..store import people
+from .device_pages import export_link
 from .pages import PageHandler
 
 PER_PAGE = 50
@@ -25,14 +26,12 @@ class PeoplePage(PageHandler):
     async def get(self):
         q = self.query("q")[:40]
         page = int(self.query("page")) if self.query("page").isdigit() and int(self.query("page")) > 0 else 1
-        # A full ID number searches the whole library (whoever holds the card may find the person to
-        # enter them); anything else stays within the principal's projects.
-        scope = None if len(q) == 18 else await scope_worker_nos(self.db, self.principal)
-        rows, total = await people.search(self.db, q, worker_nos=scope, skip=(page - 1) * PER_PAGE, limit=PER_PAGE)
+        rows, total = await search_people(self, skip=(page - 1) * PER_PAGE, limit=PER_PAGE)
         self.render_page("people.html", q=q, rows=[person_view(p, unmasked=False) for p in rows], total=total,
                          page=page, pages=max(1, -(-total // PER_PAGE)),
                          page_url=lambda n: "/people?" + urllib.parse.urlencode({"q": q, "page": n}),
-                         nations=sorted(NATIONS.items()), may_add=self.principal.may("workforce:write"))
+                         nations=sorted(NATIONS.items()), may_add=self.principal.may("workforce:write"),
+                         export_url=export_link(self, "/api/people/export", ("q",)))
 
 
 class PersonPage(PageHandler):

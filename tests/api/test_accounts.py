@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from server.store import accounts, devices
-from support import CAPTCHA_ANSWER, PASSWORD, WebThread, build_site, run_async
+from support import refusal_names_field, CAPTCHA_ANSWER, PASSWORD, WebThread, build_site, run_async
 
 def captcha(web, ip=None) -> str:
     status, body, _ = web.request("GET", "/api/captcha", ip=ip)
@@ -47,9 +47,10 @@ def test_login_me_logout(web, make_account, sdb):
 def test_captcha_is_required_checked_and_single_use(web, make_account, sdb):
     make_account("alice", "supervisor")
     status, reply, _ = web.request("POST", "/api/login", {"username": "alice", "password": PASSWORD}, ip="10.0.0.1")
-    assert status == 400 and reply["code"] == "invalid_argument" and "captcha_id" in reply["message"]
+    assert status == 400 and reply["code"] == "invalid_argument" and reply["field"] == "captcha_id" and "必填" in reply["message"]
     status, reply, cookie, _ = login(web, "alice", answer="XXXX")
-    assert (status, reply["code"], cookie) == (400, "captcha_invalid", None) and "captcha" in reply["message"]
+    assert (status, reply["code"], cookie) == (400, "captcha_invalid", None) and refusal_names_field(reply, "captcha")
+    assert "验证码错误" in reply["message"]
     used = captcha(web)
     assert login(web, "alice", captcha_id=used)[0] == 200
     status, reply, _, _ = login(web, "alice", captcha_id=used)
@@ -77,13 +78,21 @@ def test_issued_password_must_be_changed_first(web, make_account, site, sdb):
     assert (status, reply["code"]) == (403, "password_change_required")
     assert web.request("GET", "/api/me", cookie=cookie)[1]["must_change_password"] is True
     for new, field in [("short1", "new_password"), ("onlyletters", "new_password"), (PASSWORD, "new_password")]:
-        status, reply, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": new},
+        status, reply, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": new,
+                                        "new_password_confirm": new},
                                        cookie=cookie)
-        assert status == 400 and field in reply["message"], (new, reply)
-    status, reply, _ = web.request("POST", "/api/password", {"old_password": "wrong-1", "new_password": "Newpass-2026"},
+        assert status == 400 and refusal_names_field(reply, field) and "密码" in reply["message"], (new, reply)
+    # 确认新密码 must repeat the new one, checked by the API as well as the page.
+    status, reply, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Newpass-2026",
+                                                             "new_password_confirm": "Newpass-2025"}, cookie=cookie)
+    assert status == 400 and refusal_names_field(reply, "new_password_confirm") and "不一致" in reply["message"]
+    assert sdb.accounts.find_one({"username": "bob"})["must_change_password"] is True
+    status, reply, _ = web.request("POST", "/api/password", {"old_password": "wrong-1", "new_password": "Newpass-2026",
+                                        "new_password_confirm": "Newpass-2026"},
                                    cookie=cookie)
-    assert status == 400 and "old_password" in reply["message"]
-    status, _, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Newpass-2026"},
+    assert status == 400 and refusal_names_field(reply, "old_password") and "原密码不正确" in reply["message"]
+    status, _, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Newpass-2026",
+                                        "new_password_confirm": "Newpass-2026"},
                                cookie=cookie)
     assert status == 200
     assert web.request("GET", "/api/projects", cookie=cookie)[0] == 200

@@ -83,7 +83,7 @@ EXPECTED_OPERATIONS = {
     "GET /api/imports/{job_id}": "SPA", "POST /api/projects/{project_id}/roster": "P",
     "POST /api/projects/{project_id}/roster/exit": "P", "POST /api/projects/{project_id}/roster/import": "P",
     # 人员库: read by supervisors, projects, analysts (masked); the project adds people it enters
-    "GET /api/people": "SPA", "GET /api/people/{worker_no}": "SPA", "GET /api/people/{worker_no}/history": "SPA",
+    "GET /api/people": "SPA", "GET /api/people/export": "SPA", "GET /api/people/{worker_no}": "SPA", "GET /api/people/{worker_no}/history": "SPA",
     "POST /api/people": "P",
     # 合同管理: read by supervisors, projects, analysts; scans to supervisors and projects; the project registers
     "GET /api/projects/{project_id}/contracts": "SPA", "GET /api/projects/{project_id}/contracts/export": "SPA",

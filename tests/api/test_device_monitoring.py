@@ -14,7 +14,7 @@ from server.store import device_monitoring
 from server.store import devices as device_store
 from server.domain.site_clock import site_today
 
-from support import ADMIN_TOKEN, CAPTCHA_ANSWER, PASSWORD, VENDOR, Device, build_site, now_local, run_async, wait_until
+from support import refusal_names_field, ADMIN_TOKEN, CAPTCHA_ANSWER, PASSWORD, VENDOR, Device, build_site, now_local, run_async, wait_until
 
 NOW = dt.datetime.now(dt.timezone.utc)
 SUPPLIER = ObjectId()
@@ -86,6 +86,9 @@ def test_monitor_shows_presence_punches_refusals_and_silence(web, city):
     assert not two["online"] and two["silent"] and 71 < two["silent_hours"] < 73
     assert not three["online"] and not three["silent"] and 4.9 < three["silent_hours"] < 5.1
     assert b["silent"] and b["last_seen"] is None, "never seen since registration 5 days ago is silent too"
+    # Never seen: no hours "without data", only the hours since registration (one consistent state).
+    assert b["silent_hours"] is None and 119 < b["registered_hours"] < 121
+    assert one["registered_hours"] is None and two["registered_hours"] is None
     assert b["environment"] == "test" and b["test_punches_today"] == 1 and b["punches_today"] == 0
     assert b["supplier_id"] == str(SUPPLIER) and b["supplier_name"] == "江门测试设备供应商"
     assert two["supplier_id"] is None and two["refusals"] == {}
@@ -108,7 +111,7 @@ def test_monitor_filters_keep_the_summary_of_the_whole_scope(web, city):
                                           ("supplier=xyz", "supplier"), ("silent=maybe", "silent")])
 def test_bad_filters_are_refused_naming_the_field(web, city, query, field):
     status, reply = web.get(f"/api/devices/monitor?{query}")
-    assert status == 400 and reply["field"] == field and reply["message"].startswith(f"{field}: ")
+    assert status == 400 and refusal_names_field(reply, field), reply
     assert web.get(f"/api/devices/monitor/export?{query}")[0] == 400
 
 
@@ -195,13 +198,15 @@ def test_devices_page_shows_tiles_tags_filters_and_export(web, city, make_accoun
     assert html.count('<span class="tag ok">在线</span>') == 1 and html.count('<span class="tag bad">离线</span>') == 3
     assert html.count("tag bad silent") == 2 and "从未上线" in html and "人员未进场 2" in html
     assert "江门测试设备供应商" in html and "测试环境" in html and "/static/devices.js" in html
+    never = html.split(f'data-device="{VENDOR}/B-0001"', 1)[1].split("</tr>", 1)[0]
+    assert "从未上线" in never and "登记已" in never and "小时无数据" not in never, "one state for a device never seen"
     status, body, _ = web.raw("GET", "/devices?state=online&silent=", cookie=cookie)
     html = body.decode()
     assert status == 200 and html.count("<tr data-device=") == 1
     assert 'href="/api/devices/monitor/export?state=online"' in html
     assert '<option value="online" selected>' in html
     status, body, _ = web.raw("GET", "/devices?state=nonsense", cookie=cookie)
-    assert status == 400 and "state: " in body.decode()
+    assert status == 400 and "状态：" in body.decode() and "state:" not in body.decode()
     assert web.raw("GET", "/devices", cookie=web.login("ent"))[0] == 403
 
 

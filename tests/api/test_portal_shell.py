@@ -24,7 +24,8 @@ def test_signed_in_user_sees_home_and_must_change_password_first(web, make_accou
     status, _, headers = web.raw("GET", "/", cookie=cookie)
     assert status == 302 and headers["Location"] == "/password"
     assert web.raw("GET", "/password", cookie=cookie)[0] == 200
-    status, reply, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Another1pass"},
+    status, reply, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Another1pass",
+                                        "new_password_confirm": "Another1pass"},
                                    cookie=cookie)
     assert status == 200, reply
     status, body, _ = web.raw("GET", "/", cookie=cookie)

@@ -20,7 +20,8 @@ def test_password_change_revokes_tokens_unless_issued_to_outlive_it(web, make_ac
     plain = _issue(mongo_uri, db_name, "erin")
     kept = _issue(mongo_uri, db_name, "erin", keep_on_password_change=True)
     assert web.get("/api/me", token=plain)[0] == 200 and web.get("/api/me", token=kept)[0] == 200
-    status, _, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Changed-2026x"},
+    status, _, _ = web.request("POST", "/api/password", {"old_password": PASSWORD, "new_password": "Changed-2026x",
+                                                         "new_password_confirm": "Changed-2026x"},
                                cookie=web.login("erin"))
     assert status == 200
     assert web.get("/api/me", token=plain)[0] == 401

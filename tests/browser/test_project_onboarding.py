@@ -47,7 +47,7 @@ def test_declare_approve_and_onboard_a_project(web, worker, sdb, make_account, b
     # The project logs in with the issued account and must change the password first.
     b.sign_in(username, initial)
     b.wait_url("/password")
-    b.fill({"old_password": initial, "new_password": "Xiangmu2026ok"})
+    b.fill({"old_password": initial, "new_password": "Xiangmu2026ok", "new_password_confirm": "Xiangmu2026ok"})
     b.submit("#password-form")
     b.wait_text_in("main", "欢迎")
 
@@ -58,7 +58,8 @@ def test_declare_approve_and_onboard_a_project(web, worker, sdb, make_account, b
             "registered_area": "广东省江门市新会区"}, scope="#enterprise-form")
     b.set_value("registration_date", "2015-03-02", scope="#enterprise-form")
     b.submit("#enterprise-form")
-    assert "credit_code" in b.wait_text(".form-error") or "信用代码" in b.text(".form-error")
+    refused = b.wait_text("#enterprise-form .field-error")
+    assert "信用代码" in refused and "credit_code" not in refused
     assert b.value("name", scope="#enterprise-form") == "江门市入场测试建筑有限公司"
     b.fill({"credit_code": code}, scope="#enterprise-form")
     b.submit("#enterprise-form")

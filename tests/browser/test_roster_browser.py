@@ -55,8 +55,9 @@ def test_enter_import_and_exit_on_the_roster_page(web, worker, site, sdb, make_a
 
     b.open("/roster")
     leaving = site["workers"][0]["worker_no"]
-    b.accept_dialogs(site_today().isoformat())
     b.click(f'tr[data-worker="{leaving}"] button[data-api$="/roster/exit"]')
+    # 退场 asks for the date in a dialog with a date field that offers today.
+    assert b.answer_date(site_today().isoformat()) == site_today().isoformat()
     b._wait(lambda d: sdb.roster.find_one({"worker_no": leaving, "exit_date": None}) is None)
 
     # 批量退场: tick the rest and give one date.
@@ -81,4 +82,7 @@ def test_person_page_unmasks_on_request_and_audits(web, site, sdb, make_account,
     b.accept_dialogs()
     b.click("#unmask")
     b.wait_text_in("#id-number", worker["id_number"])
+    # Unmasked, the page no longer says it is masked nor offers to unmask again.
+    assert not b.find("#masked-note").is_displayed() and not b.find("#unmask").is_displayed()
+    assert "已脱敏" not in b.text("main") and "本次查看已记入审计日志" in b.text("main")
     assert sdb.audit_log.find_one({"action": "person_view_unmasked", "target.worker_no": worker["worker_no"]})["actor"] == "clerk"

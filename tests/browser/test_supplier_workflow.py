@@ -37,7 +37,7 @@ def test_supplier_registers_and_a_device_reaches_closed(web, site, make_account,
             "email": "chen@example.cn", "username": "browser_gys", "password": "Browser2022",
             "password_confirm": "Browser2022", "captcha": CAPTCHA_ANSWER}, "#supplier-register-form")
     b.submit("#supplier-register-form")
-    assert "手机号" in b.wait_text("#supplier-register-form .form-error")
+    assert "手机号" in b.wait_text("#supplier-register-form .field-error")
     assert b.value("vendor_code") == "BROWSER01"  # nothing typed was lost
     b.fill({"contact_phone": "13912345678", "captcha": CAPTCHA_ANSWER}, "#supplier-register-form")
     b.submit("#supplier-register-form")

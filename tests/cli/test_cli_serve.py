@@ -34,6 +34,9 @@ def test_serve_starts_everything_and_stops_everything(tmp_path):
             banner += line
         # A token set in the environment is the operator's standing secret: never printed (issue 9).
         assert "serve-test-token" not in banner and "REALNAME_ADMIN_TOKEN (not shown)" in banner, banner
+        # The banner says where the processes listen (here loopback only, as set above).
+        assert f"listens on 127.0.0.1:{env['REALNAME_GATEWAY_PORT']} only" in banner, banner
+        assert f"listens on 127.0.0.1:{env['REALNAME_WEB_PORT']} only" in banner, banner
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 4  # database, gateway, web, dashboards
         with urllib.request.urlopen(f"http://127.0.0.1:{env['REALNAME_WEB_PORT']}/api/health", timeout=5) as resp:

@@ -91,10 +91,11 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("login_failures", logins.pair_query("alice", "1.2.3.4"), None),                 # forget after success
     ("login_failures", logins.stale_failures_query("1.2.3.4", _T0), None),           # old failures dropped
     ("captchas", captchas.expired_query(_T0), None),                                 # expired captchas swept
-    ("audit_log", *audit.search_query(actor="alice", day_from=_DAY)),                 # audit search
-    ("audit_log", *audit.search_query(action="login", day_from=_DAY)),
-    ("audit_log", *audit.search_query(actor="alice", action="login", day_from=_DAY, day_to=_DAY)),
-    ("audit_log", *audit.search_query(day_from=_DAY)),
+    *(("audit_log", q, audit.SORT) for search in (                                   # audit search
+        audit.search_queries(actor="alice", day_from=_DAY), audit.search_queries(action="登录", day_from=_DAY),
+        audit.search_queries(actor="alice", action="login", day_from=_DAY, day_to=_DAY),
+        audit.search_queries(day_from=_DAY), audit.search_queries(day_from=_DAY, with_devices=True))
+      for q in search[0]),
     # Attendance (server/store/attendance.py): a month's or a period's punches, for one worker too.
     ("punches", attendance.day_query(1, _DAY, 5), [("device_time", 1)]),
     ("roster", roster.project_entries_query(1), None),                               # the month's roster

@@ -63,20 +63,26 @@
   }
 
   function showError(form, data) {
+    // The reason is shown once: beside the field it names when the form has that field, otherwise in
+    // the form's banner with the field's Chinese name in front (the API's `field` is never shown).
     var box = form.querySelector(".form-error");
     var message = data.message || "操作失败";
-    if (box) box.textContent = message; else window.alert(message);
-    if (data.field) {
-      var input = form.querySelector('[name="' + data.field + '"]');
-      if (input) {
-        input.classList.add("invalid");
-        var note = document.createElement("span");
-        note.className = "field-error";
-        note.textContent = message;
-        input.insertAdjacentElement("afterend", note);
-        input.focus();
-      }
+    var input = data.field ? form.querySelector('[name="' + data.field + '"]') : null;
+    if (input && input.type !== "hidden") {
+      input.classList.add("invalid");
+      var note = document.createElement("span");
+      note.className = "field-error";
+      note.textContent = message;
+      input.insertAdjacentElement("afterend", note);
+      input.focus();
+      return;
     }
+    if (box) box.textContent = refusal(data); else window.alert(refusal(data));
+  }
+
+  function refusal(data) {
+    var message = (data && data.message) || "操作失败";
+    return data && data.field_label ? data.field_label + "：" + message : message;
   }
 
   function render(container, data) {
@@ -106,8 +112,45 @@
     var then = origin.getAttribute("data-then") || "reload";
     var result = origin.getAttribute("data-result");
     if (result) render(document.querySelector(result), data);
+    // What the done action makes untrue leaves the page with it (data-done-hide / data-done-show), and a
+    // button whose work is done becomes its outcome (data-done-text), so no reload is needed to see it.
+    var hide = origin.getAttribute("data-done-hide");
+    if (hide) document.querySelectorAll(hide).forEach(function (el) { el.hidden = true; });
+    var show = origin.getAttribute("data-done-show");
+    if (show) document.querySelectorAll(show).forEach(function (el) { el.hidden = false; });
+    var doneText = origin.getAttribute("data-done-text");
+    if (doneText) {
+      var tag = document.createElement("span");
+      tag.className = "tag ok";
+      tag.textContent = doneText;
+      origin.replaceWith(tag);
+    }
     if (then === "reload") window.location.reload();
     else if (then.charAt(0) === "/") window.location.assign(fill(then, data));
+  }
+
+  function askDate(question, initial) {
+    // A date asked for one action: a dialog with a date field (the browser's own picker), not prompt().
+    return new Promise(function (resolve) {
+      var dialog = document.createElement("dialog");
+      dialog.className = "ask-date";
+      dialog.innerHTML = '<form method="dialog"><label><span></span> <input type="date" name="answer" required></label>' +
+        '<p class="form-error" role="alert"></p><p class="actions"><button type="submit">确定</button> ' +
+        '<button type="button" class="secondary" data-cancel>取消</button></p></form>';
+      dialog.querySelector("label span").textContent = question;
+      var input = dialog.querySelector("input");
+      input.value = initial || "";
+      var answer = null;
+      dialog.querySelector("form").addEventListener("submit", function (e) {
+        if (!input.value) { e.preventDefault(); dialog.querySelector(".form-error").textContent = "请选择日期"; return; }
+        answer = input.value;
+      });
+      dialog.querySelector("[data-cancel]").addEventListener("click", function () { dialog.close(); });
+      dialog.addEventListener("close", function () { dialog.remove(); resolve(answer); });
+      document.body.appendChild(dialog);
+      dialog.showModal();
+      input.focus();
+    });
   }
 
   function poll(url, progress, label) {
@@ -128,8 +171,20 @@
     });
   }
 
+  function mismatch(form) {
+    // A field typed twice (确认新密码) is compared here first; the API checks it again.
+    var bad = null;
+    form.querySelectorAll("[data-same-as]").forEach(function (el) {
+      var first = form.querySelector('[name="' + el.getAttribute("data-same-as") + '"]');
+      if (!bad && first && first.value !== el.value) bad = {field: el.name, message: "两次输入的新密码不一致"};
+    });
+    return bad;
+  }
+
   function submitForm(form) {
     clearErrors(form);
+    var differs = mismatch(form);
+    if (differs) { showError(form, differs); return; }
     var button = form.querySelector('[type="submit"]');
     if (button) button.disabled = true;
     var progress = form.querySelector("progress");
@@ -160,16 +215,30 @@
     var body = {};
     try { body = JSON.parse(button.getAttribute("data-body") || "{}"); } catch (e) { body = {}; }
     var ask = button.getAttribute("data-prompt");
-    if (ask) {
-      var answer = window.prompt(ask, button.getAttribute("data-prompt-default") || "");
+    var field = button.getAttribute("data-prompt-field") || "value";
+    var initial = button.getAttribute("data-prompt-default") || "";
+    var answered;
+    if (!ask) answered = Promise.resolve(body);
+    else if (button.getAttribute("data-prompt-type") === "date") {
+      answered = askDate(ask, initial).then(function (answer) {
+        if (answer === null) return null;
+        body[field] = answer;
+        return body;
+      });
+    } else {
+      var answer = window.prompt(ask, initial);
       if (answer === null) return;
-      body[button.getAttribute("data-prompt-field") || "value"] = answer;
+      body[field] = answer;
+      answered = Promise.resolve(body);
     }
-    button.disabled = true;
-    send(button.getAttribute("data-method") || "POST", button.getAttribute("data-api"), body).then(function (r) {
-      button.disabled = false;
-      if (!r.ok) { window.alert(r.data.message || "操作失败"); return; }
-      after(button, r.data);
+    answered.then(function (body) {
+      if (body === null) return;
+      button.disabled = true;
+      send(button.getAttribute("data-method") || "POST", button.getAttribute("data-api"), body).then(function (r) {
+        button.disabled = false;
+        if (!r.ok) { window.alert(refusal(r.data)); return; }
+        after(button, r.data);
+      });
     });
   }
 
