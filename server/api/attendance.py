@@ -17,7 +17,7 @@ from ..domain.site_clock import site_today
 from ..store.people import by_worker_nos
 from .base import APIError, APIHandler, requires, sniff_kind
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
-from .openapi import BOOL, DATE, DATETIME, INT, STR, arr, obj, operation, path_param, query_param
+from .openapi import BOOL, DATE, DATETIME, INT, STR, arr, nullable, obj, operation, path_param, query_param
 
 # 848 刷卡模式: the standard names 6 (face); others are shown by number.
 MODE_NAMES = {6: "人脸"}
@@ -84,6 +84,9 @@ class AttendanceGridExportHandler(AttendanceBase):
         headers = ["序号", "姓名", "工人编号", "身份证号", "参建单位", "班组", "工种/岗位", *days, "天数总计(天)"]
         rows = [[i, r["name"], r["worker_no"], r["id_number"], r["unit"], r["team"], r["job"],
                  *(grid.mark_text(m) for m in r["marks"]), r["total"]] for i, r in enumerate(data["rows"], 1)]
+        for key, label in (("present", "在场人数"), ("attended", "出勤人数")):
+            rows.append(["", label, "", "", "", "", "", *(grid.headcount_text(d, c, key) for d, c in
+                                                          zip(data["days"], data["headcounts"])), ""])
         self.send_download(xlsx_bytes(f"项目月考勤{data['month']}", headers, rows),
                            export_filename(f"项目月考勤_{project['_id']}_{data['month']}"), XLSX_TYPE)
 
@@ -148,6 +151,7 @@ GRID = obj(
     ["project_id", "month", "days", "rows", "count"], project_id=INT, project_name=STR, status=STR, month=STR,
     stopped_days=INT, count=INT, units=arr(_NAMED), teams=arr(_NAMED),
     days=arr(obj(["day", "date", "stopped"], day=INT, date=DATE, weekday=STR, stopped=BOOL, future=BOOL)),
+    headcounts=arr(obj(["present", "attended"], present=nullable(INT), attended=nullable(INT))),
     rows=arr(obj(["worker_no", "name", "marks", "total"], worker_no=INT, name=STR, id_number=STR, unit=STR,
                  unit_id=STR, team=STR, team_id=STR, job=STR, on_roster=BOOL, marks=arr(_MARK), total=INT)))
 PUNCH = obj(["id", "worker_no", "date", "device_time"], id=STR, worker_no=INT, name=STR, date=DATE,

@@ -70,7 +70,8 @@ async def month_grid(db: AsyncDatabase, project: dict, month: grid.Month, *, tod
                                                                      "job": 1, "entry_date": 1, "exit_date": 1})]
     lines = grid.entries_in_month(entries, month)
     stopped = grid.stopped_days(project, month)
-    rows = grid.build_grid(month, lines, await punched_days(db, pid, month), stopped)
+    punched = await punched_days(db, pid, month)
+    rows = grid.build_grid(month, lines, punched, stopped)
     people = await people_store.by_worker_nos(db, (r["worker_no"] for r in rows))
     units, teams = await _names(db, pid)
     for row in rows:
@@ -81,8 +82,11 @@ async def month_grid(db: AsyncDatabase, project: dict, month: grid.Month, *, tod
                    team_id=str(line.team_id) if line.team_id else "", team=teams.get(line.team_id, ""),
                    job=line.job)
     shown = [r for r in rows if _matches(r, unit_id=unit_id, team_id=team_id, q=q)]
+    filtered = bool(unit_id or team_id or q)
+    headcounts = grid.day_headcounts(month, entries, punched, stopped, today,
+                                     {r["worker_no"] for r in shown} if filtered else None)
     return {"project_id": pid, "month": str(month), "days": grid.day_headers(month, stopped, today),
-            "stopped_days": len(stopped), "rows": shown,
+            "headcounts": headcounts, "stopped_days": len(stopped), "rows": shown,
             "units": [{"id": str(k), "name": v} for k, v in units.items()],
             "teams": [{"id": str(k), "name": v} for k, v in teams.items()]}
 

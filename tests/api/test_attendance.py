@@ -8,29 +8,7 @@ import io
 import openpyxl
 
 from server.store import attendance
-from server.store.punches import PunchIn, PunchWriter
-from support import ADMIN_TOKEN, VENDOR, build_site, run_async
-
-TZ = dt.timezone(dt.timedelta(hours=8))
-JPEG = b"\xff\xd8\xff\xe0punch-photo\xff\xd9"
-
-
-def midnight(day: str) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), TZ)
-
-
-def punch(mongo_uri, db_name, site, worker_no: int, when: str, *, test: bool = False, device: str = "DEV-0001"):
-    """Store punches the way the gateway does (PunchWriter), at site-local wall times."""
-    async def job(db):
-        writer = PunchWriter(db)
-        for moment in when.split(","):
-            outcome = await writer.submit(PunchIn(
-                vendor_code=VENDOR, device_id=device, project_id=site["project_id"], worker_no=worker_no,
-                device_time=dt.datetime.fromisoformat(moment), mode=6, photo=JPEG,
-                received_at=dt.datetime.now(dt.timezone.utc), flags=[], test=test))
-            assert outcome.ok, outcome
-    run_async(mongo_uri, db_name, job)
-
+from support import ADMIN_TOKEN, PUNCH_JPEG as JPEG, build_site, run_async, site_midnight as midnight, store_punches as punch
 
 def arrange_march(mongo_uri, db_name, sdb, site):
     """Everyone entered since January; 10–11 March stopped (停工), work resumed on the 12th."""
@@ -151,3 +129,16 @@ def test_attendance_page_renders_the_grid_and_hides_photos_from_analysts(web, si
     status, body, _ = web.raw("GET", f"/attendance?project={site['project_id']}&month=2026-13", token=ADMIN_TOKEN)
     assert status == 200 and "月份" in body.decode()
     assert web.raw("GET", "/static/attendance.js")[0] == 200
+
+
+def test_grid_export_ends_with_the_headcount_rows(web, site, sdb, mongo_uri, db_name):
+    arrange_march(mongo_uri, db_name, sdb, site)
+    status, data, _ = web.raw("GET", f"/api/projects/{site['project_id']}/attendance/export?month=2026-03",
+                              token=ADMIN_TOKEN)
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.values)
+    present, attended = rows[-2], rows[-1]
+    assert status == 200 and present[1] == "在场人数" and attended[1] == "出勤人数"
+    # Everyone entered since January: 3 在场 every day; 出勤 1 on the 1st and 2nd (w1), 停 on the 10th,
+    # 1 on the 31st (w2); w3's test punch on the 5th does not count.
+    assert present[7:7 + 31] == (3,) * 31
+    assert attended[7:10] == (1, 1, 0) and attended[11] == 0 and attended[16] == "停" and attended[37] == 1

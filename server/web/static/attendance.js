@@ -12,8 +12,6 @@
   var error = document.getElementById("detail-error");
   var summary = document.getElementById("detail-summary");
   var exportLink = document.getElementById("detail-export");
-  // The grid has a column per day: it scrolls sideways inside the page (app.css .scroll-x).
-  if (grid.parentElement) grid.parentElement.classList.add("scroll-x");
 
   function cell(tr, text) {
     var td = document.createElement("td");
