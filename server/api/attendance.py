@@ -50,12 +50,23 @@ class AttendanceBase(APIHandler):
         first = self.date_argument("from", today)
         return first, self.date_argument("to", first)
 
+    def worker_no(self) -> int | None:
+        raw = self.get_query_argument("worker_no", "").strip()
+        return self.int_argument("worker_no", raw) if raw else None
+
+    async def person_days(self, project: dict) -> tuple[list[dict], bool, dt.date, dt.date]:
+        first, last = self.period()
+        days, truncated = await attendance.person_days(self.db, project["_id"], first, last,
+                                                       worker_no=self.worker_no(), limit=EXPORT_LIMIT)
+        people = await by_worker_nos(self.db, (d["worker_no"] for d in days))
+        for d in days:
+            d["name"] = people.get(d["worker_no"], {}).get("name", "")
+        return days, truncated, first, last
+
     async def detail(self, project: dict, limit: int) -> tuple[list[dict], bool, dt.date, dt.date]:
         first, last = self.period()
-        raw = self.get_query_argument("worker_no", "").strip()
-        worker_no = self.int_argument("worker_no", raw) if raw else None
-        rows, truncated = await attendance.punch_detail(self.db, project["_id"], first, last, worker_no=worker_no,
-                                                        limit=limit)
+        rows, truncated = await attendance.punch_detail(self.db, project["_id"], first, last,
+                                                        worker_no=self.worker_no(), limit=limit)
         people = await by_worker_nos(self.db, (r["worker_no"] for r in rows))
         out = [{"id": r["_id"], "worker_no": r["worker_no"], "name": people.get(r["worker_no"], {}).get("name", ""),
                 "date": r["date"], "device_time": r["device_time"], "received_at": r["received_at"],
@@ -114,6 +125,28 @@ class AttendancePunchesExportHandler(AttendanceBase):
                            export_filename(f"考勤明细_{project['_id']}_{first}_{last}"), XLSX_TYPE)
 
 
+class AttendanceDaysHandler(AttendanceBase):
+    @requires("punches:read")
+    async def get(self, project_id: str):
+        project = await self.project(project_id)
+        days, truncated, first, last = await self.person_days(project)
+        shown = days[:DETAIL_LIMIT]
+        self.write_json({"project_id": project["_id"], "from": first, "to": last, "days": shown,
+                         "count": len(shown), "truncated": truncated or len(days) > DETAIL_LIMIT})
+
+
+class AttendanceDaysExportHandler(AttendanceBase):
+    @requires("punches:read")
+    async def get(self, project_id: str):
+        project = await self.project(project_id)
+        days, _, first, last = await self.person_days(project)
+        headers = ["序号", "姓名", "工人编号", "考勤日期", "首次打卡", "末次打卡", "打卡次数"]
+        table = [[i, d["name"], d["worker_no"], d["date"], d["first"], d["last"] if d["count"] > 1 else "", d["count"]]
+                 for i, d in enumerate(days, 1)]
+        self.send_download(xlsx_bytes("考勤明细", headers, table),
+                           export_filename(f"考勤明细_{project['_id']}_{first}_{last}"), XLSX_TYPE)
+
+
 class PunchPhotoHandler(APIHandler):
     @requires("photos:read")
     async def get(self, punch_id: str):
@@ -136,6 +169,8 @@ default_handlers = [
     (r"/api/projects/([0-9]+)/attendance/export", AttendanceGridExportHandler),
     (r"/api/projects/([0-9]+)/attendance/punches", AttendancePunchesHandler),
     (r"/api/projects/([0-9]+)/attendance/punches/export", AttendancePunchesExportHandler),
+    (r"/api/projects/([0-9]+)/attendance/days", AttendanceDaysHandler),
+    (r"/api/projects/([0-9]+)/attendance/days/export", AttendanceDaysExportHandler),
     (r"/api/punches/([^/]+)/photo", PunchPhotoHandler),
 ]
 
@@ -157,6 +192,8 @@ GRID = obj(
 PUNCH = obj(["id", "worker_no", "date", "device_time"], id=STR, worker_no=INT, name=STR, date=DATE,
             device_time=DATETIME, received_at=DATETIME, vendor_code=STR, device_id=STR, mode=INT, mode_name=STR,
             flags=arr(STR), flag_names=arr(STR), resends=INT, has_photo=BOOL)
+PERSON_DAY = obj(["worker_no", "date", "first", "last", "count"], worker_no=INT, name=STR, date=DATE,
+                 first=DATETIME, last=DATETIME, count=INT)
 openapi = {
     "/api/projects/{project_id}/attendance": {"get": operation(
         "项目月考勤：人员 × 日期（至少一条非测试考勤记录即出勤；停工日标注且不计入天数）", tag="项目考勤",
@@ -170,7 +207,15 @@ openapi = {
         response=obj(["project_id", "from", "to", "punches", "count", "truncated"], project_id=INT,
                      count=INT, truncated=BOOL, punches=arr(PUNCH), **{"from": DATE, "to": DATE}))},
     "/api/projects/{project_id}/attendance/punches/export": {"get": operation(
-        "导出考勤明细 (Excel)", tag="项目考勤",
+        "导出考勤原始记录 (Excel)", tag="项目考勤",
+        params=[path_param("project_id"), *_DETAIL_FILTERS], download=XLSX_TYPE)},
+    "/api/projects/{project_id}/attendance/days": {"get": operation(
+        f"考勤明细（按人按日）：首次/末次打卡时间及打卡次数（最多返回 {DETAIL_LIMIT} 行）", tag="项目考勤",
+        params=[path_param("project_id"), *_DETAIL_FILTERS],
+        response=obj(["project_id", "from", "to", "days", "count", "truncated"], project_id=INT,
+                     count=INT, truncated=BOOL, days=arr(PERSON_DAY), **{"from": DATE, "to": DATE}))},
+    "/api/projects/{project_id}/attendance/days/export": {"get": operation(
+        "导出考勤明细（按人按日：首次/末次打卡、打卡次数）(Excel)", tag="项目考勤",
         params=[path_param("project_id"), *_DETAIL_FILTERS], download=XLSX_TYPE)},
     "/api/punches/{punch_id}/photo": {"get": operation(
         "考勤照片 (JPEG，记入审计)", tag="项目考勤",

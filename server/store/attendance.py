@@ -99,7 +99,8 @@ def detail_range(first: dt.date, last: dt.date) -> None:
 
 
 async def punch_detail(db: AsyncDatabase, project_id: int, first: dt.date, last: dt.date, *,
-                       worker_no: int | None = None, limit: int = 0) -> tuple[list[dict], bool]:
+                       worker_no: int | None = None, limit: int = 0,
+                       projection: dict | None = None) -> tuple[list[dict], bool]:
     """Punches of the project in [first, last] (site days), oldest first, without photo bytes.
 
     One exact index query per day (at most MAX_DETAIL_DAYS). Returns (rows, truncated): at most
@@ -109,7 +110,7 @@ async def punch_detail(db: AsyncDatabase, project_id: int, first: dt.date, last:
     rows: list[dict] = []
     day = first
     while day <= last and not (limit and len(rows) > limit):
-        cursor = db.punches.find(day_query(project_id, day, worker_no), {"photo_id": 0}).sort(
+        cursor = db.punches.find(day_query(project_id, day, worker_no), projection or {"photo_id": 0}).sort(
             [("device_time", 1), ("worker_no", 1)])
         if limit:
             cursor = cursor.limit(limit + 1 - len(rows))
@@ -117,6 +118,23 @@ async def punch_detail(db: AsyncDatabase, project_id: int, first: dt.date, last:
         day += dt.timedelta(days=1)
     truncated = bool(limit) and len(rows) > limit
     return rows[:limit] if truncated else rows, truncated
+
+
+async def person_days(db: AsyncDatabase, project_id: int, first: dt.date, last: dt.date, *,
+                      worker_no: int | None = None, limit: int = 0) -> tuple[list[dict], bool]:
+    """考勤明细 per person and day in [first, last]: {worker_no, date, first, last, count} — the first and
+    last punch of the day by device time (首次/末次打卡, domain.md "Today's presence") and how many
+    punches there were; by day, then worker number. Read from the same exact per-day index queries
+    as punch_detail (a find with a small projection: aggregating raw punches is the embedded server's
+    slow path). `limit` bounds the punches read; truncated says the last day may be incomplete."""
+    punches, truncated = await punch_detail(db, project_id, first, last, worker_no=worker_no, limit=limit,
+                                            projection={"worker_no": 1, "date": 1, "device_time": 1})
+    days: dict[tuple[str, int], dict] = {}
+    for p in punches:  # oldest first within each day, so the first seen is 首次 and the latest 末次
+        day = days.setdefault((p["date"], p["worker_no"]), {"worker_no": p["worker_no"], "date": p["date"],
+                                                            "first": p["device_time"], "count": 0})
+        day.update(last=p["device_time"], count=day["count"] + 1)
+    return [days[k] for k in sorted(days)], truncated
 
 
 async def punch_photo(db: AsyncDatabase, punch_id: str) -> tuple[dict, bytes | None] | None:

@@ -142,3 +142,26 @@ def test_grid_export_ends_with_the_headcount_rows(web, site, sdb, mongo_uri, db_
     # 1 on the 31st (w2); w3's test punch on the 5th does not count.
     assert present[7:7 + 31] == (3,) * 31
     assert attended[7:10] == (1, 1, 0) and attended[11] == 0 and attended[16] == "停" and attended[37] == 1
+
+
+def test_person_days_give_first_and_last_punch_and_count_and_export_follows(web, site, sdb, mongo_uri, db_name):
+    w1, w2, w3 = arrange_march(mongo_uri, db_name, sdb, site)
+    punch(mongo_uri, db_name, site, w1, "2026-03-01T12:10:00")  # between the 07:55 and 18:02 punches
+    base = f"/api/projects/{site['project_id']}/attendance/days"
+    status, body = web.get(f"{base}?from=2026-03-01&to=2026-03-31")
+    assert status == 200 and body["truncated"] is False, body
+    days = [(d["date"], d["worker_no"], d["count"]) for d in body["days"]]
+    # by day then worker; w2's 23:59:59 on the 31st is that day's; w3's test punch is no attendance
+    assert days == [("2026-03-01", w1, 3), ("2026-03-02", w1, 1), ("2026-03-10", w1, 1), ("2026-03-31", w2, 1)]
+    first = body["days"][0]
+    assert first["first"].startswith("2026-03-01T07:55:00") and first["last"].startswith("2026-03-01T18:02:00")
+    assert first["name"] == site["workers"][0]["name"]
+    assert [d["date"] for d in web.get(f"{base}?from=2026-03-01&to=2026-03-31&worker_no={w2}")[1]["days"]] == [
+        "2026-03-31"]
+    assert web.get(f"{base}?from=2026-03-01&to=2026-04-15")[0] == 400
+
+    status, data, _ = web.raw("GET", f"{base}/export?from=2026-03-01&to=2026-03-31", token=ADMIN_TOKEN)
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.values)
+    assert status == 200 and rows[0] == ("序号", "姓名", "工人编号", "考勤日期", "首次打卡", "末次打卡", "打卡次数")
+    assert rows[1][2:] == (w1, "2026-03-01", "2026-03-01 07:55:00", "2026-03-01 18:02:00", 3)
+    assert rows[2][2:] == (w1, "2026-03-02", "2026-03-02 08:00:00", None, 1) and len(rows) == 1 + 4

@@ -93,3 +93,36 @@ def test_month_grid_is_readable_at_1440(web, site, sdb, mongo_uri, db_name, make
                               "return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)"
                               ".closest('td') === arguments[0]", name)
     assert hit
+
+
+def test_punch_detail_shows_first_and_last_punch_with_the_raw_punches_a_click_away(
+        web, site, sdb, mongo_uri, db_name, make_account, browser, wide):
+    w1, w2, w3 = arrange_march(mongo_uri, db_name, sdb, site)
+    make_account("xm_site", "project", project_id=site["project_id"])
+    b = browser(web)
+    b.sign_in("xm_site", PASSWORD)
+    b.wait_text_in("main", "欢迎")
+    b.open("/attendance?month=2026-03")
+    # The 14th's cell of w3 (three punches): one line with 首次 08:00, 末次 17:45, 3 次.
+    b.click(f'#attendance-grid button[data-detail-worker="{w3}"][data-from="2026-03-14"]')
+    b.wait_text_in("#detail-rows", "2026-03-14")
+    cells = [c.text for c in b.find("#detail-rows tr").find_elements("css selector", "td")]
+    assert cells[1:6] == [str(w3), "2026-03-14", "08:00:00", "17:45:00", "3"], cells
+    assert len(b.find("#detail-table").find_elements("css selector", "#detail-rows > tr")) == 1
+    assert "from=2026-03-14" in b.find("#detail-export").get_attribute("href")
+    assert "/attendance/days/export" in b.find("#detail-export").get_attribute("href")
+    # 记录: the day's raw punches open under the row, and close again.
+    b.click("#detail-rows tr button")
+    b.find("#detail-rows tr.punches table")
+    raw = [r.find_elements("css selector", "td")[0].text
+           for r in b.find("#detail-rows tr.punches").find_elements("css selector", "table.nested > tbody > tr")]
+    assert raw == ["2026-03-14 08:00:00", "2026-03-14 12:00:00", "2026-03-14 17:45:00"]
+    b.click("#detail-rows tr button")
+    b._wait(lambda d: not d.find_elements("css selector", "#detail-rows tr.punches"))
+    # A person's whole month: one line per day punched, a single punch has no 末次.
+    b.click(f'#attendance-grid td.fix-2 button[data-detail-worker="{w1}"]')
+    b.wait_text_in("#detail-rows", "2026-03-10")
+    lines = [[c.text for c in r.find_elements("css selector", "td")][2:6]
+             for r in b.find("#detail-table").find_elements("css selector", "#detail-rows > tr")]
+    assert lines == [["2026-03-01", "07:55:00", "18:02:00", "2"], ["2026-03-02", "08:00:00", "", "1"],
+                     ["2026-03-10", "08:00:00", "", "1"]]
