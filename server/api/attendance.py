@@ -194,6 +194,18 @@ PUNCH = obj(["id", "worker_no", "date", "device_time"], id=STR, worker_no=INT, n
             flags=arr(STR), flag_names=arr(STR), resends=INT, has_photo=BOOL)
 PERSON_DAY = obj(["worker_no", "date", "first", "last", "count"], worker_no=INT, name=STR, date=DATE,
                  first=DATETIME, last=DATETIME, count=INT)
+
+
+def _detail_operations(key: str, summary: str, export_summary: str, item: dict) -> dict:
+    """/attendance/{key} (JSON, its rows under `key`) and /attendance/{key}/export, over a period."""
+    path = f"/api/projects/{{project_id}}/attendance/{key}"
+    params = [path_param("project_id"), *_DETAIL_FILTERS]
+    return {path: {"get": operation(summary, tag="项目考勤", params=params, response=obj(
+                ["project_id", "from", "to", key, "count", "truncated"], project_id=INT, count=INT, truncated=BOOL,
+                **{key: arr(item), "from": DATE, "to": DATE}))},
+            f"{path}/export": {"get": operation(export_summary, tag="项目考勤", params=params, download=XLSX_TYPE)}}
+
+
 openapi = {
     "/api/projects/{project_id}/attendance": {"get": operation(
         "项目月考勤：人员 × 日期（至少一条非测试考勤记录即出勤；停工日标注且不计入天数）", tag="项目考勤",
@@ -201,22 +213,10 @@ openapi = {
     "/api/projects/{project_id}/attendance/export": {"get": operation(
         "导出月考勤 (Excel)", tag="项目考勤",
         params=[path_param("project_id"), *_GRID_FILTERS], download=XLSX_TYPE)},
-    "/api/projects/{project_id}/attendance/punches": {"get": operation(
-        f"考勤明细：某日或某时段的考勤记录（最多返回 {DETAIL_LIMIT} 条，truncated 表示还有更多）", tag="项目考勤",
-        params=[path_param("project_id"), *_DETAIL_FILTERS],
-        response=obj(["project_id", "from", "to", "punches", "count", "truncated"], project_id=INT,
-                     count=INT, truncated=BOOL, punches=arr(PUNCH), **{"from": DATE, "to": DATE}))},
-    "/api/projects/{project_id}/attendance/punches/export": {"get": operation(
-        "导出考勤原始记录 (Excel)", tag="项目考勤",
-        params=[path_param("project_id"), *_DETAIL_FILTERS], download=XLSX_TYPE)},
-    "/api/projects/{project_id}/attendance/days": {"get": operation(
-        f"考勤明细（按人按日）：首次/末次打卡时间及打卡次数（最多返回 {DETAIL_LIMIT} 行）", tag="项目考勤",
-        params=[path_param("project_id"), *_DETAIL_FILTERS],
-        response=obj(["project_id", "from", "to", "days", "count", "truncated"], project_id=INT,
-                     count=INT, truncated=BOOL, days=arr(PERSON_DAY), **{"from": DATE, "to": DATE}))},
-    "/api/projects/{project_id}/attendance/days/export": {"get": operation(
-        "导出考勤明细（按人按日：首次/末次打卡、打卡次数）(Excel)", tag="项目考勤",
-        params=[path_param("project_id"), *_DETAIL_FILTERS], download=XLSX_TYPE)},
+    **_detail_operations("punches", f"考勤明细：某日或某时段的考勤记录（最多返回 {DETAIL_LIMIT} 条，truncated 表示还有更多）",
+                         "导出考勤原始记录 (Excel)", PUNCH),
+    **_detail_operations("days", f"考勤明细（按人按日）：首次/末次打卡时间及打卡次数（最多返回 {DETAIL_LIMIT} 行）",
+                         "导出考勤明细（按人按日：首次/末次打卡、打卡次数）(Excel)", PERSON_DAY),
     "/api/punches/{punch_id}/photo": {"get": operation(
         "考勤照片 (JPEG，记入审计)", tag="项目考勤",
         params=[path_param("punch_id", STR)], download="image/jpeg")},

@@ -3,21 +3,10 @@ scrolled sideways, every row is one line however long the unit and team names, t
 row is right for a small fixed month, and the month picker speaks Chinese."""
 from __future__ import annotations
 
-import pytest
-
 from support import PASSWORD, site_midnight, store_punches
 
 LONG_UNIT = "江门市蓬江区某某建筑工程集团股份有限公司第三工程分公司"
 LONG_TEAM = "钢筋混凝土结构施工第一作业班组"
-
-
-@pytest.fixture
-def wide(chromium):
-    """The issue's screen: 1440×900, put back afterwards for the other browser tests."""
-    before = chromium.get_window_size()
-    chromium.set_window_size(1440, 900)
-    yield chromium
-    chromium.set_window_size(before["width"], before["height"])
 
 
 def arrange_march(mongo_uri, db_name, sdb, site):

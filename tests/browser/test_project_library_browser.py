@@ -2,18 +2,7 @@
 (a <details>, no script), and no 项目合格 rule banner while the library has no such columns."""
 from __future__ import annotations
 
-import pytest
-
 from support import PASSWORD
-
-
-@pytest.fixture
-def wide(chromium):
-    """The issue's screen: 1440×900, put back afterwards for the other browser tests."""
-    before = chromium.get_window_size()
-    chromium.set_window_size(1440, 900)
-    yield chromium
-    chromium.set_window_size(before["width"], before["height"])
 
 
 def line_height(driver, element) -> float:
