@@ -140,6 +140,14 @@ def check_id_number(value: str, *, today: datetime.date | None = None) -> IdChec
     return IdCheck(True, number, warnings=warnings, birth_date=birth, sex=sex)
 
 
+def current_warnings(number: str, stored: list[str]) -> list[str]:
+    """A person's stored id_warnings as the rule reads today: an area warning stored under the
+    earlier rule (code unknown for the birth year itself) is dropped when the code has existed since."""
+    if AREA_CODE_UNKNOWN not in stored or AREA_CODE_UNKNOWN in check_id_number(number).warnings:
+        return list(stored)
+    return [w for w in stored if w != AREA_CODE_UNKNOWN]
+
+
 def mask_id_number(value: str) -> str:
     """First 3 and last 4 characters kept, the rest '*', length preserved."""
     text = "" if value is None else str(value).strip()

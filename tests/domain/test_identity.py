@@ -10,8 +10,8 @@ from stdnum.cn import ric, uscc
 
 from server import synthetic
 from server.domain.identity import (
-    AREA_CODE_UNKNOWN, CreditCodeCheck, IdCheck, area_code_existed_since, area_code_in_use, check_credit_code, check_id_number,
-    mask_id_number,
+    AREA_CODE_UNKNOWN, CreditCodeCheck, IdCheck, area_code_existed_since, area_code_in_use, check_credit_code,
+    check_id_number, current_warnings, mask_id_number,
 )
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -259,3 +259,11 @@ def test_any_single_credit_code_change_fails(seed, position, shift):
 @settings(max_examples=50)
 def test_credit_code_never_raises(value):
     assert isinstance(check_credit_code(value), CreditCodeCheck)
+
+
+def test_area_warnings_stored_under_the_earlier_rule_are_read_with_todays():
+    pengjiang_1990 = with_check("44070319900315002")
+    assert current_warnings(pengjiang_1990, ["area_code_unknown", "sex_differs_from_id"]) == ["sex_differs_from_id"]
+    retired = with_check("44070219960101001")
+    assert current_warnings(retired, ["area_code_unknown"]) == ["area_code_unknown"]
+    assert current_warnings(pengjiang_1990, []) == []
