@@ -28,6 +28,9 @@ def test_supervisor_lands_on_the_projects_in_scope(web, site, sdb, mongo_uri, db
     store_punches(mongo_uri, db_name, site, w2, moment(1))
     teams_here = sdb.teams.count_documents({"project_id": site["project_id"]})  # 土建 and the automatic manager team
     assert teams_here == 2
+    # An exited team and roster entry are not counted (the other project's 土建 and one of its workers).
+    sdb.teams.update_one({"project_id": other["project_id"], "name": "土建"}, {"$set": {"exit_date": site_now()}})
+    sdb.roster.update_one({"project_id": other["project_id"]}, {"$set": {"exit_date": site_now()}})
 
     make_account("jg_city", "supervisor")
     b = browser(web)
@@ -38,7 +41,7 @@ def test_supervisor_lands_on_the_projects_in_scope(web, site, sdb, mongo_uri, db
         rows = landing_rows(b)
         assert sorted(rows) == [site["project_id"], other["project_id"]], area
     assert rows[site["project_id"]] == {"units": "1", "teams": "2", "workers": "3", "punches_today": "3"}
-    assert rows[other["project_id"]] == {"units": "1", "teams": "2", "workers": "2", "punches_today": "0"}
+    assert rows[other["project_id"]] == {"units": "1", "teams": "1", "workers": "1", "punches_today": "0"}
     # Searchable by name part or number, and by county.
     b.fill({"find": str(other["project_id"])}, scope="#landing-search")
     b.submit("#landing-search")
