@@ -496,6 +496,30 @@ def device_counts(sdb, device_id: str) -> dict:
     return dict(counts)
 
 
+PUNCH_JPEG = b"\xff\xd8\xff\xe0punch-photo\xff\xd9"
+
+
+def site_midnight(day: str) -> dt.datetime:
+    """The start of a site-local day ("YYYY-MM-DD"), as roster entry and exit dates are stored."""
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), dt.timezone(dt.timedelta(hours=8)))
+
+
+def store_punches(mongo_uri, db_name, site, worker_no: int, when: str, *, test: bool = False,
+                  device: str = "DEV-0001"):
+    """Store punches the way the gateway does (PunchWriter), at the comma-separated site-local wall times."""
+    from server.store.punches import PunchIn, PunchWriter
+
+    async def job(db):
+        writer = PunchWriter(db)
+        for moment in when.split(","):
+            outcome = await writer.submit(PunchIn(
+                vendor_code=VENDOR, device_id=device, project_id=site["project_id"], worker_no=worker_no,
+                device_time=dt.datetime.fromisoformat(moment), mode=6, photo=PUNCH_JPEG,
+                received_at=dt.datetime.now(dt.timezone.utc), flags=[], test=test))
+            assert outcome.ok, outcome
+    run_async(mongo_uri, db_name, job)
+
+
 class Browser:
     """A thin layer over Selenium for the portal: open a page, fill named fields, submit, wait."""
 

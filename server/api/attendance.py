@@ -17,7 +17,7 @@ from ..domain.site_clock import site_today
 from ..store.people import by_worker_nos
 from .base import APIError, APIHandler, requires, sniff_kind
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
-from .openapi import BOOL, DATE, DATETIME, INT, STR, arr, obj, operation, path_param, query_param
+from .openapi import BOOL, DATE, DATETIME, INT, STR, arr, nullable, obj, operation, path_param, query_param
 
 # 848 刷卡模式: the standard names 6 (face); others are shown by number.
 MODE_NAMES = {6: "人脸"}
@@ -50,12 +50,23 @@ class AttendanceBase(APIHandler):
         first = self.date_argument("from", today)
         return first, self.date_argument("to", first)
 
+    def worker_no(self) -> int | None:
+        raw = self.get_query_argument("worker_no", "").strip()
+        return self.int_argument("worker_no", raw) if raw else None
+
+    async def person_days(self, project: dict) -> tuple[list[dict], bool, dt.date, dt.date]:
+        first, last = self.period()
+        days, truncated = await attendance.person_days(self.db, project["_id"], first, last,
+                                                       worker_no=self.worker_no(), limit=EXPORT_LIMIT)
+        people = await by_worker_nos(self.db, (d["worker_no"] for d in days))
+        for d in days:
+            d["name"] = people.get(d["worker_no"], {}).get("name", "")
+        return days, truncated, first, last
+
     async def detail(self, project: dict, limit: int) -> tuple[list[dict], bool, dt.date, dt.date]:
         first, last = self.period()
-        raw = self.get_query_argument("worker_no", "").strip()
-        worker_no = self.int_argument("worker_no", raw) if raw else None
-        rows, truncated = await attendance.punch_detail(self.db, project["_id"], first, last, worker_no=worker_no,
-                                                        limit=limit)
+        rows, truncated = await attendance.punch_detail(self.db, project["_id"], first, last,
+                                                        worker_no=self.worker_no(), limit=limit)
         people = await by_worker_nos(self.db, (r["worker_no"] for r in rows))
         out = [{"id": r["_id"], "worker_no": r["worker_no"], "name": people.get(r["worker_no"], {}).get("name", ""),
                 "date": r["date"], "device_time": r["device_time"], "received_at": r["received_at"],
@@ -84,6 +95,9 @@ class AttendanceGridExportHandler(AttendanceBase):
         headers = ["序号", "姓名", "工人编号", "身份证号", "参建单位", "班组", "工种/岗位", *days, "天数总计(天)"]
         rows = [[i, r["name"], r["worker_no"], r["id_number"], r["unit"], r["team"], r["job"],
                  *(grid.mark_text(m) for m in r["marks"]), r["total"]] for i, r in enumerate(data["rows"], 1)]
+        for key, label in (("present", "在场人数"), ("attended", "出勤人数")):
+            rows.append(["", label, "", "", "", "", "", *(grid.headcount_text(d, c, key) for d, c in
+                                                          zip(data["days"], data["headcounts"])), ""])
         self.send_download(xlsx_bytes(f"项目月考勤{data['month']}", headers, rows),
                            export_filename(f"项目月考勤_{project['_id']}_{data['month']}"), XLSX_TYPE)
 
@@ -111,6 +125,28 @@ class AttendancePunchesExportHandler(AttendanceBase):
                            export_filename(f"考勤明细_{project['_id']}_{first}_{last}"), XLSX_TYPE)
 
 
+class AttendanceDaysHandler(AttendanceBase):
+    @requires("punches:read")
+    async def get(self, project_id: str):
+        project = await self.project(project_id)
+        days, truncated, first, last = await self.person_days(project)
+        shown = days[:DETAIL_LIMIT]
+        self.write_json({"project_id": project["_id"], "from": first, "to": last, "days": shown,
+                         "count": len(shown), "truncated": truncated or len(days) > DETAIL_LIMIT})
+
+
+class AttendanceDaysExportHandler(AttendanceBase):
+    @requires("punches:read")
+    async def get(self, project_id: str):
+        project = await self.project(project_id)
+        days, _, first, last = await self.person_days(project)
+        headers = ["序号", "姓名", "工人编号", "考勤日期", "首次打卡", "末次打卡", "打卡次数"]
+        table = [[i, d["name"], d["worker_no"], d["date"], d["first"], d["last"] if d["count"] > 1 else "", d["count"]]
+                 for i, d in enumerate(days, 1)]
+        self.send_download(xlsx_bytes("考勤明细", headers, table),
+                           export_filename(f"考勤明细_{project['_id']}_{first}_{last}"), XLSX_TYPE)
+
+
 class PunchPhotoHandler(APIHandler):
     @requires("photos:read")
     async def get(self, punch_id: str):
@@ -133,6 +169,8 @@ default_handlers = [
     (r"/api/projects/([0-9]+)/attendance/export", AttendanceGridExportHandler),
     (r"/api/projects/([0-9]+)/attendance/punches", AttendancePunchesHandler),
     (r"/api/projects/([0-9]+)/attendance/punches/export", AttendancePunchesExportHandler),
+    (r"/api/projects/([0-9]+)/attendance/days", AttendanceDaysHandler),
+    (r"/api/projects/([0-9]+)/attendance/days/export", AttendanceDaysExportHandler),
     (r"/api/punches/([^/]+)/photo", PunchPhotoHandler),
 ]
 
@@ -148,11 +186,26 @@ GRID = obj(
     ["project_id", "month", "days", "rows", "count"], project_id=INT, project_name=STR, status=STR, month=STR,
     stopped_days=INT, count=INT, units=arr(_NAMED), teams=arr(_NAMED),
     days=arr(obj(["day", "date", "stopped"], day=INT, date=DATE, weekday=STR, stopped=BOOL, future=BOOL)),
+    headcounts=arr(obj(["present", "attended"], present=nullable(INT), attended=nullable(INT))),
     rows=arr(obj(["worker_no", "name", "marks", "total"], worker_no=INT, name=STR, id_number=STR, unit=STR,
                  unit_id=STR, team=STR, team_id=STR, job=STR, on_roster=BOOL, marks=arr(_MARK), total=INT)))
 PUNCH = obj(["id", "worker_no", "date", "device_time"], id=STR, worker_no=INT, name=STR, date=DATE,
             device_time=DATETIME, received_at=DATETIME, vendor_code=STR, device_id=STR, mode=INT, mode_name=STR,
             flags=arr(STR), flag_names=arr(STR), resends=INT, has_photo=BOOL)
+PERSON_DAY = obj(["worker_no", "date", "first", "last", "count"], worker_no=INT, name=STR, date=DATE,
+                 first=DATETIME, last=DATETIME, count=INT)
+
+
+def _detail_operations(key: str, summary: str, export_summary: str, item: dict) -> dict:
+    """/attendance/{key} (JSON, its rows under `key`) and /attendance/{key}/export, over a period."""
+    path = f"/api/projects/{{project_id}}/attendance/{key}"
+    params = [path_param("project_id"), *_DETAIL_FILTERS]
+    return {path: {"get": operation(summary, tag="项目考勤", params=params, response=obj(
+                ["project_id", "from", "to", key, "count", "truncated"], project_id=INT, count=INT, truncated=BOOL,
+                **{key: arr(item), "from": DATE, "to": DATE}))},
+            f"{path}/export": {"get": operation(export_summary, tag="项目考勤", params=params, download=XLSX_TYPE)}}
+
+
 openapi = {
     "/api/projects/{project_id}/attendance": {"get": operation(
         "项目月考勤：人员 × 日期（至少一条非测试考勤记录即出勤；停工日标注且不计入天数）", tag="项目考勤",
@@ -160,14 +213,10 @@ openapi = {
     "/api/projects/{project_id}/attendance/export": {"get": operation(
         "导出月考勤 (Excel)", tag="项目考勤",
         params=[path_param("project_id"), *_GRID_FILTERS], download=XLSX_TYPE)},
-    "/api/projects/{project_id}/attendance/punches": {"get": operation(
-        f"考勤明细：某日或某时段的考勤记录（最多返回 {DETAIL_LIMIT} 条，truncated 表示还有更多）", tag="项目考勤",
-        params=[path_param("project_id"), *_DETAIL_FILTERS],
-        response=obj(["project_id", "from", "to", "punches", "count", "truncated"], project_id=INT,
-                     count=INT, truncated=BOOL, punches=arr(PUNCH), **{"from": DATE, "to": DATE}))},
-    "/api/projects/{project_id}/attendance/punches/export": {"get": operation(
-        "导出考勤明细 (Excel)", tag="项目考勤",
-        params=[path_param("project_id"), *_DETAIL_FILTERS], download=XLSX_TYPE)},
+    **_detail_operations("punches", f"考勤明细：某日或某时段的考勤记录（最多返回 {DETAIL_LIMIT} 条，truncated 表示还有更多）",
+                         "导出考勤原始记录 (Excel)", PUNCH),
+    **_detail_operations("days", f"考勤明细（按人按日）：首次/末次打卡时间及打卡次数（最多返回 {DETAIL_LIMIT} 行）",
+                         "导出考勤明细（按人按日：首次/末次打卡、打卡次数）(Excel)", PERSON_DAY),
     "/api/punches/{punch_id}/photo": {"get": operation(
         "考勤照片 (JPEG，记入审计)", tag="项目考勤",
         params=[path_param("punch_id", STR)], download="image/jpeg")},

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..domain.contact import mask_address, mask_mobile
-from ..domain.identity import mask_id_number
+from ..domain.identity import current_warnings, mask_id_number
 from ..domain.nations import nation_name
 from .. import access
 from ..domain.person_card import PERSON_FIELDS
@@ -26,7 +26,7 @@ def person_view(person: dict, *, unmasked: bool) -> dict:
         "birth_date": _card_date(person.get("birth_date", "")),
         "phone": person.get("phone", "") if unmasked else mask_mobile(person.get("phone", "")) if person.get("phone") else "",
         "has_id_photo": bool(person.get("id_photo_id")), "has_capture_photo": bool(person.get("capture_photo_id")),
-        "id_warnings": person.get("id_warnings", []), "created_at": person.get("created_at"),
+        "id_warnings": current_warnings(id_number, person.get("id_warnings", [])), "created_at": person.get("created_at"),
         "masked": not unmasked,
     }
 

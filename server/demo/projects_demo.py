@@ -94,6 +94,27 @@ async def _venues_and_locations(db: AsyncDatabase) -> int:
     return done
 
 
+# 建设单位 of the demo projects (the library's column falls back to the project's own field when no
+# 建设单位 has entered the site as a unit); "{place}" is the county, or the city for 市辖区.
+DEMO_BUILDERS = ("{place}城市建设投资集团有限公司", "{place}代建项目管理中心", "{place}房地产开发有限公司",
+                 "{place}交通投资有限公司", "{place}教育局")
+
+
+async def _builders_and_start_dates(db: AsyncDatabase) -> int:
+    """建设单位 and 计划开工日期 of every seeded project that lacks them, 4–16 months before today."""
+    done = 0
+    async for project in db.projects.find({"demo_complete": True, "planned_start": {"$in": ["", None]}},
+                                          {"county": 1, "builder": 1}):
+        rng = random.Random(project["_id"] * 7907)
+        place = "江门市" if project["county"] == "市辖区" else "江门市" + project["county"]
+        start = site_today() - dt.timedelta(days=rng.randint(120, 480))
+        await db.projects.update_one({"_id": project["_id"]}, {"$set": {
+            "builder": project.get("builder") or rng.choice(DEMO_BUILDERS).format(place=place),
+            "planned_start": start.isoformat()}})
+        done += 1
+    return done
+
+
 async def _stopped_once(db: AsyncDatabase, project_id: int = 2) -> bool:
     """Project 2 stopped for ten days last month and resumed: its history and stop period are backdated."""
     project = await db.projects.find_one({"_id": project_id}, {"status": 1, "demo_stop": 1})
@@ -112,6 +133,7 @@ async def _stopped_once(db: AsyncDatabase, project_id: int = 2) -> bool:
 async def seed_projects(db: AsyncDatabase, *, login_url: str = "http://127.0.0.1:8080/login") -> str:
     made = await _declarations(db, login_url)
     located = await _venues_and_locations(db)
+    await _builders_and_start_dates(db)
     stopped = await _stopped_once(db)
     return (f"{made} declarations made, {located} projects located"
             + (", project 2 stopped for ten days" if stopped else ""))

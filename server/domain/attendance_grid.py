@@ -11,6 +11,11 @@ Definitions (domain.md, "Definitions the source leaves open"):
 Rows are the people on the project's roster at any time during the month (one row per person,
 described by their latest entry that month), plus anyone who punched that month without such an
 entry (kept visible rather than hidden; flagged `on_roster: False`).
+
+The per-day headcount (domain.md "Today's presence", applied to each day of the month): 在场 = people
+with a roster entry that began on or before the day and had not exited by it (exited that day = not
+在场); 出勤 = of those, who punched that day. Future days have no figures; on a 停工 day 出勤 is not
+counted (the day is left out of attendance), 在场 still is.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ STOPPED_PUNCH = "stopped"      # punched on a 停工 day: shown, not counted
 WEEKDAYS = "一二三四五六日"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, order=True)
 class Month:
     year: int
     month: int
@@ -46,6 +51,15 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+    def shifted(self, months: int) -> "Month":
+        """The month `months` later (earlier when negative)."""
+        index = self.year * 12 + self.month - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{self.month}月"
 
     @property
     def length(self) -> int:
@@ -152,6 +166,31 @@ def build_grid(month: Month, roster: dict[int, RosterLine], punched: Iterable[tu
     return rows
 
 
+def day_headcounts(month: Month, entries: Iterable[dict], punched: Iterable[tuple[int, str]],
+                   stopped: set[dt.date], today: dt.date, worker_nos: set[int] | None = None) -> list[dict]:
+    """Per day of the month {"present": n | None, "attended": n | None}; None for days after today and
+    for 出勤 on stopped days. `worker_nos`, when given, limits both counts to those people (the rows a
+    filtered grid shows)."""
+    spans: dict[int, list[tuple[dt.date, dt.date | None]]] = {}
+    for e in entries:
+        if worker_nos is None or e["worker_no"] in worker_nos:
+            spans.setdefault(e["worker_no"], []).append((site_day(_aware(e["entry_date"])),
+                                                         site_day(_aware(e["exit_date"])) if e.get("exit_date") else None))
+    punched_on: dict[str, set[int]] = {}
+    for worker_no, day in punched:
+        punched_on.setdefault(day, set()).add(worker_no)
+    counts = []
+    for day in month.dates():
+        if day > today:
+            counts.append({"present": None, "attended": None})
+            continue
+        present = {w for w, periods in spans.items()
+                   if any(entered <= day and (left is None or left > day) for entered, left in periods)}
+        attended = None if day in stopped else len(present & punched_on.get(day.isoformat(), set()))
+        counts.append({"present": len(present), "attended": attended})
+    return counts
+
+
 def day_headers(month: Month, stopped: set[dt.date], today: dt.date) -> list[dict]:
     return [{"day": d.day, "date": d.isoformat(), "weekday": WEEKDAYS[d.weekday()], "stopped": d in stopped,
              "future": d > today} for d in month.dates()]
@@ -160,3 +199,10 @@ def day_headers(month: Month, stopped: set[dt.date], today: dt.date) -> list[dic
 def mark_text(mark: str | None) -> str:
     """How a cell reads in the page and the Excel export."""
     return {ATTENDED: "√", STOPPED_PUNCH: "停"}.get(mark, "")
+
+
+def headcount_text(day: dict, counts: dict, key: str) -> str | int:
+    """A headcount cell as the page and the export show it: blank after today, 停 for 出勤 on a stopped day."""
+    if counts[key] is not None:
+        return counts[key]
+    return "停" if key == "attended" and day["stopped"] and counts["present"] is not None else ""

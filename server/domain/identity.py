@@ -5,6 +5,11 @@ The arithmetic comes from python-stdnum; the decisions are the platform's. stdnu
 year, and that includes 港澳台居民居住证 numbers of people born before the code existed and every
 area code that was retired or renamed. The domain rule is different: check character and birth
 date refuse, the area code only warns (a worker must not be kept off a site by a stale table).
+
+An area code is the place where the number was issued, and numbers are issued (or re-issued after a
+move or a renamed district) long after birth: a 1990-born person of 蓬江区 (created 1994) holds a
+valid 440703… number. So the warning is for a code that has not existed at any time since the birth
+year (retired before it, or never listed), not for one created later.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import datetime
 import unicodedata
 from dataclasses import dataclass
 
+from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
@@ -80,6 +86,33 @@ def area_code_in_use(area: str, year: int) -> bool:
     return True
 
 
+def _area_periods(area: str) -> list[tuple[int | None, int | None]] | None:
+    """(first year, last year) of each listing of the code in stdnum's cn/loc table, None for an
+    open end; None when the table lists no county under the code. The table writes a county as
+    "[1994-]蓬江区" or "[-2010]宣武区", several comma-separated when the code was reused, or a bare name
+    when it has always been in use."""
+    info = {k: v for _, props in numdb.get("cn/loc").info(area) for k, v in props.items()}
+    if "county" not in info:
+        return None
+    periods: list[tuple[int | None, int | None]] = []
+    for county in info["county"].split(","):
+        if not county.startswith("["):
+            periods.append((None, None))
+            continue
+        start, end = county[1:].split("]")[0].split("-")
+        periods.append((int(start) if start else None, int(end) if end else None))
+    return periods
+
+
+def area_code_existed_since(area: str, year: int) -> bool:
+    """Whether the code has been in use at any time from that (birth) year on: the rule for
+    flagging an ID number's area code (see the module's docstring)."""
+    if area in HMT_RESIDENCE_PERMIT_AREAS:
+        return True
+    periods = _area_periods(area)
+    return bool(periods) and any(end is None or end >= year for _, end in periods)
+
+
 def check_id_number(value: str, *, today: datetime.date | None = None) -> IdCheck:
     """Check a resident ID (or 港澳台居民居住证) number; never raises."""
     number = _normalise(value)
@@ -102,9 +135,17 @@ def check_id_number(value: str, *, today: datetime.date | None = None) -> IdChec
         return refuse("birth_date")
     if birth.year < EARLIEST_BIRTH_YEAR or birth > (today or site_today()):
         return refuse("birth_date")
-    warnings = () if area_code_in_use(number[:6], birth.year) else (AREA_CODE_UNKNOWN,)
+    warnings = () if area_code_existed_since(number[:6], birth.year) else (AREA_CODE_UNKNOWN,)
     sex = "1" if int(number[16]) % 2 else "0"
     return IdCheck(True, number, warnings=warnings, birth_date=birth, sex=sex)
+
+
+def current_warnings(number: str, stored: list[str]) -> list[str]:
+    """A person's stored id_warnings as the rule reads today: an area warning stored under the
+    earlier rule (code unknown for the birth year itself) is dropped when the code has existed since."""
+    if AREA_CODE_UNKNOWN not in stored or AREA_CODE_UNKNOWN in check_id_number(number).warnings:
+        return list(stored)
+    return [w for w in stored if w != AREA_CODE_UNKNOWN]
 
 
 def mask_id_number(value: str) -> str:

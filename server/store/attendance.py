@@ -74,7 +74,8 @@ async def month_grid(db: AsyncDatabase, project: dict, month: grid.Month, *, tod
                                                                      "job": 1, "entry_date": 1, "exit_date": 1})]
     lines = grid.entries_in_month(entries, month)
     stopped = grid.stopped_days(project, month)
-    rows = grid.build_grid(month, lines, await punched_days(db, pid, month), stopped)
+    punched = await punched_days(db, pid, month)
+    rows = grid.build_grid(month, lines, punched, stopped)
     people = await people_store.by_worker_nos(db, (r["worker_no"] for r in rows))
     units, teams = await _names(db, pid)
     for row in rows:
@@ -85,8 +86,11 @@ async def month_grid(db: AsyncDatabase, project: dict, month: grid.Month, *, tod
                    team_id=str(line.team_id) if line.team_id else "", team=teams.get(line.team_id, ""),
                    job=line.job)
     shown = [r for r in rows if _matches(r, unit_id=unit_id, team_id=team_id, q=q)]
+    filtered = bool(unit_id or team_id or q)
+    headcounts = grid.day_headcounts(month, entries, punched, stopped, today,
+                                     {r["worker_no"] for r in shown} if filtered else None)
     return {"project_id": pid, "month": str(month), "days": grid.day_headers(month, stopped, today),
-            "stopped_days": len(stopped), "rows": shown,
+            "headcounts": headcounts, "stopped_days": len(stopped), "rows": shown,
             "units": [{"id": str(k), "name": v} for k, v in units.items()],
             "teams": [{"id": str(k), "name": v} for k, v in teams.items()]}
 
@@ -99,7 +103,8 @@ def detail_range(first: dt.date, last: dt.date) -> None:
 
 
 async def punch_detail(db: AsyncDatabase, project_id: int, first: dt.date, last: dt.date, *,
-                       worker_no: int | None = None, limit: int = 0) -> tuple[list[dict], bool]:
+                       worker_no: int | None = None, limit: int = 0,
+                       projection: dict | None = None) -> tuple[list[dict], bool]:
     """Punches of the project in [first, last] (site days), oldest first, without photo bytes.
 
     One exact index query per day (at most MAX_DETAIL_DAYS). Returns (rows, truncated): at most
@@ -109,7 +114,7 @@ async def punch_detail(db: AsyncDatabase, project_id: int, first: dt.date, last:
     rows: list[dict] = []
     day = first
     while day <= last and not (limit and len(rows) > limit):
-        cursor = db.punches.find(day_query(project_id, day, worker_no), {"photo_id": 0}).sort(
+        cursor = db.punches.find(day_query(project_id, day, worker_no), projection or {"photo_id": 0}).sort(
             [("device_time", 1), ("worker_no", 1)])
         if limit:
             cursor = cursor.limit(limit + 1 - len(rows))
@@ -117,6 +122,23 @@ async def punch_detail(db: AsyncDatabase, project_id: int, first: dt.date, last:
         day += dt.timedelta(days=1)
     truncated = bool(limit) and len(rows) > limit
     return rows[:limit] if truncated else rows, truncated
+
+
+async def person_days(db: AsyncDatabase, project_id: int, first: dt.date, last: dt.date, *,
+                      worker_no: int | None = None, limit: int = 0) -> tuple[list[dict], bool]:
+    """考勤明细 per person and day in [first, last]: {worker_no, date, first, last, count} — the first and
+    last punch of the day by device time (首次/末次打卡, domain.md "Today's presence") and how many
+    punches there were; by day, then worker number. Read from the same exact per-day index queries
+    as punch_detail (a find with a small projection: aggregating raw punches is the embedded server's
+    slow path). `limit` bounds the punches read; truncated says the last day may be incomplete."""
+    punches, truncated = await punch_detail(db, project_id, first, last, worker_no=worker_no, limit=limit,
+                                            projection={"worker_no": 1, "date": 1, "device_time": 1})
+    days: dict[tuple[str, int], dict] = {}
+    for p in punches:  # oldest first within each day, so the first seen is 首次 and the latest 末次
+        day = days.setdefault((p["date"], p["worker_no"]), {"worker_no": p["worker_no"], "date": p["date"],
+                                                            "first": p["device_time"], "count": 0})
+        day.update(last=p["device_time"], count=day["count"] + 1)
+    return [days[k] for k in sorted(days)], truncated
 
 
 async def punch_photo(db: AsyncDatabase, punch_id: str) -> tuple[dict, bytes | None] | None:

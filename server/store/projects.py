@@ -15,7 +15,7 @@ from .. import access
 from ..domain import project_status, vocabulary
 from ..domain.contact import check_mobile, mask_email, mask_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
-from . import accounts, devices, fields, workforce
+from . import accounts, attendance, devices, fields, workforce
 from .roster import CURRENT
 from ..domain.site_clock import site_day, site_today
 from .db import utcnow
@@ -257,15 +257,58 @@ async def list_counts(db: AsyncDatabase, day: dt.date) -> dict[str, dict[int, in
     return counts
 
 
-async def library(db: AsyncDatabase, scope: dict, *, county: str = "", status: str = "", q: str = "") -> list[dict]:
-    """The projects of a scope (access.project_filter), filtered as the library's search form asks."""
+def search_query(scope: dict, *, county: str = "", status: str = "", q: str = "") -> dict | None:
+    """The projects of a scope (access.project_filter) narrowed by county, status and a name part
+    (or, for digits, the project number too); None when the scope and the county exclude each other."""
     query = access.restrict(scope, county=county) if county else dict(scope)
     if query is None:
-        return []
+        return None
     if status:
         query["status"] = status
     if q:
-        query["name"] = {"$regex": re.escape(q)}
+        by_name = {"name": {"$regex": re.escape(q)}}
+        query = {"$and": [query, {"$or": [by_name, {"_id": int(q)}]} if q.isdigit() and len(q) < 12 else by_name]}
+    return query
+
+
+def key_count_queries(project_ids: list[int]) -> dict[str, tuple[str, list[dict]]]:
+    """name → (collection, pipeline) counting, per project, the units, teams and roster entries not exited.
+
+    The roster matches on its current_by_project index (exit_date, project_id). Units and teams have
+    no index with exit_date and the embedded planner scans the collection for $in plus a second
+    predicate, so they match on the project only (a project has tens of them) and count the ones
+    still in site in the $group ($ifNull: a missing exit_date is in site too)."""
+    in_site = {"$cond": [{"$eq": [{"$ifNull": ["$exit_date", None]}, None]}, 1, 0]}
+    by_project = [{"$match": {"project_id": {"$in": project_ids}}},
+                  {"$group": {"_id": "$project_id", "n": {"$sum": in_site}}}]
+    return {"units": ("units", by_project), "teams": ("teams", by_project),
+            "workers": ("roster", [{"$match": {"exit_date": None, "project_id": {"$in": project_ids}}},
+                                   {"$group": {"_id": "$project_id", "n": {"$sum": 1}}}])}
+
+
+async def key_counts(db: AsyncDatabase, project_ids: list[int], day: dt.date) -> dict[int, dict[str, int]]:
+    """Per project: 参建单位 and 班组 in site, people on site (在场人数) and real punches that day.
+
+    For a page of projects, not the city: units, teams and the current roster in one aggregation
+    each (key_count_queries); the day's punches are counted per project on the exact (project_id, date, test) prefix of
+    project_day, so only that project's punches of that day are read.
+    """
+    out = {pid: {"units": 0, "teams": 0, "workers": 0, "punches_today": 0} for pid in project_ids}
+    if not project_ids:
+        return out
+    for name, (collection, pipeline) in key_count_queries(project_ids).items():
+        async for d in await db[collection].aggregate(pipeline):
+            out[d["_id"]][name] = d["n"]
+    for pid in project_ids:
+        out[pid]["punches_today"] = await db.punches.count_documents(attendance.day_query(pid, day))
+    return out
+
+
+async def library(db: AsyncDatabase, scope: dict, *, county: str = "", status: str = "", q: str = "") -> list[dict]:
+    """The projects of a scope (access.project_filter), filtered as the library's search form asks."""
+    query = search_query(scope, county=county, status=status, q=q)
+    if query is None:
+        return []
     projects = [p async for p in db.projects.find(query, {"status_history": 0}).sort("_id", 1)]
     units = await unit_names(db, [p["_id"] for p in projects])
     for p in projects:

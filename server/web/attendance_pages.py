@@ -17,6 +17,18 @@ from .pages import PageHandler
 from .workforce_pages import chosen_project, project_picker_context
 
 
+# The month picker offers the last three years (a <select> in Chinese; <input type=month> speaks the
+# browser's language); an older month is still reachable by its URL and is then added to the list.
+MONTHS_OFFERED = 36
+
+
+def month_choices(chosen: grid.Month, current: grid.Month) -> list[dict]:
+    months = [current.shifted(-n) for n in range(MONTHS_OFFERED)]
+    if chosen not in months:
+        months.append(chosen)
+    return [{"value": str(m), "label": m.label, "selected": m == chosen} for m in sorted(months, reverse=True)]
+
+
 class AttendancePage(PageHandler):
     page_permission = "punches:read"
 
@@ -29,8 +41,9 @@ class AttendancePage(PageHandler):
         except RuleError as exc:
             month, error = grid.Month.of(today), exc.message
         context = {"project": project, "picker": await project_picker_context(self, project), "data": None,
-                   "month": str(month), "error": error, "filters": {}, "export_url": "", "today": today.isoformat(),
-                   "mark_text": grid.mark_text, "may_photos": self.principal.may("photos:read")}
+                   "month": str(month), "error": error, "months": month_choices(month, grid.Month.of(today)),
+                   "previous": str(month.shifted(-1)), "next": str(month.shifted(1)) if month < grid.Month.of(today) else "", "filters": {}, "export_url": "", "today": today.isoformat(),
+                   "mark_text": grid.mark_text, "headcount_text": grid.headcount_text, "may_photos": self.principal.may("photos:read")}
         if project is not None:
             filters = {k: self.query(k)[:50] for k in ("unit", "team", "q") if self.query(k)}
             data = await attendance.month_grid(self.db, project, month, today=today, unit_id=filters.get("unit", ""),

@@ -71,6 +71,11 @@ class OutboxPage(ReviewPage):
                          when=safe_cell)
 
 
+# The 项目合格 rule banner explains the library's 上传省厅 / 项目合格 columns; it is shown only once
+# those columns are (set True together with them).
+SHOW_QUALIFIED = False
+
+
 class ProjectsPage(PageHandler):
     page_permission = "projects:read"
 
@@ -88,7 +93,7 @@ class ProjectsPage(PageHandler):
                          export_url="/api/projects/export" + ("?" + query if query else ""), tag=STATUS_TAG,
                          may_manage=self.principal.may("projects:manage"),
                          may_issue=self.principal.may("accounts:issue"),
-                         county_scope=access.county_of(self.principal))
+                         county_scope=access.county_of(self.principal), show_qualified=SHOW_QUALIFIED)
 
 
 class ProjectPage(PageHandler):

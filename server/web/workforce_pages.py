@@ -43,13 +43,42 @@ async def chosen_project(handler: PageHandler) -> dict | None:
 
 
 async def project_picker_context(handler: PageHandler, project: dict | None) -> dict:
-    """What _project_picker.html needs: the chosen project and, for roles that choose, the choices."""
+    """What _project_picker.html needs: the chosen project and, for roles that choose, the choices
+    and, while none is chosen, the landing list."""
     fixed = access.scope_of(handler.principal) == "project"
     choices: list[dict] = []
     if not fixed:
         cursor = handler.db.projects.find(access.project_filter(handler.principal), {"name": 1, "county": 1})
         choices = await cursor.sort("_id", 1).to_list(PICKER_LIMIT)
-    return {"fixed": fixed, "project": project, "choices": choices, "action": handler.request.path}
+    landing = await landing_list(handler) if not fixed and project is None else None
+    return {"fixed": fixed, "project": project, "choices": choices, "action": handler.request.path,
+            "landing": landing}
+
+
+# The landing list's own query names, apart from the filters of the pages that include it.
+LANDING_FILTERS = ("find", "in_county")
+LANDING_PAGE_SIZE = 30
+
+
+async def landing_list(handler: PageHandler) -> dict:
+    """The projects in the visitor's scope with their key counts, searchable and paged: what a
+    supervisor or analyst sees on 参建单位, 班组, 花名册, 考勤 and 合同 before choosing a project."""
+    county_scope = access.county_of(handler.principal)
+    county = handler.query("in_county") if handler.query("in_county") in vocabulary.COUNTIES else ""
+    find = handler.query("find")[:50]
+    query = projects.search_query(access.project_filter(handler.principal), county=county, q=find)
+    total = await handler.db.projects.count_documents(query) if query is not None else 0
+    pages = max(1, math.ceil(total / LANDING_PAGE_SIZE))
+    raw_page = handler.query("list_page")
+    page = min(int(raw_page), pages) if raw_page.isdigit() and 0 < int(raw_page) < 10**6 else 1
+    rows = await handler.db.projects.find(query, {"name": 1, "county": 1, "status": 1}).sort("_id", 1).skip(
+        (page - 1) * LANDING_PAGE_SIZE).limit(LANDING_PAGE_SIZE).to_list(LANDING_PAGE_SIZE) if total else []
+    counts = await projects.key_counts(handler.db, [r["_id"] for r in rows], site_today())
+    path = handler.request.path
+    return {"rows": [{**r, **counts[r["_id"]], "url": f"{path}?project={r['_id']}"} for r in rows],
+            "total": total, "page": page, "pages": pages, "first": (page - 1) * LANDING_PAGE_SIZE + 1,
+            "filters": {"find": find, "in_county": county}, "counties": () if county_scope else vocabulary.COUNTIES,
+            "page_url": lambda n: f"{path}?" + _query_string(handler, LANDING_FILTERS, list_page=n)}
 
 
 def _query_string(handler: PageHandler, names: tuple[str, ...], **extra) -> str:

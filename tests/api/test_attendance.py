@@ -8,29 +8,7 @@ import io
 import openpyxl
 
 from server.store import attendance
-from server.store.punches import PunchIn, PunchWriter
-from support import ADMIN_TOKEN, VENDOR, build_site, run_async
-
-TZ = dt.timezone(dt.timedelta(hours=8))
-JPEG = b"\xff\xd8\xff\xe0punch-photo\xff\xd9"
-
-
-def midnight(day: str) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), TZ)
-
-
-def punch(mongo_uri, db_name, site, worker_no: int, when: str, *, test: bool = False, device: str = "DEV-0001"):
-    """Store punches the way the gateway does (PunchWriter), at site-local wall times."""
-    async def job(db):
-        writer = PunchWriter(db)
-        for moment in when.split(","):
-            outcome = await writer.submit(PunchIn(
-                vendor_code=VENDOR, device_id=device, project_id=site["project_id"], worker_no=worker_no,
-                device_time=dt.datetime.fromisoformat(moment), mode=6, photo=JPEG,
-                received_at=dt.datetime.now(dt.timezone.utc), flags=[], test=test))
-            assert outcome.ok, outcome
-    run_async(mongo_uri, db_name, job)
-
+from support import ADMIN_TOKEN, PUNCH_JPEG as JPEG, build_site, run_async, site_midnight as midnight, store_punches as punch
 
 def arrange_march(mongo_uri, db_name, sdb, site):
     """Everyone entered since January; 10–11 March stopped (停工), work resumed on the 12th."""
@@ -151,3 +129,39 @@ def test_attendance_page_renders_the_grid_and_hides_photos_from_analysts(web, si
     status, body, _ = web.raw("GET", f"/attendance?project={site['project_id']}&month=2026-13", token=ADMIN_TOKEN)
     assert status == 200 and "月份" in body.decode()
     assert web.raw("GET", "/static/attendance.js")[0] == 200
+
+
+def test_grid_export_ends_with_the_headcount_rows(web, site, sdb, mongo_uri, db_name):
+    arrange_march(mongo_uri, db_name, sdb, site)
+    status, data, _ = web.raw("GET", f"/api/projects/{site['project_id']}/attendance/export?month=2026-03",
+                              token=ADMIN_TOKEN)
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.values)
+    present, attended = rows[-2], rows[-1]
+    assert status == 200 and present[1] == "在场人数" and attended[1] == "出勤人数"
+    # Everyone entered since January: 3 在场 every day; 出勤 1 on the 1st and 2nd (w1), 停 on the 10th,
+    # 1 on the 31st (w2); w3's test punch on the 5th does not count.
+    assert present[7:7 + 31] == (3,) * 31
+    assert attended[7:10] == (1, 1, 0) and attended[11] == 0 and attended[16] == "停" and attended[37] == 1
+
+
+def test_person_days_give_first_and_last_punch_and_count_and_export_follows(web, site, sdb, mongo_uri, db_name):
+    w1, w2, w3 = arrange_march(mongo_uri, db_name, sdb, site)
+    punch(mongo_uri, db_name, site, w1, "2026-03-01T12:10:00")  # between the 07:55 and 18:02 punches
+    base = f"/api/projects/{site['project_id']}/attendance/days"
+    status, body = web.get(f"{base}?from=2026-03-01&to=2026-03-31")
+    assert status == 200 and body["truncated"] is False, body
+    days = [(d["date"], d["worker_no"], d["count"]) for d in body["days"]]
+    # by day then worker; w2's 23:59:59 on the 31st is that day's; w3's test punch is no attendance
+    assert days == [("2026-03-01", w1, 3), ("2026-03-02", w1, 1), ("2026-03-10", w1, 1), ("2026-03-31", w2, 1)]
+    first = body["days"][0]
+    assert first["first"].startswith("2026-03-01T07:55:00") and first["last"].startswith("2026-03-01T18:02:00")
+    assert first["name"] == site["workers"][0]["name"]
+    assert [d["date"] for d in web.get(f"{base}?from=2026-03-01&to=2026-03-31&worker_no={w2}")[1]["days"]] == [
+        "2026-03-31"]
+    assert web.get(f"{base}?from=2026-03-01&to=2026-04-15")[0] == 400
+
+    status, data, _ = web.raw("GET", f"{base}/export?from=2026-03-01&to=2026-03-31", token=ADMIN_TOKEN)
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.values)
+    assert status == 200 and rows[0] == ("序号", "姓名", "工人编号", "考勤日期", "首次打卡", "末次打卡", "打卡次数")
+    assert rows[1][2:] == (w1, "2026-03-01", "2026-03-01 07:55:00", "2026-03-01 18:02:00", 3)
+    assert rows[2][2:] == (w1, "2026-03-02", "2026-03-02 08:00:00", None, 1) and len(rows) == 1 + 4

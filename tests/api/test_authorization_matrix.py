@@ -94,6 +94,7 @@ EXPECTED_OPERATIONS = {
     "GET /api/projects/{project_id}/attendance": "SPA", "GET /api/projects/{project_id}/attendance/export": "SPA",
     "GET /api/projects/{project_id}/attendance/punches": "SPA",
     "GET /api/projects/{project_id}/attendance/punches/export": "SPA", "GET /api/projects/{project_id}/punches": "SPA",
+    "GET /api/projects/{project_id}/attendance/days": "SPA", "GET /api/projects/{project_id}/attendance/days/export": "SPA",
     "GET /api/punches/{punch_id}/photo": "SP",
     # 设备监控: every role that has devices in its scope
     "GET /api/devices": "SPUA", "GET /api/devices/monitor": "SPUA", "GET /api/devices/monitor/export": "SPUA",

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import openpyxl
 
+from server.domain.site_clock import site_today
 from support import run_async
 
 NEW = {"name": "江门市江海区新登记厂房项目", "supplier": "江门智慧工地科技有限公司", "category": "市政公用工程",
@@ -185,7 +186,7 @@ def test_export_holds_the_library_in_scope(web, sdb, make_account, site):
     assert sdb.audit_log.count_documents({"action": "project_export"}) == 3
 
 
-def test_demo_seeding_is_idempotent_and_shows_every_state(web, mongo_uri, db_name, sdb, site):
+def test_demo_seeding_is_idempotent_and_shows_every_state(web, mongo_uri, db_name, sdb, site, make_account):
     from server.demo.projects_demo import proof_pdf, seed_projects
 
     sdb.projects.update_one({"_id": site["project_id"]}, {"$set": {"demo_complete": True}})
@@ -202,6 +203,10 @@ def test_demo_seeding_is_idempotent_and_shows_every_state(web, mongo_uri, db_nam
         "$regex": "applicant3"}})["body"]
     located = sdb.projects.find_one({"_id": site["project_id"]})
     assert 112 < located["location"]["longitude"] < 114 and 22 < located["location"]["latitude"] < 23
+    # 建设单位 and 计划开工日期 filled (empty for every demo project before), shown in the library.
+    assert located["builder"].startswith("江门市蓬江区") and located["planned_start"] < site_today().isoformat()
+    _, page, _ = web.raw("GET", "/projects", cookie=web.login(make_account("jg_seed", "supervisor")["username"]))
+    assert located["builder"] in page.decode() and located["planned_start"] in page.decode()
     pdf = proof_pdf("x")
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF") and b"startxref" in pdf
 

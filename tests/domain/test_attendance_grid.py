@@ -86,3 +86,30 @@ def test_day_headers_mark_stopped_and_future_days():
     headers = grid.day_headers(month, {dt.date(2026, 3, 2)}, today=dt.date(2026, 3, 30))
     assert headers[0] == {"day": 1, "date": "2026-03-01", "weekday": "日", "stopped": False, "future": False}
     assert headers[1]["stopped"] is True and headers[30]["future"] is True and len(headers) == 31
+
+
+def test_day_headcounts_present_attended_exit_day_future_and_stopped():
+    month = grid.Month(2026, 3)
+    entries = [{"worker_no": 1, "entry_date": at("2026-01-01")},
+               {"worker_no": 2, "entry_date": at("2026-03-03"), "exit_date": at("2026-03-05")},
+               # a second stay of the same person: present again from the 20th
+               {"worker_no": 2, "entry_date": at("2026-03-20"), "exit_date": None},
+               {"worker_no": 3, "entry_date": at("2026-04-01")}]
+    punched = [(1, "2026-03-01"), (1, "2026-03-01"), (2, "2026-03-04"), (2, "2026-03-05"), (9, "2026-03-04"),
+               (1, "2026-03-10")]
+    counts = grid.day_headcounts(month, entries, punched, {dt.date(2026, 3, 10)}, today=dt.date(2026, 3, 25))
+    present = [c["present"] for c in counts]
+    assert present[:6] == [1, 1, 2, 2, 1, 1]          # entered on the 3rd; exited on the 5th = not 在场 that day
+    assert present[19:25] == [2] * 6 and present[25:] == [None] * 6   # back on the 20th; no figures after today
+    attended = [c["attended"] for c in counts]
+    # Punches of people not 在场 (2 on its exit day, 9 never entered) are not 出勤; a stopped day has no 出勤.
+    assert attended[:5] == [1, 0, 0, 1, 0] and attended[9] is None and counts[9]["present"] == 1
+    only_two = grid.day_headcounts(month, entries, punched, set(), today=dt.date(2026, 3, 25), worker_nos={2})
+    assert [c["present"] for c in only_two][:5] == [0, 0, 1, 1, 0]
+
+
+def test_month_shift_and_label():
+    assert grid.Month(2026, 1).shifted(-1) == grid.Month(2025, 12)
+    assert grid.Month(2026, 12).shifted(1) == grid.Month(2027, 1)
+    assert grid.Month(2026, 3).shifted(-36) == grid.Month(2023, 3)
+    assert grid.Month(2026, 3).label == "2026年3月" and grid.Month(2025, 12) < grid.Month(2026, 1)

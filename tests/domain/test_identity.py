@@ -10,8 +10,8 @@ from stdnum.cn import ric, uscc
 
 from server import synthetic
 from server.domain.identity import (
-    AREA_CODE_UNKNOWN, CreditCodeCheck, IdCheck, area_code_in_use, check_credit_code, check_id_number,
-    mask_id_number,
+    AREA_CODE_UNKNOWN, CreditCodeCheck, IdCheck, area_code_existed_since, area_code_in_use, check_credit_code,
+    check_id_number, current_warnings, mask_id_number,
 )
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -96,6 +96,35 @@ def test_stdnum_itself_refuses_what_we_accept():
     number = with_check("44070319800101001")  # 蓬江区 was created in 1994
     assert not ric.is_valid(number)
     check = check_id_number(number)
+    # Issued after 1994 to someone born in 1980: a valid number, no area warning (issue 10).
+    assert check.ok and check.warnings == ()
+
+
+def test_pengjiang_number_of_a_person_born_in_1990_is_not_flagged():
+    check = check_id_number(with_check("44070319900315002"))
+    assert check.ok and check.warnings == ()
+
+
+@pytest.mark.parametrize("area, year, existed", [
+    ("440703", 1993, True),    # 蓬江区 [1994-]: created the year after birth
+    ("440703", 1994, True),    # created in the birth year
+    ("440703", 2020, True),
+    ("440702", 1994, True),    # 江门城区 [1984-1994]: retired in the birth year, so in use that year
+    ("440702", 1995, False),   # retired the year before birth
+    ("440702", 1980, True),    # born before the code was created, issued while it existed
+    ("110104", 2010, True),    # 宣武区 [-2010]
+    ("110104", 2011, False),
+    ("110101", 1950, True),    # 东城区: a bare name, always in use
+    ("810000", 1950, True), ("820000", 1930, True), ("830000", 2018, True),  # residence permits
+    ("990101", 1950, False),   # never listed
+    ("449999", 1990, False),   # only the province part is listed
+])
+def test_area_code_existed_since_birth(area, year, existed):
+    assert area_code_existed_since(area, year) is existed
+
+
+def test_code_retired_before_birth_is_flagged():
+    check = check_id_number(with_check("44070219960101001"), today=datetime.date(2024, 1, 1))
     assert check.ok and check.warnings == (AREA_CODE_UNKNOWN,)
 
 
@@ -230,3 +259,11 @@ def test_any_single_credit_code_change_fails(seed, position, shift):
 @settings(max_examples=50)
 def test_credit_code_never_raises(value):
     assert isinstance(check_credit_code(value), CreditCodeCheck)
+
+
+def test_area_warnings_stored_under_the_earlier_rule_are_read_with_todays():
+    pengjiang_1990 = with_check("44070319900315002")
+    assert current_warnings(pengjiang_1990, ["area_code_unknown", "sex_differs_from_id"]) == ["sex_differs_from_id"]
+    retired = with_check("44070219960101001")
+    assert current_warnings(retired, ["area_code_unknown"]) == ["area_code_unknown"]
+    assert current_warnings(pengjiang_1990, []) == []

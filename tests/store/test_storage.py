@@ -167,6 +167,8 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
 HOT_AGGREGATES = [
     # The project list: current workers, devices in service and real punches today, per project.
     *projects.list_count_queries(_DAY).values(),
+    # The landing list's key counts for a page of projects (its punches per project are day_query above).
+    *projects.key_count_queries([1, 2]).values(),
     # Device monitoring: punches today per device, city-wide and scoped, production and test.
     *(("punches", device_monitoring.punches_today_pipeline(ids, _DAY, test=test))
       for ids in (None, [1, 2]) for test in (False, True)),
