@@ -53,11 +53,7 @@ def test_county_execution_on_the_months_last_day(town):
     assert list(table.columns) == data.COUNTY_COLUMNS
     assert list(table["地区"]) == COUNTIES
     # 蓬江区: P1 在建; P2 停工 since the 20th is not counted. P1 punched by C and W1 (23:59:59) → 2 people.
-    assert row(table, "地区", "蓬江区") == {
-        "地区": "蓬江区", "在建项目总数": 1, "上传成功项目数": 0, "上传失败项目数": 1, "上传成功率": "0.00%",
-        "有考勤项目数": 1, "无考勤项目数": 0, "更新率": "100.00%", "考勤人数": 2, "平均考勤人数": 2.0,
-        "项目经理登记比例": "100.00%", "项目经理到岗率": "0.00%", "总监理工程师登记比例": "100.00%",
-        "总监理工程师到岗率": "100.00%"}
+    assert row(table, "地区", "蓬江区") == city.PENGJIANG_OCTOBER_31
     assert row(table, "地区", "江海区")["考勤人数"] == 1
     assert row(table, "地区", "江海区")["项目经理登记比例"] == "0.00%"
     # 汇总: 2 projects, both punched, 3 people, 1.5 each; one of two has each post entered and C punched.
@@ -101,9 +97,7 @@ def test_project_execution(town):
     table = data.project_execution(db, {}, "2026-10-31")
     assert list(table["项目编号"]) == [f["P1"], f["P2"], f["P3"]]
     # P1: M, C, W1, W2 entered (S exited on the 16th); C and W1 punched.
-    assert row(table, "项目名称", "甲项目") == {
-        "项目编号": f["P1"], "项目名称": "甲项目", "所在地": "蓬江区", "项目状态": "在建", "是否上传省厅": "未上传",
-        "在职人数": 4, "考勤人数": 2, "项目经理是否到岗": "否", "总监理工程师是否到岗": "是"}
+    assert row(table, "项目名称", "甲项目") == city.p1_execution_october_31(f)
     p2 = row(table, "项目名称", "乙项目")
     assert (p2["项目状态"], p2["在职人数"], p2["考勤人数"], p2["总监理工程师是否到岗"]) == ("停工", 1, 0, "未设置")
     # 15 October: S still entered on P1 → 5; P2 still 在建.
@@ -121,9 +115,7 @@ def test_supplier_support(town):
     table = data.supplier_support(db, {}, "2026-10-31")
     assert list(table.columns) == data.SUPPLIER_COLUMNS
     # 甲设备: P1 and P3, both punched; 乙设备's P2 is stopped that day; 丙设备 is only in the test environment.
-    assert table.to_dict("records") == [
-        {"设备商": "甲设备有限公司", "支撑的项目总数": 2, "上传成功项目数": 0, "上传失败项目数": 2, "上传成功率": "0.00%",
-         "有考勤项目数": 2, "无考勤项目数": 0, "更新率": "100.00%"}]
+    assert table.to_dict("records") == city.SUPPLIERS_OCTOBER_31
     earlier = data.supplier_support(db, {}, "2026-10-16")
     # 16 October: P1 punched by M, P3 not at all → 50.00%; P2 (乙设备) punched by M.
     assert row(earlier, "设备商", "甲设备有限公司")["更新率"] == "50.00%"
@@ -136,7 +128,7 @@ def test_manager_attendance_months_of_28_29_30_31_days(town):
     assert "31日" in october.columns and "32日" not in october.columns
     p1 = row(october, "项目名称", "甲项目")
     # Days 1–28 (the 23:59:59 and re-sent punches add no day, the 00:00:00 one is the 28th): 28 of 31.
-    assert (p1["天数总计(天)"], p1["月考勤率"]) == (28, "90.32%")
+    assert (p1["天数总计(天)"], p1["月考勤率"]) == city.P1_MANAGER_OCTOBER
     assert p1["28日"] == "√" and p1["29日"] == "" and p1["身份证号码"] == mask_id_number(f["ids"]["M"])
     # The same manager on P2: 1–19 worked; 20–31 stopped (punches on 20–25 unmarked) → 19 of 19.
     p2 = row(october, "项目名称", "乙项目")
@@ -170,7 +162,8 @@ def test_manager_monthly_flags(town):
     october = data.manager_monthly(db, {}, "2026-10")
     p1 = row(october, "项目名称", "甲项目")
     assert p1["施工总承包单位项目经理人数"] == 1 and p1["施工总承包单位项目经理本月到岗天数"] == 28
-    assert p1["施工总承包单位项目经理本月到岗情况"] == "到岗28天 未到岗3天 到岗率90.32%"
+    assert p1["施工总承包单位项目经理本月到岗情况"] == city.P1_MANAGER_MONTHLY_OCTOBER
+    assert p1["施工总承包单位技术负责人本月到岗情况"] == "未设置"
     assert p1["施工总承包单位安全员本月到岗天数"] == 15 and p1["监理单位总监理工程师本月到岗天数"] == 1
     assert p1["施工总承包单位"] == "江门甲建筑有限公司" and p1["监理单位"] == "江门乙监理有限公司"
     assert p1["预警"] == "未设置技术负责人、总监理工程师月出勤不达标、安全员月出勤不达标"
