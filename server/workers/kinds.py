@@ -1,10 +1,11 @@
 """Every job kind a worker runs, by name. A new kind: a module with its `run`, and one line here."""
 from __future__ import annotations
 
-from . import mail_retry, roster_import_job
+from . import mail_retry, rollup_fold, roster_import_job
 from .registry import JobKind
 
 KINDS: dict[str, JobKind] = {kind.name: kind for kind in (
     roster_import_job.KIND,
     mail_retry.KIND,
+    rollup_fold.KIND,
 )}
