@@ -555,18 +555,19 @@ def home_today(db: Database, scope: dict) -> dict:
     today = site_today().isoformat()
     projects = _projects(db, scope)
     ids = set(projects)
-    punches = sum(d.get("count", 0) for d in db[q.PERSON_DAYS].find(q.on_day(today), {"project_id": 1, "count": 1})
-                  if d["project_id"] in ids)
-    days = _project_days(db, ids, q.on_day(today), q.PROJECT_DAY_WITH_PEOPLE)
-    people = set()
-    for d in days.values():
-        people.update((d["project_id"], w) for w in d.get("workers", ()))
+    # One small document per project-day: the sets' sizes are taken by the server, not sent.
+    days = {d["project_id"]: d for d in db[q.PROJECT_DAYS].aggregate([
+        {"$match": q.on_day(today)},
+        {"$project": {"project_id": 1, "punches": {"$size": {"$ifNull": ["$punch_ids", []]}},
+                      "people": {"$size": {"$ifNull": ["$workers", []]}}}}]) if d["project_id"] in ids}
+    punches = sum(d["punches"] for d in days.values())
+    people = sum(d["people"] for d in days.values())
     active = [pid for pid, p in projects.items() if status_on(p, today) == UNDER_CONSTRUCTION]
     devices = [d for d in db.devices.find({"status": "active"}, {"project_id": 1, "online": 1, "gateway_id": 1,
                                                                  "last_seen": 1}) if d["project_id"] in ids]
-    return {"day": today, "punches": punches, "people": len(people), "devices_online": _devices_online(db, devices),
+    return {"day": today, "punches": punches, "people": people, "devices_online": _devices_online(db, devices),
             "devices": len(devices), "projects_active": len(active),
-            "projects_without_attendance": sum(1 for pid in active if (pid, today) not in days),
+            "projects_without_attendance": sum(1 for pid in active if pid not in days),
             "updated_at": data_updated_at(db)}
 
 
