@@ -355,6 +355,8 @@ def supplier_support(db: Database, scope: dict, day: dt.date | str | None = None
 # --- 管理人员考勤情况 -----------------------------------------------------------------------------
 
 def _stopped(project: dict, dates: Iterable[str]) -> set[str]:
+    if not project["periods"]:  # most projects never stopped: no date to parse
+        return set()
     return {d for d in dates if project_status.is_stopped(project["periods"], parse_day(d))}
 
 
@@ -429,11 +431,10 @@ def _unit_names(db: Database, ids: set[int]) -> dict[tuple[int, str], str]:
     return names
 
 
-def _post_month(p: dict, post: str, entries: dict, attended: dict, days: list[str]) -> dict:
+def _post_month(p: dict, post: str, entries: dict, attended: dict, working: set[str]) -> dict:
     """One post of one project over the days so far: holders, on-duty days, working days.
-    `entries`: (project, post) → roster entries."""
+    `entries`: (project, post) → roster entries; `working`: the project's days so far not 停工."""
     mine = entries.get((p["_id"], post), ())
-    working = _working(p, days)
     on_duty = {d for e in mine for d in attended.get((p["_id"], e["worker_no"]), ()) if d in working}
     return {"holders": len({e["worker_no"] for e in mine}), "on_duty": len(on_duty), "working": len(working)}
 
@@ -498,7 +499,8 @@ def manager_monthly(db: Database, scope: dict, month: str | Month | None, flags:
         state = status_on(p, reference)
         if state not in (vocabulary.PROJECT_UNDER_CONSTRUCTION, vocabulary.PROJECT_SUSPENDED):
             continue
-        figures = {post: _post_month(p, post, by_post, attended, days) for post, _ in MONTHLY_POSTS}
+        working = set(_working(p, days))
+        figures = {post: _post_month(p, post, by_post, attended, working) for post, _ in MONTHLY_POSTS}
         raised = _flags(figures, standard)
         if wanted and not set(wanted) & set(raised):
             continue

@@ -1,4 +1,4 @@
-"""Each dashboard page against the real data module: the fixed city (tests/dashboards/city.py) folded by
+"""Each dashboard page against the real data module: the fixed city (tests/fixed_city.py) folded by
 the real rollup tail, `realname dashboards` as a child process, and every callback posted through the
 web process's /dash/ door as a browser does (`_dash-update-component`)."""
 from __future__ import annotations
@@ -11,25 +11,17 @@ import re
 import openpyxl
 import pytest
 
-from server.store.rollups import PunchTail
 
-import city
-from punch_support import drain
 from server.domain.identity import mask_id_number
 from server.domain.vocabulary import COUNTIES
 
-from support import run_async
+import fixed_city as city
+
 
 
 @pytest.fixture
-def town(mongo_uri, db_name):
-    async def build(db):
-        tail = PunchTail(db)
-        await tail.open()
-        facts = await city.build(db)
-        await drain(tail)
-        return facts
-    return run_async(mongo_uri, db_name, build)
+def town(fixed_city):
+    return fixed_city
 
 
 def post_callback(web, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],

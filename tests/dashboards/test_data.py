@@ -1,4 +1,4 @@
-"""The dashboards' data layer against a small fixed city (tests/dashboards/city.py), folded by the real
+"""The dashboards' data layer against a small fixed city (tests/fixed_city.py), folded by the real
 rollup tail; every expected figure is worked out by hand in the comments."""
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from dashboards import data
 from dashboards.data import DataError
 from server.domain.identity import mask_id_number
 from server.store.db import open_database
-from server.store.rollups import PunchTail
 
-import city
-from punch_support import drain
+import fixed_city as city
 
 COUNTIES = ["市辖区", "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市", "汇总"]
 
@@ -27,11 +25,7 @@ def town(mongo_uri):
     async def main():
         client, db = await open_database(mongo_uri, name, app_name="tests")
         try:
-            tail = PunchTail(db)
-            await tail.open()           # following the stream before the first punch arrives
-            facts = await city.build(db)
-            await drain(tail)
-            return facts
+            return await city.build_folded(db)
         finally:
             await client.close()
     facts = asyncio.run(main())

@@ -15,9 +15,10 @@ import random
 from server import synthetic
 from server.store import devices, people, projects, workforce
 from server.store import roster_entries
+from server.store.rollups import PunchTail
 from server.domain.site_clock import site_today
 
-from punch_support import write_punches
+from punch_support import drain, write_punches
 
 SINCE = dt.date(2024, 1, 1)
 
@@ -122,3 +123,12 @@ async def build(db) -> dict:
     await devices.register(db, project_id=P3, vendor_code="VC", device_id="C-3", environment="test")
     return {"P1": P1, "P2": P2, "P3": P3, "M": M, "C": C, "S": S, "W1": W1, "W2": W2, "W3": W3,
             "ids": {"M": m["id_number"], "S": s["id_number"]}}
+
+
+async def build_folded(db) -> dict:
+    """The city written through the stores and folded by the real rollup tail (following the stream first)."""
+    tail = PunchTail(db)
+    await tail.open()
+    facts = await build(db)
+    await drain(tail)
+    return facts
