@@ -2,14 +2,22 @@
 Chinese shell of the dashboards process, whose pages load through the web process."""
 from __future__ import annotations
 
+import fixed_city as city
 
-def test_a_supervisor_opens_the_dashboards_from_the_portal(dash_web, make_account, browser):
+
+def open_from_the_portal(dash_web, make_account, browser):
+    """A city supervisor signs in at the portal and follows its navigation to /dash/."""
     make_account("citysup", "supervisor")
     b = browser(dash_web)
     b.sign_in("citysup")
     b.wait_text_in("main", "欢迎")
     b.click('nav a[href="/dash/"]')
     b.wait_url("/dash/")
+    return b
+
+
+def test_a_supervisor_opens_the_dashboards_from_the_portal(dash_web, make_account, browser):
+    b = open_from_the_portal(dash_web, make_account, browser)
     assert b.wait_text_in("#shell-identity", "范围") == "citysup（监管）· 范围：全市"
     assert b.driver.title == "监管看板"
     navigation = b.text(".shell-nav")
@@ -38,13 +46,7 @@ def test_a_city_supervisor_sees_the_fixed_citys_figures_and_drills_down_to_a_cou
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    import fixed_city as city
-
-    make_account("citysup", "supervisor")
-    b = browser(dash_web)
-    b.sign_in("citysup")
-    b.wait_text_in("main", "欢迎")
-    b.click('nav a[href="/dash/"]')
+    b = open_from_the_portal(dash_web, make_account, browser)
     b.click('.shell-nav a[href="/dash/county-execution"]')
     b.wait_text_in("#county-result", "汇总")
     # The day of the hand-worked figures, typed into the date picker as a person would.
