@@ -18,11 +18,9 @@ from server.api.exports import XLSX_TYPE, export_filename, xlsx_bytes
 from server.domain import vocabulary
 from server.domain.site_clock import site_today
 
-from . import caller
+from . import caller, data
+from .data import UPDATED_AT
 from .database import database
-
-
-UPDATED_AT = "数据更新时间"
 
 
 log = logging.getLogger("realname.dashboards")
@@ -38,7 +36,6 @@ def fetch(query: Callable) -> tuple[pd.DataFrame | None, str]:
     Anything else that goes wrong is logged here and shown as a plain Chinese sentence: the page
     never shows a traceback, and never an empty table that looks like "no figures".
     """
-    from . import data  # the data module (rollup queries); imported on first query
     try:
         return query(data, database(), caller.scope()), ""
     except InputError as exc:

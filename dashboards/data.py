@@ -34,7 +34,7 @@ from server.domain.identity import mask_id_number
 from server.domain.rollups import KEY_POSTS, day_key, holds_on, percent, ratio, span_holds, status_on
 from server.domain.rules import RuleError
 from server.store import rollup_queries as q
-from server.domain.site_clock import parse_day, site_today
+from server.domain.site_clock import SITE_TZ, parse_day, site_today
 from server.store import qualification
 from server.store.db import utcnow
 from server.store.devices import liveness_window, presence
@@ -56,6 +56,7 @@ COUNTY_COLUMNS = ["地区", "在建项目总数", "上传成功项目数", "上�
                   "总监理工程师到岗率"]
 SUPPLIER_COLUMNS = ["设备商", "支撑的项目总数", "上传成功项目数", "上传失败项目数", "上传成功率", "有考勤项目数",
                     "无考勤项目数", "更新率"]
+UPDATED_AT = "数据更新时间"  # frame.attrs key: when the rollups the figures come from were last folded
 DEVICE_SILENT_DAYS = 2  # 因设备故障导致考勤中止的时间不得超过2天
 
 
@@ -195,6 +196,19 @@ def data_updated_at(db: Database) -> dt.datetime | None:
     return state.get("updated_at") if state else None
 
 
+def updated_text(when: dt.datetime | None) -> str:
+    """A rollup's fold time as people read it (site time)."""
+    return when.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M:%S") if when else ""
+
+
+def _from_rollups(db: Database, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame, saying (attrs[UPDATED_AT]) how fresh the rollups it was read from are."""
+    updated = data_updated_at(db)
+    if updated is not None:
+        frame.attrs[UPDATED_AT] = updated_text(updated)
+    return frame
+
+
 # --- 县区执行情况 ---------------------------------------------------------------------------------
 
 def _execution_counts(projects: list[dict], days: dict, holders: dict, qualified: set[int], day: str,
@@ -240,7 +254,7 @@ def county_execution(db: Database, scope: dict, day: dt.date | str | None = None
         total.update(counts)
         rows.append(_execution_row(county, counts))
     rows.append(_execution_row(TOTAL_ROW, total))
-    return pd.DataFrame(rows, columns=COUNTY_COLUMNS)
+    return _from_rollups(db, pd.DataFrame(rows, columns=COUNTY_COLUMNS))
 
 
 # --- 各项目执行情况 -------------------------------------------------------------------------------
@@ -312,8 +326,8 @@ def project_execution(db: Database, scope: dict, day: dt.date | str | None = Non
                      "考勤人数": len((pday or {}).get("workers", ())),
                      "项目经理是否到岗": _duty_text(holders.get((pid, PM)), _on_duty(pday, PM)),
                      "总监理工程师是否到岗": _duty_text(holders.get((pid, CS)), _on_duty(pday, CS))})
-    return pd.DataFrame(rows, columns=["项目编号", "项目名称", "所在地", "项目状态", "是否上传省厅", "在职人数", "考勤人数",
-                                       "项目经理是否到岗", "总监理工程师是否到岗"])
+    return _from_rollups(db, pd.DataFrame(rows, columns=["项目编号", "项目名称", "所在地", "项目状态", "是否上传省厅", "在职人数", "考勤人数",
+                                       "项目经理是否到岗", "总监理工程师是否到岗"]))
 
 
 # --- 设备商支撑情况 -------------------------------------------------------------------------------
@@ -335,12 +349,14 @@ def supplier_support(db: Database, scope: dict, day: dt.date | str | None = None
         rows.append({"设备商": supplier, "支撑的项目总数": total, "上传成功项目数": ok, "上传失败项目数": total - ok,
                      "上传成功率": percent(ok, total), "有考勤项目数": punched, "无考勤项目数": total - punched,
                      "更新率": percent(punched, total)})
-    return pd.DataFrame(rows, columns=SUPPLIER_COLUMNS)
+    return _from_rollups(db, pd.DataFrame(rows, columns=SUPPLIER_COLUMNS))
 
 
 # --- 管理人员考勤情况 -----------------------------------------------------------------------------
 
 def _stopped(project: dict, dates: Iterable[str]) -> set[str]:
+    if not project["periods"]:  # most projects never stopped: no date to parse
+        return set()
     return {d for d in dates if project_status.is_stopped(project["periods"], parse_day(d))}
 
 
@@ -392,8 +408,8 @@ def manager_attendance(db: Database, scope: dict, month: str | Month | None, pos
                      "项目所在地": p["county"], "岗位/工种": post, "姓名": person.get("name", ""),
                      "身份证号码": id_number if unmask else mask_id_number(id_number), **marks,
                      "天数总计(天)": total, "月考勤率": percent(total, len(dates) - len(stopped))})
-    return pd.DataFrame(rows, columns=["项目编号", "项目名称", "项目类型", "项目所在地", "岗位/工种", "姓名", "身份证号码",
-                                       *day_columns, "天数总计(天)", "月考勤率"])
+    return _from_rollups(db, pd.DataFrame(rows, columns=["项目编号", "项目名称", "项目类型", "项目所在地", "岗位/工种", "姓名", "身份证号码",
+                                       *day_columns, "天数总计(天)", "月考勤率"]))
 
 
 # --- 管理人员月考勤统计 ---------------------------------------------------------------------------
@@ -415,18 +431,18 @@ def _unit_names(db: Database, ids: set[int]) -> dict[tuple[int, str], str]:
     return names
 
 
-def _post_month(p: dict, post: str, entries: dict, attended: dict, days: list[str]) -> dict:
+def _post_month(p: dict, post: str, entries: dict, attended: dict, working: set[str]) -> dict:
     """One post of one project over the days so far: holders, on-duty days, working days.
-    `entries`: (project, post) → roster entries."""
+    `entries`: (project, post) → roster entries; `working`: the project's days so far not 停工."""
     mine = entries.get((p["_id"], post), ())
-    working = _working(p, days)
     on_duty = {d for e in mine for d in attended.get((p["_id"], e["worker_no"]), ()) if d in working}
     return {"holders": len({e["worker_no"] for e in mine}), "on_duty": len(on_duty), "working": len(working)}
 
 
 def _duty_summary(figures: dict) -> str:
     if not figures["holders"]:
-        return "-"
+        # The word 各项目执行情况 uses too; a bare "-" would reach Excel escaped as a would-be formula.
+        return "未设置"
     absent = figures["working"] - figures["on_duty"]
     return f"到岗{figures['on_duty']}天 未到岗{absent}天 到岗率{percent(figures['on_duty'], figures['working'])}"
 
@@ -483,7 +499,8 @@ def manager_monthly(db: Database, scope: dict, month: str | Month | None, flags:
         state = status_on(p, reference)
         if state not in (vocabulary.PROJECT_UNDER_CONSTRUCTION, vocabulary.PROJECT_SUSPENDED):
             continue
-        figures = {post: _post_month(p, post, by_post, attended, days) for post, _ in MONTHLY_POSTS}
+        working = set(_working(p, days))
+        figures = {post: _post_month(p, post, by_post, attended, working) for post, _ in MONTHLY_POSTS}
         raised = _flags(figures, standard)
         if wanted and not set(wanted) & set(raised):
             continue
@@ -499,7 +516,7 @@ def manager_monthly(db: Database, scope: dict, month: str | Month | None, flags:
         row["统计天数"] = figures[PM]["working"]
         row["预警"] = "、".join(raised)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return _from_rollups(db, pd.DataFrame(rows))
 
 
 def manager_monthly_detail(db: Database, scope: dict, month: str | Month | None, project_id: int) -> pd.DataFrame:
@@ -523,7 +540,7 @@ def manager_monthly_detail(db: Database, scope: dict, month: str | Month | None,
             rows.append({"单位类型": unit, "岗位": post, "姓名": person.get("name", ""),
                          "身份证号码": mask_id_number(person.get("id_number", "")), "到岗天数": on,
                          "未到岗天数": len(working) - on, "到岗率": percent(on, len(working))})
-    return pd.DataFrame(rows, columns=["单位类型", "岗位", "姓名", "身份证号码", "到岗天数", "未到岗天数", "到岗率"])
+    return _from_rollups(db, pd.DataFrame(rows, columns=["单位类型", "岗位", "姓名", "身份证号码", "到岗天数", "未到岗天数", "到岗率"]))
 
 
 # --- 首页 ---------------------------------------------------------------------------------------
@@ -540,18 +557,19 @@ def home_today(db: Database, scope: dict) -> dict:
     today = site_today().isoformat()
     projects = _projects(db, scope)
     ids = set(projects)
-    punches = sum(d.get("count", 0) for d in db[q.PERSON_DAYS].find(q.on_day(today), {"project_id": 1, "count": 1})
-                  if d["project_id"] in ids)
-    days = _project_days(db, ids, q.on_day(today), q.PROJECT_DAY_WITH_PEOPLE)
-    people = set()
-    for d in days.values():
-        people.update((d["project_id"], w) for w in d.get("workers", ()))
+    # One small document per project-day: the sets' sizes are taken by the server, not sent.
+    days = {d["project_id"]: d for d in db[q.PROJECT_DAYS].aggregate([
+        {"$match": q.on_day(today)},
+        {"$project": {"project_id": 1, "punches": {"$size": {"$ifNull": ["$punch_ids", []]}},
+                      "people": {"$size": {"$ifNull": ["$workers", []]}}}}]) if d["project_id"] in ids}
+    punches = sum(d["punches"] for d in days.values())
+    people = sum(d["people"] for d in days.values())
     active = [pid for pid, p in projects.items() if status_on(p, today) == UNDER_CONSTRUCTION]
     devices = [d for d in db.devices.find({"status": "active"}, {"project_id": 1, "online": 1, "gateway_id": 1,
                                                                  "last_seen": 1}) if d["project_id"] in ids]
-    return {"day": today, "punches": punches, "people": len(people), "devices_online": _devices_online(db, devices),
+    return {"day": today, "punches": punches, "people": people, "devices_online": _devices_online(db, devices),
             "devices": len(devices), "projects_active": len(active),
-            "projects_without_attendance": sum(1 for pid in active if (pid, today) not in days),
+            "projects_without_attendance": sum(1 for pid in active if pid not in days),
             "updated_at": data_updated_at(db)}
 
 

@@ -327,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = roll.add_subparsers(dest="action", required=True)
     rreb = rsub.add_parser("rebuild", help="recompute the rollups from raw punches")
     rreb.add_argument("--from", dest="first", default=None, metavar="YYYY-MM-DD", help="first site day (default: all)")
-    rsub.add_parser("tail", help="fold new punches as they arrive (until the worker runs it)")
+    rsub.add_parser("tail", help="fold new punches as they arrive (operators; the worker folds them every REALNAME_ROLLUP_FOLD_SECONDS)")
     roll.set_defaults(func=cmd_rollups)
 
     sub.add_parser("settings", help="print the settings table (Markdown)").set_defaults(func=cmd_settings)

@@ -57,6 +57,7 @@ SETTINGS = (
     Setting("REALNAME_KEY_POST_STANDARD", "80", "A key post's monthly attendance standard in percent (管理人员月出勤不达标 below it)."),
     Setting("REALNAME_SMTP_FROM", "noreply@jmzhgd.jiangmen.cn", "Sender address of the platform's e-mails."),
     Setting("REALNAME_MAIL_RETRY_SECONDS", "60", "How often a worker retries mail that SMTP refused or could not take (a periodic job)."),
+    Setting("REALNAME_ROLLUP_FOLD_SECONDS", "15", "How often a worker folds the punches received since its last pass into the dashboards' attendance rollups (a periodic job; a punch shows within this plus a worker poll)."),
     Setting("REALNAME_WORKER_LEASE_SECONDS", "30", "A worker holds a job this long per lease and renews it while running; a job of a killed worker is taken over after it."),
     Setting("REALNAME_WORKER_POLL_SECONDS", "1", "How often an idle worker looks for due jobs."),
     Setting("REALNAME_IMPORT_TEST_PAUSE_SECONDS", "0", "Tests only: an Excel import pauses this long inside every chunk, so a test can kill its worker mid-import. Leave 0."),
@@ -127,6 +128,7 @@ class Config:
     dash_port: int = 8050
     forward_secret: str = ""
     mail_retry_seconds: float = 60.0
+    rollup_fold_seconds: float = 15.0
     worker_lease_seconds: float = 30.0
     worker_poll_seconds: float = 1.0
     import_test_pause_seconds: float = 0.0
@@ -193,6 +195,7 @@ class Config:
             dash_port=int(_get(env, "REALNAME_DASH_PORT")),
             forward_secret=_get(env, "REALNAME_FORWARD_SECRET"),
             mail_retry_seconds=float(_get(env, "REALNAME_MAIL_RETRY_SECONDS")),
+            rollup_fold_seconds=float(_get(env, "REALNAME_ROLLUP_FOLD_SECONDS")),
             worker_lease_seconds=float(_get(env, "REALNAME_WORKER_LEASE_SECONDS")),
             worker_poll_seconds=float(_get(env, "REALNAME_WORKER_POLL_SECONDS")),
             import_test_pause_seconds=float(_get(env, "REALNAME_IMPORT_TEST_PAUSE_SECONDS")),

@@ -47,6 +47,13 @@ def site(mongo_uri, db_name):
 
 
 @pytest.fixture
+def fixed_city(mongo_uri, db_name):
+    """The dashboards' small fixed city (tests/fixed_city.py) in the test's database, rollups folded; its facts."""
+    import fixed_city
+    return run_async(mongo_uri, db_name, fixed_city.build_folded)
+
+
+@pytest.fixture
 def web(mongo_uri, db_name):
     w = WebThread(mongo_uri, db_name)
     yield w

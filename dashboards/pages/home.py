@@ -7,6 +7,7 @@ import plotly.express as px
 from dash import Input, Output, callback, dcc, html
 
 from dashboards import components as c
+from dashboards import data
 
 P = "home"
 TITLE = "首页"
@@ -36,19 +37,25 @@ def show(_tick):
     return _cards(today), _charts(trends), error or trend_error
 
 
-def _cards(frame: pd.DataFrame | None):
-    if frame is None or frame.empty:
+def _cards(today: dict | None):
+    """The figures of home_today, each on a card (the data module's keys, in the page's words)."""
+    if not today:
         return []
-    first = frame.iloc[0]
-    return [html.Div([html.Div(str(column), className="label"), html.Div(str(first[column]), className="figure")],
-                     className="card") for column in frame.columns]
+    figures = (("今日打卡次数", today["punches"]), ("今日考勤人数", today["people"]),
+               ("在线设备数", f"{today['devices_online']}/{today['devices']}"),
+               ("在建项目数", today["projects_active"]), ("无考勤项目数", today["projects_without_attendance"]))
+    cards = [html.Div([html.Div(label, className="label"), html.Div(str(value), className="figure")], className="card")
+             for label, value in figures]
+    if today.get("updated_at"):
+        cards.append(html.P(f"{c.UPDATED_AT}：{data.updated_text(today['updated_at'])}", className="updated"))
+    return cards
 
 
 def _charts(frame: pd.DataFrame | None):
-    """One chart per rate, a line per county (columns 日期, 地区, then the rates)."""
+    """One chart per rate, a line per county (columns 日期, 地区, then the rates in percent)."""
     if frame is None or frame.empty or not {"日期", "地区"} <= set(frame.columns):
         return []
     rates = [column for column in frame.columns if column not in ("日期", "地区")]
     return [dcc.Graph(figure=px.line(frame, x="日期", y=rate, color="地区", title=rate, markers=True)
-                      .update_layout(yaxis_tickformat=".0%", legend_title_text="地区"),
+                      .update_layout(yaxis_ticksuffix="%", yaxis_range=[0, 100], legend_title_text="地区"),
                       config={"displaylogo": False}) for rate in rates]

@@ -5,16 +5,14 @@ import dash
 from dash import dcc, html
 
 from dashboards import components as c
-from server.domain import vocabulary
+from dashboards import data
 
 P = "monthly"
 TITLE = "管理人员月考勤统计"
 dash.register_page(__name__, path="/manager-monthly", name=TITLE, title=TITLE, order=5)
 
-KEY_POSTS = (vocabulary.PROJECT_MANAGER, vocabulary.CHIEF_SUPERVISOR, vocabulary.SAFETY_OFFICER, vocabulary.TECHNICAL_LEAD)
-# The guide's twelve filters, in its order (its 总监监理工程师 / 总监工程师 read as 总监理工程师).
-FLAGS = (tuple(f"未设置{p}" for p in KEY_POSTS) + tuple(f"本月{p}未在岗" for p in KEY_POSTS)
-         + tuple(f"{p}月出勤不达标" for p in KEY_POSTS))
+# The guide's twelve filters, in its order: the data module's own names, so that each one filters.
+FLAGS = data.FLAGS
 
 DEFINITIONS = (
     "统计对象：施工总承包单位的项目经理、安全员、技术负责人，监理单位的总监理工程师。",

@@ -6,6 +6,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboards import components as c
+from dashboards import data
 
 P = "overview"
 TITLE = "项目总览"
@@ -33,10 +34,30 @@ def show(project):
         return html.Div(), "请输入项目编号"
     if not project.strip().isdigit():
         return html.Div(), "项目编号：须为数字"
-    sections, error = c.fetch(lambda data, db, scope: data.project_overview(db, scope, int(project)))
-    if sections is None:
+    overview, error = c.fetch(lambda data, db, scope: data.project_overview(db, scope, int(project)))
+    if overview is None:
         return html.Div(), error
-    if isinstance(sections, pd.DataFrame):
-        sections = {TITLE: sections}
     return html.Div([html.Section([html.H3(name), c.table(f"{P}-{i}", frame)])
-                     for i, (name, frame) in enumerate(sections.items())]), ""
+                     for i, (name, frame) in enumerate(sections(overview).items())]
+                    + [html.Section([html.H3("待整改"), html.Ul([html.Li(t) for t in overview["to_fix"]] or
+                                                               [html.Li("无")])])]), ""
+
+
+def sections(o: dict) -> dict[str, pd.DataFrame]:
+    """project_overview's record as the page's titled tables."""
+    p = o["project"]
+    record = [("项目编号", p["_id"]), ("项目名称", p["name"]), ("项目所在地", p["county"]),
+              ("项目类型", p.get("category") or ""), ("项目地址", p.get("address") or ""),
+              ("施工许可证号", p.get("permit_no") or ""), ("项目状态", o["status"]), ("是否上传省厅", o["upload"]),
+              ("今日在场人数", o["entered"]), ("今日出勤人数", o["punched"]), ("本月考勤率", o["month_rate"])]
+    presence = [{"班组": t["team"], "在场人数": t["entered"], "出勤人数": t["punched"]} for t in o["presence"]]
+    posts = [{"岗位": post, "姓名": h["name"], "今日是否到岗": "是" if h["on_duty"] else "否"}
+             for post, holders in o["posts"].items() for h in holders]
+    posts += [{"岗位": post, "姓名": "未设置", "今日是否到岗": ""} for post, holders in o["posts"].items() if not holders]
+    devices = [{"设备编号": d["device_id"], "设备商": d["supplier"], "是否在线": "在线" if d["online"] else "离线",
+                "最后上报时间": data.updated_text(d["last_seen"]),
+                "中断超过2天": "是" if d["silent_too_long"] else "否"} for d in o["devices"]]
+    return {"项目信息": pd.DataFrame(record, columns=["项目", "内容"]),
+            "今日在场（按班组）": pd.DataFrame(presence, columns=["班组", "在场人数", "出勤人数"]),
+            "关键岗位今日到岗": pd.DataFrame(posts, columns=["岗位", "姓名", "今日是否到岗"]),
+            "考勤设备": pd.DataFrame(devices, columns=["设备编号", "设备商", "是否在线", "最后上报时间", "中断超过2天"])}

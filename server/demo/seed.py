@@ -15,6 +15,7 @@ from ..domain import vocabulary
 from ..store import devices, people, workforce
 from ..domain.site_clock import site_today
 from .. import synthetic
+from ..store import rollups
 from . import accounts_demo, devices_demo, history_demo
 from .suppliers_demo import seed_suppliers
 
@@ -76,6 +77,11 @@ def synthetic_areas() -> list[str]:
     return list(vocabulary.COUNTY_AREA_CODES.values()) * 3 + ["450102", "430102", "510104", "360102", "522601"]
 
 
+async def _manager_of(db: AsyncDatabase, project_id: int, job: str) -> dict | None:
+    entry = await db.roster.find_one({"project_id": project_id, "job": job, "exit_date": None}, {"worker_no": 1})
+    return await db.people.find_one({"worker_no": entry["worker_no"]}) if entry else None
+
+
 async def _enter(db: AsyncDatabase, project_id: int, person: dict, team: dict, job: str) -> None:
     if await db.roster.find_one({"project_id": project_id, "worker_no": person["worker_no"], "exit_date": None}):
         return
@@ -118,9 +124,13 @@ async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = hi
             civil = await _team(db, project_no, lab_unit, "土建班组", "普通工人班组")
             steel = await _team(db, project_no, lab_unit, "钢筋班组", "普通工人班组")
             others = await _team(db, project_no, gc_unit, "后勤", "其他人员班组")
-            # Some projects lack a key manager, as real ones do: the statistics must show it.
-            for job in GC_MANAGERS[: 5 if project_no % 5 else 2]:
-                await _enter(db, project_no, await _person(db, prng, photos, id_photos), gc_managers, job)
+            # Some projects lack a key manager (every fifth has no 项目经理), as real ones do: the
+            # statistics must show it. Project 2's 项目经理 is project 1's too (one manager, two projects).
+            for job in GC_MANAGERS if project_no % 5 else GC_MANAGERS[1:3]:
+                person = await _person(db, prng, photos, id_photos)
+                if project_no == 2 and job == vocabulary.PROJECT_MANAGER:
+                    person = await _manager_of(db, 1, job) or person
+                await _enter(db, project_no, person, gc_managers, job)
             for job in SUPERVISOR_MANAGERS[: 2 if project_no % 7 else 0]:
                 await _enter(db, project_no, await _person(db, prng, photos, id_photos), sv_managers, job)
             for i in range(WORKERS_PER_PROJECT * scale):
@@ -147,6 +157,8 @@ async def seed_demo(db: AsyncDatabase, *, scale: int = 1, history_days: int = hi
     from .enterprises_demo import seed_enterprise_details  # every 企业库 field, each unit's 项目经理
     _progress(f"enterprise library: {await seed_enterprise_details(db)}")
     _progress(f"devices for `realname simulate`'s defaults: {await devices_demo.seed_simulator_devices(db)} added")
+    # The dashboards read rollups: fold the history by the real rollup code (the worker folds what follows).
+    _progress(f"attendance rollups: {await rollups.rebuild(db)} punches folded")
     counts = {name: await db[name].count_documents({}) for name in ("projects", "enterprises", "units", "teams",
                                                                      "people", "roster", "devices")}
     _progress("demo city: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -72,8 +72,9 @@ class Fold:
         person["first"], person["last"] = min(person["first"], moment), max(person["last"], moment)
         person["ids"].add(punch["_id"])
         project = self.project_days.setdefault(project_day_id(pid, day), {
-            "project_id": pid, "date": day, "workers": set(), "managers": {}})
+            "project_id": pid, "date": day, "workers": set(), "managers": {}, "ids": set()})
         project["workers"].add(worker)
+        project["ids"].add(punch["_id"])
         for job in manager_jobs:
             project["managers"].setdefault(job, set()).add(worker)
 
@@ -90,7 +91,8 @@ def person_day_document(key: str, doc: dict) -> dict:
 
 def project_day_document(key: str, doc: dict, stopped: bool) -> dict:
     return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "workers": sorted(doc["workers"]),
-            "managers": {job: sorted(workers) for job, workers in doc["managers"].items()}, "stopped": stopped}
+            "managers": {job: sorted(workers) for job, workers in doc["managers"].items()}, "stopped": stopped,
+            "punch_ids": sorted(doc["ids"])}
 
 
 def person_day_update(doc: dict) -> list[dict]:
@@ -107,7 +109,8 @@ def person_day_update(doc: dict) -> list[dict]:
 
 
 def project_day_update(doc: dict, stopped: bool) -> dict:
-    add = {"workers": {"$each": sorted(doc["workers"])}}
+    # The day's punch ids too, so that 首页's punch count reads one document per project, not per person.
+    add = {"workers": {"$each": sorted(doc["workers"])}, "punch_ids": {"$each": sorted(doc["ids"])}}
     for job, workers in doc["managers"].items():
         add[f"managers.{job}"] = {"$each": sorted(workers)}
     return {"$setOnInsert": {"project_id": doc["project_id"], "date": doc["date"]},

@@ -316,6 +316,9 @@ class PunchTail:
             latest = change["changed_at"]
         return latest
 
+    async def close(self) -> None:
+        await self._close()
+
     async def _close(self) -> None:
         if self._stream is not None:
             try:

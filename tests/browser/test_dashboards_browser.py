@@ -2,14 +2,22 @@
 Chinese shell of the dashboards process, whose pages load through the web process."""
 from __future__ import annotations
 
+import fixed_city as city
 
-def test_a_supervisor_opens_the_dashboards_from_the_portal(dash_web, make_account, browser):
+
+def open_from_the_portal(dash_web, make_account, browser):
+    """A city supervisor signs in at the portal and follows its navigation to /dash/."""
     make_account("citysup", "supervisor")
     b = browser(dash_web)
     b.sign_in("citysup")
     b.wait_text_in("main", "欢迎")
     b.click('nav a[href="/dash/"]')
     b.wait_url("/dash/")
+    return b
+
+
+def test_a_supervisor_opens_the_dashboards_from_the_portal(dash_web, make_account, browser):
+    b = open_from_the_portal(dash_web, make_account, browser)
     assert b.wait_text_in("#shell-identity", "范围") == "citysup（监管）· 范围：全市"
     assert b.driver.title == "监管看板"
     navigation = b.text(".shell-nav")
@@ -31,3 +39,39 @@ def test_a_county_supervisor_sees_the_county_scope_even_when_the_address_asks_fo
     assert b.wait_text_in("#shell-identity", "范围") == "pjsup（监管）· 范围：蓬江区（仅可查看蓬江区）"
     # The county filter offers only the supervisor's own county.
     assert "蓬江区" in b.wait_text_in("#projects-county", "蓬江区") and "江海区" not in b.text("#projects-county")
+
+
+def test_a_city_supervisor_sees_the_fixed_citys_figures_and_drills_down_to_a_countys_projects(
+        fixed_city, dash_web, make_account, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    b = open_from_the_portal(dash_web, make_account, browser)
+    b.click('.shell-nav a[href="/dash/county-execution"]')
+    b.wait_text_in("#county-result", "汇总")
+    # The day of the hand-worked figures, typed into the date picker as a person would.
+    day = b.find("#county-day")
+    day.send_keys(Keys.CONTROL, "a")
+    day.send_keys("2026-10-31", Keys.ENTER)
+    b.wait_text_in(".updated", "数据更新时间")
+
+    def row_of(county: str) -> list[str]:
+        for tr in b.driver.find_elements(By.CSS_SELECTOR, "#county-table tr"):
+            cells = [td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")]
+            if cells and cells[0] == county:
+                return cells
+        return []
+    expected = [str(v) for v in city.PENGJIANG_OCTOBER_31.values()]
+    expected[expected.index("2.0")] = "2"  # 平均考勤人数 as the table prints a whole number
+    shown = b._wait(lambda d: row_of("蓬江区") == expected and row_of("蓬江区"), 30)
+    assert shown == expected
+    day.send_keys(Keys.ESCAPE)  # the calendar closes, as when a person moves on
+    b._wait(lambda d: not d.find_elements(By.CSS_SELECTOR, ".SingleDatePicker_picker"), 15)
+    # 在建项目总数 opens 各项目执行情况 for that county.
+    b.click('#county-table a[href*="project-execution?county="][href*="%E8%93%AC%E6%B1%9F%E5%8C%BA"]')
+    b.wait_url("/dash/project-execution?county=")
+    b.wait_text_in("main h2", "各项目执行情况")
+    assert "蓬江区" in b.wait_text_in("#projects-county", "蓬江区")
+    names = b._wait(lambda d: {td.text for td in d.find_elements(By.CSS_SELECTOR, '#projects-table td[data-dash-column="项目名称"]')}
+                    or False, 30)
+    assert names == {"甲项目", "乙项目"}

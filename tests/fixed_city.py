@@ -15,11 +15,35 @@ import random
 from server import synthetic
 from server.store import devices, people, projects, workforce
 from server.store import roster_entries
+from server.store.rollups import PunchTail
 from server.domain.site_clock import site_today
 
-from punch_support import write_punches
+from punch_support import drain, write_punches
 
 SINCE = dt.date(2024, 1, 1)
+
+# Figures worked out by hand from the city below, checked against the data module (test_data.py)
+# and against what each dashboard page shows and exports (test_dashboard_pages.py).
+# 县区执行情况, 2026-10-31, 蓬江区: P1 在建; P2 停工 since the 20th is not counted. P1 punched by C and W1 (23:59:59).
+PENGJIANG_OCTOBER_31 = {
+    "地区": "蓬江区", "在建项目总数": 1, "上传成功项目数": 0, "上传失败项目数": 1, "上传成功率": "0.00%",
+    "有考勤项目数": 1, "无考勤项目数": 0, "更新率": "100.00%", "考勤人数": 2, "平均考勤人数": 2.0,
+    "项目经理登记比例": "100.00%", "项目经理到岗率": "0.00%", "总监理工程师登记比例": "100.00%",
+    "总监理工程师到岗率": "100.00%"}
+# 设备商支撑情况, 2026-10-31: 甲设备 on P1 and P3, both punched; 乙设备's P2 is stopped; 丙设备 only in the test environment.
+SUPPLIERS_OCTOBER_31 = [
+    {"设备商": "甲设备有限公司", "支撑的项目总数": 2, "上传成功项目数": 0, "上传失败项目数": 2, "上传成功率": "0.00%",
+     "有考勤项目数": 2, "无考勤项目数": 0, "更新率": "100.00%"}]
+# 管理人员考勤情况, 2026-10, 项目经理 M on P1: days 1–28 → (天数总计(天), 月考勤率).
+P1_MANAGER_OCTOBER = (28, "90.32%")
+# 管理人员月考勤统计, 2026-10, P1's 项目经理.
+P1_MANAGER_MONTHLY_OCTOBER = "到岗28天 未到岗3天 到岗率90.32%"
+
+
+def p1_execution_october_31(facts: dict) -> dict:
+    """各项目执行情况, 2026-10-31, P1: M, C, W1, W2 entered (S exited on the 16th); C and W1 punched."""
+    return {"项目编号": facts["P1"], "项目名称": "甲项目", "所在地": "蓬江区", "项目状态": "在建", "是否上传省厅": "未上传",
+            "在职人数": 4, "考勤人数": 2, "项目经理是否到岗": "否", "总监理工程师是否到岗": "是"}
 
 
 def days(month: str, first: int, last: int, at: str = "08:00:00") -> list[str]:
@@ -99,3 +123,12 @@ async def build(db) -> dict:
     await devices.register(db, project_id=P3, vendor_code="VC", device_id="C-3", environment="test")
     return {"P1": P1, "P2": P2, "P3": P3, "M": M, "C": C, "S": S, "W1": W1, "W2": W2, "W3": W3,
             "ids": {"M": m["id_number"], "S": s["id_number"]}}
+
+
+async def build_folded(db) -> dict:
+    """The city written through the stores and folded by the real rollup tail (following the stream first)."""
+    tail = PunchTail(db)
+    await tail.open()
+    facts = await build(db)
+    await drain(tail)
+    return facts
