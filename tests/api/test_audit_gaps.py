@@ -15,7 +15,7 @@ def test_refused_unmask_is_recorded_with_query_and_reason(web, make_account, sit
     entry = sdb.audit_log.find_one({"action": "refused", "actor": "viewer"})
     assert entry["target"]["query"] == "unmask=true&fields=all"
     assert entry["target"]["path"] == f"/api/people/{worker['worker_no']}"
-    assert "unmask" in entry["detail"]["reason"] and "未脱敏" in entry["detail"]["reason"]
+    assert entry["detail"]["field"] == "unmask" and "未脱敏" in entry["detail"]["reason"]
     # ... and the audit search shows it to a supervisor.
     _, found, _ = web.request("GET", "/api/audit?actor=viewer&action=refused", token=ADMIN_TOKEN)
     assert any("unmask" in str(e) for e in found["entries"]), found
