@@ -15,6 +15,8 @@ import random
 
 import pytest
 
+from server.config import Config
+
 from server.device import codec
 from server.device.codec import (
     CMD_ENROLL, CMD_HEARTBEAT, CMD_LOGIN, CMD_PERSON, CMD_PUNCH, CMD_WHITELIST, EnrollReply, EnrollRequest, Frame,
@@ -312,7 +314,11 @@ def test_argument_parsing():
     assert not o.progress and o.enroll_per_device == 1 and o.interval == 0.0 and o.device_id(7) == "SIM-0007"
     v6 = options_from(parser.parse_args(["--devices", "1", "--gateway", "[::1]:8000"]))
     assert (v6.gateway_host, v6.gateway_port, v6.punches_per_device, v6.endless) == ("::1", 8000, 10, False)
-    for bad in (["--devices", "1"], ["--gateway", "h:1"], ["--devices", "1", "--gateway", "nohost"],
+    # No options at all aims at the local gateway with the simulator's own registered demo devices (issue 10).
+    plain = options_from(parser.parse_args([]))
+    assert (plain.gateway_host, plain.devices, plain.vendor_code) == ("127.0.0.1", 10, "SIMVENDOR"), plain
+    assert plain.gateway_port == Config.from_env().gateway_port
+    for bad in (["--devices", "1", "--gateway", "nohost"], ["--gateway", "h:0x"], ["--devices", "-1"],
                 ["--devices", "1", "--gateway", "h:1", "--drop-rate", "1.5"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)

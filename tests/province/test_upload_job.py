@@ -45,7 +45,9 @@ def test_a_worker_killed_before_after_the_request_and_while_polling_sends_each_r
         assert unit["state"] == uploads.SENDING and unit["serial"] is None
         assert any(e["note"] == "上传中断，重新上传" for e in unit["history"])
         worker.kill()
-        assert len(standin.control("/_sim/state")["units"]) == 1
+        # The stand-in files what it accepted a moment after answering (it answers asynchronously).
+        wait_until(lambda: len(standin.control("/_sim/state")["units"]) == 1, timeout=30,
+                   message="the platform did not keep the unit it accepted")
 
         # 3. Killed while polling: the resend was taken (serial stored), its outcome read but not stored.
         worker = worker_process(**_worker_env(standin, REALNAME_PROVINCE_TEST_PAUSE_AT="in_poll"))
