@@ -47,6 +47,11 @@ def next_queued_query() -> tuple[dict, list]:
     return {"state": QUEUED}, [("created_at", 1)]
 
 
+def retry_query() -> dict:
+    """Failed mail still under its attempts: queued again by the retry job."""
+    return {"state": FAILED, "attempts": {"$lt": MAX_ATTEMPTS}}
+
+
 def stale_claims_query(now: dt.datetime) -> dict:
     return {"state": SENDING, "claimed_at": {"$lt": now - STALE_CLAIM}}
 
@@ -67,7 +72,7 @@ async def deliver(db: AsyncDatabase, config, *, retry_failed: bool = False) -> d
     if not config.smtp_host:
         return counts
     if retry_failed:
-        await db.outbox.update_many({"state": FAILED, "attempts": {"$lt": MAX_ATTEMPTS}}, {"$set": {"state": QUEUED}})
+        await db.outbox.update_many(retry_query(), {"$set": {"state": QUEUED}})
         # A sender that died mid-send (process killed) left its mail claimed: hand it out again.
         await db.outbox.update_many(stale_claims_query(utcnow()), {"$set": {"state": QUEUED}})
     loop = asyncio.get_running_loop()

@@ -9,7 +9,6 @@ from ..domain.person_card import PersonCard, check_person_card
 from ..domain.rules import Conflict
 from . import photos
 from .db import find_in, next_sequence, utcnow
-from .fields import check_visible
 
 # What only a card read on a device (852) adds to the checked fields; anything else on the person
 # document (contracts, career) belongs to the portal.

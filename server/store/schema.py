@@ -369,6 +369,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("state", ASCENDING), ("created_at", ASCENDING)], name="state_created"),
         IndexModel([("created_at", DESCENDING)], name="created"),
         IndexModel([("county", ASCENDING), ("created_at", DESCENDING)], name="county_created"),
+        # The retry job's two updates: the planner uses state_created for neither (a range beside
+        # the state on a field outside the index makes it scan the collection).
+        IndexModel([("state", ASCENDING), ("attempts", ASCENDING)], name="state_attempts"),
+        IndexModel([("state", ASCENDING), ("claimed_at", ASCENDING)], name="state_claimed"),
     ],
     "suppliers": [
         IndexModel([("credit_code", ASCENDING)], unique=True, name="credit_code"),

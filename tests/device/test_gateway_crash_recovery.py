@@ -15,7 +15,7 @@ from support import VENDOR, build_site, run_async
 
 
 def test_sigkill_mid_load_loses_no_acknowledged_punch(gateway_process, mongo_uri, db_name):
-    site = run_async(mongo_uri, db_name, lambda db: build_site(db, workers=10, devices=20))
+    run_async(mongo_uri, db_name, lambda db: build_site(db, workers=10, devices=20))
     gw = gateway_process()
     options = FleetOptions(gateway_host="127.0.0.1", gateway_port=gw.port, devices=20, punches_per_device=60,
                            vendor_code=VENDOR, device_prefix="DEV-", first_device=1, interval=0.02,

@@ -128,6 +128,8 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("declarations", declarations.address_query("1.2.3.4", _T0), None),
     ("declarations", *declarations.name_query("项目")),
     ("outbox", *outbox.next_queued_query()),
+    ("outbox", outbox.retry_query(), None),
+    ("outbox", outbox.stale_claims_query(_T0), None),                              # a dead sender's claims
     ("outbox", *outbox.listing_query({"county": "蓬江区"})),
     # Roster and person library (server/store/roster_entries.py, people.py, roster.py): career, scope, name
     # search, the gateways' poll for changed rosters.
