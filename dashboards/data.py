@@ -28,10 +28,11 @@ import pandas as pd
 from pymongo.database import Database
 
 from server.config import Config
+from server.domain import project_overview as overview
 from server.domain import project_status, vocabulary
 from server.domain.attendance_grid import Month, project_stop_periods
 from server.domain.identity import mask_id_number
-from server.domain.rollups import KEY_POSTS, day_key, holds_on, percent, ratio, span_holds, status_on
+from server.domain.rollups import day_key, holds_on, percent, ratio, span_holds, status_on
 from server.domain.rules import RuleError
 from server.store import rollup_queries as q
 from server.domain.site_clock import SITE_TZ, parse_day, site_today
@@ -57,7 +58,6 @@ COUNTY_COLUMNS = ["地区", "在建项目总数", "上传成功项目数", "上�
 SUPPLIER_COLUMNS = ["设备商", "支撑的项目总数", "上传成功项目数", "上传失败项目数", "上传成功率", "有考勤项目数",
                     "无考勤项目数", "更新率"]
 UPDATED_AT = "数据更新时间"  # frame.attrs key: when the rollups the figures come from were last folded
-DEVICE_SILENT_DAYS = 2  # 因设备故障导致考勤中止的时间不得超过2天
 
 
 class DataError(RuleError):
@@ -275,8 +275,7 @@ def _supplier_names(db: Database) -> tuple[dict, dict]:
 
 
 def _device_supplier(device: dict, names: tuple[dict, dict]) -> str:
-    by_id, by_vendor = names
-    return by_id.get(device.get("supplier_id")) or by_vendor.get(device["vendor_code"]) or device["vendor_code"]
+    return overview.supplier_name(device, *names)
 
 
 def _employed(db: Database, ids: set[int], day: str) -> collections.Counter:
@@ -598,62 +597,21 @@ def county_trends(db: Database, scope: dict, days: int = 30) -> pd.DataFrame:
 
 # --- 项目总览 -----------------------------------------------------------------------------------
 
-def _month_rate(p: dict, roster: list[dict], attended_days: dict[str, set], month: Month) -> str:
-    """This month's attendance so far: person-days punched / person-days entered, 停工 days left out."""
-    today = site_today().isoformat()
-    days = [d.isoformat() for d in month.dates() if d.isoformat() <= today]
-    working = _working(p, days)
-    expected = punched = 0
-    for day in working:
-        present = {e["worker_no"] for e in roster if holds_on(e, day)}
-        expected += len(present)
-        punched += len(present & attended_days.get(day, set()))
-    return percent(punched, expected)
-
-
 def project_overview(db: Database, scope: dict, project_id: int) -> dict:
+    """项目总览 (server/domain/project_overview.py builds it; the portal's landing reads the same)."""
     projects = _projects(db, {**scope, "_id": project_id})
     if not projects:
         raise DataError("project_id", "项目不存在或无权查看")
-    p = projects[project_id]
     today = site_today()
     month = Month.of(today)
-    roster = list(db.roster.find({"project_id": project_id}, {"worker_no": 1, "team_id": 1, "job": 1,
-                                                              "entry_date": 1, "exit_date": 1}))
+    roster = list(db.roster.find({"project_id": project_id}, overview.ROSTER_FIELDS))
     pdays = {d["date"]: d for d in db[q.PROJECT_DAYS].find(q.project_between(project_id, month.first, today),
                                                             q.PROJECT_DAY_WITH_PEOPLE)}
-    punched_by_day = {day: set(d.get("workers", ())) for day, d in pdays.items()}
-    today_text = today.isoformat()
-    punched_today = punched_by_day.get(today_text, set())
-    present = [e for e in roster if holds_on(e, today_text)]
-    teams = {t["_id"]: t for t in db.teams.find({"project_id": project_id}, {"name": 1, "kind": 1})}
-    by_team: dict = collections.defaultdict(lambda: {"entered": 0, "punched": 0})
-    for e in present:
-        team = teams.get(e.get("team_id"), {}).get("name", "")
-        by_team[team]["entered"] += 1
-        by_team[team]["punched"] += e["worker_no"] in punched_today
-    people = _people(db, (e["worker_no"] for e in present if e["job"] in KEY_POSTS))
-    on_duty_today = (pdays.get(today_text) or {}).get("managers") or {}
-    posts = {post: [{"name": people.get(e["worker_no"], {}).get("name", ""),
-                     "on_duty": e["worker_no"] in on_duty_today.get(post, ())}
-                    for e in present if e["job"] == post] for post in KEY_POSTS}
     names = _supplier_names(db)
-    now = utcnow()
-    devices = []
-    for d in _approved_devices(db, {project_id}):
-        online = _devices_online(db, [d]) == 1
-        silent = d.get("last_seen") is None or (now - d["last_seen"]) > dt.timedelta(days=DEVICE_SILENT_DAYS)
-        devices.append({"device_id": d["device_id"], "supplier": _device_supplier(d, names), "online": online,
-                        "last_seen": d.get("last_seen"), "silent_too_long": silent and not online})
-    qualified = project_id in qualified_projects(db, {project_id})
-    to_fix = [f"未设置{post}" for post in (PM, CS) if not posts[post]]
-    to_fix += [f"{d['device_id']} 超过{DEVICE_SILENT_DAYS}天未上传数据" for d in devices if d["silent_too_long"]]
-    if not qualified:
-        to_fix.append("项目未上传省厅（未合格）")
-    return {"project": {k: p.get(k) for k in ("_id", "name", "county", "category", "address", "permit_no")},
-            "status": status_on(p, today_text), "stop_periods": p["periods"],
-            "qualified": qualified, "upload": "已上传" if qualified else "未上传",
-            "presence": [{"team": t, **v} for t, v in sorted(by_team.items())],
-            "entered": len(present), "punched": len(punched_today & {e["worker_no"] for e in present}),
-            "posts": posts, "devices": devices, "month_rate": _month_rate(p, roster, punched_by_day, month),
-            "to_fix": to_fix}
+    devices = [{**d, "supplier": _device_supplier(d, names), "online": _devices_online(db, [d]) == 1}
+               for d in _approved_devices(db, {project_id})]
+    people = _people(db, overview.key_post_workers(roster, today))
+    return overview.build(projects[project_id], roster=roster, project_days=pdays,
+                          teams={t["_id"]: t for t in db.teams.find({"project_id": project_id}, {"name": 1})},
+                          names={n: p.get("name", "") for n, p in people.items()}, devices=devices,
+                          qualified=project_id in qualified_projects(db, {project_id}), today=today, now=utcnow())

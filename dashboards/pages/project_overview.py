@@ -7,22 +7,16 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboards import components as c
 from dashboards import data
+from server.domain import project_overview as overview
 
 P = "overview"
 TITLE = "项目总览"
 dash.register_page(__name__, path="/project-overview", name=TITLE, title=TITLE, order=7)
 
-DEFINITIONS = (
-    "今日在场：已进场且当日未退场的人员；出勤：其中当日有打卡的人员（按班组统计）。",
-    "关键岗位：项目经理、技术负责人、安全员（施工总承包单位）与总监理工程师（监理单位），当日是否打卡。",
-    "设备：超过 2 天未上报任何数据的设备视为中断（考勤中止不得超过 2 天）。",
-    "本月考勤率：本月出勤人天 ÷ 在场人天，停工日不计。",
-)
-
 
 def layout(project: str | None = None, **_query):
     return html.Div([
-        c.page_header(TITLE, *DEFINITIONS),
+        c.page_header(TITLE, *overview.DEFINITIONS),
         c.filters(("项目编号", dcc.Input(id=f"{P}-project", type="text", value=project or "", debounce=True,
                                          placeholder="请输入项目编号"))),
         c.message(P), dcc.Loading(html.Div(id=f"{P}-result"))])

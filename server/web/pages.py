@@ -21,6 +21,9 @@ from tornado.web import HTTPError, StaticFileHandler
 from .. import access
 from ..api.base import APIError, BaseHandler
 from ..api.transport import PLAIN_HTTP_REFUSAL, session_cookie_secure
+from ..api.exports import safe_cell
+from ..domain import project_overview as overview_rules
+from ..store import project_overview, projects
 from ..store.accounts import PASSWORD_RULE
 from ..domain.field_labels import label_of
 
@@ -126,7 +129,13 @@ class PasswordPage(PageHandler):
 
 class HomePage(PageHandler):
     async def get(self):
-        self.render_page("home.html")
+        # A project account lands on its project's 项目总览 (supervisors open it from the dashboards).
+        overview = None
+        if self.principal.project_id is not None and self.principal.may("projects:read"):
+            project = await projects.scoped(self.db, self.principal, self.principal.project_id)
+            if project is not None:
+                overview = await project_overview.of_project(self.db, project, config=self.config)
+        self.render_page("home.html", overview=overview, definitions=overview_rules.DEFINITIONS, when=safe_cell)
 
 
 class NotFoundPage(PageHandler):
