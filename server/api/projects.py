@@ -144,6 +144,18 @@ class ProjectLocationHandler(ProjectScopedHandler):
         self.write_json(projects.view(project, full=True))
 
 
+class ProjectProvinceHandler(ProjectScopedHandler):
+    @requires("projects:manage")
+    async def post(self, project_id: str):
+        """省厅对接参数 (appid, appsecret, 省厅项目编码): the secret is never answered or audited."""
+        pid = await self.project_id(project_id)
+        project = await projects.set_province_credentials(self.db, pid, self.json_body(),
+                                                          actor=self.principal.username or self.principal.name)
+        await self.audit("project_province", {"project_id": pid}, appid=project["province"]["appid"],
+                         project_code=project["province"]["project_code"])
+        self.write_json(projects.view(project, full=True))
+
+
 class ProjectAccountHandler(ProjectScopedHandler):
     @requires("accounts:issue")
     async def post(self, project_id: str):
@@ -176,6 +188,7 @@ default_handlers = [
     (r"/api/projects/([0-9]+)", ProjectHandler), (r"/api/projects/([0-9]+)/status", ProjectStatusHandler),
     (r"/api/projects/([0-9]+)/venue-code", ProjectVenueCodeHandler),
     (r"/api/projects/([0-9]+)/location", ProjectLocationHandler),
+    (r"/api/projects/([0-9]+)/province", ProjectProvinceHandler),
     (r"/api/projects/([0-9]+)/account", ProjectAccountHandler),
     (r"/api/projects/([0-9]+)/punches", ProjectPunchesHandler),
 ]
@@ -193,7 +206,9 @@ PROJECT = obj(["id", "name", "county", "status"], **_PROJECT_PROPS)
 PROJECT_FULL = obj(["id", "name", "county", "status", "status_history"], **_PROJECT_PROPS, description=STR,
                    venue=obj([], code=STR, venue_name=STR, admin_name=STR, admin_mobile=STR, date=STR),
                    status_history=arr(obj(["status", "date"], status=STR, date=STR, reason=STR, by=STR)),
-                   applicant=obj([], name=STR, mobile=STR, email=STR), created_at=nullable(DATETIME))
+                   applicant=obj([], name=STR, mobile=STR, email=STR), created_at=nullable(DATETIME),
+                   province=nullable(obj(["appid", "project_code", "secret_set"], appid=STR, project_code=STR,
+                                         secret_set=BOOL, set_at=nullable(DATETIME), by=STR)))
 
 
 def _text(longest: int, **extra) -> dict:
@@ -244,6 +259,12 @@ openapi = {
         "项目定位：经纬度（中国境内，保留 6 位小数）", tag="项目库", params=[_PID],
         body=obj(["longitude", "latitude"], longitude=NUM, latitude=NUM), response=PROJECT_FULL,
         errors=(400, 404, 409))},
+    "/api/projects/{project_id}/province": {"post": operation(
+        "省厅对接参数：省厅为项目分配的 appid、appsecret 及省厅项目编码（默认施工许可证号）；appsecret 只写不读，"
+        "设置后上传省厅从下一轮开始发送本项目", tag="项目库", params=[_PID],
+        body=obj(["appid", "appsecret"], appid=_text(64, pattern="^[0-9A-Za-z_.-]{1,64}$"),
+                 appsecret=_text(128, minLength=16), project_code=_text(40, pattern="^[0-9A-Za-z-]{1,40}$")),
+        response=PROJECT_FULL, errors=(400, 404, 409))},
     "/api/projects/{project_id}/account": {"post": operation(
         "发账号：为项目生成项目账号及初始密码（只在此返回一次）", tag="项目库",
         params=[_PID], response=obj(["project_id", "username", "password"], project_id=INT, username=STR,

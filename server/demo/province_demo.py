@@ -30,7 +30,7 @@ from .. import synthetic
 from ..domain.site_clock import site_midnight, site_today
 from ..province import pipeline
 from ..province.client import HttpPlatform
-from ..store import photos, qualification, uploads
+from ..store import photos, projects, qualification, uploads
 
 PROVINCE_PROJECTS = (1, 3)  # both 在建 (the demo stops project 2 for a while), so the statistics count them
 OVERSIZED_PHOTO_BYTES = 60_000
@@ -87,7 +87,7 @@ async def seed_province(db: AsyncDatabase, config, project_ids=PROVINCE_PROJECTS
         await _register_app(config.province_url, creds)
         if not project.get("province"):
             fresh.append(pid)
-            await db.projects.update_one({"_id": pid}, {"$set": {"province": creds}})
+            await projects.set_province_credentials(db, pid, creds, actor="演示数据")
     if fresh == list(project_ids):  # first run: the mistakes the platform will refuse
         photo_worker, dated_worker = await _workers(db, first, 2)
         await _set_capture_photo(db, photo_worker["worker_no"], big)

@@ -21,7 +21,7 @@ ACTION_NAMES: dict[str, str] = {
     "account_issue": "发放项目账号", "enterprise_account_issue": "发放企业账号",
     "audit_export": "导出审计日志",
     "project_register": "登记项目", "project_edit": "修改项目", "project_status": "变更项目状态",
-    "project_venue_code": "登记场所码", "project_location": "项目定位", "project_export": "导出项目库",
+    "project_venue_code": "登记场所码", "project_location": "项目定位", "project_province": "设置省厅对接参数", "project_export": "导出项目库",
     "declaration_submit": "提交项目申报", "declaration_pass": "项目申报审核通过",
     "declaration_fail": "项目申报审核不通过", "declaration_view_unmasked": "查看申报完整信息",
     "declaration_proof_download": "下载申报材料", "declaration_export": "导出项目申报",

@@ -25,6 +25,7 @@ FIELD_LABELS: dict[str, str] = {
     "phone": "手机号码", "contact_name": "联系人", "contact_phone": "联系电话", "manager_name": "项目经理",
     "manager_phone": "项目经理电话", "legal_representative": "法定代表人", "short_name": "简称",
     "leader_name": "班组长", "leader_phone": "班组长电话", "remark": "备注", "longitude": "经度", "latitude": "纬度",
+    "appid": "省厅 appid", "appsecret": "省厅 appsecret", "project_code": "省厅项目编码",
 }
 
 

@@ -15,6 +15,7 @@ from .. import access
 from ..domain import project_status, vocabulary
 from ..domain.contact import check_mobile, mask_email, mask_mobile
 from ..domain.rules import Conflict, NotFound, RuleError
+from ..province import signing
 from . import accounts, attendance, devices, fields, workforce
 from .roster import CURRENT
 from ..domain.site_clock import site_day, site_today
@@ -160,6 +161,40 @@ async def register_venue_code(db: AsyncDatabase, project_id: int, raw: dict, *, 
     changes = {"venue_code": code, "venue_code_date": venue["date"], "venue": venue, "updated_at": utcnow()}
     await db.projects.update_one({"_id": project_id}, {"$set": changes})
     return {**project, **changes}
+
+
+_APPID = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
+_PLATFORM_CODE = re.compile(r"^[0-9A-Za-z-]{1,40}$")
+_SECRET = re.compile(r"^[\x21-\x7e]{%d,128}$" % signing.KEY_BYTES)
+
+
+async def set_province_credentials(db: AsyncDatabase, project_id: int, raw: dict, *, actor: str) -> dict:
+    """省厅对接参数: the appid and appsecret the provincial platform issued for this project, and the
+    project's code there (its 施工许可证号 when not given). The secret is kept for signing and never
+    shown again (the view says only that one is set); the upload pipeline sends this project from
+    its next pass."""
+    appid = fields.matching(raw, "appid", "省厅 appid", _APPID, "只能包含字母、数字、_ . -，1–64 位", required=True)
+    secret = raw.get("appsecret")
+    if not isinstance(secret, str) or not secret:
+        raise RuleError("appsecret", "省厅 appsecret 必填")
+    if not _SECRET.match(secret):
+        raise RuleError("appsecret", f"省厅 appsecret 须为 {signing.KEY_BYTES}–128 位可见字符（不含空格）")
+    project = await editable(db, project_id)
+    code = fields.matching(raw, "project_code", "省厅项目编码", _PLATFORM_CODE, "只能包含字母、数字和 -，1–40 位") \
+        or project.get("permit_no") or str(project_id)
+    province = {"appid": appid, "appsecret": secret, "project_code": code, "set_at": utcnow(), "by": actor}
+    changes = {"province": province, "updated_at": utcnow()}
+    await db.projects.update_one({"_id": project_id}, {"$set": changes})
+    return {**project, **changes}
+
+
+def province_view(project: dict) -> dict | None:
+    """What anyone is shown of the credentials: never the secret."""
+    province = project.get("province")
+    if not province:
+        return None
+    return {"appid": province.get("appid", ""), "project_code": province.get("project_code", ""),
+            "secret_set": bool(province.get("appsecret")), "set_at": province.get("set_at"), "by": province.get("by", "")}
 
 
 def _coordinate(raw: dict, name: str, label: str, bounds: tuple[float, float]) -> float:
@@ -345,6 +380,7 @@ def view(project: dict, *, full: bool = False) -> dict:
                             "mobile": mask_mobile(applicant.get("mobile", "")) if applicant.get("mobile") else "",
                             "email": mask_email(applicant.get("email", "")) if applicant.get("email") else ""}
         out["created_at"] = project.get("created_at")
+        out["province"] = province_view(project)
     return out
 
 

@@ -114,6 +114,7 @@ class ProjectPage(PageHandler):
                          counties=vocabulary.COUNTIES, next_statuses=next_statuses,
                          may_write=self.principal.may("projects:write") and current != vocabulary.PROJECT_CANCELLED,
                          may_move=access.may_move_county(self.principal),
+                         may_manage=self.principal.may("projects:manage") and current != vocabulary.PROJECT_CANCELLED,
                          when=safe_cell)
 
 

@@ -65,6 +65,7 @@ EXPECTED_OPERATIONS = {
     "POST /api/projects": "S", "POST /api/projects/{project_id}/account": "S",
     "PATCH /api/projects/{project_id}": "SP", "POST /api/projects/{project_id}/status": "SP",
     "POST /api/projects/{project_id}/venue-code": "SP", "POST /api/projects/{project_id}/location": "SP",
+    "POST /api/projects/{project_id}/province": "S",                      # the platform's appid and secret
     # 企业库: an enterprise reads its own record; supervisors and projects edit; supervisors issue accounts
     "GET /api/enterprises": "SPEA", "GET /api/enterprises/export": "SPEA", "GET /api/enterprises/{enterprise_id}": "SPEA",
     "POST /api/enterprises": "SP", "PATCH /api/enterprises/{enterprise_id}": "SP",
