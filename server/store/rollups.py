@@ -34,6 +34,13 @@ log = logging.getLogger(__name__)
 # after the stamp would be missed by a catch-up from the watermark (the gateway's writes take ms).
 WATERMARK_MARGIN = dt.timedelta(minutes=10)
 REBUILD_BATCH = 5000
+# Punches a tail folds in one batch at most. A batch costs about two writes per project-day it
+# touches (~5 ms each on the embedded server for a day's document), so the larger the batch, the
+# fewer writes per punch: a tail that falls behind catches up in batches large enough to outrun the
+# gateway (docs/benchmarks.md, "Rollup fold"); one batch still folds in seconds.
+TAIL_BATCH = 20_000
+# The tail's memory of project-days it folded into (they skip the insert attempt); cleared past this.
+KNOWN_MAX = 50_000
 FEW_PROJECTS = 8
 TAIL_PIPELINE = [{"$match": {"operationType": "insert"}}]
 
@@ -85,7 +92,7 @@ async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
                 pull.update({f"managers.{j}": worker for j, ws in held_by.items() if worker in ws and j not in held})
             update = {k: v for k, v in (("$addToSet", add), ("$pull", pull)) if v}
             if update:
-                ops.append(UpdateOne({"_id": day["_id"]}, update))
+                ops.append(UpdateOne({"_id": day["_id"]}, {**update, "$set": {"updated_at": utcnow()}}))
     if ops:
         await db[q.PROJECT_DAYS].bulk_write(ops, ordered=False)
     await db[q.STATE].update_one({"_id": state_id}, {"$set": {"marks": marks}}, upsert=True)
@@ -100,8 +107,11 @@ async def _stop_periods(db: AsyncDatabase, project_ids: set[int]) -> dict[int, l
     return {p["_id"]: attendance_grid.project_stop_periods(p) async for p in cursor if p["_id"] in project_ids}
 
 
-async def fold(db: AsyncDatabase, punches: list[dict]) -> int:
-    """Fold punch documents into both rollups; returns how many counted (test punches never do)."""
+async def fold(db: AsyncDatabase, punches: list[dict], known: set[str] | None = None) -> int:
+    """Fold punch documents into both rollups; returns how many counted (test punches never do).
+
+    `known`: project-days this caller has folded into before (a tail's), updated in place — they
+    skip the insert attempt and go straight to the update."""
     counting = [p for p in punches if fold_rules.counts(p)]
     if not counting:
         return 0
@@ -112,7 +122,9 @@ async def fold(db: AsyncDatabase, punches: list[dict]) -> int:
     for punch in counting:
         entries = managers.get((punch["project_id"], punch["worker_no"]), ())
         batch.add(punch, [e["job"] for e in entries if fold_rules.holds_on(e, punch["date"])])
-    await _write(db, batch, periods)
+    await _write(db, batch, periods, set() if known is None else known)
+    if known is not None:
+        known.update(batch.project_days)
     return len(counting)
 
 
@@ -152,39 +164,47 @@ async def _insert_in_chunks(collection, documents: list[dict]) -> set:
     return existing
 
 
-async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, list[dict]]) -> None:
+async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, list[dict]], known: set[str]) -> None:
     """Insert the documents new to the rollups, fold the rest into what is there.
 
-    The embedded server inserts several times faster than it upserts, and most person-days are new
-    when their first punch arrives; an insert that meets an existing document (the person's second
-    punch, a re-fold) falls back to the idempotent update. Person-days first: a project-day never
-    names a person whose day is not folded yet."""
+    One write per project-day and rollup, whatever the number of people: what bounds the fold is
+    the embedded server's writes per second, and a city day is ~600 project-days but ~50,000
+    person-days. The server inserts several times faster than it updates, and a project-day is new
+    when its first punch arrives; an insert that meets an existing document (a later batch of the
+    day, a re-fold) falls back to the idempotent update, and a project-day the caller knows it
+    folded before goes to the update at once. Person-days first: a project-day never names a person
+    whose day is not folded yet."""
+    now = utcnow()
+
     def stopped(doc):
         return project_status.is_stopped(periods.get(doc["project_id"], []), parse_day(doc["date"]))
 
-    existing = await _insert_in_chunks(
-        db[q.PERSON_DAYS], [fold_rules.person_day_document(k, d) for k, d in batch.person_days.items()])
-    if existing:
-        await db[q.PERSON_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.person_day_update(batch.person_days[k]),
-                                                      upsert=True) for k in sorted(existing)], ordered=False)
-    existing = await _insert_in_chunks(
-        db[q.PROJECT_DAYS], [fold_rules.project_day_document(k, d, stopped(d)) for k, d in batch.project_days.items()])
-    if existing:
-        await db[q.PROJECT_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.project_day_update(
-            batch.project_days[k], stopped(batch.project_days[k])), upsert=True) for k in sorted(existing)], ordered=False)
+    async def insert_else_update(collection: str, documents: dict, document, update) -> None:
+        existing = known.intersection(documents)
+        existing |= await _insert_in_chunks(db[collection], [document(k, d) for k, d in documents.items()
+                                                             if k not in existing])
+        if existing:
+            await db[collection].bulk_write([UpdateOne({"_id": k}, update(documents[k]), upsert=True)
+                                             for k in sorted(existing)], ordered=False)
+
+    await insert_else_update(q.PERSON_DAYS, batch.person_days, lambda k, d: fold_rules.person_day_document(k, d, now),
+                             lambda d: fold_rules.person_day_update(d, now))
+    await insert_else_update(q.PROJECT_DAYS, batch.project_days,
+                             lambda k, d: fold_rules.project_day_document(k, d, stopped(d), now),
+                             lambda d: fold_rules.project_day_update(d, stopped(d), now))
 
 
-async def _fold_cursor(db: AsyncDatabase, query: dict) -> tuple[int, dt.datetime | None]:
-    """Fold every punch matching query, in batches; (punches read, latest received_at)."""
+async def _fold_cursor(db: AsyncDatabase, query: dict, known: set[str]) -> tuple[int, dt.datetime | None]:
+    """Fold every punch matching query, TAIL_BATCH at a time; (punches read, latest received_at)."""
     read, latest, chunk = 0, None, []
     async for punch in db.punches.find(query, {"photo_id": 0}, batch_size=REBUILD_BATCH):
         chunk.append(punch)
         latest = max(latest, punch["received_at"]) if latest else punch["received_at"]
-        if len(chunk) >= REBUILD_BATCH:
-            await fold(db, chunk)
+        if len(chunk) >= TAIL_BATCH:
+            await fold(db, chunk, known)
             read, chunk = read + len(chunk), []
     if chunk:
-        await fold(db, chunk)
+        await fold(db, chunk, known)
         read += len(chunk)
     return read, latest
 
@@ -237,10 +257,16 @@ async def data_updated_at(db: AsyncDatabase) -> dt.datetime | None:
 class PunchTail:
     """Follows inserts into punches and folds them; one per deployment (the worker's rollup job)."""
 
-    def __init__(self, db: AsyncDatabase, *, batch_max: int = 2000, await_ms: int = 500):
+    def __init__(self, db: AsyncDatabase, *, batch_max: int = TAIL_BATCH, await_ms: int = 500):
         self.db, self.batch_max, self.await_ms = db, batch_max, await_ms
         self._stream = None
         self.folded = 0
+        self._known: set[str] = set()   # project-days folded into by this tail: no insert attempt
+
+    async def _fold(self, punches: list[dict]) -> None:
+        if len(self._known) > KNOWN_MAX:
+            self._known.clear()
+        await fold(self.db, punches, self._known)
 
     async def _state(self) -> dict:
         return await self.db[q.STATE].find_one({"_id": q.TAIL_STATE_ID}) or {}
@@ -271,7 +297,7 @@ class PunchTail:
         self._stream = await self._watch()
         watermark = state.get("watermark")
         since = watermark - WATERMARK_MARGIN if watermark else None
-        read, latest = await _fold_cursor(self.db, q.punches_received_since(since))
+        read, latest = await _fold_cursor(self.db, q.punches_received_since(since), self._known)
         self.folded += read
         await self._save(self._stream.resume_token, latest)
 
@@ -292,7 +318,7 @@ class PunchTail:
             await self._restart(await self._state())
             return 0
         if punches:
-            await fold(self.db, punches)
+            await self._fold(punches)
             self.folded += len(punches)
         roster_seen = await self._refresh_changed_rosters()
         await self._save(self._stream.resume_token, max((p["received_at"] for p in punches), default=None),
