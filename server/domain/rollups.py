@@ -87,7 +87,7 @@ def person_key(worker_no: int) -> str:
 
 
 def person_day_document(key: str, doc: dict, now: dt.datetime) -> dict:
-    """The project-day's people as folding them into nothing yields (what person_day_update would upsert)."""
+    """The project-day's people as folding them into nothing yields."""
     people = {}
     for worker, person in doc["people"].items():
         ids = sorted(person["ids"])
@@ -95,21 +95,19 @@ def person_day_document(key: str, doc: dict, now: dt.datetime) -> dict:
     return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "people": people, "updated_at": now}
 
 
-def person_day_update(doc: dict, now: dt.datetime) -> list[dict]:
-    """An update pipeline folding a project-day's people into its document (upsert): per person the
-    union of punch ids and min / max of the times, then the count as the union's size."""
-    merged, counted = {}, {}
-    for worker, person in doc["people"].items():
-        path = f"people.{person_key(worker)}"
-        first, last = {"$literal": person["first"]}, {"$literal": person["last"]}
-        merged[path] = {"first": {"$min": [{"$ifNull": [f"${path}.first", first]}, first]},
-                        "last": {"$max": [{"$ifNull": [f"${path}.last", last]}, last]},
-                        # $literal: an id or day is data, never a field path, whatever character it starts with.
-                        "punch_ids": {"$setUnion": [{"$ifNull": [f"${path}.punch_ids", []]},
-                                                    {"$literal": sorted(person["ids"])}]}}
-        counted[f"{path}.count"] = {"$size": f"${path}.punch_ids"}
-    return [{"$set": {"project_id": doc["project_id"], "date": {"$literal": doc["date"]}, "updated_at": now, **merged}},
-            {"$set": counted}]
+def merge_person_days(stored: dict, new: dict) -> dict:
+    """A stored project-day of people with a batch's folded in: per person min / max of the times,
+    the union of punch ids and its size. Folding the same again changes nothing."""
+    people = {worker: dict(figures) for worker, figures in (stored.get("people") or {}).items()}
+    for worker, figures in new["people"].items():
+        held = people.get(worker)
+        if held is None:
+            people[worker] = dict(figures)
+            continue
+        ids = sorted(set(held["punch_ids"]) | set(figures["punch_ids"]))
+        people[worker] = {"first": min(held["first"], figures["first"]), "last": max(held["last"], figures["last"]),
+                          "punch_ids": ids, "count": len(ids)}
+    return {**new, "people": people}
 
 
 def people_of(doc: dict) -> list[dict]:
@@ -120,19 +118,23 @@ def people_of(doc: dict) -> list[dict]:
 
 
 def project_day_document(key: str, doc: dict, stopped: bool, now: dt.datetime) -> dict:
+    # The day's punch ids too, so that 首页's punch count reads one document per project, not per person.
+    # updated_at on every write: rollups derived from project-days follow that watermark.
     return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "workers": sorted(doc["workers"]),
             "managers": {job: sorted(workers) for job, workers in doc["managers"].items()}, "stopped": stopped,
             "punch_ids": sorted(doc["ids"]), "updated_at": now}
 
 
-def project_day_update(doc: dict, stopped: bool, now: dt.datetime) -> dict:
-    # The day's punch ids too, so that 首页's punch count reads one document per project, not per person.
-    # updated_at on every write: rollups derived from project-days follow that watermark.
-    add = {"workers": {"$each": sorted(doc["workers"])}, "punch_ids": {"$each": sorted(doc["ids"])}}
-    for job, workers in doc["managers"].items():
-        add[f"managers.{job}"] = {"$each": sorted(workers)}
-    return {"$setOnInsert": {"project_id": doc["project_id"], "date": doc["date"]},
-            "$set": {"stopped": stopped, "updated_at": now}, "$addToSet": add}
+def merge_project_days(stored: dict, new: dict) -> dict:
+    """A stored project-day with a batch's folded in: unions of people, punch ids and each post's
+    holders; 停工 as the batch found it (the project's periods as they are now)."""
+    def union(a, b):
+        return sorted(set(a or ()) | set(b or ()))
+    managers = dict(stored.get("managers") or {})
+    for job, workers in new["managers"].items():
+        managers[job] = union(managers.get(job), workers)
+    return {**new, "workers": union(stored.get("workers"), new["workers"]),
+            "punch_ids": union(stored.get("punch_ids"), new["punch_ids"]), "managers": managers}
 
 
 def posts_on_duty(project_day: dict | None) -> dict[str, bool]:

@@ -39,8 +39,9 @@ REBUILD_BATCH = 5000
 # fewer writes per punch: a tail that falls behind catches up in batches large enough to outrun the
 # gateway (docs/benchmarks.md, "Rollup fold"); one batch still folds in seconds.
 TAIL_BATCH = 20_000
-# The tail's memory of project-days it folded into (they skip the insert attempt); cleared past this.
-KNOWN_MAX = 50_000
+# A batch whose writes keep meeting another writer's goes round this often before the fold fails
+# (the tail then starts again from its saved token).
+MERGE_ROUNDS = 5
 FEW_PROJECTS = 8
 TAIL_PIPELINE = [{"$match": {"operationType": "insert"}}]
 
@@ -92,7 +93,9 @@ async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
                 pull.update({f"managers.{j}": worker for j, ws in held_by.items() if worker in ws and j not in held})
             update = {k: v for k, v in (("$addToSet", add), ("$pull", pull)) if v}
             if update:
-                ops.append(UpdateOne({"_id": day["_id"]}, {**update, "$set": {"updated_at": utcnow()}}))
+                # version: a fold that read the day before this write merges again instead of overwriting it.
+                ops.append(UpdateOne({"_id": day["_id"]}, {**update, "$set": {"updated_at": utcnow()},
+                                                           "$inc": {"version": 1}}))
     if ops:
         await db[q.PROJECT_DAYS].bulk_write(ops, ordered=False)
     await db[q.STATE].update_one({"_id": state_id}, {"$set": {"marks": marks}}, upsert=True)
@@ -107,11 +110,8 @@ async def _stop_periods(db: AsyncDatabase, project_ids: set[int]) -> dict[int, l
     return {p["_id"]: attendance_grid.project_stop_periods(p) async for p in cursor if p["_id"] in project_ids}
 
 
-async def fold(db: AsyncDatabase, punches: list[dict], known: set[str] | None = None) -> int:
-    """Fold punch documents into both rollups; returns how many counted (test punches never do).
-
-    `known`: project-days this caller has folded into before (a tail's), updated in place — they
-    skip the insert attempt and go straight to the update."""
+async def fold(db: AsyncDatabase, punches: list[dict]) -> int:
+    """Fold punch documents into both rollups; returns how many counted (test punches never do)."""
     counting = [p for p in punches if fold_rules.counts(p)]
     if not counting:
         return 0
@@ -122,9 +122,7 @@ async def fold(db: AsyncDatabase, punches: list[dict], known: set[str] | None = 
     for punch in counting:
         entries = managers.get((punch["project_id"], punch["worker_no"]), ())
         batch.add(punch, [e["job"] for e in entries if fold_rules.holds_on(e, punch["date"])])
-    await _write(db, batch, periods, set() if known is None else known)
-    if known is not None:
-        known.update(batch.project_days)
+    await _write(db, batch, periods)
     return len(counting)
 
 
@@ -164,47 +162,56 @@ async def _insert_in_chunks(collection, documents: list[dict]) -> set:
     return existing
 
 
-async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, list[dict]], known: set[str]) -> None:
-    """Insert the documents new to the rollups, fold the rest into what is there.
-
-    One write per project-day and rollup, whatever the number of people: what bounds the fold is
-    the embedded server's writes per second, and a city day is ~600 project-days but ~50,000
-    person-days. The server inserts several times faster than it updates, and a project-day is new
-    when its first punch arrives; an insert that meets an existing document (a later batch of the
-    day, a re-fold) falls back to the idempotent update, and a project-day the caller knows it
-    folded before goes to the update at once. Person-days first: a project-day never names a person
-    whose day is not folded yet."""
+async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, list[dict]]) -> None:
+    """Fold a batch into both rollups: one read and one write per project-day and rollup, whatever
+    the number of people. Person-days first: a project-day never names a person whose day is not
+    folded yet."""
     now = utcnow()
 
     def stopped(doc):
         return project_status.is_stopped(periods.get(doc["project_id"], []), parse_day(doc["date"]))
 
-    async def insert_else_update(collection: str, documents: dict, document, update) -> None:
-        existing = known.intersection(documents)
-        existing |= await _insert_in_chunks(db[collection], [document(k, d) for k, d in documents.items()
-                                                             if k not in existing])
-        if existing:
-            await db[collection].bulk_write([UpdateOne({"_id": k}, update(documents[k]), upsert=True)
-                                             for k in sorted(existing)], ordered=False)
-
-    await insert_else_update(q.PERSON_DAYS, batch.person_days, lambda k, d: fold_rules.person_day_document(k, d, now),
-                             lambda d: fold_rules.person_day_update(d, now))
-    await insert_else_update(q.PROJECT_DAYS, batch.project_days,
-                             lambda k, d: fold_rules.project_day_document(k, d, stopped(d), now),
-                             lambda d: fold_rules.project_day_update(d, stopped(d), now))
+    await _merge_into(db[q.PERSON_DAYS], {k: fold_rules.person_day_document(k, d, now)
+                                          for k, d in batch.person_days.items()}, fold_rules.merge_person_days)
+    await _merge_into(db[q.PROJECT_DAYS], {k: fold_rules.project_day_document(k, d, stopped(d), now)
+                                           for k, d in batch.project_days.items()}, fold_rules.merge_project_days)
 
 
-async def _fold_cursor(db: AsyncDatabase, query: dict, known: set[str]) -> tuple[int, dt.datetime | None]:
+async def _merge_into(collection, documents: dict[str, dict], merge) -> None:
+    """Read the stored documents of a batch's keys, merge the batch into them in Python and write each
+    back whole, unless another writer changed it since it was read (its `version`).
+
+    Why not update operators: on the embedded server an $addToSet of a few dozen ids into a day's
+    document, or an update pipeline over its people, costs 15–40 ms; reading it and replacing it
+    whole costs ~4 ms. New documents are inserted (several times faster again). A write lost to
+    another writer (a rebuild deleting or inserting, a roster refile, a second tail) makes the whole
+    batch go round again: merging is idempotent, so a document merged twice is merged once."""
+    for _ in range(MERGE_ROUNDS):
+        stored = {d["_id"]: d async for d in collection.find({"_id": {"$in": sorted(documents)}})}
+        replaced = []
+        for key in sorted(stored):
+            version = stored[key].get("version")
+            replaced.append(ReplaceOne({"_id": key, "version": version},
+                                       {**merge(stored[key], documents[key]), "version": (version or 0) + 1}))
+        clashed = await _insert_in_chunks(collection, [{**documents[k], "version": 1} for k in documents if k not in stored])
+        matched = (await collection.bulk_write(replaced, ordered=False)).matched_count if replaced else 0
+        if not clashed and matched == len(replaced):
+            return
+        log.info("rollup write met another writer in %s; merging the batch again", collection.name)
+    raise RuntimeError(f"rollup batch could not be written to {collection.name} in {MERGE_ROUNDS} rounds")
+
+
+async def _fold_cursor(db: AsyncDatabase, query: dict) -> tuple[int, dt.datetime | None]:
     """Fold every punch matching query, TAIL_BATCH at a time; (punches read, latest received_at)."""
     read, latest, chunk = 0, None, []
     async for punch in db.punches.find(query, {"photo_id": 0}, batch_size=REBUILD_BATCH):
         chunk.append(punch)
         latest = max(latest, punch["received_at"]) if latest else punch["received_at"]
         if len(chunk) >= TAIL_BATCH:
-            await fold(db, chunk, known)
+            await fold(db, chunk)
             read, chunk = read + len(chunk), []
     if chunk:
-        await fold(db, chunk, known)
+        await fold(db, chunk)
         read += len(chunk)
     return read, latest
 
@@ -224,17 +231,19 @@ async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
     """Recompute both rollups from the raw punches, from a site day on (everything when None);
     returns the punches folded (test-environment punches are read but never count).
 
-    Day by day, each day folded in one batch: its documents are then all new, and the embedded
-    server inserts several times faster than it updates."""
+    Day by day, each day folded in one batch (small days gathered into one): its documents are then
+    all new, and the embedded server inserts several times faster than it updates."""
     # Where a tail that never ran should start: the stream as it stands before the first read.
     async with await db.punches.watch(TAIL_PIPELINE) as stream:
         start_token, started = stream.resume_token, utcnow()
     await db[q.PERSON_DAYS].delete_many(q.since(first))
     await db[q.PROJECT_DAYS].delete_many(q.since(first))
-    read = 0
+    read, punches = 0, []
     for day in await _punch_days(db, first):
-        punches = [p async for p in db.punches.find(q.on_day(day), {"photo_id": 0}, batch_size=REBUILD_BATCH)]
-        read += await fold(db, punches)
+        punches += [p async for p in db.punches.find(q.on_day(day), {"photo_id": 0}, batch_size=REBUILD_BATCH)]
+        if len(punches) >= REBUILD_BATCH:   # whole days only, several small ones together
+            read, punches = read + await fold(db, punches), []
+    read += await fold(db, punches)
     # Days before `first` may still reflect an older roster: the next roster change refiles them all.
     await db[q.STATE].delete_many({"_id": {"$regex": "^managers\\|"}})
     await refresh_all_rosters(db)
@@ -261,12 +270,6 @@ class PunchTail:
         self.db, self.batch_max, self.await_ms = db, batch_max, await_ms
         self._stream = None
         self.folded = 0
-        self._known: set[str] = set()   # project-days folded into by this tail: no insert attempt
-
-    async def _fold(self, punches: list[dict]) -> None:
-        if len(self._known) > KNOWN_MAX:
-            self._known.clear()
-        await fold(self.db, punches, self._known)
 
     async def _state(self) -> dict:
         return await self.db[q.STATE].find_one({"_id": q.TAIL_STATE_ID}) or {}
@@ -297,7 +300,7 @@ class PunchTail:
         self._stream = await self._watch()
         watermark = state.get("watermark")
         since = watermark - WATERMARK_MARGIN if watermark else None
-        read, latest = await _fold_cursor(self.db, q.punches_received_since(since), self._known)
+        read, latest = await _fold_cursor(self.db, q.punches_received_since(since))
         self.folded += read
         await self._save(self._stream.resume_token, latest)
 
@@ -318,7 +321,7 @@ class PunchTail:
             await self._restart(await self._state())
             return 0
         if punches:
-            await self._fold(punches)
+            await fold(self.db, punches)
             self.folded += len(punches)
         roster_seen = await self._refresh_changed_rosters()
         await self._save(self._stream.resume_token, max((p["received_at"] for p in punches), default=None),

@@ -257,17 +257,18 @@ VALIDATORS: dict[str, dict] = {
     # Attendance rollups (server/store/rollups.py), folded from punches; what the dashboards read.
     # One document per project × site day; `people` maps each worker number (as text) to that
     # person's {first, last, punch_ids, count} (server/domain/rollups.py, person_day_document).
+    # `version` counts writes: a fold replaces a document only if nobody wrote it since it was read.
     "att_person_days": _schema(["project_id", "date", "people"], project_id=_int,
                                date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                                people={"bsonType": "object", "additionalProperties": {
                                    "bsonType": "object", "required": ["first", "last", "punch_ids", "count"],
                                    "properties": {"first": _date, "last": _date, "count": _int,
                                                   "punch_ids": {"bsonType": "array", "items": _str}}}},
-                               updated_at=_date),
+                               updated_at=_date, version=_int),
     "att_project_days": _schema(["project_id", "date", "workers"], project_id=_int,
                                 date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                                 workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool,
-                                updated_at=_date),
+                                updated_at=_date, version=_int),
     "att_rosters": _schema(["_id", "spans"], _id=_int, spans={"bsonType": "array"}),
     "rollup_state": _schema(["_id"], _id=_str),
 }

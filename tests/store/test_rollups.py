@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+from server.domain import rollups as fold_rules
 from server.store import rollups
 from server.store.rollups import PunchTail
 
@@ -151,8 +152,8 @@ def test_a_tail_started_after_a_rebuild_resumes_where_the_rebuild_began(mongo_ur
 
 
 def test_folding_punch_by_punch_equals_one_batch_and_folding_again_changes_nothing(mongo_uri, db_name, sdb, site):
-    """The update path (a project-day already there: a later punch of a person, a new person, a
-    re-fold) ends where one batch of inserts does; every write stamps project-days' updated_at."""
+    """The merge path (a project-day already there: a later punch of a person, a new person, a
+    re-fold) ends where one batch of inserts does; every write stamps updated_at."""
     run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 1, 3)))
     punches = list(sdb.punches.find({}, {"photo_id": 0}).sort("received_at", 1))
     run_async(mongo_uri, db_name, lambda db: rollups.fold(db, punches))
@@ -163,14 +164,41 @@ def test_folding_punch_by_punch_equals_one_batch_and_folding_again_changes_nothi
     sdb.att_project_days.delete_many({})
 
     async def one_by_one(db):
-        known: set = set()
-        for punch in punches:                       # each its own batch: the second on, an update
-            await rollups.fold(db, [punch], known)
-        for punch in punches:                       # the tail's memory lost (a new pass): insert, then update
+        for punch in punches:                       # each its own batch: from the second on, a merge
             await rollups.fold(db, [punch])
-        await rollups.fold(db, punches, known)      # a batch folded again after a crash
+        await rollups.fold(db, punches)             # a batch folded again after a crash
     run_async(mongo_uri, db_name, one_by_one)
     assert snapshot(sdb) == at_once
     again = {d["_id"]: d["updated_at"] for d in sdb.att_project_days.find()}
     assert again.keys() == stamped.keys() and all(again[k] > stamped[k] for k in stamped)
     assert all(d["updated_at"] >= min(again.values()) for d in sdb.att_person_days.find())
+
+
+def test_a_write_between_the_folds_read_and_its_write_is_kept(mongo_uri, db_name, sdb, site):
+    """The fold reads a project-day, merges in Python and replaces it only if its version is still the
+    one it read; a roster refile (or a rebuild) writing in between makes it merge again, never overwrite."""
+    pid, worker = site["project_id"], site["workers"][0]["worker_no"]
+    run_async(mongo_uri, db_name, lambda db: write_punches(db, [(pid, worker, "2026-10-01T08:00:00", False, None),
+                                                                 (pid, worker, "2026-10-01T18:00:00", False, None)]))
+    first, second = sorted(sdb.punches.find({}, {"photo_id": 0}), key=lambda p: p["device_time"])
+    run_async(mongo_uri, db_name, lambda db: rollups.fold(db, [first]))
+    key = f"{pid}|2026-10-01"
+    merges = []
+
+    def merge_meeting_another_writer(stored, new):
+        if not merges:   # between this fold's read and its write, somebody else writes the day
+            sdb.att_project_days.update_one({"_id": key}, {"$addToSet": {"managers.安全员": 424242}, "$inc": {"version": 1}})
+        merges.append(stored.get("version"))
+        return fold_rules.merge_project_days(stored, new)
+
+    async def fold_second(db):
+        batch = fold_rules.Fold()
+        batch.add(second)
+        now = dt.datetime.now(dt.timezone.utc)
+        await rollups._merge_into(db.att_project_days, {k: fold_rules.project_day_document(k, d, False, now)
+                                                        for k, d in batch.project_days.items()}, merge_meeting_another_writer)
+    run_async(mongo_uri, db_name, fold_second)
+    day = sdb.att_project_days.find_one({"_id": key})
+    assert merges == [1, 2]                          # went round once more, from the other writer's version
+    assert day["managers"]["安全员"] == [424242] and day["version"] == 3
+    assert sorted(day["punch_ids"]) == sorted([first["_id"], second["_id"]])
