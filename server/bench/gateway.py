@@ -65,10 +65,11 @@ _log = log
 
 # Set-up ------------------------------------------------------------------------------------
 
-async def _prepare(db, n_devices: int, n_idle: int, workers_per_project: int = 20) -> list[tuple[str, int, list[int]]]:
+async def _prepare(db, n_devices: int, n_idle: int, workers_per_project: int = 20,
+                   devices_per_project: int = 10) -> list[tuple[str, int, list[int]]]:
     """Projects with entered workers and registered devices; returns (device_id, project_id, worker_nos)."""
     rng = random.Random(1)
-    projects = max(1, n_devices // 10)
+    projects = max(1, n_devices // devices_per_project)
     enterprise = await workforce.create_enterprise(db, credit_code=synthetic.credit_code(rng), name="基准测试建设有限公司")
     fleet = []
     for p in range(projects):
@@ -118,7 +119,8 @@ async def _ceiling(db, photos: list[bytes], n: int, batch: int, run: int) -> flo
 
 class LeanDevice:
     # A device's punch times start at 2020-01-01 + its offset seconds and go up a second a punch;
-    # offsets are DAY_SPACING apart, so each device's punches of a run fall on a day or two of their own.
+    # offsets are DAY_SPACING apart (by default), so each device's punches of a run fall on a day or
+    # two of their own. A punch's identity holds its device: devices never repeat each other's.
     DAY_SPACING = 1_000_000
 
     def __init__(self, device_id: str, worker_nos: list[int], photo: bytes, offset: int):
@@ -179,13 +181,14 @@ async def _quiet(db) -> None:
 
 
 async def _fleet(host: str, port: int, fleet, photos, seconds: float, rate: float | None, run: int,
-                 later: int = 0) -> dict:
+                 later: int = 0, spacing: int = LeanDevice.DAY_SPACING) -> dict:
     """All devices log in first; then the window opens for all at once (paced ones spread over one period).
 
     `later`: seconds after the run's first punch times to start from — a second window of the same
-    run number then punches on the same days as the first (its punches are later ones of those days)."""
+    run number then punches on the same days as the first (its punches are later ones of those days).
+    `spacing` 0: every device's punch times start at the same moment, so all fall on one day."""
     # Distinct punch times per device and per run, so no punch repeats an earlier one's identity.
-    devs = [LeanDevice(d, w, photos[i % len(photos)], (run * len(fleet) + i) * LeanDevice.DAY_SPACING + later)
+    devs = [LeanDevice(d, w, photos[i % len(photos)], (run * len(fleet) + i) * spacing + later)
             for i, (d, _, w) in enumerate(fleet)]
     connect_gate = asyncio.Semaphore(100)
 

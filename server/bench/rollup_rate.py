@@ -2,7 +2,8 @@
 punch rate, measured in the same run on the same machine — the fold must keep up (ratio ≥ 1).
 
 One fresh database, the gateway benchmark's fleet (its projects, entered workers and devices, its
-lean devices over real TCP to a `realname gateway` process):
+lean devices over real TCP to a `realname gateway` process) shaped like a city's day: one device per
+project, every punch on the same site day, so a batch touches as many project-days as devices:
   gateway — a window of devices each punching as soon as the previous punch is acknowledged;
   first   — a PunchTail, resumed from the token saved before the window, folds the window's punches
             from the change stream: every project-day is new to the rollups (the insert path);
@@ -30,7 +31,7 @@ from ..store import rollups
 from ..store.db import open_database
 from ..store.rollups import PunchTail
 from .common import add_output_arguments, drop_and_close, log, machine, run_and_report
-from .gateway import LeanDevice, _fleet, _prepare, _quiet, gateway_process
+from .gateway import _fleet, _prepare, _quiet, gateway_process
 
 HOST = "127.0.0.1"
 
@@ -38,6 +39,7 @@ HOST = "127.0.0.1"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=500, help="rollups: devices punching at once (default 500)")
     parser.add_argument("--seconds", type=float, default=20.0, help="rollups: length of each gateway window")
+    parser.add_argument("--workers-per-project", type=int, default=15, help="rollups: workers entered per project")
     parser.add_argument("--photo-kb", type=float, default=10.0, help="rollups: size of each punch photo in KB")
     add_output_arguments(parser)
 
@@ -50,11 +52,11 @@ def main(args: argparse.Namespace, config: Config) -> int:
 
 async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
     return await measure(uri, f"bench_rollups_{int(time.time())}", data_dir, devices=args.devices,
-                         seconds=args.seconds, photo_kb=args.photo_kb)
+                         seconds=args.seconds, photo_kb=args.photo_kb, workers_per_project=args.workers_per_project)
 
 
 async def measure(uri: str, db_name: str, data_dir: Path | None = None, *, devices: int = 500,
-                  seconds: float = 20.0, photo_kb: float = 10.0) -> dict:
+                  seconds: float = 20.0, photo_kb: float = 10.0, workers_per_project: int = 15) -> dict:
     """The whole measurement in a database of its own (dropped after), on the server at uri.
 
     Returns the gateway's sustained rate (mean of its two windows), the fold rates of the tail's
@@ -63,20 +65,19 @@ async def measure(uri: str, db_name: str, data_dir: Path | None = None, *, devic
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="realname-bench-rollups-"))
     client, db = await open_database(uri, db_name, app_name="bench")
     try:
-        fleet = await _prepare(db, devices, 0)
+        fleet = await _prepare(db, devices, 0, workers_per_project=workers_per_project, devices_per_project=1)
         photos = synthetic.photo_pool(random.Random(7), 16, int(photo_kb * 1000))
         await _tail_from_now(db)
         with gateway_process(uri, db_name, data_dir) as (_, port):
             windows, folds, later = [], [], 0
             for _ in range(2):
-                windows.append(await _fleet(HOST, port, fleet, photos, seconds, None, run=1, later=later))
+                windows.append(await _fleet(HOST, port, fleet, photos, seconds, None, run=1, later=later, spacing=0))
                 log(f"gateway: {windows[-1]['rate']:.0f} acknowledged punches/s ({windows[-1]['acked']} punches)")
                 await _quiet(db)
                 folds.append(await _tail_timed(db))
                 # The second window's punch times start right after the first's (a device's times go
-                # up a second a punch): the same days (but where a device's run crosses midnight), later punches.
+                # up a second a punch): the same day, later punches.
                 later = windows[-1]["most_sent"] + 1
-                assert later < LeanDevice.DAY_SPACING
                 log(f"tail ({'update' if len(folds) == 2 else 'insert'} path): {folds[-1]['punches']} punches folded in "
                     f"{folds[-1]['seconds']:.1f} s = {folds[-1]['rate']:.0f}/s, {folds[-1]['project_days']} project-days")
         started = time.perf_counter()
@@ -139,12 +140,14 @@ def _report(args, r: dict) -> list[str]:
     return [
         f"## Rollup fold — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)",
         "",
-        f"Command: `realname bench rollups --devices {args.devices} --seconds {args.seconds:g}`  ",
+        f"Command: `realname bench rollups --devices {args.devices} --seconds {args.seconds:g} "
+        f"--workers-per-project {args.workers_per_project}`  ",
         f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine.",
         "",
         "| measure | value |",
         "|---|---|",
-        f"| gateway, {args.devices} devices each sending on acknowledgement, two windows of {args.seconds:g} s | "
+        f"| gateway, {args.devices} devices (one per project, {args.workers_per_project} workers each) each sending on "
+        f"acknowledgement, all on one site day, two windows of {args.seconds:g} s | "
         f"{' / '.join(f'{x:.0f}' for x in r['gateway_rates'])} acknowledged punches/s (mean {r['gateway']:.0f}) |",
         f"| tail, first window's punches (every project-day new: insert path) | {first['punches']} punches, "
         f"{first['project_days']} project-days in {first['seconds']:.1f} s = **{first['rate']:.0f} punches/s** |",

@@ -43,6 +43,7 @@ TAIL_BATCH = 20_000
 # (the tail then starts again from its saved token).
 MERGE_ROUNDS = 5
 FEW_PROJECTS = 8
+FEW_DAYS = 8
 TAIL_PIPELINE = [{"$match": {"operationType": "insert"}}]
 
 
@@ -177,6 +178,21 @@ async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, l
                                            for k, d in batch.project_days.items()}, fold_rules.merge_project_days)
 
 
+async def _stored(collection, documents: dict[str, dict]) -> dict[str, dict]:
+    """The stored documents of a batch's keys. A batch of a few days (the tail's, a rebuilt day's)
+    reads those days whole on the by_day index: on the embedded server an $in of hundreds of _ids
+    costs ~10x reading the day's every document."""
+    days = {doc["date"] for doc in documents.values()}
+    if len(days) > FEW_DAYS:
+        return {d["_id"]: d async for d in collection.find({"_id": {"$in": sorted(documents)}})}
+    stored = {}
+    for day in sorted(days):
+        async for doc in collection.find(q.on_day(day)):
+            if doc["_id"] in documents:
+                stored[doc["_id"]] = doc
+    return stored
+
+
 async def _merge_into(collection, documents: dict[str, dict], merge) -> None:
     """Read the stored documents of a batch's keys, merge the batch into them in Python and write each
     back whole, unless another writer changed it since it was read (its `version`).
@@ -187,7 +203,7 @@ async def _merge_into(collection, documents: dict[str, dict], merge) -> None:
     another writer (a rebuild deleting or inserting, a roster refile, a second tail) makes the whole
     batch go round again: merging is idempotent, so a document merged twice is merged once."""
     for _ in range(MERGE_ROUNDS):
-        stored = {d["_id"]: d async for d in collection.find({"_id": {"$in": sorted(documents)}})}
+        stored = await _stored(collection, documents)
         replaced = []
         for key in sorted(stored):
             version = stored[key].get("version")
@@ -283,7 +299,7 @@ class PunchTail:
         await self.db[q.STATE].update_one({"_id": q.TAIL_STATE_ID}, update, upsert=True)
 
     def _watch(self, **kw):
-        return self.db.punches.watch(TAIL_PIPELINE, max_await_time_ms=self.await_ms, **kw)
+        return self.db.punches.watch(TAIL_PIPELINE, max_await_time_ms=self.await_ms, batch_size=2000, **kw)
 
     async def open(self) -> None:
         state = await self._state()

@@ -154,12 +154,14 @@ def test_a_tail_started_after_a_rebuild_resumes_where_the_rebuild_began(mongo_ur
 def test_folding_punch_by_punch_equals_one_batch_and_folding_again_changes_nothing(mongo_uri, db_name, sdb, site):
     """The merge path (a project-day already there: a later punch of a person, a new person, a
     re-fold) ends where one batch of inserts does; every write stamps updated_at."""
-    run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 1, 3)))
+    # More days than a batch reads day by day: the re-fold at the end reads the stored days by _id.
+    days = rollups.FEW_DAYS + 2
+    run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 1, days)))
     punches = list(sdb.punches.find({}, {"photo_id": 0}).sort("received_at", 1))
     run_async(mongo_uri, db_name, lambda db: rollups.fold(db, punches))
     at_once = snapshot(sdb)
     stamped = {d["_id"]: d["updated_at"] for d in sdb.att_project_days.find()}
-    assert len(stamped) == 3
+    assert len(stamped) == days
     sdb.att_person_days.delete_many({})
     sdb.att_project_days.delete_many({})
 
