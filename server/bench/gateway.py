@@ -33,10 +33,9 @@ from ..device import codec
 from ..device.codec import Frame
 from ..device.framer import FrameBuffer
 from ..store import people, workforce
-from ..domain.site_clock import SITE_TZ
 from ..store.db import open_database
 from ..store.embedded import free_port
-from .common import add_output_arguments, drop_and_close, log, machine, run_and_report
+from .common import add_output_arguments, drop_and_close, heading, log, run_and_report
 from ..store.punches import PunchIn
 
 VENDOR = "BENCH"
@@ -400,12 +399,9 @@ async def _worker_catch_up(db, deadline_s: float = 600) -> dict:
 def _report(args, r: dict) -> list[str]:
     s, h, i = r["sustained"], r["half"], r["idle"]
     return [
-        f"## Gateway — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)",
-        "",
-        f"Command: `realname bench gateway --devices {args.devices} --seconds {args.seconds:g} "
-        f"--idle-devices {args.idle_devices} --idle-seconds {args.idle_seconds:g}"
-        f"{' --with-worker' if args.with_worker else ''}`  ",
-        f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine.",
+        *heading("Gateway", f"realname bench gateway --devices {args.devices} --seconds {args.seconds:g} "
+                            f"--idle-devices {args.idle_devices} --idle-seconds {args.idle_seconds:g}"
+                            f"{' --with-worker' if args.with_worker else ''}"),
         "",
         "| measure | value |",
         "|---|---|",

@@ -17,7 +17,6 @@ than the next one takes to arrive).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import random
 import statistics
 import tempfile
@@ -26,11 +25,10 @@ from pathlib import Path
 
 from .. import synthetic
 from ..config import Config
-from ..domain.site_clock import SITE_TZ
 from ..store import rollups
 from ..store.db import open_database
 from ..store.rollups import PunchTail
-from .common import add_output_arguments, drop_and_close, log, machine, run_and_report
+from .common import add_output_arguments, drop_and_close, heading, log, run_and_report
 from .gateway import _fleet, _prepare, _quiet, gateway_process
 
 HOST = "127.0.0.1"
@@ -138,11 +136,8 @@ def summary(r: dict) -> str:
 def _report(args, r: dict) -> list[str]:
     first, later, rebuild = r["first"], r["later"], r["rebuild"]
     return [
-        f"## Rollup fold — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)",
-        "",
-        f"Command: `realname bench rollups --devices {args.devices} --seconds {args.seconds:g} "
-        f"--workers-per-project {args.workers_per_project}`  ",
-        f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine.",
+        *heading("Rollup fold", f"realname bench rollups --devices {args.devices} --seconds {args.seconds:g} "
+                                f"--workers-per-project {args.workers_per_project}"),
         "",
         "| measure | value |",
         "|---|---|",
