@@ -204,3 +204,16 @@ def test_a_write_between_the_folds_read_and_its_write_is_kept(mongo_uri, db_name
     assert merges == [1, 2]                          # went round once more, from the other writer's version
     assert day["managers"]["安全员"] == [424242] and day["version"] == 3
     assert sorted(day["punch_ids"]) == sorted([first["_id"], second["_id"]])
+
+
+def test_a_database_of_the_per_person_shape_starts_with_the_new_index(mongo_uri, db_name, sdb):
+    """att_person_days was one document per person-day, indexed (project_id, date, worker_no) as
+    project_day: a start drops that index, so the new project_day (project_id, date) can be made."""
+    from server.store.schema import ensure_schema
+    sdb.att_person_days.drop()
+    sdb.att_person_days.create_index([("project_id", 1), ("date", 1), ("worker_no", 1)], name="project_day")
+    run_async(mongo_uri, db_name, ensure_schema)
+    keys = {i["name"]: list(i["key"]) for i in sdb.att_person_days.list_indexes()}
+    assert keys["project_day"] == ["project_id", "date"] and keys["by_day"] == ["date", "project_id"]
+    run_async(mongo_uri, db_name, ensure_schema)     # and a second start leaves it be
+    assert {i["name"]: list(i["key"]) for i in sdb.att_person_days.list_indexes()} == keys
