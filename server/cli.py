@@ -196,6 +196,8 @@ def cmd_bench(args, config: Config) -> int:
         from .bench.upload import main as bench_main
     elif args.target == "dashboards":
         from .bench.dashboards import main as bench_main
+    elif args.target == "rollups":
+        from .bench.rollup_rate import main as bench_main
     else:
         from .bench.gateway import main as bench_main
     return bench_main(args, config)
@@ -310,12 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     bench = sub.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
-    targets = bench.add_subparsers(dest="target", required=True, metavar="{gateway,upload,dashboards}")
+    targets = bench.add_subparsers(dest="target", required=True, metavar="{gateway,upload,dashboards,rollups}")
     from .bench.dashboards import add_arguments as add_dashboards_bench_arguments
     from .bench.gateway import add_arguments as add_gateway_bench_arguments
     from .bench.upload import add_arguments as add_upload_bench_arguments
+    from .bench.rollup_rate import add_arguments as add_rollups_bench_arguments
     add_gateway_bench_arguments(targets.add_parser("gateway", help="the gateway's punch rate against the database's ceiling"))
     add_upload_bench_arguments(targets.add_parser("upload", help="a day of attendance through the 上传省厅 pipeline against the stand-in's ceiling"))
+    add_rollups_bench_arguments(targets.add_parser("rollups", help="the rollup fold's throughput against the gateway's sustained rate, same run"))
     add_dashboards_bench_arguments(targets.add_parser("dashboards", help="the dashboards' data p95 on a generated city, beside raw punches; the rollup fold's rate"))
     bench.set_defaults(func=cmd_bench)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from server.domain.rollups import people_of
 from server.store.punches import PunchIn, PunchWriter
 from server.store.rollups import PunchTail
 
@@ -26,11 +27,21 @@ async def drain(tail: PunchTail) -> None:
         pass
 
 
+def person_days(sdb, query: dict | None = None) -> list[dict]:
+    """Every person-day (one row per project × day × person) of the project-days matching query."""
+    return [row for doc in sdb.att_person_days.find(query or {}) for row in people_of(doc)]
+
+
+def person_day(sdb, project_id: int, day: str, worker_no: int) -> dict | None:
+    return next((row for row in person_days(sdb, {"project_id": project_id, "date": day})
+                 if row["worker_no"] == worker_no), None)
+
+
 def snapshot(sdb) -> tuple[list, list]:
     """Both rollups in comparable form: sets sorted (the fold promises no order), and a manager set
     emptied by a refile ($pull) reads like one never made — as every reader treats it."""
-    people = sorted((d["_id"], d["first"], d["last"], sorted(d["punch_ids"]), d["count"])
-                    for d in sdb.att_person_days.find())
+    people = sorted((f"{d['project_id']}|{d['date']}|{d['worker_no']}", d["first"], d["last"], sorted(d["punch_ids"]),
+                     d["count"]) for d in person_days(sdb))
     projects = sorted((d["_id"], sorted(d["workers"]), {k: sorted(v) for k, v in (d.get("managers") or {}).items() if v},
                        d.get("stopped")) for d in sdb.att_project_days.find())
     return people, projects

@@ -30,6 +30,14 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
 
 
+def heading(title: str, command: str) -> list[str]:
+    """A benchmark section's first lines: its title and time, the command, the machine."""
+    from ..domain.site_clock import SITE_TZ
+    import datetime as dt
+    return [f"## {title} — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)", "", f"Command: `{command}`  ",
+            f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine."]
+
+
 def publish(args: argparse.Namespace, lines: list[str]) -> None:
     """Print a benchmark's Markdown section; append it to --write's file unless it was a --quick run."""
     print("\n".join(lines))

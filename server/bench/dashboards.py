@@ -26,12 +26,12 @@ from ..config import Config
 from .. import synthetic
 from ..domain import vocabulary
 from ..store import devices, projects, rollups, roster_entries, workforce
-from ..store.rollups import PunchTail
 from ..domain.site_clock import SITE_TZ, site_today
 from ..store.db import open_database
 from ..store.launch import database_uri
 from ..store.punches import PunchIn
 from ..store.punches import _insert_ignoring_duplicates as insert_ignoring_duplicates
+from . import rollup_rate
 from .common import add_output_arguments, machine, publish
 from .gateway import _pct
 
@@ -46,7 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=50_000, help="dashboards: workers entered over all projects")
     parser.add_argument("--days", type=int, default=30, help="dashboards: days of punches, ending today")
     parser.add_argument("--calls", type=int, default=20, help="dashboards: calls per data function for the p95")
-    parser.add_argument("--tail-punches", type=int, default=20_000, help="dashboards: punches the tail folds, timed")
     add_output_arguments(parser)
 
 
@@ -139,33 +138,6 @@ async def _punches(db, city: dict, n_days: int) -> int:
     return total
 
 
-async def _tail_rate(db, city: dict, n: int) -> tuple[int, float]:
-    """The tail's own rate: evening punches today (most fold into a person-day the morning made)."""
-    stream = await db.punches.watch([{"$match": {"operationType": "insert"}}])
-    await db.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {
-        "resume_token": stream.resume_token, "roster_seen": dt.datetime.now(dt.timezone.utc)}}, upsert=True)
-    await stream.close()
-    received = dt.datetime.now(dt.timezone.utc)
-    evening = dt.datetime.combine(city["today"], dt.time(21, 0))
-    batch = []
-    for project_id, _, members in city["sites"]:
-        for worker in members:
-            batch.append(PunchIn(vendor_code="BENCH", device_id=f"D{project_id:05d}", project_id=project_id,
-                                 worker_no=worker, device_time=evening, mode=6, photo=b"", received_at=received,
-                                 flags=[]).document())
-            if len(batch) >= n:
-                break
-        if len(batch) >= n:
-            break
-    await insert_ignoring_duplicates(db.punches, batch)
-    tail = PunchTail(db)
-    started = time.perf_counter()
-    await tail.open()
-    while await tail.step():
-        pass
-    return tail.folded, time.perf_counter() - started
-
-
 async def _raw_day(db, day: str) -> float:
     """The day's figures from raw punches: people per project (what the day pages need)."""
     start = time.perf_counter()
@@ -196,7 +168,7 @@ def _timed(function, calls: int) -> dict:
 
 def main(args: argparse.Namespace, config: Config) -> int:
     if args.quick:
-        args.projects, args.workers, args.days, args.calls, args.tail_punches = 40, 2000, 5, 3, 1000
+        args.projects, args.workers, args.days, args.calls = 40, 2000, 5, 3
     data_dir = Path(tempfile.mkdtemp(prefix="realname-bench-dash-"))
     with database_uri(config.replace(data_dir=data_dir, embedded_db_port=0), reuse_running=False) as uri:
         results = _run(args, uri)
@@ -223,8 +195,9 @@ def _run(args, uri: str) -> dict:
             folded = await rollups.rebuild(db)
             fold_s = time.perf_counter() - started
             _log(f"rollups: {folded} punches folded in {fold_s:.0f} s ({folded / fold_s:.0f}/s)")
-            tail_n, tail_s = await _tail_rate(db, city, args.tail_punches)
-            _log(f"tail: {tail_n} punches folded from the change stream in {tail_s:.1f} s ({tail_n / tail_s:.0f}/s)")
+            # The change-stream tail against the gateway, same run and server, a database of its own.
+            gateway_fold = await rollup_rate.measure(uri, f"{db_name}_fold", devices=50 if args.quick else 500,
+                                                     seconds=5 if args.quick else 20)
             yesterday = (city["today"] - dt.timedelta(days=1)).isoformat()
             month_first = city["first"].isoformat()
             raw_day = await _raw_day(db, yesterday)
@@ -232,11 +205,11 @@ def _run(args, uri: str) -> dict:
             _log(f"raw punches: a day {raw_day:.1f} s, the window {raw_month:.1f} s")
             await db.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {"updated_at": dt.datetime.now(dt.timezone.utc)}},
                                              upsert=True)
-            return city, punches, folded, fold_s, raw_day, raw_month, tail_n / tail_s
+            return city, punches, folded, fold_s, raw_day, raw_month, gateway_fold
         finally:
             await client.close()
 
-    city, punches, folded, fold_s, raw_day, raw_month, tail_rate = asyncio.run(prepare())
+    city, punches, folded, fold_s, raw_day, raw_month, gateway_fold = asyncio.run(prepare())
     client = MongoClient(uri, tz_aware=True)
     db = client[db_name]
     yesterday = city["today"] - dt.timedelta(days=1)
@@ -262,7 +235,7 @@ def _run(args, uri: str) -> dict:
     finally:
         client.drop_database(db_name)
         client.close()
-    return {"city": city, "punches": punches, "folded": folded, "fold_s": fold_s, "raw_day": raw_day, "tail_rate": tail_rate,
+    return {"city": city, "punches": punches, "folded": folded, "fold_s": fold_s, "raw_day": raw_day, "gateway_fold": gateway_fold,
             "raw_month": raw_month, "functions": functions}
 
 
@@ -281,8 +254,7 @@ def _report(args, r: dict) -> list[str]:
         f"City: {len(r['city']['sites'])} projects ({r['city']['stopped']} stopping mid-window), {args.workers} workers, "
         f"{r['punches']} punches over {args.days} days.",
         f"Rollup fold (rollups.rebuild, the tail's fold): {r['folded']} punches in {r['fold_s']:.0f} s = "
-        f"**{r['folded'] / r['fold_s']:.0f} punches/s**; the change-stream tail (evening punches: mostly a "
-        f"person-day's second punch, folded into it) **{r['tail_rate']:.0f} punches/s**.",
+        f"**{r['folded'] / r['fold_s']:.0f} punches/s**. {rollup_rate.summary(r['gateway_fold'])}",
         "",
         "| data function | p50 ms | p95 ms | same figures from raw punches, ms |",
         "|---|---|---|---|",

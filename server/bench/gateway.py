@@ -9,11 +9,14 @@ Measured side by side in one run on one machine, so the figure that matters is a
   idle     — M connected devices that only heartbeat: gateway RSS and CPU.
 The gateway runs as its own process (as in production); the load generator here is deliberately
 lean (pre-encoded photos, no per-punch logging) so it does not starve the gateway of CPU.
+With --with-worker a `realname worker` process runs beside it on the same database for the whole
+run, folding the punches into the attendance rollups every second: the gateway must not wait for it.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import random
@@ -30,10 +33,9 @@ from ..device import codec
 from ..device.codec import Frame
 from ..device.framer import FrameBuffer
 from ..store import people, workforce
-from ..domain.site_clock import SITE_TZ
 from ..store.db import open_database
 from ..store.embedded import free_port
-from .common import add_output_arguments, drop_and_close, log, machine, run_and_report
+from .common import add_output_arguments, drop_and_close, heading, log, run_and_report
 from ..store.punches import PunchIn
 
 VENDOR = "BENCH"
@@ -52,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photo-kb", type=float, default=10.0, help="size of each punch photo in KB (default 10)")
     parser.add_argument("--ceiling-punches", type=int, default=20_000,
                         help="punches sent as fast as possible to find the ceiling rate (default 20000)")
+    parser.add_argument("--with-worker", action="store_true",
+                        help="run a `realname worker` beside the gateway, folding the rollups every second")
     add_output_arguments(parser)
 
 
@@ -60,10 +64,11 @@ _log = log
 
 # Set-up ------------------------------------------------------------------------------------
 
-async def _prepare(db, n_devices: int, n_idle: int, workers_per_project: int = 20) -> list[tuple[str, int, list[int]]]:
+async def _prepare(db, n_devices: int, n_idle: int, workers_per_project: int = 20,
+                   devices_per_project: int = 10) -> list[tuple[str, int, list[int]]]:
     """Projects with entered workers and registered devices; returns (device_id, project_id, worker_nos)."""
     rng = random.Random(1)
-    projects = max(1, n_devices // 10)
+    projects = max(1, n_devices // devices_per_project)
     enterprise = await workforce.create_enterprise(db, credit_code=synthetic.credit_code(rng), name="基准测试建设有限公司")
     fleet = []
     for p in range(projects):
@@ -112,6 +117,11 @@ async def _ceiling(db, photos: list[bytes], n: int, batch: int, run: int) -> flo
 # Load generator ----------------------------------------------------------------------------
 
 class LeanDevice:
+    # A device's punch times start at 2020-01-01 + its offset seconds and go up a second a punch;
+    # offsets are DAY_SPACING apart (by default), so each device's punches of a run fall on a day or
+    # two of their own. A punch's identity holds its device: devices never repeat each other's.
+    DAY_SPACING = 1_000_000
+
     def __init__(self, device_id: str, worker_nos: list[int], photo: bytes, offset: int):
         self.device_id, self.worker_nos, self.photo = device_id, worker_nos, photo
         self.session = os.urandom(16)
@@ -169,10 +179,15 @@ async def _quiet(db) -> None:
     await asyncio.sleep(1.0)
 
 
-async def _fleet(host: str, port: int, fleet, photos, seconds: float, rate: float | None, run: int) -> dict:
-    """All devices log in first; then the window opens for all at once (paced ones spread over one period)."""
+async def _fleet(host: str, port: int, fleet, photos, seconds: float, rate: float | None, run: int,
+                 later: int = 0, spacing: int = LeanDevice.DAY_SPACING) -> dict:
+    """All devices log in first; then the window opens for all at once (paced ones spread over one period).
+
+    `later`: seconds after the run's first punch times to start from — a second window of the same
+    run number then punches on the same days as the first (its punches are later ones of those days).
+    `spacing` 0: every device's punch times start at the same moment, so all fall on one day."""
     # Distinct punch times per device and per run, so no punch repeats an earlier one's identity.
-    devs = [LeanDevice(d, w, photos[i % len(photos)], (run * len(fleet) + i) * 1_000_000)
+    devs = [LeanDevice(d, w, photos[i % len(photos)], (run * len(fleet) + i) * spacing + later)
             for i, (d, _, w) in enumerate(fleet)]
     connect_gate = asyncio.Semaphore(100)
 
@@ -191,6 +206,7 @@ async def _fleet(host: str, port: int, fleet, photos, seconds: float, rate: floa
     latencies = sorted(x for d in devs for x in d.latencies)
     acked = sum(d.acked for d in devs)
     return {"acked": acked, "refused": sum(d.refused for d in devs), "rate": acked / elapsed,
+            "most_sent": max(d.acked + d.refused for d in devs),
             "p50_ms": 1000 * _pct(latencies, 0.50), "p99_ms": 1000 * _pct(latencies, 0.99)}
 
 
@@ -279,62 +295,113 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
     rng = random.Random(7)
     photos = synthetic.photo_pool(rng, 16, int(args.photo_kb * 1000))
     fleet = await _prepare(db, args.devices, args.idle_devices)
-    # Ceiling and gateway are measured in turns (ceiling, gateway, ceiling, gateway, ceiling): the
-    # embedded server's speed drifts as its collections grow and from run to run, so the ratio is
-    # taken between the means of measurements made around the same time.
-    ceilings = [await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=0)]
-    _log(f"database ceiling: {ceilings[-1]:.0f} punches/s (bulk insert, batches of {config.punch_batch_max})")
-
-    port = free_port()
-    env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_GATEWAY_HOST="127.0.0.1",
-               REALNAME_GATEWAY_PORT=str(port), REALNAME_IDLE_TIMEOUT=str(max(180, 3 * args.heartbeat_interval)))
-    gateway_log = open(data_dir / "gateway.log", "wb")
-    _log(f"gateway log: {data_dir / 'gateway.log'}")
-    gateway = subprocess.Popen([sys.executable, "-m", "server.cli", "gateway"], env=env,
-                               stdout=gateway_log, stderr=subprocess.STDOUT)
+    folded = None
     try:
-        from ..processes import wait_for_port
-        if not wait_for_port("127.0.0.1", port, 30):
-            raise SystemExit("gateway did not start")
-        runs = []
-        for turn in (1, 2):
-            runs.append(await _fleet("127.0.0.1", port, fleet, photos, args.seconds, None, run=turn))
-            _log(f"sustained: {runs[-1]['rate']:.0f} acknowledged punches/s, p50 {runs[-1]['p50_ms']:.1f} ms, "
-                 f"p99 {runs[-1]['p99_ms']:.1f} ms")
-            await _quiet(db)
-            ceilings.append(await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=turn))
-            _log(f"database ceiling: {ceilings[-1]:.0f} punches/s")
-        sustained = {"rate": statistics.mean(r["rate"] for r in runs), "acked": sum(r["acked"] for r in runs),
-                     "refused": sum(r["refused"] for r in runs), "p50_ms": runs[-1]["p50_ms"],
-                     "p99_ms": runs[-1]["p99_ms"], "rates": [r["rate"] for r in runs]}
-        half = await _fleet("127.0.0.1", port, fleet, photos, args.seconds, sustained["rate"] / 2, run=3)
-        _log(f"at half rate ({half['rate']:.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms")
-        stored = await db.punches.count_documents({"vendor_code": VENDOR})
-        idle = await _idle("127.0.0.1", port, args.idle_devices, args.idle_seconds, args.heartbeat_interval, gateway.pid)
-        _log(f"idle: {idle['connected']} connected, RSS {idle['rss_mib']:.0f} MiB, CPU {idle['cpu_percent']:.1f} %")
+        with contextlib.ExitStack() as children:
+            if args.with_worker:   # beside every measurement, the ceiling's too
+                children.enter_context(worker_process(uri, db_name, data_dir))
+            # Ceiling and gateway are measured in turns (ceiling, gateway, ceiling, gateway, ceiling): the
+            # embedded server's speed drifts as its collections grow and from run to run, so the ratio is
+            # taken between the means of measurements made around the same time.
+            ceilings = [await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=0)]
+            _log(f"database ceiling: {ceilings[-1]:.0f} punches/s (bulk insert, batches of {config.punch_batch_max})")
+            gateway, port = children.enter_context(
+                gateway_process(uri, db_name, data_dir, idle_timeout=max(180, 3 * args.heartbeat_interval)))
+            runs = []
+            for turn in (1, 2):
+                runs.append(await _fleet("127.0.0.1", port, fleet, photos, args.seconds, None, run=turn))
+                _log(f"sustained: {runs[-1]['rate']:.0f} acknowledged punches/s, p50 {runs[-1]['p50_ms']:.1f} ms, "
+                     f"p99 {runs[-1]['p99_ms']:.1f} ms")
+                await _quiet(db)
+                ceilings.append(await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=turn))
+                _log(f"database ceiling: {ceilings[-1]:.0f} punches/s")
+            sustained = {"rate": statistics.mean(r["rate"] for r in runs), "acked": sum(r["acked"] for r in runs),
+                         "refused": sum(r["refused"] for r in runs), "p50_ms": runs[-1]["p50_ms"],
+                         "p99_ms": runs[-1]["p99_ms"], "rates": [r["rate"] for r in runs]}
+            half = await _fleet("127.0.0.1", port, fleet, photos, args.seconds, sustained["rate"] / 2, run=3)
+            _log(f"at half rate ({half['rate']:.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms")
+            stored = await db.punches.count_documents({"vendor_code": VENDOR})
+            if args.with_worker:
+                folded = await _worker_catch_up(db)
+                _log(f"worker: {folded['behind']} punches not yet folded when the timed runs ended; all folded "
+                     f"{folded['caught_up_s']:.0f} s later")
+            idle = await _idle("127.0.0.1", port, args.idle_devices, args.idle_seconds, args.heartbeat_interval,
+                               gateway.pid)
+            _log(f"idle: {idle['connected']} connected, RSS {idle['rss_mib']:.0f} MiB, CPU {idle['cpu_percent']:.1f} %")
     finally:
-        gateway.terminate()
-        try:
-            gateway.wait(60)
-        except subprocess.TimeoutExpired:
-            _log("gateway did not stop within 60 s; killing it")
-            gateway.kill()
-            gateway.wait()
-        gateway_log.close()
         await drop_and_close(client, db_name)
     ceiling = statistics.mean(ceilings)
     return {"ceiling": ceiling, "ceilings": ceilings, "sustained": sustained, "half": half, "idle": idle,
-            "stored": stored, "ratio": sustained["rate"] / ceiling}
+            "stored": stored, "ratio": sustained["rate"] / ceiling, "folded": folded}
+
+
+@contextlib.contextmanager
+def _child(name: str, argv: list[str], env: dict, data_dir: Path):
+    """A `realname` child process logging to data_dir/<name>.log; terminated (then killed) on leaving."""
+    log_file = open(data_dir / f"{name}.log", "wb")
+    _log(f"{name} log: {data_dir / f'{name}.log'}")
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", *argv], env=env, stdout=log_file,
+                            stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            _log(f"{name} did not stop within 60 s; killing it")
+            proc.kill()
+            proc.wait()
+        log_file.close()
+
+
+@contextlib.contextmanager
+def gateway_process(uri: str, db_name: str, data_dir: Path, *, idle_timeout: float = 180):
+    """`realname gateway` on a free loopback port of this database; yields (process, port)."""
+    from ..processes import wait_for_port
+    port = free_port()
+    env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_GATEWAY_HOST="127.0.0.1",
+               REALNAME_GATEWAY_PORT=str(port), REALNAME_IDLE_TIMEOUT=str(idle_timeout))
+    with _child("gateway", ["gateway"], env, data_dir) as proc:
+        if not wait_for_port("127.0.0.1", port, 30):
+            raise SystemExit("gateway did not start")
+        yield proc, port
+
+
+@contextlib.contextmanager
+def worker_process(uri: str, db_name: str, data_dir: Path, *, fold_seconds: float = 1.0):
+    """`realname worker` on this database, its rollup_fold pass due every fold_seconds."""
+    env = dict(os.environ, MONGODB_URI=uri, REALNAME_DB_NAME=db_name, REALNAME_ROLLUP_FOLD_SECONDS=str(fold_seconds))
+    with _child("worker", ["worker"], env, data_dir) as proc:
+        yield proc
+
+
+async def _counted(db) -> int:
+    """Punches in the rollups: the sizes of the project-days' punch id sets (a punch is in one day's)."""
+    from ..store import rollup_queries
+    pipeline = [{"$group": {"_id": None, "n": {"$sum": {"$size": {"$ifNull": ["$punch_ids", []]}}}}}]
+    found = [d async for d in await db[rollup_queries.PROJECT_DAYS].aggregate(pipeline)]
+    return found[0]["n"] if found else 0
+
+
+async def _worker_catch_up(db, deadline_s: float = 600) -> dict:
+    """How far the worker beside the gateway was behind when the timed runs ended, and how long it
+    then took to have every punch in the rollups (polled, up to deadline_s)."""
+    punches = await db.punches.count_documents({"test": False})
+    behind = punches - await _counted(db)
+    started = time.monotonic()
+    while await _counted(db) < punches and time.monotonic() - started < deadline_s:
+        await asyncio.sleep(1.0)
+    caught_up = time.monotonic() - started
+    return {"punches": punches, "behind": behind, "caught_up_s": caught_up, "all": await _counted(db) >= punches}
 
 
 def _report(args, r: dict) -> list[str]:
     s, h, i = r["sustained"], r["half"], r["idle"]
     return [
-        f"## Gateway — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)",
-        "",
-        f"Command: `realname bench gateway --devices {args.devices} --seconds {args.seconds:g} "
-        f"--idle-devices {args.idle_devices} --idle-seconds {args.idle_seconds:g}`  ",
-        f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine.",
+        *heading("Gateway", f"realname bench gateway --devices {args.devices} --seconds {args.seconds:g} "
+                            f"--idle-devices {args.idle_devices} --idle-seconds {args.idle_seconds:g}"
+                            f"{' --with-worker' if args.with_worker else ''}"),
         "",
         "| measure | value |",
         "|---|---|",
@@ -351,4 +418,8 @@ def _report(args, r: dict) -> list[str]:
         f"| idle devices connected, heartbeat every {args.heartbeat_interval:g} s | {i['connected']} (failures {i['failures']}) |",
         f"| gateway RSS with them (target ≤ 1 GiB) | {i['rss_mib']:.0f} MiB |",
         f"| gateway CPU with them | {i['cpu_percent']:.1f} % of one core |",
+        *([f"| beside it all along: `realname worker` folding the rollups (REALNAME_ROLLUP_FOLD_SECONDS=1) | "
+           f"{r['folded']['behind']} of {r['folded']['punches']} punches not yet folded when the timed runs ended; "
+           f"{'all' if r['folded']['all'] else 'NOT all'} folded {r['folded']['caught_up_s']:.0f} s later |"]
+          if r.get("folded") else []),
     ]

@@ -3,7 +3,9 @@
 Two rollups, both folded so that a punch folded twice changes nothing (re-sent offline buffers, a
 tail restarted from an older resume token, a rebuild over days already folded):
 - per project × site day × person: first and last punch (min / max device time), the set of punch
-  ids and its size (`count`);
+  ids and its size (`count`) — kept as one document per project × site day holding every person
+  who punched (`people`, keyed by worker number): the embedded server writes ~1,000 small documents
+  a second, so a fold batch must cost writes per project-day, never per person;
 - per project × site day: the set of people who punched, and per manager job the people entered in
   that job that day who punched (the key posts — 项目经理, 技术负责人, 安全员 of the general
   contractor, 总监理工程师 of the supervising unit — are read from it), and whether the day is 停工.
@@ -24,10 +26,6 @@ from . import vocabulary
 from .site_clock import site_day
 
 KEY_POSTS: tuple[str, ...] = (vocabulary.PROJECT_MANAGER, vocabulary.TECHNICAL_LEAD, vocabulary.SAFETY_OFFICER, vocabulary.CHIEF_SUPERVISOR)
-
-
-def person_day_id(project_id: int, day: str, worker_no: int) -> str:
-    return f"{project_id}|{day}|{worker_no}"
 
 
 def project_day_id(project_id: int, day: str) -> str:
@@ -59,7 +57,7 @@ class Fold:
     """What a batch of punches adds to both rollups, grouped so each document is written once."""
 
     def __init__(self) -> None:
-        self.person_days: dict[str, dict] = {}
+        self.person_days: dict[str, dict] = {}    # project-day key → its people's figures
         self.project_days: dict[str, dict] = {}
 
     def add(self, punch: dict, manager_jobs: Iterable[str] = ()) -> None:
@@ -67,11 +65,12 @@ class Fold:
         if not counts(punch):
             return
         pid, day, worker, moment = punch["project_id"], punch["date"], punch["worker_no"], punch["device_time"]
-        person = self.person_days.setdefault(person_day_id(pid, day, worker), {
-            "project_id": pid, "date": day, "worker_no": worker, "first": moment, "last": moment, "ids": set()})
+        key = project_day_id(pid, day)
+        people = self.person_days.setdefault(key, {"project_id": pid, "date": day, "people": {}})["people"]
+        person = people.setdefault(worker, {"first": moment, "last": moment, "ids": set()})
         person["first"], person["last"] = min(person["first"], moment), max(person["last"], moment)
         person["ids"].add(punch["_id"])
-        project = self.project_days.setdefault(project_day_id(pid, day), {
+        project = self.project_days.setdefault(key, {
             "project_id": pid, "date": day, "workers": set(), "managers": {}, "ids": set()})
         project["workers"].add(worker)
         project["ids"].add(punch["_id"])
@@ -82,39 +81,60 @@ class Fold:
         return bool(self.person_days)
 
 
-def person_day_document(key: str, doc: dict) -> dict:
-    """The person-day as folding it into nothing yields (what person_day_update would upsert)."""
-    ids = sorted(doc["ids"])
-    return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "worker_no": doc["worker_no"],
-            "first": doc["first"], "last": doc["last"], "punch_ids": ids, "count": len(ids)}
+def person_key(worker_no: int) -> str:
+    """A person's field in their day's `people`: the worker number as text (a document's keys are text)."""
+    return str(worker_no)
 
 
-def project_day_document(key: str, doc: dict, stopped: bool) -> dict:
+def person_day_document(key: str, doc: dict, now: dt.datetime) -> dict:
+    """The project-day's people as folding them into nothing yields."""
+    people = {}
+    for worker, person in doc["people"].items():
+        ids = sorted(person["ids"])
+        people[person_key(worker)] = {"first": person["first"], "last": person["last"], "punch_ids": ids, "count": len(ids)}
+    return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "people": people, "updated_at": now}
+
+
+def merge_person_days(stored: dict, new: dict) -> dict:
+    """A stored project-day of people with a batch's folded in: per person min / max of the times,
+    the union of punch ids and its size. Folding the same again changes nothing."""
+    people = {worker: dict(figures) for worker, figures in (stored.get("people") or {}).items()}
+    for worker, figures in new["people"].items():
+        held = people.get(worker)
+        if held is None:
+            people[worker] = dict(figures)
+            continue
+        ids = sorted(set(held["punch_ids"]) | set(figures["punch_ids"]))
+        people[worker] = {"first": min(held["first"], figures["first"]), "last": max(held["last"], figures["last"]),
+                          "punch_ids": ids, "count": len(ids)}
+    return {**new, "people": people}
+
+
+def people_of(doc: dict) -> list[dict]:
+    """A stored project-day of people as one row per person (project_id, date, worker_no, first, last,
+    punch_ids, count): what a reader of per-person figures works with."""
+    return [{"project_id": doc["project_id"], "date": doc["date"], "worker_no": int(worker), **figures}
+            for worker, figures in (doc.get("people") or {}).items()]
+
+
+def project_day_document(key: str, doc: dict, stopped: bool, now: dt.datetime) -> dict:
+    # The day's punch ids too, so that 首页's punch count reads one document per project, not per person.
+    # updated_at on every write: rollups derived from project-days follow that watermark.
     return {"_id": key, "project_id": doc["project_id"], "date": doc["date"], "workers": sorted(doc["workers"]),
             "managers": {job: sorted(workers) for job, workers in doc["managers"].items()}, "stopped": stopped,
-            "punch_ids": sorted(doc["ids"])}
+            "punch_ids": sorted(doc["ids"]), "updated_at": now}
 
 
-def person_day_update(doc: dict) -> list[dict]:
-    """An update pipeline folding one person-day into its document (upsert): union of ids, min / max."""
-    ids = sorted(doc["ids"])
-    return [
-        # $literal: an id or day is data, never a field path, whatever character it starts with.
-        {"$set": {"project_id": doc["project_id"], "date": {"$literal": doc["date"]}, "worker_no": doc["worker_no"],
-                  "first": {"$min": [{"$ifNull": ["$first", doc["first"]]}, doc["first"]]},
-                  "last": {"$max": [{"$ifNull": ["$last", doc["last"]]}, doc["last"]]},
-                  "punch_ids": {"$setUnion": [{"$ifNull": ["$punch_ids", []]}, {"$literal": ids}]}}},
-        {"$set": {"count": {"$size": "$punch_ids"}}},
-    ]
-
-
-def project_day_update(doc: dict, stopped: bool) -> dict:
-    # The day's punch ids too, so that 首页's punch count reads one document per project, not per person.
-    add = {"workers": {"$each": sorted(doc["workers"])}, "punch_ids": {"$each": sorted(doc["ids"])}}
-    for job, workers in doc["managers"].items():
-        add[f"managers.{job}"] = {"$each": sorted(workers)}
-    return {"$setOnInsert": {"project_id": doc["project_id"], "date": doc["date"]},
-            "$set": {"stopped": stopped}, "$addToSet": add}
+def merge_project_days(stored: dict, new: dict) -> dict:
+    """A stored project-day with a batch's folded in: unions of people, punch ids and each post's
+    holders; 停工 as the batch found it (the project's periods as they are now)."""
+    def union(a, b):
+        return sorted(set(a or ()) | set(b or ()))
+    managers = dict(stored.get("managers") or {})
+    for job, workers in new["managers"].items():
+        managers[job] = union(managers.get(job), workers)
+    return {**new, "workers": union(stored.get("workers"), new["workers"]),
+            "punch_ids": union(stored.get("punch_ids"), new["punch_ids"]), "managers": managers}
 
 
 def posts_on_duty(project_day: dict | None) -> dict[str, bool]:

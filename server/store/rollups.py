@@ -34,7 +34,16 @@ log = logging.getLogger(__name__)
 # after the stamp would be missed by a catch-up from the watermark (the gateway's writes take ms).
 WATERMARK_MARGIN = dt.timedelta(minutes=10)
 REBUILD_BATCH = 5000
+# Punches a tail folds in one batch at most. A batch costs about two writes per project-day it
+# touches (~5 ms each on the embedded server for a day's document), so the larger the batch, the
+# fewer writes per punch: a tail that falls behind catches up in batches large enough to outrun the
+# gateway (docs/benchmarks.md, "Rollup fold"); one batch still folds in seconds.
+TAIL_BATCH = 20_000
+# A batch whose writes keep meeting another writer's goes round this often before the fold fails
+# (the tail then starts again from its saved token).
+MERGE_ROUNDS = 5
 FEW_PROJECTS = 8
+FEW_DAYS = 8
 TAIL_PIPELINE = [{"$match": {"operationType": "insert"}}]
 
 
@@ -85,7 +94,9 @@ async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
                 pull.update({f"managers.{j}": worker for j, ws in held_by.items() if worker in ws and j not in held})
             update = {k: v for k, v in (("$addToSet", add), ("$pull", pull)) if v}
             if update:
-                ops.append(UpdateOne({"_id": day["_id"]}, update))
+                # version: a fold that read the day before this write merges again instead of overwriting it.
+                ops.append(UpdateOne({"_id": day["_id"]}, {**update, "$set": {"updated_at": utcnow()},
+                                                           "$inc": {"version": 1}}))
     if ops:
         await db[q.PROJECT_DAYS].bulk_write(ops, ordered=False)
     await db[q.STATE].update_one({"_id": state_id}, {"$set": {"marks": marks}}, upsert=True)
@@ -153,34 +164,66 @@ async def _insert_in_chunks(collection, documents: list[dict]) -> set:
 
 
 async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, list[dict]]) -> None:
-    """Insert the documents new to the rollups, fold the rest into what is there.
+    """Fold a batch into both rollups: one read and one write per project-day and rollup, whatever
+    the number of people. Person-days first: a project-day never names a person whose day is not
+    folded yet."""
+    now = utcnow()
 
-    The embedded server inserts several times faster than it upserts, and most person-days are new
-    when their first punch arrives; an insert that meets an existing document (the person's second
-    punch, a re-fold) falls back to the idempotent update. Person-days first: a project-day never
-    names a person whose day is not folded yet."""
     def stopped(doc):
         return project_status.is_stopped(periods.get(doc["project_id"], []), parse_day(doc["date"]))
 
-    existing = await _insert_in_chunks(
-        db[q.PERSON_DAYS], [fold_rules.person_day_document(k, d) for k, d in batch.person_days.items()])
-    if existing:
-        await db[q.PERSON_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.person_day_update(batch.person_days[k]),
-                                                      upsert=True) for k in sorted(existing)], ordered=False)
-    existing = await _insert_in_chunks(
-        db[q.PROJECT_DAYS], [fold_rules.project_day_document(k, d, stopped(d)) for k, d in batch.project_days.items()])
-    if existing:
-        await db[q.PROJECT_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.project_day_update(
-            batch.project_days[k], stopped(batch.project_days[k])), upsert=True) for k in sorted(existing)], ordered=False)
+    await _merge_into(db[q.PERSON_DAYS], {k: fold_rules.person_day_document(k, d, now)
+                                          for k, d in batch.person_days.items()}, fold_rules.merge_person_days)
+    await _merge_into(db[q.PROJECT_DAYS], {k: fold_rules.project_day_document(k, d, stopped(d), now)
+                                           for k, d in batch.project_days.items()}, fold_rules.merge_project_days)
+
+
+async def _stored(collection, documents: dict[str, dict]) -> dict[str, dict]:
+    """The stored documents of a batch's keys. A batch of a few days (the tail's, a rebuilt day's)
+    reads those days whole on the by_day index: on the embedded server an $in of hundreds of _ids
+    costs ~10x reading the day's every document."""
+    days = {doc["date"] for doc in documents.values()}
+    if len(days) > FEW_DAYS:
+        return {d["_id"]: d async for d in collection.find({"_id": {"$in": sorted(documents)}})}
+    stored = {}
+    for day in sorted(days):
+        async for doc in collection.find(q.on_day(day)):
+            if doc["_id"] in documents:
+                stored[doc["_id"]] = doc
+    return stored
+
+
+async def _merge_into(collection, documents: dict[str, dict], merge) -> None:
+    """Read the stored documents of a batch's keys, merge the batch into them in Python and write each
+    back whole, unless another writer changed it since it was read (its `version`).
+
+    Why not update operators: on the embedded server an $addToSet of a few dozen ids into a day's
+    document, or an update pipeline over its people, costs 15–40 ms; reading it and replacing it
+    whole costs ~4 ms. New documents are inserted (several times faster again). A write lost to
+    another writer (a rebuild deleting or inserting, a roster refile, a second tail) makes the whole
+    batch go round again: merging is idempotent, so a document merged twice is merged once."""
+    for _ in range(MERGE_ROUNDS):
+        stored = await _stored(collection, documents)
+        replaced = []
+        for key in sorted(stored):
+            version = stored[key].get("version")
+            replaced.append(ReplaceOne({"_id": key, "version": version},
+                                       {**merge(stored[key], documents[key]), "version": (version or 0) + 1}))
+        clashed = await _insert_in_chunks(collection, [{**documents[k], "version": 1} for k in documents if k not in stored])
+        matched = (await collection.bulk_write(replaced, ordered=False)).matched_count if replaced else 0
+        if not clashed and matched == len(replaced):
+            return
+        log.info("rollup write met another writer in %s; merging the batch again", collection.name)
+    raise RuntimeError(f"rollup batch could not be written to {collection.name} in {MERGE_ROUNDS} rounds")
 
 
 async def _fold_cursor(db: AsyncDatabase, query: dict) -> tuple[int, dt.datetime | None]:
-    """Fold every punch matching query, in batches; (punches read, latest received_at)."""
+    """Fold every punch matching query, TAIL_BATCH at a time; (punches read, latest received_at)."""
     read, latest, chunk = 0, None, []
     async for punch in db.punches.find(query, {"photo_id": 0}, batch_size=REBUILD_BATCH):
         chunk.append(punch)
         latest = max(latest, punch["received_at"]) if latest else punch["received_at"]
-        if len(chunk) >= REBUILD_BATCH:
+        if len(chunk) >= TAIL_BATCH:
             await fold(db, chunk)
             read, chunk = read + len(chunk), []
     if chunk:
@@ -204,17 +247,19 @@ async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:
     """Recompute both rollups from the raw punches, from a site day on (everything when None);
     returns the punches folded (test-environment punches are read but never count).
 
-    Day by day, each day folded in one batch: its documents are then all new, and the embedded
-    server inserts several times faster than it updates."""
+    Day by day, each day folded in one batch (small days gathered into one): its documents are then
+    all new, and the embedded server inserts several times faster than it updates."""
     # Where a tail that never ran should start: the stream as it stands before the first read.
     async with await db.punches.watch(TAIL_PIPELINE) as stream:
         start_token, started = stream.resume_token, utcnow()
     await db[q.PERSON_DAYS].delete_many(q.since(first))
     await db[q.PROJECT_DAYS].delete_many(q.since(first))
-    read = 0
+    read, punches = 0, []
     for day in await _punch_days(db, first):
-        punches = [p async for p in db.punches.find(q.on_day(day), {"photo_id": 0}, batch_size=REBUILD_BATCH)]
-        read += await fold(db, punches)
+        punches += [p async for p in db.punches.find(q.on_day(day), {"photo_id": 0}, batch_size=REBUILD_BATCH)]
+        if len(punches) >= REBUILD_BATCH:   # whole days only, several small ones together
+            read, punches = read + await fold(db, punches), []
+    read += await fold(db, punches)
     # Days before `first` may still reflect an older roster: the next roster change refiles them all.
     await db[q.STATE].delete_many({"_id": {"$regex": "^managers\\|"}})
     await refresh_all_rosters(db)
@@ -237,7 +282,7 @@ async def data_updated_at(db: AsyncDatabase) -> dt.datetime | None:
 class PunchTail:
     """Follows inserts into punches and folds them; one per deployment (the worker's rollup job)."""
 
-    def __init__(self, db: AsyncDatabase, *, batch_max: int = 2000, await_ms: int = 500):
+    def __init__(self, db: AsyncDatabase, *, batch_max: int = TAIL_BATCH, await_ms: int = 500):
         self.db, self.batch_max, self.await_ms = db, batch_max, await_ms
         self._stream = None
         self.folded = 0
@@ -254,7 +299,7 @@ class PunchTail:
         await self.db[q.STATE].update_one({"_id": q.TAIL_STATE_ID}, update, upsert=True)
 
     def _watch(self, **kw):
-        return self.db.punches.watch(TAIL_PIPELINE, max_await_time_ms=self.await_ms, **kw)
+        return self.db.punches.watch(TAIL_PIPELINE, max_await_time_ms=self.await_ms, batch_size=2000, **kw)
 
     async def open(self) -> None:
         state = await self._state()

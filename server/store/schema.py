@@ -255,13 +255,20 @@ VALIDATORS: dict[str, dict] = {
         updated_at=_date,
     ),
     # Attendance rollups (server/store/rollups.py), folded from punches; what the dashboards read.
-    "att_person_days": _schema(["project_id", "date", "worker_no", "first", "last", "punch_ids", "count"],
-                               project_id=_int, worker_no=_int, first=_date, last=_date,
+    # One document per project × site day; `people` maps each worker number (as text) to that
+    # person's {first, last, punch_ids, count} (server/domain/rollups.py, person_day_document).
+    # `version` counts writes: a fold replaces a document only if nobody wrote it since it was read.
+    "att_person_days": _schema(["project_id", "date", "people"], project_id=_int,
                                date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-                               punch_ids={"bsonType": "array", "items": _str}, count=_int),
+                               people={"bsonType": "object", "additionalProperties": {
+                                   "bsonType": "object", "required": ["first", "last", "punch_ids", "count"],
+                                   "properties": {"first": _date, "last": _date, "count": _int,
+                                                  "punch_ids": {"bsonType": "array", "items": _str}}}},
+                               updated_at=_date, version=_int),
     "att_project_days": _schema(["project_id", "date", "workers"], project_id=_int,
                                 date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-                                workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool),
+                                workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool,
+                                updated_at=_date, version=_int),
     "att_rosters": _schema(["_id", "spans"], _id=_int, spans={"bsonType": "array"}),
     "rollup_state": _schema(["_id"], _id=_str),
 }
@@ -314,7 +321,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("received_at", ASCENDING)], name="received"),
     ],
     "att_person_days": [
-        IndexModel([("project_id", ASCENDING), ("date", ASCENDING), ("worker_no", ASCENDING)], name="project_day"),
+        IndexModel([("project_id", ASCENDING), ("date", ASCENDING)], name="project_day"),
         IndexModel([("date", ASCENDING), ("project_id", ASCENDING)], name="by_day"),
     ],
     "att_project_days": [
@@ -397,6 +404,25 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+# Indexes a change of shape retired: dropped when found, so the new definition of the name can be made.
+RETIRED_INDEXES: dict[str, dict[str, dict]] = {
+    # att_person_days was one document per person-day, now one per project-day (a rebuild refolds it).
+    "att_person_days": {"project_day": {"project_id": 1, "date": 1, "worker_no": 1}},
+}
+
+
+async def _drop_retired_indexes(db: AsyncDatabase, name: str) -> None:
+    retired = RETIRED_INDEXES.get(name)
+    if not retired:
+        return
+    for index_name, info in (await db[name].index_information()).items():
+        if index_name in retired and dict(info["key"]) == retired[index_name]:
+            try:
+                await db[name].drop_index(index_name)
+            except OperationFailure:
+                pass   # another process starting at the same time dropped it first
+
+
 async def ensure_schema(db: AsyncDatabase) -> None:
     """Create or update every collection's validator and indexes; safe to run on every start."""
     existing = set(await db.list_collection_names())
@@ -410,6 +436,8 @@ async def ensure_schema(db: AsyncDatabase) -> None:
                 # Another process (gateway and web start together) created it first.
                 await db.command({"collMod": name, "validator": validator, "validationLevel": "strict"})
         indexes = INDEXES.get(name)
+        if name in existing:
+            await _drop_retired_indexes(db, name)
         if indexes:
             try:
                 await db[name].create_indexes(indexes)

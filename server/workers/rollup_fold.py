@@ -16,8 +16,9 @@ import time
 from ..store.rollups import PunchTail
 from .registry import JobContext, JobKind
 
-# A pass ends when the stream is idle, or after this long, so that a flood of punches does not
-# hold the worker from its other jobs; the next pass carries on from the saved token.
+# A pass ends when the stream is idle, or after this long (plus the batch then folding: at most
+# TAIL_BATCH punches, seconds), so that a flood of punches does not hold the worker from its other
+# jobs; the next pass carries on from the saved token.
 PASS_SECONDS = 40.0
 
 

@@ -1,7 +1,7 @@
 """`realname rollups rebuild`, run as an operator would run it."""
 from __future__ import annotations
 
-from punch_support import write_punches
+from punch_support import person_days, write_punches
 from support import run_async
 
 from test_cli_devices import realname
@@ -15,7 +15,7 @@ def test_rollups_rebuild_from_a_day(mongo_uri, db_name, sdb, site):
     done = realname(mongo_uri, db_name, "rollups", "rebuild", "--from", "2026-10-05")
     assert done.returncode == 0, done.stderr
     assert "2 punches folded" in done.stdout, done.stdout       # the test punch is read but never counts
-    days = {d["date"]: d["count"] for d in sdb.att_person_days.find()}
+    days = {d["date"]: d["count"] for d in person_days(sdb)}
     assert days == {"2026-10-05": 2}                            # the 4th lies before --from
     bad = realname(mongo_uri, db_name, "rollups", "rebuild", "--from", "5.10.2026")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr

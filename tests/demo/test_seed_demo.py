@@ -6,6 +6,7 @@ from server.domain import vocabulary
 from server.domain.identity import check_credit_code, check_id_number
 from server.domain.site_clock import site_day
 
+from punch_support import person_days
 from support import run_async
 
 COLLECTIONS = ("projects", "enterprises", "units", "teams", "people", "roster", "devices", "photos", "punches",
@@ -54,7 +55,7 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
         assert sdb.roster.count_documents({"project_id": punch["project_id"], "worker_no": punch["worker_no"]}) == 1
     assert sdb.photos.count_documents({"kind": "punch"}) == sdb.punches.count_documents({})
     # The history is folded into the dashboards' rollups by the real rollup code.
-    assert sum(d["count"] for d in sdb.att_person_days.find({}, {"count": 1})) == sdb.punches.count_documents({"test": False})
+    assert sum(d["count"] for d in person_days(sdb)) == sdb.punches.count_documents({"test": False})
     assert sdb.att_project_days.count_documents({}) > 0
     assert {a["username"] for a in sdb.accounts.find()} >= {"jm_jianguan", "xiangmu1"}
 

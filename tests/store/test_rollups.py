@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 
+from server.domain import rollups as fold_rules
 from server.store import rollups
 from server.store.rollups import PunchTail
 
-from punch_support import drain, snapshot, write_punches
+from punch_support import drain, person_day, person_days, snapshot, write_punches
 from support import run_async
 
 
@@ -47,10 +48,13 @@ def test_rebuild_yields_exactly_what_the_tail_folded(mongo_uri, db_name, sdb, si
     folded = snapshot(sdb)
     w = site["workers"]
     # Day 1: the 23:59:59 punch (sent twice) of worker 1 % 3 and the 00:00:00 punch of worker 2 % 3.
-    first = sdb.att_person_days.find_one({"_id": f"{site['project_id']}|2026-10-01|{w[1]['worker_no']}"})
+    first = person_day(sdb, site["project_id"], "2026-10-01", w[1]["worker_no"])
     assert first["count"] == 2 and first["first"].astimezone(dt.timezone(dt.timedelta(hours=8))).hour == 9
-    assert sdb.att_person_days.count_documents({"date": "2026-10-01"}) == 2
-    assert sdb.att_person_days.count_documents({}) == 20
+    assert len(first["punch_ids"]) == 2
+    assert len(person_days(sdb, {"date": "2026-10-01"})) == 2
+    assert len(person_days(sdb)) == 20
+    # One document per project × day holds its people (writes per project-day, not per person).
+    assert sdb.att_person_days.count_documents({}) == 10
     assert sorted(sdb.att_project_days.find_one({"date": "2026-10-10"})["workers"]) == sorted(
         [w[10 % 3]["worker_no"], w[11 % 3]["worker_no"]])
     run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db))
@@ -78,19 +82,19 @@ def test_a_tail_killed_mid_stream_loses_and_double_counts_nothing(mongo_uri, db_
     try:
         _wait_for(lambda: sdb.rollup_state.find_one({"_id": "punch_tail"}), "the tail to start")
         run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 1, 8)))
-        _wait_for(lambda: sdb.att_person_days.count_documents({}) > 0, "some punches folded")
+        _wait_for(lambda: person_days(sdb), "some punches folded")
         proc.send_signal(signal.SIGKILL)          # wherever it is: mid-batch, before saving its token …
         proc.wait(30)
         run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 9, 8)))
         proc = _tail(mongo_uri, db_name)
-        _wait_for(lambda: sdb.att_person_days.count_documents({}) == 32, "every person-day")
+        _wait_for(lambda: len(person_days(sdb)) == 32, "every person-day")
         expected_ids = {d["_id"] for d in sdb.punches.find({"test": False})}
-        _wait_for(lambda: sum(d["count"] for d in sdb.att_person_days.find()) == len(expected_ids), "every punch")
+        _wait_for(lambda: sum(d["count"] for d in person_days(sdb)) == len(expected_ids), "every punch")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     folded = snapshot(sdb)
-    assert {i for d in sdb.att_person_days.find() for i in d["punch_ids"]} == expected_ids
+    assert {i for d in person_days(sdb) for i in d["punch_ids"]} == expected_ids
     run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db))
     assert snapshot(sdb) == folded
 
@@ -101,7 +105,7 @@ def test_a_tail_that_cannot_resume_catches_up_from_its_watermark(mongo_uri, db_n
     sdb.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {"resume_token": {"_data": "00"}}})
     run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 4, 3)))
     tail_through(mongo_uri, db_name)
-    assert sdb.att_person_days.count_documents({}) == 12
+    assert len(person_days(sdb)) == 12
     folded = snapshot(sdb)
     run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db))
     assert snapshot(sdb) == folded
@@ -114,6 +118,7 @@ def test_a_manager_entered_later_with_an_earlier_date_is_refiled(mongo_uri, db_n
     pid, worker = site["project_id"], site["workers"][0]["worker_no"]
     tail_through(mongo_uri, db_name, [(pid, worker, f"2026-10-0{d}T08:00:00", False, None) for d in (1, 2, 3)])
     assert all(not d.get("managers") for d in sdb.att_project_days.find())
+    before = {d["date"]: d["updated_at"] for d in sdb.att_project_days.find()}
 
     async def becomes_manager(db):
         # Worked as 普通工人 until the 2nd, 项目经理 from the 2nd: recorded only now.
@@ -126,6 +131,9 @@ def test_a_manager_entered_later_with_an_earlier_date_is_refiled(mongo_uri, db_n
     managers = {d["date"]: d.get("managers", {}) for d in sdb.att_project_days.find()}
     assert managers["2026-10-01"].get("项目经理", []) == []
     assert managers["2026-10-02"]["项目经理"] == [worker] and managers["2026-10-03"]["项目经理"] == [worker]
+    # A refile is a write like any other: derived rollups see it by updated_at.
+    after = {d["date"]: d["updated_at"] for d in sdb.att_project_days.find()}
+    assert after["2026-10-02"] > before["2026-10-02"] and after["2026-10-03"] > before["2026-10-03"]
     folded = snapshot(sdb)
     run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db))
     assert snapshot(sdb) == folded
@@ -141,3 +149,71 @@ def test_a_tail_started_after_a_rebuild_resumes_where_the_rebuild_began(mongo_ur
     folded = snapshot(sdb)
     run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db))
     assert snapshot(sdb) == folded
+
+
+def test_folding_punch_by_punch_equals_one_batch_and_folding_again_changes_nothing(mongo_uri, db_name, sdb, site):
+    """The merge path (a project-day already there: a later punch of a person, a new person, a
+    re-fold) ends where one batch of inserts does; every write stamps updated_at."""
+    # More days than a batch reads day by day: the re-fold at the end reads the stored days by _id.
+    days = rollups.FEW_DAYS + 2
+    run_async(mongo_uri, db_name, lambda db: write_punches(db, load(site, 1, days)))
+    punches = list(sdb.punches.find({}, {"photo_id": 0}).sort("received_at", 1))
+    run_async(mongo_uri, db_name, lambda db: rollups.fold(db, punches))
+    at_once = snapshot(sdb)
+    stamped = {d["_id"]: d["updated_at"] for d in sdb.att_project_days.find()}
+    assert len(stamped) == days
+    sdb.att_person_days.delete_many({})
+    sdb.att_project_days.delete_many({})
+
+    async def one_by_one(db):
+        for punch in punches:                       # each its own batch: from the second on, a merge
+            await rollups.fold(db, [punch])
+        await rollups.fold(db, punches)             # a batch folded again after a crash
+    run_async(mongo_uri, db_name, one_by_one)
+    assert snapshot(sdb) == at_once
+    again = {d["_id"]: d["updated_at"] for d in sdb.att_project_days.find()}
+    assert again.keys() == stamped.keys() and all(again[k] > stamped[k] for k in stamped)
+    assert all(d["updated_at"] >= min(again.values()) for d in sdb.att_person_days.find())
+
+
+def test_a_write_between_the_folds_read_and_its_write_is_kept(mongo_uri, db_name, sdb, site):
+    """The fold reads a project-day, merges in Python and replaces it only if its version is still the
+    one it read; a roster refile (or a rebuild) writing in between makes it merge again, never overwrite."""
+    pid, worker = site["project_id"], site["workers"][0]["worker_no"]
+    run_async(mongo_uri, db_name, lambda db: write_punches(db, [(pid, worker, "2026-10-01T08:00:00", False, None),
+                                                                 (pid, worker, "2026-10-01T18:00:00", False, None)]))
+    first, second = sorted(sdb.punches.find({}, {"photo_id": 0}), key=lambda p: p["device_time"])
+    run_async(mongo_uri, db_name, lambda db: rollups.fold(db, [first]))
+    key = f"{pid}|2026-10-01"
+    merges = []
+
+    def merge_meeting_another_writer(stored, new):
+        if not merges:   # between this fold's read and its write, somebody else writes the day
+            sdb.att_project_days.update_one({"_id": key}, {"$addToSet": {"managers.安全员": 424242}, "$inc": {"version": 1}})
+        merges.append(stored.get("version"))
+        return fold_rules.merge_project_days(stored, new)
+
+    async def fold_second(db):
+        batch = fold_rules.Fold()
+        batch.add(second)
+        now = dt.datetime.now(dt.timezone.utc)
+        await rollups._merge_into(db.att_project_days, {k: fold_rules.project_day_document(k, d, False, now)
+                                                        for k, d in batch.project_days.items()}, merge_meeting_another_writer)
+    run_async(mongo_uri, db_name, fold_second)
+    day = sdb.att_project_days.find_one({"_id": key})
+    assert merges == [1, 2]                          # went round once more, from the other writer's version
+    assert day["managers"]["安全员"] == [424242] and day["version"] == 3
+    assert sorted(day["punch_ids"]) == sorted([first["_id"], second["_id"]])
+
+
+def test_a_database_of_the_per_person_shape_starts_with_the_new_index(mongo_uri, db_name, sdb):
+    """att_person_days was one document per person-day, indexed (project_id, date, worker_no) as
+    project_day: a start drops that index, so the new project_day (project_id, date) can be made."""
+    from server.store.schema import ensure_schema
+    sdb.att_person_days.drop()
+    sdb.att_person_days.create_index([("project_id", 1), ("date", 1), ("worker_no", 1)], name="project_day")
+    run_async(mongo_uri, db_name, ensure_schema)
+    keys = {i["name"]: list(i["key"]) for i in sdb.att_person_days.list_indexes()}
+    assert keys["project_day"] == ["project_id", "date"] and keys["by_day"] == ["date", "project_id"]
+    run_async(mongo_uri, db_name, ensure_schema)     # and a second start leaves it be
+    assert {i["name"]: list(i["key"]) for i in sdb.att_person_days.list_indexes()} == keys
