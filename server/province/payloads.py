@@ -144,9 +144,16 @@ def attendance_batches(project_code: str, punches: list[dict], people: dict[int,
         group = list(group)
         for start in range(0, len(group), batch_size):
             chunk = group[start:start + batch_size]
-            payload = {"projectCode": project_code, "teamSysNo": team_sys_no, "dataList": [
-                {"idCardType": codes.ID_CARD_TYPE_RESIDENT,
-                 "idCardNumber": signing.encrypt(people[p["worker_no"]]["id_number"], secret),
-                 "date": site_moment(p["device_time"]), "direction": direction_of[p["_id"]]} for p in chunk]}
-            batches.append((payload, [p["_id"] for p in chunk]))
+            items = [{"worker_no": p["worker_no"], "time": p["device_time"], "direction": direction_of[p["_id"]]}
+                     for p in chunk]
+            batches.append((attendance_payload(project_code, team_sys_no, items, people, secret), [p["_id"] for p in chunk]))
     return batches
+
+
+def attendance_payload(project_code: str, team_sys_no: int, items: list[dict], people: dict[int, dict],
+                       secret: str) -> dict:
+    """One WorkerAttendance.Add of one team: items {worker_no, time, direction} in their dataList order."""
+    return {"projectCode": project_code, "teamSysNo": team_sys_no, "dataList": [
+        {"idCardType": codes.ID_CARD_TYPE_RESIDENT,
+         "idCardNumber": signing.encrypt(people[item["worker_no"]]["id_number"], secret),
+         "date": site_moment(item["time"]), "direction": item["direction"]} for item in items]}

@@ -24,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..store import people as people_store
 from ..store import photos, punches, uploads
-from ..domain.site_clock import SITE_TZ, parse_day
+from ..domain.site_clock import SITE_TZ
 from ..store.db import find_in, utcnow
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
@@ -32,7 +32,9 @@ from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
 log = logging.getLogger(__name__)
 
 SEND_CONCURRENCY = 8
-PUNCH_DAYS_BACK = 1          # today and yesterday (site days) are scanned for new punches each pass
+PUNCH_DAYS_BACK = 1          # a site's first pass (and the very first) takes punches from yesterday (site day) on
+ATTENDANCE_TAKE = 4 * SEND_CONCURRENCY   # attendance batches claimed at once: enough to keep every sender busy
+WATERMARK_ID = "attendance_watermark"
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
 # Where a pass may be stopped from outside (the job kind's test pause): the claimed records not yet sent,
@@ -82,9 +84,16 @@ class PassReport:
 
 
 async def backlog_by_kind(db: AsyncDatabase) -> dict[str, dict[str, int]]:
-    """{kind: {state: n}} of what is not yet 上传成功, over every project (counts on the sender's index)."""
+    """{kind: {state: n}} of what is not yet 上传成功, over every project (counts on the sender's index;
+    attendance counted in punches)."""
     out: dict[str, dict[str, int]] = {}
+    for (_p, state), (n, refused) in (await uploads.punch_counts(db, {"state": {"$in": list(BACKLOG_STATES)}})).items():
+        for counted, m in uploads.punches_in(state, n, refused).items():
+            if counted != uploads.SUCCEEDED:
+                out.setdefault("attendance", {})[counted] = out.get("attendance", {}).get(counted, 0) + m
     for kind in payloads.ORDER:
+        if kind == "attendance":
+            continue
         for state in BACKLOG_STATES:
             n = await db.uploads.count_documents({"state": state, "kind": kind})
             if n:
@@ -163,7 +172,9 @@ def project_records_query(project_id: int) -> dict:
     return {"project_id": project_id}
 
 
-async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: PassReport, now: dt.datetime) -> None:
+async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: PassReport,
+                       now: dt.datetime) -> dict[int, ObjectId]:
+    """Mark a project's records; returns its entered workers' teams (worker no → team of the latest entry)."""
     pid, secret = site.project_id, site.creds.appsecret
 
     known = await uploads.marked(db, pid, [k for k in payloads.ORDER if k != "attendance"])
@@ -219,26 +230,123 @@ async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: 
         if person is not None and enterprise is not None:
             await mark("contract", contract["_id"], payloads.contract_payload(site.code, contract, person, enterprise, secret),
                        [uploads.upload_id("worker", pid, contract["worker_no"])])
-    await mark_punches(db, site, set(latest), report, now)
+    return {n: e["team_id"] for n, e in latest.items()}
 
 
-async def mark_punches(db: AsyncDatabase, site: Site, entered: set[int], report: PassReport, now: dt.datetime) -> None:
-    """New punches of recent days (test-environment punches are never read); punches never change."""
-    today = now.astimezone(SITE_TZ).date()
-    for back in range(PUNCH_DAYS_BACK, -1, -1):
-        day_punches = [p for p in await punches.for_project_day(db, site.project_id, today - dt.timedelta(days=back))
-                       if p["worker_no"] in entered]
-        ids = [uploads.upload_id("attendance", p["_id"]) for p in day_punches]
-        known = await uploads.existing_ids(db, ids)
-        new = [uploads.new_document(
-            "attendance", p["_id"], project_id=site.project_id, now=now,
-            content_hash=payloads.content_hash({"w": p["worker_no"], "t": p["device_time"]}),
-            depends_on=[uploads.upload_id("worker", site.project_id, p["worker_no"])], day=p["date"])
-            for p, _id in zip(day_punches, ids) if _id not in known]
-        report.marked["looked at"] += len(day_punches)
+def start_of_yesterday(now: dt.datetime) -> dt.datetime:
+    day = now.astimezone(SITE_TZ).date() - dt.timedelta(days=PUNCH_DAYS_BACK)
+    return dt.datetime.combine(day, dt.time(), SITE_TZ).astimezone(dt.timezone.utc)
+
+
+async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: PassReport,
+                      now: dt.datetime) -> tuple[list[dict], dict]:
+    """Punches not yet in a batch, read from the watermark on received_at instead of whole days.
+
+    A punch's received_at is stamped before its grouped write lands, so the watermark is kept a margin
+    behind the time of the read (REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS): what landed late inside the
+    margin is read again, and whatever a batch already holds is skipped. A site seen for the first time
+    (credentials given later) catches up on its punches of yesterday and today. Returns the punches and
+    the watermark to store once their batches are written — stored after, so a pass killed in between
+    reads the same punches again and finds them batched.
+    """
+    state = await db.upload_state.find_one({"_id": WATERMARK_ID})
+    read_at = utcnow()
+    since = state["since"].replace(tzinfo=dt.timezone.utc) if state else start_of_yesterday(now)
+    started = set(state["projects"]) if state else set(site_ids)   # the very first read covers every site
+    found: dict[str, dict] = {}
+    read = 0
+    for pid in sorted(site_ids - started):
+        known = await uploads.batched_punches(db, {"project_id": pid, "kind": "attendance"})
+        today = now.astimezone(SITE_TZ).date()
+        for back in range(PUNCH_DAYS_BACK, -1, -1):
+            day = await punches.for_project_day(db, pid, today - dt.timedelta(days=back))
+            read += len(day)
+            found.update((p["_id"], p) for p in day if p["_id"] not in known)
+    known = await uploads.batched_punches(db, uploads.batched_query(since))
+    async for p in db.punches.find({"received_at": {"$gte": since}}, {"photo_id": 0}):
+        read += 1
+        if p["project_id"] in site_ids and not p.get("test") and p["_id"] not in known:
+            found[p["_id"]] = p
+    report.marked["looked at"] += read
+    report.marked["punches read"] += read
+    watermark = {"since": max(since, read_at - dt.timedelta(seconds=config.province_punch_margin_seconds)),
+                 "projects": sorted(started | site_ids)}
+    return list(found.values()), watermark
+
+
+async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
+    """Punch id → 01 进 for the first punch of a worker's site day on a project, 02 出 for the later ones.
+
+    The first punch of each worker and day is kept per project-day (upload_state ``firsts:<project>:<day>``),
+    so a pass reads one small document per project-day instead of the day's punches. Written before the
+    batches: a pass killed between finds the same first again.
+    """
+    by_day: dict[tuple[int, str], list[dict]] = {}
+    for p in found:
+        by_day.setdefault((p["project_id"], p["date"]), []).append(p)
+    ids = [f"firsts:{pid}:{day}" for pid, day in by_day]
+    stored = {d["_id"]: d.get("w", {}) for d in await find_in(db.upload_state, "_id", ids)}
+    out: dict[str, str] = {}
+    for (pid, day), day_punches in by_day.items():
+        _id = f"firsts:{pid}:{day}"
+        firsts = dict(stored.get(_id, {}))
+        changed = {}
+        for p in sorted(day_punches, key=lambda p: (p["device_time"], p["_id"])):
+            key, mine = str(p["worker_no"]), {"t": p["device_time"], "id": p["_id"]}
+            first = firsts.get(key)
+            if first is None or (mine["t"], mine["id"]) < (first["t"], first["id"]):
+                firsts[key] = changed[key] = mine
+        for p in day_punches:
+            first = firsts[str(p["worker_no"])]
+            out[p["_id"]] = codes.DIRECTION_IN if first["id"] == p["_id"] else codes.DIRECTION_OUT
+        if changed:
+            await db.upload_state.update_one(
+                {"_id": _id}, {"$set": {"project_id": pid, "date": day, **{f"w.{k}": v for k, v in changed.items()}}},
+                upsert=True)
+    return out
+
+
+async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict[int, dict], config,
+                       report: PassReport, now: dt.datetime) -> None:
+    """New punches into attendance batches of one team each (test-environment punches are never taken).
+
+    A punch of a worker the platform has (worker record 上传成功) goes into a batch of its team, ready at
+    once; a punch of a worker not yet there waits in a batch of that worker alone, depending on the worker
+    record, so it holds up nobody else and goes when the worker has.
+    """
+    found, watermark = await new_punches(db, set(sites_), config, report, now)
+    if found:
+        direction = await directions_of(db, found)
+        size = config.province_attendance_batch
+        new: list[dict] = []
+        by_project: dict[int, list[dict]] = {}
+        for p in found:
+            by_project.setdefault(p["project_id"], []).append(p)
+        for pid, group in by_project.items():
+            teams = entered.get(pid, {})
+            workers = await uploads.states_of(db, {uploads.upload_id("worker", pid, p["worker_no"]) for p in group})
+            ready: dict = {}
+            waiting: dict = {}
+            for p in sorted(group, key=lambda p: (p["device_time"], p["_id"])):
+                item = {"punch_id": p["_id"], "worker_no": p["worker_no"], "time": p["device_time"],
+                        "direction": direction[p["_id"]], "received_at": p["received_at"]}
+                worker_id = uploads.upload_id("worker", pid, p["worker_no"])
+                if p["worker_no"] in teams and workers.get(worker_id, {}).get("state") == uploads.SUCCEEDED:
+                    ready.setdefault(teams[p["worker_no"]], []).append(item)
+                else:
+                    waiting.setdefault(p["worker_no"], []).append(item)
+            for team_id, items in ready.items():
+                new += [uploads.attendance_batch(pid, items[k:k + size], team_id=team_id, now=now)
+                        for k in range(0, len(items), size)]
+            for worker_no, items in waiting.items():
+                new += [uploads.attendance_batch(pid, items[k:k + size], team_id=teams.get(worker_no), now=now,
+                                                 depends_on=[uploads.upload_id("worker", pid, worker_no)])
+                        for k in range(0, len(items), size)]
         created = await uploads.mark_new(db, new)
         if created:
             report.marked[f"marked {uploads.TO_SEND}"] += created
+            report.marked["punches batched"] += len(found)
+    await db.upload_state.update_one({"_id": WATERMARK_ID}, {"$set": watermark}, upsert=True)
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -315,6 +423,9 @@ class Sender:
         elif isinstance(result, Refused) and result.already_exists:
             for doc in docs:
                 await self.reconcile(doc)
+        elif isinstance(result, Refused) and docs[0]["kind"] == "attendance":
+            for doc in docs:
+                await self.refuse_items(doc, {n: result.message for n in range(doc["n"])})
         elif isinstance(result, Refused):
             self.report.outcomes["refused"] += len(ids)
             await uploads.record_refusals(self.db, dict.fromkeys(ids, result.message))
@@ -338,42 +449,38 @@ class Sender:
         await self.answer([doc], result)
 
     async def send_attendance(self, docs: list[dict]) -> None:
-        by_project: dict[int, list[dict]] = {}
-        for doc in docs:
-            by_project.setdefault(doc["project_id"], []).append(doc)
-        for pid, group in by_project.items():
-            site = self.sites.get(pid)
-            if site is None:
-                await self.transient([d["_id"] for d in group], "项目未配置省厅 appid")
-                continue
-            by_punch = {d["entity_id"]: d for d in group}
-            found = await find_in(self.db.punches, "_id", by_punch, {"photo_id": 0})
-            people = await people_store.by_worker_nos(self.db, (p["worker_no"] for p in found))
-            team_sys_nos = await self.records.team_sys_nos(pid, people)
-            direction_of = {}
-            for day in sorted({p["date"] for p in found}):
-                day_punches = await punches.for_project_day(self.db, pid, parse_day(day))
-                direction_of.update(payloads.directions(day_punches))
-            batches = payloads.attendance_batches(site.code, found, people, team_sys_nos, direction_of,
-                                                  site.creds.appsecret, self.config.province_attendance_batch)
-            left = set(by_punch) - {pid_ for _p, batch_ids in batches for pid_ in batch_ids}
-            if left:
-                await self.transient([by_punch[i]["_id"] for i in left], "考勤记录或工人班组暂缺")
+        """Each batch record is one request; its items carry what the payload needs but the ID numbers."""
+        people = await people_store.by_worker_nos(self.db, (i["worker_no"] for d in docs for i in d["items"]),
+                                                  ("id_number",))
+        teams = await uploads.states_of(self.db, {uploads.upload_id("team", d["team_id"]) for d in docs if d.get("team_id")})
 
-            async def one(payload, batch_ids):
-                async with self.limit:
-                    ids = [by_punch[i]["_id"] for i in batch_ids]
-                    await self.checkpoint("before_request", ids)
-                    result = await self.platform.upload(site.creds, "attendance", payload)
-                    await self.checkpoint("after_request", ids)
-                self.report.sent += len(batch_ids)
-                await self.answer([by_punch[i] for i in batch_ids], result)
-            await asyncio.gather(*(one(p, ids) for p, ids in batches))
+        async def team_sys_no(doc) -> int | None:
+            if doc.get("team_id") is None:   # a worker entered after their punch was batched
+                return (await self.records.team_sys_nos(doc["project_id"], [doc["items"][0]["worker_no"]])).get(
+                    doc["items"][0]["worker_no"])
+            return teams.get(uploads.upload_id("team", doc["team_id"]), {}).get("platform_ids", {}).get("teamSysNo")
+
+        async def one(doc):
+            site = self.sites.get(doc["project_id"])
+            if site is None:
+                return await self.transient([doc["_id"]], "项目未配置省厅 appid")
+            number = await team_sys_no(doc)
+            if number is None or any(i["worker_no"] not in people for i in doc["items"]):
+                return await self.transient([doc["_id"]], "考勤记录或工人班组暂缺")
+            payload = payloads.attendance_payload(site.code, number, doc["items"], people, site.creds.appsecret)
+            async with self.limit:
+                await self.checkpoint("before_request", [doc["_id"]])
+                result = await self.platform.upload(site.creds, "attendance", payload)
+                await self.checkpoint("after_request", [doc["_id"]])
+            self.report.sent += doc["n"]
+            await self.answer([doc], result)
+        await asyncio.gather(*(one(d) for d in docs))
 
     async def send_ready(self, *, budget: int) -> None:
         while budget > 0:
-            batch_size = self.config.province_attendance_batch * SEND_CONCURRENCY
-            docs = await uploads.take_batch(self.db, limit=min(budget, batch_size))
+            docs = await uploads.take_batch(self.db, limit=min(budget, self.config.province_attendance_batch * SEND_CONCURRENCY),
+                                            kinds=[k for k in payloads.ORDER if k != "attendance"])
+            docs = docs or await uploads.take_batch(self.db, limit=min(budget, ATTENDANCE_TAKE), kinds=["attendance"])
             if not docs:
                 return
             budget -= len(docs)
@@ -421,8 +528,28 @@ class Sender:
             return await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
         await self.outcome(docs, result)
 
+    async def refuse_items(self, doc: dict, reasons: dict[int, str]) -> None:
+        """An attendance batch's outcome by item place: the refused with their reasons, the others accepted."""
+        refused = [{"punch_id": doc["items"][n]["punch_id"], "reason": reason} for n, reason in sorted(reasons.items())]
+        self.report.outcomes["succeeded"] += doc["n"] - len(refused)
+        self.report.outcomes["refused"] += len(refused)
+        await uploads.record_item_outcomes(self.db, doc["_id"], refused)
+
     async def outcome(self, docs: list[dict], result: Outcome) -> None:
         items = result.data.get("items") if isinstance(result.data, dict) else None
+        if docs[0]["kind"] == "attendance" and (items or not (result.succeeded or result.already_exists)):
+            # One record per batch: its items' answers, by place in the dataList.
+            by_index = {item["index"]: item for item in items or []}
+            for doc in docs:
+                reasons = {}
+                for n in range(doc["n"]):
+                    item = by_index.get(n)
+                    if item is None:
+                        reasons[n] = result.message or "平台未返回该条结果"
+                    elif item["code"] != codes.OK and not codes.is_already_exists(item["message"]):
+                        reasons[n] = item["message"]
+                await self.refuse_items(doc, reasons)
+            return
         if items:
             by_index = {item["index"]: item for item in items}
             ok, refused = [], {}
@@ -467,8 +594,8 @@ async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int
     report.released = await uploads.release_stale(db, older_than=stale, now=now)
     known = await sites(db)
     sender = Sender(db, platform, config, known, report, checkpoint)
-    for site in known.values():
-        await mark_project(db, site, sender.records, report, now)
+    entered = {site.project_id: await mark_project(db, site, sender.records, report, now) for site in known.values()}
+    await mark_punches(db, known, entered, config, report, now)
     await sender.poll()
     await sender.send_ready(budget=budget)
     await sender.poll()

@@ -13,11 +13,20 @@ platform then answers "already exists", which the pipeline reconciles).
 
 Upload ids: ``unit:<unit _id>``, ``team:<team _id>``, ``worker:<project>:<worker no>`` (the platform keeps
 one worker per project and ID number), ``entry_exit:<roster _id>:in|out``, ``contract:<contract _id>``,
-``attendance:<punch _id>``.
+``attendance:<project>:<first punch _id>``.
+
+Attendance goes as batches (WorkerAttendance.Add takes up to REALNAME_PROVINCE_ATTENDANCE_BATCH punches of
+one team), and one record stands for one batch: written four times per hundred punches rather than per
+punch, which is what the embedded server can keep up with. It holds its ``items`` (punch id, worker no,
+moment, direction, in the request's dataList order), ``n`` of them, the team it goes under, and after the
+outcome the refused items with the platform's reasons (``refused``, ``refused_n``): a batch with any item
+refused is 上传失败 (so the failing list finds it on the state index) while its other items count as
+accepted. Results and backlogs of attendance are counted per punch (``punch_counts``).
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from typing import Iterable
 
@@ -98,6 +107,57 @@ async def mark_new(db: AsyncDatabase, docs: list[dict]) -> int:
     if not docs:
         return 0
     return len(docs) - len(await _insert_ignoring_duplicates(db.uploads, docs))
+
+
+def attendance_batch(project_id: int, items: list[dict], *, team_id, depends_on: Iterable[str] = (),
+                     now: dt.datetime) -> dict:
+    """A new 待上传 record for one batch of punches (items: punch_id, worker_no, time, direction, received_at)."""
+    first = items[0]["punch_id"]
+    return new_document(
+        "attendance", f"{project_id}:{first}", project_id=project_id, depends_on=depends_on, now=now,
+        content_hash=hashlib.sha256("\n".join(i["punch_id"] for i in items).encode()).hexdigest(),
+        items=[{k: i[k] for k in ("punch_id", "worker_no", "time", "direction")} for i in items], n=len(items),
+        team_id=team_id, received_max=max(i["received_at"] for i in items), refused=[], refused_n=0)
+
+
+def batched_query(since: dt.datetime) -> dict:
+    """Batches holding a punch received at or after `since` (a punch is in a batch at least as recent)."""
+    return {"kind": "attendance", "received_max": {"$gte": since}}
+
+
+async def batched_punches(db: AsyncDatabase, query: dict) -> set[str]:
+    """Punch ids inside the attendance batches matching query."""
+    return {i["punch_id"] async for d in db.uploads.find(query, {"items.punch_id": 1}) for i in d.get("items", [])}
+
+
+async def record_item_outcomes(db: AsyncDatabase, batch_id: str, refused: list[dict], *,
+                               now: dt.datetime | None = None) -> str:
+    """An attendance batch's outcome: refused [{punch_id, reason}] (none: 上传成功; any: 上传失败, the rest
+    accepted). Returns the state written."""
+    now = now or utcnow()
+    state = FAILED if refused else SUCCEEDED
+    reason = f"{len(refused)} 条考勤被拒：{refused[0]['reason']}" if refused else ""
+    await _set_many(db, [batch_id], {"state": state, "reason": reason, "refused": {"$literal": refused},
+                                     "refused_n": len(refused), "claimed_at": None, "attempts": 0,
+                                     "succeeded_at": now, "updated_at": now},
+                    [_event(state, now, reason)])
+    return state
+
+
+async def punch_counts(db: AsyncDatabase, match: dict) -> dict[tuple, tuple[int, int]]:
+    """(project, state) → (punches, refused punches) of the attendance batches matching match."""
+    pipeline = [{"$match": {**match, "kind": "attendance"}},
+                {"$group": {"_id": {"p": "$project_id", "s": "$state"}, "n": {"$sum": "$n"},
+                            "refused": {"$sum": "$refused_n"}}}]
+    return {(row["_id"]["p"], row["_id"]["s"]): (row["n"], row["refused"])
+            async for row in await db.uploads.aggregate(pipeline)}
+
+
+def punches_in(state: str, n: int, refused: int) -> dict[str, int]:
+    """How a state's punches count: in a final state the accepted ones 上传成功 and the refused 上传失败."""
+    if state in FINAL:
+        return {k: v for k, v in ((SUCCEEDED, n - refused), (FAILED, refused)) if v}
+    return {state: n} if n else {}
 
 
 async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
@@ -273,7 +333,12 @@ def count_query(project_id: int, kind: str, state: str) -> dict:
 async def counts(db: AsyncDatabase, project_id: int) -> dict[str, dict[str, int]]:
     """{kind: {state: n}} of one project (上传省厅结果查询)."""
     out: dict[str, dict[str, int]] = {kind: {} for kind in ORDER}
+    for (_p, state), (n, refused) in (await punch_counts(db, {"project_id": project_id})).items():
+        for counted, m in punches_in(state, n, refused).items():
+            out["attendance"][counted] = out["attendance"].get(counted, 0) + m
     for kind in ORDER:
+        if kind == "attendance":
+            continue
         for state in STATES:
             n = await db.uploads.count_documents(count_query(project_id, kind, state))
             if n:
