@@ -254,20 +254,22 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
     since = state["since"].replace(tzinfo=dt.timezone.utc) if state else start_of_yesterday(now)
     started = set(state["projects"]) if state else set(site_ids)   # the very first read covers every site
     found: dict[str, dict] = {}
-    read = 0
+    read = looked_at = 0   # what the reads returned; of that, the punches of our sites that may be sent
     for pid in sorted(site_ids - started):
         known = await uploads.batched_punches(db, {"project_id": pid, "kind": "attendance"})
         today = now.astimezone(SITE_TZ).date()
         for back in range(PUNCH_DAYS_BACK, -1, -1):
             day = await punches.for_project_day(db, pid, today - dt.timedelta(days=back))
-            read += len(day)
+            read, looked_at = read + len(day), looked_at + len(day)
             found.update((p["_id"], p) for p in day if p["_id"] not in known)
     known = await uploads.batched_punches(db, uploads.batched_query(since))
     async for p in db.punches.find({"received_at": {"$gte": since}}, {"photo_id": 0}):
         read += 1
-        if p["project_id"] in site_ids and not p.get("test") and p["_id"] not in known:
-            found[p["_id"]] = p
-    report.marked["looked at"] += read
+        if p["project_id"] in site_ids and not p.get("test"):
+            looked_at += 1
+            if p["_id"] not in known:
+                found[p["_id"]] = p
+    report.marked["looked at"] += looked_at
     report.marked["punches read"] += read
     watermark = {"since": max(since, read_at - dt.timedelta(seconds=config.province_punch_margin_seconds)),
                  "projects": sorted(started | site_ids)}
