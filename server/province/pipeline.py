@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 
 SEND_CONCURRENCY = 8
 PUNCH_DAYS_BACK = 1          # a site's first pass (and the very first) takes punches from yesterday (site day) on
-ATTENDANCE_TAKE = 4 * SEND_CONCURRENCY   # attendance batches claimed at once: enough to keep every sender busy
+# Attendance batches claimed at once (each up to REALNAME_PROVINCE_ATTENDANCE_BATCH punches): the senders
+# stay busy through the whole claim instead of waiting for the slowest of a small one.
+ATTENDANCE_TAKE = 800
+FOLLOW_WAITS = (0.05, 0.1, 0.2, 0.4)   # seconds before each early outcome query of a sent batch
 WATERMARK_ID = "attendance_watermark"
+PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
 # Where a pass may be stopped from outside (the job kind's test pause): the claimed records not yet sent,
@@ -63,6 +67,13 @@ class PassReport:
     backlog: int = 0
     backlog_by_kind: dict = dataclasses.field(default_factory=dict)   # {kind: {state: n}}, final 上传成功 left out
     seconds: float = 0.0
+    phases: dict = dataclasses.field(default_factory=dict)   # seconds per step of the pass, for the log
+    _clock: float = dataclasses.field(default_factory=time.monotonic)
+
+    def phase(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self._clock, 2)
+        self._clock = now
 
     @property
     def rate(self) -> float:
@@ -74,7 +85,7 @@ class PassReport:
                             for kind, states in self.backlog_by_kind.items())
         return (f"province pass: {dict(self.marked)}, sent {self.sent} ({self.rate:.0f}/s), "
                 f"outcomes {dict(self.outcomes)}, released {self.released}, backlog {self.backlog}"
-                + (f" ({backlog})" if backlog else ""))
+                + (f" ({backlog})" if backlog else "") + f"; seconds {self.phases}")
 
     def summary(self) -> dict:
         """What the job stores as its result, for the worker's operators and the results page."""
@@ -263,7 +274,7 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
             read, looked_at = read + len(day), looked_at + len(day)
             found.update((p["_id"], p) for p in day if p["_id"] not in known)
     known = await uploads.batched_punches(db, uploads.batched_query(since))
-    async for p in db.punches.find({"received_at": {"$gte": since}}, {"photo_id": 0}):
+    async for p in db.punches.find({"received_at": {"$gte": since}}, PUNCH_FIELDS):
         read += 1
         if p["project_id"] in site_ids and not p.get("test"):
             looked_at += 1
@@ -476,7 +487,17 @@ class Sender:
                 await self.checkpoint("after_request", [doc["_id"]])
             self.report.sent += doc["n"]
             await self.answer([doc], result)
+            if isinstance(result, Accepted):
+                await self.follow(result.serial, [doc])
         await asyncio.gather(*(one(d) for d in docs))
+
+    async def follow(self, serial: str, docs: list[dict]) -> None:
+        """Ask for a batch's outcome a few times soon after it was taken (the platform answers within
+        moments when it is well); what is still pending is asked again by the next polls."""
+        for wait in FOLLOW_WAITS:
+            await asyncio.sleep(wait)
+            if await self.poll_one(serial, docs):
+                return
 
     async def send_ready(self, *, budget: int) -> None:
         while budget > 0:
@@ -516,19 +537,22 @@ class Sender:
     async def poll(self) -> None:
         await asyncio.gather(*(self.poll_one(serial, docs) for serial, docs in (await uploads.submitted(self.db)).items()))
 
-    async def poll_one(self, serial: str, docs: list[dict]) -> None:
+    async def poll_one(self, serial: str, docs: list[dict]) -> bool:
+        """Ask for one request's outcome and store it; False while it is still pending (asked again later)."""
         site = self.sites.get(docs[0]["project_id"])
         if site is None:
-            return
+            return False
         async with self.limit:
             result = await self.platform.query_result(site.creds, serial)
             await self.checkpoint("in_poll", [d["_id"] for d in docs])
         if isinstance(result, Transient) or (isinstance(result, Outcome) and result.pending):
-            return  # asked again next pass
+            return False
         if isinstance(result, Refused):
             # The platform does not know the serial: as if never sent (a resend reconciles).
-            return await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
+            await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
+            return True
         await self.outcome(docs, result)
+        return True
 
     async def refuse_items(self, doc: dict, reasons: dict[int, str]) -> None:
         """An attendance batch's outcome by item place: the refused with their reasons, the others accepted."""
@@ -597,10 +621,15 @@ async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int
     known = await sites(db)
     sender = Sender(db, platform, config, known, report, checkpoint)
     entered = {site.project_id: await mark_project(db, site, sender.records, report, now) for site in known.values()}
+    report.phase("mark structure")
     await mark_punches(db, known, entered, config, report, now)
+    report.phase("mark punches")
     await sender.poll()
+    report.phase("poll")
     await sender.send_ready(budget=budget)
+    report.phase("send")
     await sender.poll()
+    report.phase("poll")
     report.backlog_by_kind = await backlog_by_kind(db)
     report.backlog = sum(n for states in report.backlog_by_kind.values() for state, n in states.items()
                          if state != uploads.FAILED)
