@@ -26,6 +26,7 @@ from ..store import people as people_store
 from ..store import photos, punches, uploads
 from ..domain.site_clock import SITE_TZ
 from ..store.db import find_in, utcnow
+from ..store.rollup_queries import punches_received_since
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
 
@@ -267,14 +268,14 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
     found: dict[str, dict] = {}
     read = looked_at = 0   # what the reads returned; of that, the punches of our sites that may be sent
     for pid in sorted(site_ids - started):
-        known = await uploads.batched_punches(db, {"project_id": pid, "kind": "attendance"})
+        known = await uploads.batched_punches(db, uploads.project_batches_query(pid))
         today = now.astimezone(SITE_TZ).date()
         for back in range(PUNCH_DAYS_BACK, -1, -1):
             day = await punches.for_project_day(db, pid, today - dt.timedelta(days=back))
             read, looked_at = read + len(day), looked_at + len(day)
             found.update((p["_id"], p) for p in day if p["_id"] not in known)
     known = await uploads.batched_punches(db, uploads.batched_query(since))
-    async for p in db.punches.find({"received_at": {"$gte": since}}, PUNCH_FIELDS):
+    async for p in db.punches.find(punches_received_since(since), PUNCH_FIELDS):
         read += 1
         if p["project_id"] in site_ids and not p.get("test"):
             looked_at += 1

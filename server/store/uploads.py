@@ -125,6 +125,11 @@ def batched_query(since: dt.datetime) -> dict:
     return {"kind": "attendance", "received_max": {"$gte": since}}
 
 
+def project_batches_query(project_id: int) -> dict:
+    """A project's attendance batches (what a site taking part for the first time may already have)."""
+    return {"project_id": project_id, "kind": "attendance"}
+
+
 async def batched_punches(db: AsyncDatabase, query: dict) -> set[str]:
     """Punch ids inside the attendance batches matching query."""
     return {i["punch_id"] async for d in db.uploads.find(query, {"items.punch_id": 1}) for i in d.get("items", [])}
