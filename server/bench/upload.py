@@ -210,7 +210,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             gateway = _gateway_bench(dict(os.environ))
 
         async def day_done():
-            done = await uploads.punch_counts(db, {"state": uploads.SUCCEEDED})
+            done = await uploads.punch_counts(db, [uploads.SUCCEEDED])
             return sum(n for n, _refused in done.values()) >= len(day)
         passes, seconds = await _passes_until(db, platform, config, day_done, deadline=3600)
         pipeline_rate = len(day) / seconds

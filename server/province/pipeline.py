@@ -99,7 +99,7 @@ async def backlog_by_kind(db: AsyncDatabase) -> dict[str, dict[str, int]]:
     """{kind: {state: n}} of what is not yet 上传成功, over every project (counts on the sender's index;
     attendance counted in punches)."""
     out: dict[str, dict[str, int]] = {}
-    for (_p, state), (n, refused) in (await uploads.punch_counts(db, {"state": {"$in": list(BACKLOG_STATES)}})).items():
+    for (_p, state), (n, refused) in (await uploads.punch_counts(db, BACKLOG_STATES)).items():
         for counted, m in uploads.punches_in(state, n, refused).items():
             if counted != uploads.SUCCEEDED:
                 out.setdefault("attendance", {})[counted] = out.get("attendance", {}).get(counted, 0) + m

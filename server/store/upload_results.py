@@ -51,8 +51,7 @@ async def summary(db: AsyncDatabase, project_ids: Iterable[int]) -> dict[int, di
         key = row["_id"]
         if key["k"] != "attendance":   # counted per punch below, not per batch
             out[key["p"]].setdefault(key["k"], {})[key["s"]] = row["n"]
-    match = {"project_id": {"$in": ids}, "state": {"$in": list(RESULT_STATES)}}
-    for (pid, state), (n, refused) in (await uploads.punch_counts(db, match)).items():
+    for (pid, state), (n, refused) in (await uploads.punch_counts(db, RESULT_STATES, ids)).items():
         counts = out[pid].setdefault("attendance", {})
         for counted, m in uploads.punches_in(state, n, refused).items():
             counts[counted] = counts.get(counted, 0) + m
@@ -86,9 +85,10 @@ def failures_of(counts: dict[str, dict[str, int]]) -> int:
 
 async def backlog(db: AsyncDatabase, project_ids: Iterable[int]) -> int:
     """Records still on their way (待上传, 上传中, 已提交待回执) of these projects, attendance in punches."""
-    query = {"project_id": {"$in": sorted(set(project_ids))}, "state": {"$in": [TO_SEND, SENDING, SUBMITTED]}}
-    records_ = await db.uploads.count_documents({**query, "kind": {"$ne": "attendance"}})
-    return records_ + sum(n for n, _refused in (await uploads.punch_counts(db, query)).values())
+    ids, on_the_way = sorted(set(project_ids)), [TO_SEND, SENDING, SUBMITTED]
+    records_ = await db.uploads.count_documents({"project_id": {"$in": ids}, "state": {"$in": on_the_way},
+                                                 "kind": {"$ne": "attendance"}})
+    return records_ + sum(n for n, _refused in (await uploads.punch_counts(db, on_the_way, ids)).values())
 
 
 async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[str, tuple[str, str]]:

@@ -176,6 +176,9 @@ HOT_AGGREGATES = [
       for ids in (None, [1, 2]) for test in (False, True)),
     ("punch_refusals", device_monitoring.recent_refusals_pipeline(_T0)),              # refusals per device
     ("punches", attendance.punched_days_pipeline(1, Month(2026, 1))),                 # month grid
+    # 上传省厅: punches of the attendance batches in a state, city-wide (backlog) and per project (results).
+    ("uploads", uploads.punch_count_pipeline("待上传")),
+    ("uploads", uploads.punch_count_pipeline("上传失败", 1)),
 ]
 
 
