@@ -39,6 +39,7 @@ PUNCH_DAYS_BACK = 1          # a site's first pass (and the very first) takes pu
 ATTENDANCE_TAKE = 800
 FOLLOW_WAITS = (0.05, 0.1, 0.2, 0.4)   # seconds before each early outcome query of a sent batch
 WATERMARK_ID = "attendance_watermark"
+PUNCH_CHUNK = 5000   # punches read before their full batches are written and sent
 PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
@@ -250,42 +251,53 @@ def start_of_yesterday(now: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), SITE_TZ).astimezone(dt.timezone.utc)
 
 
-async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: PassReport,
-                      now: dt.datetime) -> tuple[list[dict], dict]:
-    """Punches not yet in a batch, read from the watermark on received_at instead of whole days.
+async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: PassReport, now: dt.datetime,
+                      take: Callable[[list[dict]], Awaitable[None]]) -> dict:
+    """Punches not yet in a batch, read from the watermark on received_at instead of whole days, handed to
+    `take` in chunks of PUNCH_CHUNK as the read goes (so their batches go out while the rest is read).
 
     A punch's received_at is stamped before its grouped write lands, so the watermark is kept a margin
     behind the time of the read (REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS): what landed late inside the
     margin is read again, and whatever a batch already holds is skipped. A site seen for the first time
-    (credentials given later) catches up on its punches of yesterday and today. Returns the punches and
-    the watermark to store once their batches are written — stored after, so a pass killed in between
-    reads the same punches again and finds them batched.
+    (credentials given later) catches up on its punches of yesterday and today. Returns the watermark to
+    store once the batches are written — stored after, so a pass killed in between reads the same punches
+    again and finds them batched.
     """
     state = await db.upload_state.find_one({"_id": WATERMARK_ID})
     read_at = utcnow()
     since = state["since"].replace(tzinfo=dt.timezone.utc) if state else start_of_yesterday(now)
     started = set(state["projects"]) if state else set(site_ids)   # the very first read covers every site
-    found: dict[str, dict] = {}
+    seen: set[str] = set()
+    chunk: list[dict] = []
     read = looked_at = 0   # what the reads returned; of that, the punches of our sites that may be sent
+
+    async def found(p: dict, known: set[str]) -> None:
+        nonlocal looked_at
+        looked_at += 1
+        if p["_id"] not in known and p["_id"] not in seen:
+            seen.add(p["_id"])
+            chunk.append(p)
+        if len(chunk) >= PUNCH_CHUNK:
+            await take(chunk[:])
+            chunk.clear()
     for pid in sorted(site_ids - started):
         known = await uploads.batched_punches(db, uploads.project_batches_query(pid))
         today = now.astimezone(SITE_TZ).date()
         for back in range(PUNCH_DAYS_BACK, -1, -1):
-            day = await punches.for_project_day(db, pid, today - dt.timedelta(days=back))
-            read, looked_at = read + len(day), looked_at + len(day)
-            found.update((p["_id"], p) for p in day if p["_id"] not in known)
+            for p in await punches.for_project_day(db, pid, today - dt.timedelta(days=back)):
+                read += 1
+                await found(p, known)
     known = await uploads.batched_punches(db, uploads.batched_query(since))
     async for p in db.punches.find(punches_received_since(since), PUNCH_FIELDS):
         read += 1
         if p["project_id"] in site_ids and not p.get("test"):
-            looked_at += 1
-            if p["_id"] not in known:
-                found[p["_id"]] = p
+            await found(p, known)
+    if chunk:
+        await take(chunk)
     report.marked["looked at"] += looked_at
     report.marked["punches read"] += read
-    watermark = {"since": max(since, read_at - dt.timedelta(seconds=config.province_punch_margin_seconds)),
-                 "projects": sorted(started | site_ids)}
-    return list(found.values()), watermark
+    return {"since": max(since, read_at - dt.timedelta(seconds=config.province_punch_margin_seconds)),
+            "projects": sorted(started | site_ids)}
 
 
 async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
@@ -321,46 +333,74 @@ async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
 
 
 async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict[int, dict], config,
-                       report: PassReport, now: dt.datetime) -> None:
+                       report: PassReport, now: dt.datetime,
+                       send: Callable[[list[dict]], Awaitable[None]] | None = None) -> None:
     """New punches into attendance batches of one team each (test-environment punches are never taken).
 
     A punch of a worker the platform has (worker record 上传成功) goes into a batch of its team, ready at
     once; a punch of a worker not yet there waits in a batch of that worker alone, depending on the worker
-    record, so it holds up nobody else and goes when the worker has.
+    record, so it holds up nobody else and goes when the worker has. Punches come in chunks as they are
+    read; a team's full batches are written (and handed to `send`) at once, its remainder waits for the
+    next chunk or the end of the read. Directions are decided chunk by chunk: the gateway receives a
+    worker's punches in their order, so the first read is the first of the day.
     """
-    found, watermark = await new_punches(db, set(sites_), config, report, now)
-    if found:
+    size = config.province_attendance_batch
+    workers: dict[str, dict] = {}
+    ready: dict[tuple, list[dict]] = {}     # (project, team) → items not yet in a batch
+    waiting: dict[tuple, list[dict]] = {}   # (project, worker no) → items of a worker the platform lacks
+    sending: list[asyncio.Future] = []
+
+    async def write(batches: list[dict]) -> None:
+        if not batches:
+            return
+        already = await uploads.insert_new(db, batches)
+        fresh = [b for b in batches if b["_id"] not in already]
+        if fresh:
+            report.marked[f"marked {uploads.TO_SEND}"] += len(fresh)
+            report.marked["punches batched"] += sum(b["n"] for b in fresh)
+        if send is not None and any(not b["depends_on"] for b in fresh):
+            sending.append(asyncio.ensure_future(send([b for b in fresh if not b["depends_on"]])))
+
+    def full(groups: dict, make, *, everything: bool) -> list[dict]:
+        out = []
+        for key, items in list(groups.items()):
+            cut = len(items) if everything else len(items) - len(items) % size
+            out += [make(key, items[k:min(k + size, cut)]) for k in range(0, cut, size)]
+            if cut == len(items):
+                del groups[key]
+            else:
+                groups[key] = items[cut:]
+        return out
+
+    def ready_batch(key, items):
+        return uploads.attendance_batch(key[0], items, team_id=key[1], now=now)
+
+    def waiting_batch(key, items):
+        pid, worker_no = key
+        return uploads.attendance_batch(pid, items, team_id=entered.get(pid, {}).get(worker_no), now=now,
+                                        depends_on=[uploads.upload_id("worker", pid, worker_no)])
+
+    async def take(found: list[dict]) -> None:
         direction = await directions_of(db, found)
-        size = config.province_attendance_batch
-        new: list[dict] = []
-        by_project: dict[int, list[dict]] = {}
-        for p in found:
-            by_project.setdefault(p["project_id"], []).append(p)
-        for pid, group in by_project.items():
+        unknown = {uploads.upload_id("worker", p["project_id"], p["worker_no"]) for p in found} - set(workers)
+        workers.update(dict.fromkeys(unknown, {}))
+        workers.update(await uploads.states_of(db, unknown))
+        for p in sorted(found, key=lambda p: (p["device_time"], p["_id"])):
+            pid, worker_no = p["project_id"], p["worker_no"]
+            item = {"punch_id": p["_id"], "worker_no": worker_no, "time": p["device_time"],
+                    "direction": direction[p["_id"]], "received_at": p["received_at"]}
             teams = entered.get(pid, {})
-            workers = await uploads.states_of(db, {uploads.upload_id("worker", pid, p["worker_no"]) for p in group})
-            ready: dict = {}
-            waiting: dict = {}
-            for p in sorted(group, key=lambda p: (p["device_time"], p["_id"])):
-                item = {"punch_id": p["_id"], "worker_no": p["worker_no"], "time": p["device_time"],
-                        "direction": direction[p["_id"]], "received_at": p["received_at"]}
-                worker_id = uploads.upload_id("worker", pid, p["worker_no"])
-                if p["worker_no"] in teams and workers.get(worker_id, {}).get("state") == uploads.SUCCEEDED:
-                    ready.setdefault(teams[p["worker_no"]], []).append(item)
-                else:
-                    waiting.setdefault(p["worker_no"], []).append(item)
-            for team_id, items in ready.items():
-                new += [uploads.attendance_batch(pid, items[k:k + size], team_id=team_id, now=now)
-                        for k in range(0, len(items), size)]
-            for worker_no, items in waiting.items():
-                new += [uploads.attendance_batch(pid, items[k:k + size], team_id=teams.get(worker_no), now=now,
-                                                 depends_on=[uploads.upload_id("worker", pid, worker_no)])
-                        for k in range(0, len(items), size)]
-        created = await uploads.mark_new(db, new)
-        if created:
-            report.marked[f"marked {uploads.TO_SEND}"] += created
-            report.marked["punches batched"] += len(found)
+            if worker_no in teams and workers[uploads.upload_id("worker", pid, worker_no)].get("state") == uploads.SUCCEEDED:
+                ready.setdefault((pid, teams[worker_no]), []).append(item)
+            else:
+                waiting.setdefault((pid, worker_no), []).append(item)
+        await write(full(ready, ready_batch, everything=False))
+
+    watermark = await new_punches(db, set(sites_), config, report, now, take)
+    await write(full(ready, ready_batch, everything=True) + full(waiting, waiting_batch, everything=True))
     await db.upload_state.update_one({"_id": WATERMARK_ID}, {"$set": watermark}, upsert=True)
+    await asyncio.gather(*sending)
+    report.phase("mark and send punches")
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -500,11 +540,16 @@ class Sender:
             if await self.poll_one(serial, docs):
                 return
 
+    async def send_fresh(self, batches: list[dict]) -> None:
+        """Batches this pass has just written: claimed by their ids and sent, while the pass reads on."""
+        await self.send_attendance(await uploads.claim_written(self.db, batches, utcnow()))
+
     async def send_ready(self, *, budget: int) -> None:
         while budget > 0:
             docs = await uploads.take_batch(self.db, limit=min(budget, self.config.province_attendance_batch * SEND_CONCURRENCY),
                                             kinds=[k for k in payloads.ORDER if k != "attendance"])
             docs = docs or await uploads.take_batch(self.db, limit=min(budget, ATTENDANCE_TAKE), kinds=["attendance"])
+            self.report.phase("claim")
             if not docs:
                 return
             budget -= len(docs)
@@ -512,6 +557,7 @@ class Sender:
                 await self.send_attendance(docs)
             else:
                 await asyncio.gather(*(self.send_one(d) for d in docs))
+            self.report.phase("send")
 
     # --- outcomes ---------------------------------------------------------------------------
 
@@ -623,12 +669,10 @@ async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int
     sender = Sender(db, platform, config, known, report, checkpoint)
     entered = {site.project_id: await mark_project(db, site, sender.records, report, now) for site in known.values()}
     report.phase("mark structure")
-    await mark_punches(db, known, entered, config, report, now)
-    report.phase("mark punches")
+    await mark_punches(db, known, entered, config, report, now, send=sender.send_fresh)
     await sender.poll()
     report.phase("poll")
     await sender.send_ready(budget=budget)
-    report.phase("send")
     await sender.poll()
     report.phase("poll")
     report.backlog_by_kind = await backlog_by_kind(db)

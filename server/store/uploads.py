@@ -104,9 +104,7 @@ async def mark(db: AsyncDatabase, kind: str, entity_id: str, *, project_id: int 
 
 async def mark_new(db: AsyncDatabase, docs: list[dict]) -> int:
     """Bulk: create the records that do not exist yet (punches never change); returns how many were new."""
-    if not docs:
-        return 0
-    return len(docs) - len(await _insert_ignoring_duplicates(db.uploads, docs))
+    return len(docs) - len(await insert_new(db, docs))
 
 
 def attendance_batch(project_id: int, items: list[dict], *, team_id, depends_on: Iterable[str] = (),
@@ -177,6 +175,19 @@ def punches_in(state: str, n: int, refused: int) -> dict[str, int]:
     return {state: n} if n else {}
 
 
+async def insert_new(db: AsyncDatabase, docs: list[dict]) -> set[str]:
+    """Bulk: create the records that do not exist yet; returns the ids that were already there."""
+    return await _insert_ignoring_duplicates(db.uploads, docs) if docs else set()
+
+
+async def claim_written(db: AsyncDatabase, docs: list[dict], now: dt.datetime) -> list[dict]:
+    """Claim (→ 上传中) records the caller has just written and holds, without reading them back whole
+    (an attendance batch carries its items)."""
+    mine = {d["_id"]: d for d in await _claim(db, [d["_id"] for d in docs], now, {"claim": 1})}
+    return [{**d, "state": SENDING, "claim": mine[d["_id"]]["claim"], "sent_hash": d["content_hash"]}
+            for d in docs if d["_id"] in mine]
+
+
 async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
     return {d["_id"] for d in await find_in(db.uploads, "_id", ids, {"_id": 1})}
 
@@ -195,14 +206,14 @@ async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:
     return {d["_id"]: d for d in await find_in(db.uploads, "_id", set(ids), {"state": 1, "platform_ids": 1})}
 
 
-async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[dict]:
+async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime, fields: dict | None = None) -> list[dict]:
     """→ 上传中 in one write, guarded by the state and marked with a token: of two senders each gets only
-    what it claimed."""
+    what it claimed (read back with `fields`, in the order of ids)."""
     token = secrets.token_hex(8)
     await _set_many(db, ids, {"state": SENDING, "claimed_at": now, "claim": token, "sent_hash": "$content_hash",
                               "updated_at": now}, [_event(SENDING, now)], state=TO_SEND)
     # Filtered here, not in the query: _id plus claim is in no index, and the planner would scan.
-    claimed = [d for d in await find_in(db.uploads, "_id", ids, {"history": 0}) if d.get("claim") == token]
+    claimed = [d for d in await find_in(db.uploads, "_id", ids, fields or {"history": 0}) if d.get("claim") == token]
     order = {_id: n for n, _id in enumerate(ids)}
     return sorted(claimed, key=lambda d: order[d["_id"]])
 
@@ -228,7 +239,8 @@ async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None =
     for kind in kinds:
         # Records whose dependencies are not there yet are skipped; keep reading until the batch is full.
         query, sort = ready_query(kind, now)
-        cursor = db.uploads.find(query, {"history": 0}).sort(sort).batch_size(max(limit, 100))
+        # Only what readiness needs: the claimed records are read whole once, by _claim.
+        cursor = db.uploads.find(query, {"depends_on": 1}).sort(sort).batch_size(max(limit, 100))
         candidates = []
         async for doc in cursor:
             candidates.append(doc)
