@@ -148,8 +148,8 @@ async def _ceiling(db, standin: Standin, config: Config, concurrency: int) -> tu
     for b in batches:
         site = sites[b["project_id"]]
         team_sys_no = teams[uploads.upload_id("team", b["team_id"])]["platform_ids"]["teamSysNo"]
-        forms.append((site.creds, payloads.attendance_payload(site.code, team_sys_no, b["items"], folks, site.creds.appsecret),
-                      b["n"]))
+        cards = payloads.id_cards(folks, {i["worker_no"] for i in b["items"]}, site.creds.appsecret)
+        forms.append((site.creds, payloads.attendance_payload(site.code, team_sys_no, b["items"], cards), b["n"]))
     http = AsyncHTTPClient()
     limit = asyncio.Semaphore(concurrency)
 

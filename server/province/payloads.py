@@ -146,14 +146,19 @@ def attendance_batches(project_code: str, punches: list[dict], people: dict[int,
             chunk = group[start:start + batch_size]
             items = [{"worker_no": p["worker_no"], "time": p["device_time"], "direction": direction_of[p["_id"]]}
                      for p in chunk]
-            batches.append((attendance_payload(project_code, team_sys_no, items, people, secret), [p["_id"] for p in chunk]))
+            cards = id_cards(people, {p["worker_no"] for p in chunk}, secret)
+            batches.append((attendance_payload(project_code, team_sys_no, items, cards), [p["_id"] for p in chunk]))
     return batches
 
 
-def attendance_payload(project_code: str, team_sys_no: int, items: list[dict], people: dict[int, dict],
-                       secret: str) -> dict:
-    """One WorkerAttendance.Add of one team: items {worker_no, time, direction} in their dataList order."""
+def id_cards(people: dict[int, dict], worker_nos: Iterable[int], secret: str) -> dict[int, str]:
+    """worker no → their encrypted ID number (once per worker, however many of their punches go)."""
+    return {n: signing.encrypt(people[n]["id_number"], secret) for n in worker_nos}
+
+
+def attendance_payload(project_code: str, team_sys_no: int, items: list[dict], id_card_of: dict[int, str]) -> dict:
+    """One WorkerAttendance.Add of one team: items {worker_no, time, direction} in their dataList order;
+    id_card_of: worker no → encrypted ID number (id_cards)."""
     return {"projectCode": project_code, "teamSysNo": team_sys_no, "dataList": [
-        {"idCardType": codes.ID_CARD_TYPE_RESIDENT,
-         "idCardNumber": signing.encrypt(people[item["worker_no"]]["id_number"], secret),
+        {"idCardType": codes.ID_CARD_TYPE_RESIDENT, "idCardNumber": id_card_of[item["worker_no"]],
          "date": site_moment(item["time"]), "direction": item["direction"]} for item in items]}

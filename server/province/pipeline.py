@@ -465,6 +465,7 @@ class Sender:
         self.checkpoint = checkpoint
         self.records = Records(db)
         self.limit = asyncio.Semaphore(SEND_CONCURRENCY)
+        self.id_cards: dict[int, dict[int, str]] = {}   # project → worker no → encrypted ID number, per pass
 
     async def transient(self, ids: list[str], reason: str) -> None:
         self.report.outcomes["transient"] += len(ids)
@@ -472,7 +473,9 @@ class Sender:
 
     async def answer(self, docs: list[dict], result) -> None:
         ids = [d["_id"] for d in docs]
-        if isinstance(result, Accepted):
+        if isinstance(result, Accepted) and docs[0]["kind"] == "attendance":
+            await uploads.record_batch_submission(self.db, ids[0], result.serial)
+        elif isinstance(result, Accepted):
             await uploads.record_submission(self.db, ids, result.serial)
         elif isinstance(result, Refused) and result.already_exists:
             for doc in docs:
@@ -521,7 +524,10 @@ class Sender:
             number = await team_sys_no(doc)
             if number is None or any(i["worker_no"] not in people for i in doc["items"]):
                 return await self.transient([doc["_id"]], "考勤记录或工人班组暂缺")
-            payload = payloads.attendance_payload(site.code, number, doc["items"], people, site.creds.appsecret)
+            workers = {i["worker_no"] for i in doc["items"]}
+            missing = workers - set(self.id_cards.get(site.project_id, {}))
+            self.id_cards.setdefault(site.project_id, {}).update(payloads.id_cards(people, missing, site.creds.appsecret))
+            payload = payloads.attendance_payload(site.code, number, doc["items"], self.id_cards[site.project_id])
             async with self.limit:
                 await self.checkpoint("before_request", [doc["_id"]])
                 result = await self.platform.upload(site.creds, "attendance", payload)
