@@ -473,9 +473,7 @@ class Sender:
 
     async def answer(self, docs: list[dict], result) -> None:
         ids = [d["_id"] for d in docs]
-        if isinstance(result, Accepted) and docs[0]["kind"] == "attendance":
-            await uploads.record_batch_submission(self.db, ids[0], result.serial)
-        elif isinstance(result, Accepted):
+        if isinstance(result, Accepted):
             await uploads.record_submission(self.db, ids, result.serial)
         elif isinstance(result, Refused) and result.already_exists:
             for doc in docs:

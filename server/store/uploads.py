@@ -140,9 +140,10 @@ async def record_item_outcomes(db: AsyncDatabase, batch_id: str, refused: list[d
     now = now or utcnow()
     state = FAILED if refused else SUCCEEDED
     reason = f"{len(refused)} 条考勤被拒：{refused[0]['reason']}" if refused else ""
-    await _set_one(db, batch_id, {"state": state, "reason": reason, "refused": refused, "refused_n": len(refused),
-                                  "claimed_at": None, "attempts": 0, "succeeded_at": now, "updated_at": now},
-                   [_event(state, now, reason)])
+    await _set_many(db, [batch_id], {"state": state, "reason": reason, "refused": {"$literal": refused},
+                                     "refused_n": len(refused), "claimed_at": None, "attempts": 0,
+                                     "succeeded_at": now, "updated_at": now},
+                    [_event(state, now, reason)])
     return state
 
 
@@ -274,20 +275,6 @@ async def _set_many(db: AsyncDatabase, ids: list[str], fields: dict, events: lis
     history = {"$slice": [{"$concatArrays": ["$history", [{"$literal": e} for e in events]]}, -HISTORY_KEPT]}
     for part in in_slices(ids):
         await db.uploads.update_many({"_id": {"$in": part}, "state": state}, [{"$set": {**fields, "history": history}}])
-
-
-async def _set_one(db: AsyncDatabase, _id: str, fields: dict, events: list[dict], *, state=IN_FLIGHT) -> None:
-    """One record, by operators rather than an update pipeline (what an attendance batch's steps need)."""
-    await db.uploads.update_one({"_id": _id, "state": state},
-                                {"$set": fields, "$push": {"history": {"$each": events, "$slice": -HISTORY_KEPT}}})
-
-
-async def record_batch_submission(db: AsyncDatabase, batch_id: str, serial: str, *,
-                                  now: dt.datetime | None = None) -> None:
-    """An attendance batch (one record, one request) was taken: its serial code first."""
-    now = now or utcnow()
-    await _set_one(db, batch_id, {"state": SUBMITTED, "serial": serial, "submitted_at": now, "updated_at": now},
-                   [_event(SUBMITTED, now, serial=serial)], state=SENDING)
 
 
 async def record_submission(db: AsyncDatabase, ids: list[str], serial: str, *, now: dt.datetime | None = None) -> None:
