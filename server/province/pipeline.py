@@ -93,7 +93,7 @@ class PassReport:
         """What the job stores as its result, for the worker's operators and the results page."""
         return {"seconds": round(self.seconds, 3), "sent": self.sent, "rate": round(self.rate, 1),
                 "marked": dict(self.marked), "outcomes": dict(self.outcomes), "released": self.released,
-                "backlog": self.backlog, "backlog_by_kind": self.backlog_by_kind}
+                "backlog": self.backlog, "backlog_by_kind": self.backlog_by_kind, "phases": self.phases}
 
 
 async def backlog_by_kind(db: AsyncDatabase) -> dict[str, dict[str, int]]:
