@@ -12,7 +12,7 @@ from ..store.uploads import FAILED, STATES, SUCCEEDED
 from ..domain import vocabulary
 from .base import requires
 from .exports import XLSX_TYPE, export_filename, xlsx_bytes
-from .openapi import BOOL, DATETIME, INT, STR, arr, enum, obj, operation, path_param, query_param
+from .openapi import BOOL, DATETIME, INT, NUM, STR, arr, enum, obj, operation, path_param, query_param
 from .projects import LibraryHandler, ProjectScopedHandler
 
 ALL = "全部"
@@ -79,7 +79,7 @@ class UploadSummaryHandler(_SummaryBase):
     async def get(self):
         rows = await self.summary()
         self.write_json({"state": self.view_argument(), "projects": rows, "count": len(rows),
-                         "kinds": upload_results.KIND_LABELS})
+                         "kinds": upload_results.KIND_LABELS, "throughput": await upload_results.throughput(self.db)})
 
 
 class UploadSummaryExportHandler(_SummaryBase):
@@ -127,11 +127,15 @@ _COUNT = obj(["success", "failure"], success=INT, failure=INT)
 _RECORD = obj(["id", "kind", "name", "state", "reason"], id=STR, kind=enum(*KINDS), kind_label=STR, name=STR,
               fix_url=STR, state=enum(*STATES), reason=STR, operation=STR, attempts=INT, updated_at=DATETIME,
               history=arr(obj(["at", "state"], at=DATETIME, state=STR, note=STR)))
+_THROUGHPUT = obj(["passes"], passes=INT, skipped=STR, at=DATETIME, last_sent=INT, last_rate=NUM, recent_sent=INT,
+                  recent_seconds=NUM, recent_rate=NUM, backlog=INT,
+                  backlog_by_kind=obj([], **{k: obj([], **{s: INT for s in STATES}) for k in KINDS}))
 openapi = {
     "/api/uploads": {"get": operation(
         "上传省厅结果查询：权限范围内各项目各类记录上传成功/失败数（失败多的在前）及项目是否合格", tag="上传省厅",
         params=_SUMMARY_PARAMS, errors=(400,),
         response=obj(["state", "projects", "count"], state=STR, count=INT, kinds=obj([], **{k: STR for k in KINDS}),
+                     throughput=_THROUGHPUT,
                      projects=arr(obj(["project_id", "name", "counts"], project_id=INT, name=STR, county=STR, status=STR,
                                       qualified=BOOL, qualification_reasons=arr(STR), failures=INT, successes=INT,
                                       counts=obj([], **{k: _COUNT for k in KINDS})))))},

@@ -7,9 +7,10 @@ Measured side by side in one run on one machine, so the figure that matters is a
              punches exist (not timed: a city's structure is uploaded once, its attendance every day);
   pipeline — the day's punches are inserted (as the gateway would), then passes run (the job kind's
              `run_once`) until every punch is 上传成功: punches per second;
-  ceiling  — the same punches, in the same batches the pipeline sends, posted straight to the stand-in
-             by a plain concurrent client that then polls each serial to its outcome (the platform
-             already holds them, so it answers "already exists" per item: the same checks, no store);
+  ceiling  — the same punches, in the same batches the pipeline sent (built from its batch records into
+             the same payloads, outside the timed window), posted straight to the stand-in by a plain
+             concurrent client that then polls each serial to its outcome (the platform already holds
+             them, so it answers "already exists" per item: the same checks, no store);
   gateway  — optionally (`--gateway`), `realname bench gateway` with a short window runs in parallel
              with the pipeline, and its ratio is reported.
 The stand-in runs as its own process (`realname province-sim`), as it does for the demo.
@@ -43,8 +44,8 @@ VENDOR = "BENCHUP"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--projects", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=20, help="workers per project")
+    parser.add_argument("--projects", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=25, help="workers per project")
     parser.add_argument("--teams", type=int, default=2, help="teams per project")
     parser.add_argument("--punches", type=int, default=50_000, help="punches of the day, over all workers")
     parser.add_argument("--gateway", action="store_true",
@@ -138,16 +139,18 @@ async def _passes_until(db, platform, config, done, *, deadline: float) -> tuple
 
 
 async def _ceiling(db, standin: Standin, config: Config, concurrency: int) -> tuple[int, float]:
-    """The same batches the pipeline sent, posted straight to the stand-in, each polled to its outcome."""
-    sender = pipeline.Sender(db, None, config, await pipeline.sites(db), pipeline.PassReport())
+    """The same batches the pipeline sent (its batch records, built into the same payloads), posted straight
+    to the stand-in, each polled to its outcome."""
+    sites = await pipeline.sites(db)
+    batches = await db.uploads.find({"kind": "attendance"}, {"history": 0}).to_list(None)
+    folks = await people.by_worker_nos(db, (i["worker_no"] for b in batches for i in b["items"]), ("id_number",))
+    teams = await uploads.states_of(db, {uploads.upload_id("team", b["team_id"]) for b in batches})
     forms = []
-    for pid, site in sender.sites.items():
-        found = await db.punches.find({"project_id": pid, "vendor_code": VENDOR}, {"photo_id": 0}).to_list(None)
-        folks = await people.by_worker_nos(db, (p["worker_no"] for p in found))
-        team_sys_nos = await sender.records.team_sys_nos(pid, folks)
-        batches = payloads.attendance_batches(site.code, found, folks, team_sys_nos, payloads.directions(found),
-                                              site.creds.appsecret, config.province_attendance_batch)
-        forms += [(site.creds, payload, len(ids)) for payload, ids in batches]
+    for b in batches:
+        site = sites[b["project_id"]]
+        team_sys_no = teams[uploads.upload_id("team", b["team_id"])]["platform_ids"]["teamSysNo"]
+        cards = payloads.id_cards(folks, {i["worker_no"] for i in b["items"]}, site.creds.appsecret)
+        forms.append((site.creds, payloads.attendance_payload(site.code, team_sys_no, b["items"], cards), b["n"]))
     http = AsyncHTTPClient()
     limit = asyncio.Semaphore(concurrency)
 
@@ -208,7 +211,8 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             gateway = _gateway_bench(dict(os.environ))
 
         async def day_done():
-            return await db.uploads.count_documents({"kind": "attendance", "state": uploads.SUCCEEDED}) >= len(day)
+            done = await uploads.punch_counts(db, [uploads.SUCCEEDED])
+            return sum(n for n, _refused in done.values()) >= len(day)
         passes, seconds = await _passes_until(db, platform, config, day_done, deadline=3600)
         pipeline_rate = len(day) / seconds
         _log(f"pipeline: {len(day)} punches in {seconds:.1f} s ({passes} passes): {pipeline_rate:.0f}/s")

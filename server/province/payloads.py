@@ -144,9 +144,21 @@ def attendance_batches(project_code: str, punches: list[dict], people: dict[int,
         group = list(group)
         for start in range(0, len(group), batch_size):
             chunk = group[start:start + batch_size]
-            payload = {"projectCode": project_code, "teamSysNo": team_sys_no, "dataList": [
-                {"idCardType": codes.ID_CARD_TYPE_RESIDENT,
-                 "idCardNumber": signing.encrypt(people[p["worker_no"]]["id_number"], secret),
-                 "date": site_moment(p["device_time"]), "direction": direction_of[p["_id"]]} for p in chunk]}
-            batches.append((payload, [p["_id"] for p in chunk]))
+            items = [{"worker_no": p["worker_no"], "time": p["device_time"], "direction": direction_of[p["_id"]]}
+                     for p in chunk]
+            cards = id_cards(people, {p["worker_no"] for p in chunk}, secret)
+            batches.append((attendance_payload(project_code, team_sys_no, items, cards), [p["_id"] for p in chunk]))
     return batches
+
+
+def id_cards(people: dict[int, dict], worker_nos: Iterable[int], secret: str) -> dict[int, str]:
+    """worker no → their encrypted ID number (once per worker, however many of their punches go)."""
+    return {n: signing.encrypt(people[n]["id_number"], secret) for n in worker_nos}
+
+
+def attendance_payload(project_code: str, team_sys_no: int, items: list[dict], id_card_of: dict[int, str]) -> dict:
+    """One WorkerAttendance.Add of one team: items {worker_no, time, direction} in their dataList order;
+    id_card_of: worker no → encrypted ID number (id_cards)."""
+    return {"projectCode": project_code, "teamSysNo": team_sys_no, "dataList": [
+        {"idCardType": codes.ID_CARD_TYPE_RESIDENT, "idCardNumber": id_card_of[item["worker_no"]],
+         "date": site_moment(item["time"]), "direction": item["direction"]} for item in items]}

@@ -24,15 +24,23 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..store import people as people_store
 from ..store import photos, punches, uploads
-from ..domain.site_clock import SITE_TZ, parse_day
+from ..domain.site_clock import SITE_TZ
 from ..store.db import find_in, utcnow
+from ..store.rollup_queries import punches_received_since
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
 
 log = logging.getLogger(__name__)
 
 SEND_CONCURRENCY = 8
-PUNCH_DAYS_BACK = 1          # today and yesterday (site days) are scanned for new punches each pass
+PUNCH_DAYS_BACK = 1          # a site's first pass (and the very first) takes punches from yesterday (site day) on
+# Attendance batches claimed at once (each up to REALNAME_PROVINCE_ATTENDANCE_BATCH punches): the senders
+# stay busy through the whole claim instead of waiting for the slowest of a small one.
+ATTENDANCE_TAKE = 800
+FOLLOW_WAITS = (0.05, 0.1, 0.2, 0.4)   # seconds before each early outcome query of a sent batch
+WATERMARK_ID = "attendance_watermark"
+PUNCH_CHUNK = 5000   # punches read before their full batches are written and sent
+PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
 # Where a pass may be stopped from outside (the job kind's test pause): the claimed records not yet sent,
@@ -61,6 +69,13 @@ class PassReport:
     backlog: int = 0
     backlog_by_kind: dict = dataclasses.field(default_factory=dict)   # {kind: {state: n}}, final 上传成功 left out
     seconds: float = 0.0
+    phases: dict = dataclasses.field(default_factory=dict)   # seconds per step of the pass, for the log
+    _clock: float = dataclasses.field(default_factory=time.monotonic)
+
+    def phase(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self._clock, 2)
+        self._clock = now
 
     @property
     def rate(self) -> float:
@@ -72,19 +87,26 @@ class PassReport:
                             for kind, states in self.backlog_by_kind.items())
         return (f"province pass: {dict(self.marked)}, sent {self.sent} ({self.rate:.0f}/s), "
                 f"outcomes {dict(self.outcomes)}, released {self.released}, backlog {self.backlog}"
-                + (f" ({backlog})" if backlog else ""))
+                + (f" ({backlog})" if backlog else "") + f"; seconds {self.phases}")
 
     def summary(self) -> dict:
         """What the job stores as its result, for the worker's operators and the results page."""
         return {"seconds": round(self.seconds, 3), "sent": self.sent, "rate": round(self.rate, 1),
                 "marked": dict(self.marked), "outcomes": dict(self.outcomes), "released": self.released,
-                "backlog": self.backlog, "backlog_by_kind": self.backlog_by_kind}
+                "backlog": self.backlog, "backlog_by_kind": self.backlog_by_kind, "phases": self.phases}
 
 
 async def backlog_by_kind(db: AsyncDatabase) -> dict[str, dict[str, int]]:
-    """{kind: {state: n}} of what is not yet 上传成功, over every project (counts on the sender's index)."""
+    """{kind: {state: n}} of what is not yet 上传成功, over every project (counts on the sender's index;
+    attendance counted in punches)."""
     out: dict[str, dict[str, int]] = {}
+    for (_p, state), (n, refused) in (await uploads.punch_counts(db, BACKLOG_STATES)).items():
+        for counted, m in uploads.punches_in(state, n, refused).items():
+            if counted != uploads.SUCCEEDED:
+                out.setdefault("attendance", {})[counted] = out.get("attendance", {}).get(counted, 0) + m
     for kind in payloads.ORDER:
+        if kind == "attendance":
+            continue
         for state in BACKLOG_STATES:
             n = await db.uploads.count_documents({"state": state, "kind": kind})
             if n:
@@ -163,7 +185,9 @@ def project_records_query(project_id: int) -> dict:
     return {"project_id": project_id}
 
 
-async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: PassReport, now: dt.datetime) -> None:
+async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: PassReport,
+                       now: dt.datetime) -> dict[int, ObjectId]:
+    """Mark a project's records; returns its entered workers' teams (worker no → team of the latest entry)."""
     pid, secret = site.project_id, site.creds.appsecret
 
     known = await uploads.marked(db, pid, [k for k in payloads.ORDER if k != "attendance"])
@@ -219,26 +243,164 @@ async def mark_project(db: AsyncDatabase, site: Site, records: Records, report: 
         if person is not None and enterprise is not None:
             await mark("contract", contract["_id"], payloads.contract_payload(site.code, contract, person, enterprise, secret),
                        [uploads.upload_id("worker", pid, contract["worker_no"])])
-    await mark_punches(db, site, set(latest), report, now)
+    return {n: e["team_id"] for n, e in latest.items()}
 
 
-async def mark_punches(db: AsyncDatabase, site: Site, entered: set[int], report: PassReport, now: dt.datetime) -> None:
-    """New punches of recent days (test-environment punches are never read); punches never change."""
-    today = now.astimezone(SITE_TZ).date()
-    for back in range(PUNCH_DAYS_BACK, -1, -1):
-        day_punches = [p for p in await punches.for_project_day(db, site.project_id, today - dt.timedelta(days=back))
-                       if p["worker_no"] in entered]
-        ids = [uploads.upload_id("attendance", p["_id"]) for p in day_punches]
-        known = await uploads.existing_ids(db, ids)
-        new = [uploads.new_document(
-            "attendance", p["_id"], project_id=site.project_id, now=now,
-            content_hash=payloads.content_hash({"w": p["worker_no"], "t": p["device_time"]}),
-            depends_on=[uploads.upload_id("worker", site.project_id, p["worker_no"])], day=p["date"])
-            for p, _id in zip(day_punches, ids) if _id not in known]
-        report.marked["looked at"] += len(day_punches)
-        created = await uploads.mark_new(db, new)
-        if created:
-            report.marked[f"marked {uploads.TO_SEND}"] += created
+def start_of_yesterday(now: dt.datetime) -> dt.datetime:
+    day = now.astimezone(SITE_TZ).date() - dt.timedelta(days=PUNCH_DAYS_BACK)
+    return dt.datetime.combine(day, dt.time(), SITE_TZ).astimezone(dt.timezone.utc)
+
+
+async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: PassReport, now: dt.datetime,
+                      take: Callable[[list[dict]], Awaitable[None]]) -> dict:
+    """Punches not yet in a batch, read from the watermark on received_at instead of whole days, handed to
+    `take` in chunks of PUNCH_CHUNK as the read goes (so their batches go out while the rest is read).
+
+    A punch's received_at is stamped before its grouped write lands, so the watermark is kept a margin
+    behind the time of the read (REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS): what landed late inside the
+    margin is read again, and whatever a batch already holds is skipped. A site seen for the first time
+    (credentials given later) catches up on its punches of yesterday and today. Returns the watermark to
+    store once the batches are written — stored after, so a pass killed in between reads the same punches
+    again and finds them batched.
+    """
+    state = await db.upload_state.find_one({"_id": WATERMARK_ID})
+    read_at = utcnow()
+    since = state["since"].replace(tzinfo=dt.timezone.utc) if state else start_of_yesterday(now)
+    started = set(state["projects"]) if state else set(site_ids)   # the very first read covers every site
+    seen: set[str] = set()
+    chunk: list[dict] = []
+    read = looked_at = 0   # what the reads returned; of that, the punches of our sites that may be sent
+
+    async def found(p: dict, known: set[str]) -> None:
+        nonlocal looked_at
+        looked_at += 1
+        if p["_id"] not in known and p["_id"] not in seen:
+            seen.add(p["_id"])
+            chunk.append(p)
+        if len(chunk) >= PUNCH_CHUNK:
+            await take(chunk[:])
+            chunk.clear()
+    for pid in sorted(site_ids - started):
+        known = await uploads.batched_punches(db, uploads.project_batches_query(pid))
+        today = now.astimezone(SITE_TZ).date()
+        for back in range(PUNCH_DAYS_BACK, -1, -1):
+            for p in await punches.for_project_day(db, pid, today - dt.timedelta(days=back)):
+                read += 1
+                await found(p, known)
+    known = await uploads.batched_punches(db, uploads.batched_query(since))
+    async for p in db.punches.find(punches_received_since(since), PUNCH_FIELDS):
+        read += 1
+        if p["project_id"] in site_ids and not p.get("test"):
+            await found(p, known)
+    if chunk:
+        await take(chunk)
+    report.marked["looked at"] += looked_at
+    report.marked["punches read"] += read
+    return {"since": max(since, read_at - dt.timedelta(seconds=config.province_punch_margin_seconds)),
+            "projects": sorted(started | site_ids)}
+
+
+async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
+    """Punch id → 01 进 for the first punch of a worker's site day on a project, 02 出 for the later ones.
+
+    The first punch of each worker and day is kept per project-day (upload_state ``firsts:<project>:<day>``),
+    so a pass reads one small document per project-day instead of the day's punches. Written before the
+    batches: a pass killed between finds the same first again.
+    """
+    by_day: dict[tuple[int, str], list[dict]] = {}
+    for p in found:
+        by_day.setdefault((p["project_id"], p["date"]), []).append(p)
+    ids = [f"firsts:{pid}:{day}" for pid, day in by_day]
+    stored = {d["_id"]: d.get("w", {}) for d in await find_in(db.upload_state, "_id", ids)}
+    out: dict[str, str] = {}
+    for (pid, day), day_punches in by_day.items():
+        _id = f"firsts:{pid}:{day}"
+        firsts = dict(stored.get(_id, {}))
+        changed = {}
+        for p in sorted(day_punches, key=lambda p: (p["device_time"], p["_id"])):
+            key, mine = str(p["worker_no"]), {"t": p["device_time"], "id": p["_id"]}
+            first = firsts.get(key)
+            if first is None or (mine["t"], mine["id"]) < (first["t"], first["id"]):
+                firsts[key] = changed[key] = mine
+        for p in day_punches:
+            first = firsts[str(p["worker_no"])]
+            out[p["_id"]] = codes.DIRECTION_IN if first["id"] == p["_id"] else codes.DIRECTION_OUT
+        if changed:
+            await db.upload_state.update_one(
+                {"_id": _id}, {"$set": {"project_id": pid, "date": day, **{f"w.{k}": v for k, v in changed.items()}}},
+                upsert=True)
+    return out
+
+
+async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict[int, dict], config,
+                       report: PassReport, now: dt.datetime,
+                       send: Callable[[list[dict]], Awaitable[None]] | None = None) -> None:
+    """New punches into attendance batches of one team each (test-environment punches are never taken).
+
+    A punch of a worker the platform has (worker record 上传成功) goes into a batch of its team, ready at
+    once; a punch of a worker not yet there waits in a batch of that worker alone, depending on the worker
+    record, so it holds up nobody else and goes when the worker has. Punches come in chunks as they are
+    read; a team's full batches are written (and handed to `send`) at once, its remainder waits for the
+    next chunk or the end of the read. Directions are decided chunk by chunk: the gateway receives a
+    worker's punches in their order, so the first read is the first of the day.
+    """
+    size = config.province_attendance_batch
+    workers: dict[str, dict] = {}
+    ready: dict[tuple, list[dict]] = {}     # (project, team) → items not yet in a batch
+    waiting: dict[tuple, list[dict]] = {}   # (project, worker no) → items of a worker the platform lacks
+    sending: list[asyncio.Future] = []
+
+    async def write(batches: list[dict]) -> None:
+        if not batches:
+            return
+        already = await uploads.insert_new(db, batches)
+        fresh = [b for b in batches if b["_id"] not in already]
+        if fresh:
+            report.marked[f"marked {uploads.TO_SEND}"] += len(fresh)
+            report.marked["punches batched"] += sum(b["n"] for b in fresh)
+        if send is not None and any(not b["depends_on"] for b in fresh):
+            sending.append(asyncio.ensure_future(send([b for b in fresh if not b["depends_on"]])))
+
+    def full(groups: dict, make, *, everything: bool) -> list[dict]:
+        out = []
+        for key, items in list(groups.items()):
+            cut = len(items) if everything else len(items) - len(items) % size
+            out += [make(key, items[k:min(k + size, cut)]) for k in range(0, cut, size)]
+            if cut == len(items):
+                del groups[key]
+            else:
+                groups[key] = items[cut:]
+        return out
+
+    def ready_batch(key, items):
+        return uploads.attendance_batch(key[0], items, team_id=key[1], now=now)
+
+    def waiting_batch(key, items):
+        pid, worker_no = key
+        return uploads.attendance_batch(pid, items, team_id=entered.get(pid, {}).get(worker_no), now=now,
+                                        depends_on=[uploads.upload_id("worker", pid, worker_no)])
+
+    async def take(found: list[dict]) -> None:
+        direction = await directions_of(db, found)
+        unknown = {uploads.upload_id("worker", p["project_id"], p["worker_no"]) for p in found} - set(workers)
+        workers.update(dict.fromkeys(unknown, {}))
+        workers.update(await uploads.states_of(db, unknown))
+        for p in sorted(found, key=lambda p: (p["device_time"], p["_id"])):
+            pid, worker_no = p["project_id"], p["worker_no"]
+            item = {"punch_id": p["_id"], "worker_no": worker_no, "time": p["device_time"],
+                    "direction": direction[p["_id"]], "received_at": p["received_at"]}
+            teams = entered.get(pid, {})
+            if worker_no in teams and workers[uploads.upload_id("worker", pid, worker_no)].get("state") == uploads.SUCCEEDED:
+                ready.setdefault((pid, teams[worker_no]), []).append(item)
+            else:
+                waiting.setdefault((pid, worker_no), []).append(item)
+        await write(full(ready, ready_batch, everything=False))
+
+    watermark = await new_punches(db, set(sites_), config, report, now, take)
+    await write(full(ready, ready_batch, everything=True) + full(waiting, waiting_batch, everything=True))
+    await db.upload_state.update_one({"_id": WATERMARK_ID}, {"$set": watermark}, upsert=True)
+    await asyncio.gather(*sending)
+    report.phase("mark and send punches")
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -303,6 +465,7 @@ class Sender:
         self.checkpoint = checkpoint
         self.records = Records(db)
         self.limit = asyncio.Semaphore(SEND_CONCURRENCY)
+        self.id_cards: dict[int, dict[int, str]] = {}   # project → worker no → encrypted ID number, per pass
 
     async def transient(self, ids: list[str], reason: str) -> None:
         self.report.outcomes["transient"] += len(ids)
@@ -315,6 +478,9 @@ class Sender:
         elif isinstance(result, Refused) and result.already_exists:
             for doc in docs:
                 await self.reconcile(doc)
+        elif isinstance(result, Refused) and docs[0]["kind"] == "attendance":
+            for doc in docs:
+                await self.refuse_items(doc, {n: result.message for n in range(doc["n"])})
         elif isinstance(result, Refused):
             self.report.outcomes["refused"] += len(ids)
             await uploads.record_refusals(self.db, dict.fromkeys(ids, result.message))
@@ -338,42 +504,56 @@ class Sender:
         await self.answer([doc], result)
 
     async def send_attendance(self, docs: list[dict]) -> None:
-        by_project: dict[int, list[dict]] = {}
-        for doc in docs:
-            by_project.setdefault(doc["project_id"], []).append(doc)
-        for pid, group in by_project.items():
-            site = self.sites.get(pid)
-            if site is None:
-                await self.transient([d["_id"] for d in group], "项目未配置省厅 appid")
-                continue
-            by_punch = {d["entity_id"]: d for d in group}
-            found = await find_in(self.db.punches, "_id", by_punch, {"photo_id": 0})
-            people = await people_store.by_worker_nos(self.db, (p["worker_no"] for p in found))
-            team_sys_nos = await self.records.team_sys_nos(pid, people)
-            direction_of = {}
-            for day in sorted({p["date"] for p in found}):
-                day_punches = await punches.for_project_day(self.db, pid, parse_day(day))
-                direction_of.update(payloads.directions(day_punches))
-            batches = payloads.attendance_batches(site.code, found, people, team_sys_nos, direction_of,
-                                                  site.creds.appsecret, self.config.province_attendance_batch)
-            left = set(by_punch) - {pid_ for _p, batch_ids in batches for pid_ in batch_ids}
-            if left:
-                await self.transient([by_punch[i]["_id"] for i in left], "考勤记录或工人班组暂缺")
+        """Each batch record is one request; its items carry what the payload needs but the ID numbers."""
+        people = await people_store.by_worker_nos(self.db, (i["worker_no"] for d in docs for i in d["items"]),
+                                                  ("id_number",))
+        teams = await uploads.states_of(self.db, {uploads.upload_id("team", d["team_id"]) for d in docs if d.get("team_id")})
 
-            async def one(payload, batch_ids):
-                async with self.limit:
-                    ids = [by_punch[i]["_id"] for i in batch_ids]
-                    await self.checkpoint("before_request", ids)
-                    result = await self.platform.upload(site.creds, "attendance", payload)
-                    await self.checkpoint("after_request", ids)
-                self.report.sent += len(batch_ids)
-                await self.answer([by_punch[i] for i in batch_ids], result)
-            await asyncio.gather(*(one(p, ids) for p, ids in batches))
+        async def team_sys_no(doc) -> int | None:
+            if doc.get("team_id") is None:   # a worker entered after their punch was batched
+                return (await self.records.team_sys_nos(doc["project_id"], [doc["items"][0]["worker_no"]])).get(
+                    doc["items"][0]["worker_no"])
+            return teams.get(uploads.upload_id("team", doc["team_id"]), {}).get("platform_ids", {}).get("teamSysNo")
+
+        async def one(doc):
+            site = self.sites.get(doc["project_id"])
+            if site is None:
+                return await self.transient([doc["_id"]], "项目未配置省厅 appid")
+            number = await team_sys_no(doc)
+            if number is None or any(i["worker_no"] not in people for i in doc["items"]):
+                return await self.transient([doc["_id"]], "考勤记录或工人班组暂缺")
+            workers = {i["worker_no"] for i in doc["items"]}
+            missing = workers - set(self.id_cards.get(site.project_id, {}))
+            self.id_cards.setdefault(site.project_id, {}).update(payloads.id_cards(people, missing, site.creds.appsecret))
+            payload = payloads.attendance_payload(site.code, number, doc["items"], self.id_cards[site.project_id])
+            async with self.limit:
+                await self.checkpoint("before_request", [doc["_id"]])
+                result = await self.platform.upload(site.creds, "attendance", payload)
+                await self.checkpoint("after_request", [doc["_id"]])
+            self.report.sent += doc["n"]
+            await self.answer([doc], result)
+            if isinstance(result, Accepted):
+                await self.follow(result.serial, [doc])
+        await asyncio.gather(*(one(d) for d in docs))
+
+    async def follow(self, serial: str, docs: list[dict]) -> None:
+        """Ask for a batch's outcome a few times soon after it was taken (the platform answers within
+        moments when it is well); what is still pending is asked again by the next polls."""
+        for wait in FOLLOW_WAITS:
+            await asyncio.sleep(wait)
+            if await self.poll_one(serial, docs):
+                return
+
+    async def send_fresh(self, batches: list[dict]) -> None:
+        """Batches this pass has just written: claimed by their ids and sent, while the pass reads on."""
+        await self.send_attendance(await uploads.claim_written(self.db, batches, utcnow()))
 
     async def send_ready(self, *, budget: int) -> None:
         while budget > 0:
-            batch_size = self.config.province_attendance_batch * SEND_CONCURRENCY
-            docs = await uploads.take_batch(self.db, limit=min(budget, batch_size))
+            docs = await uploads.take_batch(self.db, limit=min(budget, self.config.province_attendance_batch * SEND_CONCURRENCY),
+                                            kinds=[k for k in payloads.ORDER if k != "attendance"])
+            docs = docs or await uploads.take_batch(self.db, limit=min(budget, ATTENDANCE_TAKE), kinds=["attendance"])
+            self.report.phase("claim")
             if not docs:
                 return
             budget -= len(docs)
@@ -381,6 +561,7 @@ class Sender:
                 await self.send_attendance(docs)
             else:
                 await asyncio.gather(*(self.send_one(d) for d in docs))
+            self.report.phase("send")
 
     # --- outcomes ---------------------------------------------------------------------------
 
@@ -407,22 +588,45 @@ class Sender:
     async def poll(self) -> None:
         await asyncio.gather(*(self.poll_one(serial, docs) for serial, docs in (await uploads.submitted(self.db)).items()))
 
-    async def poll_one(self, serial: str, docs: list[dict]) -> None:
+    async def poll_one(self, serial: str, docs: list[dict]) -> bool:
+        """Ask for one request's outcome and store it; False while it is still pending (asked again later)."""
         site = self.sites.get(docs[0]["project_id"])
         if site is None:
-            return
+            return False
         async with self.limit:
             result = await self.platform.query_result(site.creds, serial)
             await self.checkpoint("in_poll", [d["_id"] for d in docs])
         if isinstance(result, Transient) or (isinstance(result, Outcome) and result.pending):
-            return  # asked again next pass
+            return False
         if isinstance(result, Refused):
             # The platform does not know the serial: as if never sent (a resend reconciles).
-            return await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
+            await self.transient([d["_id"] for d in docs], f"回执查询失败：{result.message}")
+            return True
         await self.outcome(docs, result)
+        return True
+
+    async def refuse_items(self, doc: dict, reasons: dict[int, str]) -> None:
+        """An attendance batch's outcome by item place: the refused with their reasons, the others accepted."""
+        refused = [{"punch_id": doc["items"][n]["punch_id"], "reason": reason} for n, reason in sorted(reasons.items())]
+        self.report.outcomes["succeeded"] += doc["n"] - len(refused)
+        self.report.outcomes["refused"] += len(refused)
+        await uploads.record_item_outcomes(self.db, doc["_id"], refused)
 
     async def outcome(self, docs: list[dict], result: Outcome) -> None:
         items = result.data.get("items") if isinstance(result.data, dict) else None
+        if docs[0]["kind"] == "attendance" and (items or not (result.succeeded or result.already_exists)):
+            # One record per batch: its items' answers, by place in the dataList.
+            by_index = {item["index"]: item for item in items or []}
+            for doc in docs:
+                reasons = {}
+                for n in range(doc["n"]):
+                    item = by_index.get(n)
+                    if item is None:
+                        reasons[n] = result.message or "平台未返回该条结果"
+                    elif item["code"] != codes.OK and not codes.is_already_exists(item["message"]):
+                        reasons[n] = item["message"]
+                await self.refuse_items(doc, reasons)
+            return
         if items:
             by_index = {item["index"]: item for item in items}
             ok, refused = [], {}
@@ -467,11 +671,14 @@ async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int
     report.released = await uploads.release_stale(db, older_than=stale, now=now)
     known = await sites(db)
     sender = Sender(db, platform, config, known, report, checkpoint)
-    for site in known.values():
-        await mark_project(db, site, sender.records, report, now)
+    entered = {site.project_id: await mark_project(db, site, sender.records, report, now) for site in known.values()}
+    report.phase("mark structure")
+    await mark_punches(db, known, entered, config, report, now, send=sender.send_fresh)
     await sender.poll()
+    report.phase("poll")
     await sender.send_ready(budget=budget)
     await sender.poll()
+    report.phase("poll")
     report.backlog_by_kind = await backlog_by_kind(db)
     report.backlog = sum(n for states in report.backlog_by_kind.values() for state, n in states.items()
                          if state != uploads.FAILED)

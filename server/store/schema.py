@@ -271,6 +271,8 @@ VALIDATORS: dict[str, dict] = {
                                 updated_at=_date, version=_int),
     "att_rosters": _schema(["_id", "spans"], _id=_int, spans={"bsonType": "array"}),
     "rollup_state": _schema(["_id"], _id=_str),
+    # 上传省厅: the punches' received-time watermark and each project-day's first punch per worker.
+    "upload_state": _schema(["_id"], _id=_str),
 }
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -400,6 +402,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("project_id", ASCENDING), ("kind", ASCENDING), ("state", ASCENDING)], name="project_kind_state"),
         # Claims of a sender that died (release_stale); the planner scans without claimed_at in an index.
         IndexModel([("state", ASCENDING), ("claimed_at", ASCENDING)], name="claims"),
+        # Attendance batches holding punches received since the watermark (what a pass must not batch again).
+        IndexModel([("kind", ASCENDING), ("received_max", ASCENDING)], name="batched_received"),
     ],
 }
 

@@ -5,6 +5,8 @@
 - `records`: one project's records of a type and state, each with its name, reason and the portal page
   where it is fixed. A record edited there is marked again by the next pipeline pass (content hash
   changed → 待上传) and goes again.
+- `throughput`: what the upload job's last passes stored — records (attendance: punches) per second and
+  the backlog per kind and state — for the results page.
 - `list_states`: 未上传 / 成功 / 失败 (with the reason) of units, teams and enterprises for their lists.
   Enterprises go to the platform inside their units (ProjectSubContractor carries the corp's fields):
   an enterprise is 成功 when any of its units was accepted, 失败 when one was refused and none accepted.
@@ -17,14 +19,18 @@ from typing import Iterable
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from . import people as people_store
-from .uploads import FAILED, SENDING, SUBMITTED, SUCCEEDED, TO_SEND, upload_id
+from ..province.payloads import site_moment
+from . import jobs, people as people_store
+from . import uploads
+from .uploads import FAILED, FINAL, SENDING, SUBMITTED, SUCCEEDED, TO_SEND, upload_id
 
 KIND_LABELS: dict[str, str] = {
     "enterprise": "企业基本信息", "project": "项目信息", "unit": "参建单位", "team": "项目班组", "worker": "项目人员",
     "entry_exit": "人员进退场", "contract": "人员合同", "attendance": "人员考勤",
 }
 RESULT_STATES = (FAILED, SUCCEEDED)
+UPLOAD_JOB_NAME = "province_upload"   # the worker's job kind (server/workers/province_upload.py)
+RECENT_PASSES = 10
 RECORDS_LIMIT = 500
 
 # The lists' short words (the project guide's 上传省厅 column).
@@ -43,8 +49,34 @@ async def summary(db: AsyncDatabase, project_ids: Iterable[int]) -> dict[int, di
                 {"$group": {"_id": {"p": "$project_id", "k": "$kind", "s": "$state"}, "n": {"$sum": 1}}}]
     async for row in await db.uploads.aggregate(pipeline):
         key = row["_id"]
-        out[key["p"]].setdefault(key["k"], {})[key["s"]] = row["n"]
+        if key["k"] != "attendance":   # counted per punch below, not per batch
+            out[key["p"]].setdefault(key["k"], {})[key["s"]] = row["n"]
+    for (pid, state), (n, refused) in (await uploads.punch_counts(db, RESULT_STATES, ids)).items():
+        counts = out[pid].setdefault("attendance", {})
+        for counted, m in uploads.punches_in(state, n, refused).items():
+            counts[counted] = counts.get(counted, 0) + m
     return out
+
+
+def recent_passes(previous: dict | None, summary: dict, at: dt.datetime) -> list[dict]:
+    """The job's result keeps its last passes' figures, newest first, so the page shows a rate over several."""
+    kept = (previous or {}).get("recent", [])[:RECENT_PASSES - 1]
+    return [{"at": at, "seconds": summary["seconds"], "sent": summary["sent"]}, *kept]
+
+
+async def throughput(db: AsyncDatabase) -> dict:
+    """{passes: 0} before the upload job ran a pass; else the last pass's and the recent passes' rates
+    (records sent per second, attendance in punches) and the backlog it left, per kind and state."""
+    job = await jobs.get(db, jobs.periodic_id(UPLOAD_JOB_NAME))
+    result = (job or {}).get("result") or {}
+    if "sent" not in result:   # never ran, or off (no platform address)
+        return {"passes": 0, "skipped": result.get("skipped", "")}
+    recent = result.get("recent", [])
+    sent, seconds = sum(r["sent"] for r in recent), sum(r["seconds"] for r in recent)
+    return {"passes": len(recent), "at": job.get("finished_at"), "last_sent": result["sent"], "last_rate": result["rate"],
+            "recent_sent": sent, "recent_seconds": round(seconds, 3),
+            "recent_rate": round(sent / seconds, 1) if seconds else 0.0,
+            "backlog": result["backlog"], "backlog_by_kind": result["backlog_by_kind"]}
 
 
 def failures_of(counts: dict[str, dict[str, int]]) -> int:
@@ -52,9 +84,11 @@ def failures_of(counts: dict[str, dict[str, int]]) -> int:
 
 
 async def backlog(db: AsyncDatabase, project_ids: Iterable[int]) -> int:
-    """Records still on their way (待上传, 上传中, 已提交待回执) of these projects."""
-    return await db.uploads.count_documents({"project_id": {"$in": sorted(set(project_ids))},
-                                             "state": {"$in": [TO_SEND, SENDING, SUBMITTED]}})
+    """Records still on their way (待上传, 上传中, 已提交待回执) of these projects, attendance in punches."""
+    ids, on_the_way = sorted(set(project_ids)), [TO_SEND, SENDING, SUBMITTED]
+    records_ = await db.uploads.count_documents({"project_id": {"$in": ids}, "state": {"$in": on_the_way},
+                                                 "kind": {"$ne": "attendance"}})
+    return records_ + sum(n for n, _refused in (await uploads.punch_counts(db, on_the_way, ids)).values())
 
 
 async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[str, tuple[str, str]]:
@@ -80,8 +114,6 @@ async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[s
     entries = {e["_id"]: e async for e in db.roster.find({"_id": {"$in": oids("entry_exit", roster_of)}},
                                                         {"worker_no": 1, "entry_date": 1, "exit_date": 1})}
     contracts = {c["_id"]: c async for c in db.contracts.find({"_id": {"$in": oids("contract")}}, {"worker_no": 1})}
-    punches = {p["_id"]: p async for p in db.punches.find(
-        {"_id": {"$in": [d["entity_id"] for d in by_kind.get("attendance", [])]}}, {"worker_no": 1, "device_time": 1})}
 
     def worker_of(d: dict) -> int | None:
         if d["kind"] == "worker":
@@ -90,8 +122,8 @@ async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[s
             return entries.get(ObjectId(roster_of(d)), {}).get("worker_no") if ObjectId.is_valid(roster_of(d)) else None
         if d["kind"] == "contract":
             return contracts.get(ObjectId(d["entity_id"]), {}).get("worker_no") if ObjectId.is_valid(d["entity_id"]) else None
-        if d["kind"] == "attendance":
-            return punches.get(d["entity_id"], {}).get("worker_no")
+        if d["kind"] == "attendance":   # one row per punch of a batch (attendance_rows)
+            return d["item"]["worker_no"]
         return None
     workers = {d["_id"]: worker_of(d) for d in docs}
     people = await people_store.by_worker_nos(db, [n for n in workers.values() if n is not None], ("name",))
@@ -108,25 +140,51 @@ async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[s
         elif d["kind"] == "contract":
             out[d["_id"]] = (f"{who} 劳动合同", f"/contracts?project={project_id}")
         else:
-            moment = punches.get(d["entity_id"], {}).get("device_time")
-            when = moment.strftime("%Y-%m-%d %H:%M:%S") if isinstance(moment, dt.datetime) else ""
+            moment = d["item"].get("time")
+            when = site_moment(moment) if isinstance(moment, dt.datetime) else ""
             out[d["_id"]] = (f"{who} {when}".strip(), f"/attendance?project={project_id}")
     return out
+
+
+def attendance_rows(batch: dict, state: str) -> list[dict]:
+    """One attendance batch as its punches, each in its own state (in a final batch: refused or accepted)."""
+    refused = {r["punch_id"]: r["reason"] for r in batch.get("refused", [])}
+    rows = []
+    for item in batch.get("items", []):
+        own = batch["state"] if batch["state"] not in FINAL else FAILED if item["punch_id"] in refused else SUCCEEDED
+        if state and own != state:
+            continue
+        rows.append({**batch, "_id": upload_id("attendance", item["punch_id"]), "entity_id": item["punch_id"],
+                     "batch": batch["_id"], "item": item, "state": own, "reason": refused.get(item["punch_id"], "")})
+    return rows
 
 
 async def records(db: AsyncDatabase, project_id: int, *, kind: str = "", state: str = FAILED,
                   limit: int = RECORDS_LIMIT) -> list[dict]:
     """One project's upload records of a type (all types when empty) in a state, newest change first."""
     query: dict = {"project_id": project_id}
-    if kind:
-        query["kind"] = kind
     if state:
         query["state"] = state
-    docs = [d async for d in db.uploads.find(query, {"history": {"$slice": -5}}).sort("updated_at", -1).limit(limit)]
+    docs = []
+    if kind != "attendance":
+        plain = {**query, "kind": kind} if kind else {**query, "kind": {"$ne": "attendance"}}
+        docs = [d async for d in db.uploads.find(plain, {"history": {"$slice": -5}}).sort("updated_at", -1).limit(limit)]
+    if kind in ("", "attendance"):
+        # A refused batch (上传失败) holds accepted punches too: the 上传成功 list reads those batches as well.
+        batches = {**query, "kind": "attendance"}
+        if state == SUCCEEDED:
+            batches["state"] = {"$in": list(FINAL)}
+        found = db.uploads.find(batches, {"history": {"$slice": -5}}).sort("updated_at", -1)
+        async for batch in found:
+            docs += attendance_rows(batch, state)
+            if len(docs) >= 2 * limit:
+                break
+        docs = sorted(docs, key=lambda d: d["updated_at"], reverse=True)[:limit]
     names = await _names(db, project_id, docs)
     return [{"id": d["_id"], "kind": d["kind"], "kind_label": KIND_LABELS.get(d["kind"], d["kind"]),
              "name": names.get(d["_id"], (d["entity_id"], ""))[0], "fix_url": names.get(d["_id"], ("", ""))[1],
              "state": d["state"], "reason": d.get("reason", ""), "operation": d.get("operation", "add"),
+             **({"batch": d["batch"]} if "batch" in d else {}),
              "attempts": d.get("attempts", 0), "updated_at": d.get("updated_at"),
              "history": [{"at": h["at"], "state": h["state"], "note": h.get("note", "")} for h in d.get("history", [])]}
             for d in docs]

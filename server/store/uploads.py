@@ -13,11 +13,20 @@ platform then answers "already exists", which the pipeline reconciles).
 
 Upload ids: ``unit:<unit _id>``, ``team:<team _id>``, ``worker:<project>:<worker no>`` (the platform keeps
 one worker per project and ID number), ``entry_exit:<roster _id>:in|out``, ``contract:<contract _id>``,
-``attendance:<punch _id>``.
+``attendance:<project>:<first punch _id>``.
+
+Attendance goes as batches (WorkerAttendance.Add takes up to REALNAME_PROVINCE_ATTENDANCE_BATCH punches of
+one team), and one record stands for one batch: written four times per hundred punches rather than per
+punch, which is what the embedded server can keep up with. It holds its ``items`` (punch id, worker no,
+moment, direction, in the request's dataList order), ``n`` of them, the team it goes under, and after the
+outcome the refused items with the platform's reasons (``refused``, ``refused_n``): a batch with any item
+refused is 上传失败 (so the failing list finds it on the state index) while its other items count as
+accepted. Results and backlogs of attendance are counted per punch (``punch_counts``).
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from typing import Iterable
 
@@ -95,9 +104,88 @@ async def mark(db: AsyncDatabase, kind: str, entity_id: str, *, project_id: int 
 
 async def mark_new(db: AsyncDatabase, docs: list[dict]) -> int:
     """Bulk: create the records that do not exist yet (punches never change); returns how many were new."""
-    if not docs:
-        return 0
-    return len(docs) - len(await _insert_ignoring_duplicates(db.uploads, docs))
+    return len(docs) - len(await insert_new(db, docs))
+
+
+def attendance_batch(project_id: int, items: list[dict], *, team_id, depends_on: Iterable[str] = (),
+                     now: dt.datetime) -> dict:
+    """A new 待上传 record for one batch of punches (items: punch_id, worker_no, time, direction, received_at)."""
+    first = items[0]["punch_id"]
+    return new_document(
+        "attendance", f"{project_id}:{first}", project_id=project_id, depends_on=depends_on, now=now,
+        content_hash=hashlib.sha256("\n".join(i["punch_id"] for i in items).encode()).hexdigest(),
+        items=[{k: i[k] for k in ("punch_id", "worker_no", "time", "direction")} for i in items], n=len(items),
+        team_id=team_id, received_max=max(i["received_at"] for i in items), refused=[], refused_n=0)
+
+
+def batched_query(since: dt.datetime) -> dict:
+    """Batches holding a punch received at or after `since` (a punch is in a batch at least as recent)."""
+    return {"kind": "attendance", "received_max": {"$gte": since}}
+
+
+def project_batches_query(project_id: int) -> dict:
+    """A project's attendance batches (what a site taking part for the first time may already have)."""
+    return {"project_id": project_id, "kind": "attendance"}
+
+
+async def batched_punches(db: AsyncDatabase, query: dict) -> set[str]:
+    """Punch ids inside the attendance batches matching query."""
+    return {i["punch_id"] async for d in db.uploads.find(query, {"items.punch_id": 1}) for i in d.get("items", [])}
+
+
+async def record_item_outcomes(db: AsyncDatabase, batch_id: str, refused: list[dict], *,
+                               now: dt.datetime | None = None) -> str:
+    """An attendance batch's outcome: refused [{punch_id, reason}] (none: 上传成功; any: 上传失败, the rest
+    accepted). Returns the state written."""
+    now = now or utcnow()
+    state = FAILED if refused else SUCCEEDED
+    reason = f"{len(refused)} 条考勤被拒：{refused[0]['reason']}" if refused else ""
+    await _set_many(db, [batch_id], {"state": state, "reason": reason, "refused": {"$literal": refused},
+                                     "refused_n": len(refused), "claimed_at": None, "attempts": 0,
+                                     "succeeded_at": now, "updated_at": now},
+                    [_event(state, now, reason)])
+    return state
+
+
+def punch_count_pipeline(state: str, project_id: int | None = None) -> list[dict]:
+    """Punches and refused punches of the attendance batches in a state, per project. One state (and one
+    project) per ask: an `$in` of either beside the others is not planned on an index by the embedded server."""
+    match: dict = {"state": state, "kind": "attendance"}
+    if project_id is not None:
+        match["project_id"] = project_id
+    return [{"$match": match}, {"$group": {"_id": "$project_id", "n": {"$sum": "$n"}, "refused": {"$sum": "$refused_n"}}}]
+
+
+async def punch_counts(db: AsyncDatabase, states: Iterable[str],
+                       project_ids: Iterable[int] | None = None) -> dict[tuple, tuple[int, int]]:
+    """(project, state) → (punches, refused punches) of the attendance batches in these states (every
+    project's when project_ids is None)."""
+    out = {}
+    for project_id in [None] if project_ids is None else sorted(set(project_ids)):
+        for state in states:
+            async for row in await db.uploads.aggregate(punch_count_pipeline(state, project_id)):
+                out[(row["_id"], state)] = (row["n"], row["refused"])
+    return out
+
+
+def punches_in(state: str, n: int, refused: int) -> dict[str, int]:
+    """How a state's punches count: in a final state the accepted ones 上传成功 and the refused 上传失败."""
+    if state in FINAL:
+        return {k: v for k, v in ((SUCCEEDED, n - refused), (FAILED, refused)) if v}
+    return {state: n} if n else {}
+
+
+async def insert_new(db: AsyncDatabase, docs: list[dict]) -> set[str]:
+    """Bulk: create the records that do not exist yet; returns the ids that were already there."""
+    return await _insert_ignoring_duplicates(db.uploads, docs) if docs else set()
+
+
+async def claim_written(db: AsyncDatabase, docs: list[dict], now: dt.datetime) -> list[dict]:
+    """Claim (→ 上传中) records the caller has just written and holds, without reading them back whole
+    (an attendance batch carries its items)."""
+    mine = {d["_id"]: d for d in await _claim(db, [d["_id"] for d in docs], now, {"claim": 1})}
+    return [{**d, "state": SENDING, "claim": mine[d["_id"]]["claim"], "sent_hash": d["content_hash"]}
+            for d in docs if d["_id"] in mine]
 
 
 async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
@@ -118,14 +206,14 @@ async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:
     return {d["_id"]: d for d in await find_in(db.uploads, "_id", set(ids), {"state": 1, "platform_ids": 1})}
 
 
-async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[dict]:
+async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime, fields: dict | None = None) -> list[dict]:
     """→ 上传中 in one write, guarded by the state and marked with a token: of two senders each gets only
-    what it claimed."""
+    what it claimed (read back with `fields`, in the order of ids)."""
     token = secrets.token_hex(8)
     await _set_many(db, ids, {"state": SENDING, "claimed_at": now, "claim": token, "sent_hash": "$content_hash",
                               "updated_at": now}, [_event(SENDING, now)], state=TO_SEND)
     # Filtered here, not in the query: _id plus claim is in no index, and the planner would scan.
-    claimed = [d for d in await find_in(db.uploads, "_id", ids, {"history": 0}) if d.get("claim") == token]
+    claimed = [d for d in await find_in(db.uploads, "_id", ids, fields or {"history": 0}) if d.get("claim") == token]
     order = {_id: n for n, _id in enumerate(ids)}
     return sorted(claimed, key=lambda d: order[d["_id"]])
 
@@ -151,7 +239,8 @@ async def take_batch(db: AsyncDatabase, *, limit: int, now: dt.datetime | None =
     for kind in kinds:
         # Records whose dependencies are not there yet are skipped; keep reading until the batch is full.
         query, sort = ready_query(kind, now)
-        cursor = db.uploads.find(query, {"history": 0}).sort(sort).batch_size(max(limit, 100))
+        # Only what readiness needs: the claimed records are read whole once, by _claim.
+        cursor = db.uploads.find(query, {"depends_on": 1}).sort(sort).batch_size(max(limit, 100))
         candidates = []
         async for doc in cursor:
             candidates.append(doc)
@@ -273,7 +362,12 @@ def count_query(project_id: int, kind: str, state: str) -> dict:
 async def counts(db: AsyncDatabase, project_id: int) -> dict[str, dict[str, int]]:
     """{kind: {state: n}} of one project (上传省厅结果查询)."""
     out: dict[str, dict[str, int]] = {kind: {} for kind in ORDER}
+    for (_p, state), (n, refused) in (await punch_counts(db, STATES, [project_id])).items():
+        for counted, m in punches_in(state, n, refused).items():
+            out["attendance"][counted] = out["attendance"].get(counted, 0) + m
     for kind in ORDER:
+        if kind == "attendance":
+            continue
         for state in STATES:
             n = await db.uploads.count_documents(count_query(project_id, kind, state))
             if n:

@@ -35,6 +35,7 @@ class UploadSummaryPage(PageHandler):
         query = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
         self.render_page("uploads.html", rows=rows, filters=filters, views=SUMMARY_VIEWS, kinds=upload_results.KIND_LABELS,
                          counties=vocabulary.COUNTIES, county_scope=access.county_of(self.principal),
+                         throughput=await upload_results.throughput(self.db), when=safe_cell,
                          export_url="/api/uploads/export?" + query)
 
 

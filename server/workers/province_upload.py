@@ -11,10 +11,11 @@ import logging
 
 from ..province import pipeline
 from ..province.client import HttpPlatform
-from ..store import jobs
+from ..store import jobs, upload_results
+from ..store.db import utcnow
 from .registry import JobContext, JobKind
 
-NAME = "province_upload"
+NAME = upload_results.UPLOAD_JOB_NAME
 JOB_ID = jobs.periodic_id(NAME)
 
 log = logging.getLogger("realname.worker.province")
@@ -45,7 +46,9 @@ async def run(ctx: JobContext, job: dict) -> dict:
     checkpoint = _test_pause(ctx) if ctx.config.province_test_pause_at else pipeline.no_checkpoint
     report = await pipeline.run_once(ctx.db, HttpPlatform.from_config(ctx.config), ctx.config,
                                      claims_before=claims_before, checkpoint=checkpoint)
-    return report.summary()
+    summary = report.summary()
+    previous = (await jobs.get(ctx.db, JOB_ID) or {}).get("result")
+    return {**summary, "recent": upload_results.recent_passes(previous, summary, utcnow())}
 
 
 KIND = JobKind(NAME, run, every=lambda config: config.province_upload_seconds)

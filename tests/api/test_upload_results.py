@@ -60,3 +60,48 @@ def test_results_counts_failures_and_where_to_fix_them(web, sdb, site, make_acco
     assert "失败" in page and "corpCode 信用代码校验位错误" in page
     page = web.raw("GET", "/projects", cookie=city)[1].decode()
     assert "项目未上传成功（总承包单位未上传成功）" in page
+
+
+def test_attendance_counts_per_punch_lists_each_refused_punch_and_the_page_shows_throughput(web, sdb, site, make_account):
+    pid = site["project_id"]
+    sdb.projects.update_one({"_id": pid}, {"$set": {"province": {"appid": "a", "appsecret": "s" * 16}}})
+    now = utcnow()
+    workers = site["workers"]
+    items = [{"punch_id": f"V|D|{w['worker_no']}|0", "worker_no": w["worker_no"], "direction": "01", "received_at": now,
+              "time": now.replace(hour=1, minute=2, second=3, microsecond=0)} for w in workers]
+    batch = uploads.attendance_batch(pid, items, team_id=site["team_id"], now=now)
+    refused = {"punch_id": items[1]["punch_id"], "reason": "考勤时间晚于当前时间"}
+    batch.update(state=uploads.FAILED, refused=[refused], refused_n=1, reason="1 条考勤被拒：考勤时间晚于当前时间")
+    waiting = uploads.attendance_batch(pid, [dict(items[0], punch_id="V|D|x|1")], team_id=None, now=now)
+    sdb.uploads.insert_many([batch, waiting])
+    make_account("jg_city", "supervisor")
+    city = web.login("jg_city")
+
+    status, summary, _ = web.request("GET", "/api/uploads", cookie=city)
+    [row] = summary["projects"]
+    assert row["counts"]["attendance"] == {"success": len(workers) - 1, "failure": 1} and row["failures"] == 1
+    status, listing, _ = web.request("GET", f"/api/projects/{pid}/uploads?kind=attendance", cookie=city)
+    assert status == 200 and listing["count"] == 1
+    [record] = listing["records"]
+    assert record["reason"] == "考勤时间晚于当前时间" and record["batch"] == batch["_id"]
+    assert workers[1]["name"] in record["name"] and "09:02:03" in record["name"]   # the punch's site time
+    assert record["fix_url"] == f"/attendance?project={pid}" and record["kind_label"] == "人员考勤"
+    assert web.request("GET", f"/api/projects/{pid}/uploads?kind=attendance&state=" + quote("上传成功"),
+                       cookie=city)[1]["count"] == len(workers) - 1
+    page = web.raw("GET", f"/uploads/{pid}", cookie=city)[1].decode()
+    assert 'id="backlog">1<' in page   # the waiting batch's one punch
+
+    # Before the upload job ran: said so; after, the rate of its recent passes and the backlog it left.
+    assert summary["throughput"] == {"passes": 0, "skipped": ""}
+    assert "上传省厅任务尚未运行" in web.raw("GET", "/uploads", cookie=city)[1].decode()
+    result = {"seconds": 2.0, "sent": 1500, "rate": 750.0, "marked": {}, "outcomes": {}, "released": 0, "backlog": 1,
+              "backlog_by_kind": {"attendance": {uploads.TO_SEND: 1}},
+              "recent": [{"at": now, "seconds": 2.0, "sent": 1500}, {"at": now, "seconds": 3.0, "sent": 500}]}
+    sdb.jobs.insert_one({"_id": "periodic:province_upload", "kind": "province_upload", "params": {}, "state": "queued",
+                         "due_at": now, "attempts": 0, "created_at": now, "finished_at": now, "result": result})
+    throughput = web.request("GET", "/api/uploads", cookie=city)[1]["throughput"]
+    assert throughput["recent_rate"] == 400.0 and throughput["last_rate"] == 750.0 and throughput["passes"] == 2
+    assert throughput["backlog_by_kind"] == {"attendance": {uploads.TO_SEND: 1}}
+    page = web.raw("GET", "/uploads", cookie=city)[1].decode()
+    assert '<strong id="recent-rate">400.0</strong> 条/秒' in page
+    assert '<span class="backlog-kind">人员考勤 待上传 1</span>' in page

@@ -63,8 +63,10 @@ def test_every_record_ends_final_once_on_the_platform_and_a_fix_goes_again(mongo
                 assert failed == [uploads.upload_id("worker", site["project_id"], refused_worker["worker_no"])]
                 doc = await uploads.get(db, "worker", f"{site['project_id']}:{refused_worker['worker_no']}")
                 assert doc["reason"] == "姓名与身份证不符"
-                # What waits behind the refused worker: its entry and its two punches.
-                assert len(by_state.get(uploads.TO_SEND, [])) == 3, by_state
+                # What waits behind the refused worker: its entry and its two punches (one batch of that worker).
+                waiting = [d for d in docs if d["state"] == uploads.TO_SEND]
+                assert sum(d.get("n", 1) for d in waiting) == 3, by_state
+                assert [d["depends_on"] for d in waiting if d["kind"] == "attendance"] == [[failed[0]]]
                 dump = await control(base, "/_sim/state")
                 ours = sorted(w["id_number"] for w in site["workers"] if w is not refused_worker)
                 assert sorted(w["idCardNumber"] for w in dump["workers"]) == ours

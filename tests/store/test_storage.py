@@ -153,6 +153,8 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("uploads", uploads.stale_query(_T0), None),
     ("uploads", uploads.count_query(1, "worker", "上传失败"), None),
     ("uploads", uploads.marked_query(1, ["unit", "team", "worker"]), None),
+    ("uploads", uploads.batched_query(_T0), None),           # batches holding punches received since the watermark
+    ("uploads", uploads.project_batches_query(1), None),     # a site's batches, when it first takes part
     *((collection, province_pipeline.project_records_query(1), None) for collection in ("units", "teams", "roster", "contracts")),
     # Attendance rollups (server/store/rollups.py, rollup_queries.py, dashboards/data.py): a day, a range,
     # a project's days, the holders of posts, the tail's catch-up, the rebuild's day.
@@ -176,6 +178,9 @@ HOT_AGGREGATES = [
       for ids in (None, [1, 2]) for test in (False, True)),
     ("punch_refusals", device_monitoring.recent_refusals_pipeline(_T0)),              # refusals per device
     ("punches", attendance.punched_days_pipeline(1, Month(2026, 1))),                 # month grid
+    # 上传省厅: punches of the attendance batches in a state, city-wide (backlog) and per project (results).
+    ("uploads", uploads.punch_count_pipeline("待上传")),
+    ("uploads", uploads.punch_count_pipeline("上传失败", 1)),
 ]
 
 
