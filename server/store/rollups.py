@@ -85,7 +85,8 @@ async def refresh_managers(db: AsyncDatabase, project_id: int) -> int:
                 pull.update({f"managers.{j}": worker for j, ws in held_by.items() if worker in ws and j not in held})
             update = {k: v for k, v in (("$addToSet", add), ("$pull", pull)) if v}
             if update:
-                ops.append(UpdateOne({"_id": day["_id"]}, update))
+                # updated_at: the month rollup (rollup_months.py) refolds project-days written since its watermark.
+                ops.append(UpdateOne({"_id": day["_id"]}, {**update, "$set": {"updated_at": utcnow()}}))
     if ops:
         await db[q.PROJECT_DAYS].bulk_write(ops, ordered=False)
     await db[q.STATE].update_one({"_id": state_id}, {"$set": {"marks": marks}}, upsert=True)
@@ -167,11 +168,18 @@ async def _write(db: AsyncDatabase, batch: fold_rules.Fold, periods: dict[int, l
     if existing:
         await db[q.PERSON_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.person_day_update(batch.person_days[k]),
                                                       upsert=True) for k in sorted(existing)], ordered=False)
+    now = utcnow()  # updated_at: the month rollup (rollup_months.py) refolds project-days written since its watermark
     existing = await _insert_in_chunks(
-        db[q.PROJECT_DAYS], [fold_rules.project_day_document(k, d, stopped(d)) for k, d in batch.project_days.items()])
+        db[q.PROJECT_DAYS], [{**fold_rules.project_day_document(k, d, stopped(d)), "updated_at": now}
+                             for k, d in batch.project_days.items()])
     if existing:
-        await db[q.PROJECT_DAYS].bulk_write([UpdateOne({"_id": k}, fold_rules.project_day_update(
-            batch.project_days[k], stopped(batch.project_days[k])), upsert=True) for k in sorted(existing)], ordered=False)
+        await db[q.PROJECT_DAYS].bulk_write([UpdateOne({"_id": k}, _stamped(fold_rules.project_day_update(
+            batch.project_days[k], stopped(batch.project_days[k])), now), upsert=True) for k in sorted(existing)],
+            ordered=False)
+
+
+def _stamped(update: dict, now: dt.datetime) -> dict:
+    return {**update, "$set": {**update.get("$set", {}), "updated_at": now}}
 
 
 async def _fold_cursor(db: AsyncDatabase, query: dict) -> tuple[int, dt.datetime | None]:
