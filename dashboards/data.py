@@ -151,8 +151,17 @@ def _projects(db: Database, query: dict) -> dict[int, dict]:
 
 
 def qualified_projects(db: Database, ids: Iterable[int]) -> set[int]:
-    """项目合格 (domain.md; server/store/qualification.py): 上传成功项目数 counts these."""
-    return qualification.qualified_ids_sync(db, ids, worker_share=_settings().qualified_worker_share)
+    """项目合格 (domain.md; server/store/qualification.py): 上传成功项目数 counts these.
+
+    Only projects holding the province's credentials can qualify (the rule's first condition), so
+    the rule's reads — every current roster entry of its projects among them — are made for those
+    alone, a slice of ids at a time (the facts are per project: the union is the same answer)."""
+    wanted = set(ids)
+    with_credentials = sorted(p["_id"] for p in db.projects.find({}, {"province.appid": 1})
+                              if p["_id"] in wanted and (p.get("province") or {}).get("appid"))
+    share = _settings().qualified_worker_share
+    return {pid for part in in_slices(with_credentials)
+            for pid in qualification.qualified_ids_sync(db, part, worker_share=share)}
 
 
 def _project_days(db: Database, ids: set[int], query: dict, projection: dict) -> dict[tuple[int, str], dict]:
