@@ -6,9 +6,8 @@ import datetime as dt
 
 from server.store import rollup_months, rollup_queries as q, rollups
 
-from punch_support import drain, write_punches
 from support import run_async
-from test_rollups import load, tail_through
+from test_rollups import becomes_manager_on_the_2nd, load, tail_through
 
 
 def from_project_days(sdb) -> dict:
@@ -41,7 +40,7 @@ def refresh(mongo_uri, db_name) -> int:
 
 def test_the_month_rollup_says_what_the_project_days_say_after_folds_refolds_and_a_manager_change(
         mongo_uri, db_name, sdb, site):
-    from server.store import roster_entries, workforce
+    from server.store import roster_entries
     since = dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     sdb.roster.update_many({"project_id": site["project_id"]}, {"$set": {"entry_date": since}})
     tail_through(mongo_uri, db_name, load(site, 1, 10))
@@ -56,13 +55,8 @@ def test_the_month_rollup_says_what_the_project_days_say_after_folds_refolds_and
     refresh(mongo_uri, db_name)
     assert stored(sdb) == before == from_project_days(sdb)
 
-    async def becomes_manager(db):
-        # 项目经理 from the 2nd, recorded only now: refresh_managers refiles the past project-days.
-        await roster_entries.exit_person(db, project_id=pid, worker_no=worker, exit_date=dt.date(2026, 10, 2))
-        team = await workforce.manager_team(db, site["unit_id"])
-        await roster_entries.enter_person(db, project_id=pid, worker_no=worker, team_id=team["_id"], job="项目经理",
-                                          entry_date=dt.date(2026, 10, 2))
-    run_async(mongo_uri, db_name, becomes_manager)
+    # 项目经理 from the 2nd, recorded only now: refresh_managers refiles the past project-days.
+    run_async(mongo_uri, db_name, lambda db: becomes_manager_on_the_2nd(db, site, worker))
     tail_through(mongo_uri, db_name)
     refresh(mongo_uri, db_name)
     month = stored(sdb)[f"{pid}|2026-10"]
