@@ -90,8 +90,12 @@ def _by_month(days: list[dict]) -> dict[tuple[int, str], list[dict]]:
     return grouped
 
 
+def days_pipeline(match: dict) -> list[dict]:
+    return [{"$match": match}, {"$project": _DAY_FIELDS}]
+
+
 async def _read_days(db: AsyncDatabase, match: dict) -> list[dict]:
-    cursor = await db[q.PROJECT_DAYS].aggregate([{"$match": match}, {"$project": _DAY_FIELDS}])
+    cursor = await db[q.PROJECT_DAYS].aggregate(days_pipeline(match))
     return [d async for d in cursor]
 
 
