@@ -7,31 +7,8 @@ import datetime as dt
 from server.store import rollup_months, rollup_queries as q, rollups
 
 from support import run_async
+from punch_support import months_from_project_days as from_project_days, stored_months as stored
 from test_rollups import becomes_manager_on_the_2nd, load, tail_through
-
-
-def from_project_days(sdb) -> dict:
-    """The month documents worked out here from the project-days, in comparable form."""
-    months: dict = {}
-    for d in sdb.att_project_days.find():
-        doc = months.setdefault(f"{d['project_id']}|{d['date'][:7]}", {
-            "project_id": d["project_id"], "month": d["date"][:7], "people": {}, "managers": {}, "stopped": {}})
-        doc["people"][d["date"]] = len(d["workers"])
-        doc["stopped"][d["date"]] = bool(d.get("stopped"))
-        for post, workers in (d.get("managers") or {}).items():
-            if workers:
-                doc["managers"].setdefault(post, {})[d["date"]] = sorted(workers)
-    return months
-
-
-def stored(sdb) -> dict:
-    out = {}
-    for d in sdb[q.PROJECT_MONTHS].find({}, {"updated_at": 0}):
-        managers = {post: {day: sorted(ws) for day, ws in by_day.items()}
-                    for post, by_day in (d.get("managers") or {}).items() if by_day}
-        key = d.pop("_id")
-        out[key] = {**d, "managers": managers}
-    return out
 
 
 def refresh(mongo_uri, db_name) -> int:
