@@ -289,16 +289,20 @@ async def _prepare(args, uri: str, db_name: str) -> dict:
         punches = await _punches(db, city, args.days)
         _log(f"punches: {punches} bulk-inserted in {time.perf_counter() - started:.0f} s")
         generate_s = time.perf_counter() - generation
-        return await _fold_and_measure(args, uri, db, city, punches, generate_s)
+    finally:
+        await client.close()
+    # Without the platform's socket timeout: on a million punches the rebuild's first- and last-punch
+    # reads (a sort on date) and the raw month's grouping each take the embedded server over 30 s.
+    client = AsyncMongoClient(uri, tz_aware=True, socketTimeoutMS=None)
+    try:
+        return await _fold_and_measure(args, client[db_name], city, punches, generate_s)
     finally:
         await client.close()
 
 
-async def _fold_and_measure(args, uri: str, db, city: dict, punches: int, generate_s: float) -> dict:
+async def _fold_and_measure(args, db, city: dict, punches: int, generate_s: float) -> dict:
     """The rollups from the real code, timed; the tail; the same figures from raw punches."""
     started = time.perf_counter()
-    # From the window's first day: without a bound, the rebuild's first-and-last-punch reads
-    # (a sort on date over every punch) outlasted the socket timeout on a million punches.
     folded = await rollups.rebuild(db, city["first"])
     fold_s = time.perf_counter() - started
     _log(f"rollups: {folded} punches folded in {fold_s:.0f} s ({folded / fold_s:.0f}/s)")
@@ -313,14 +317,8 @@ async def _fold_and_measure(args, uri: str, db, city: dict, punches: int, genera
         _log(f"tail: {tail_n} punches folded from the change stream in {tail_s:.1f} s ({tail_rate:.0f}/s)")
     yesterday = (city["today"] - dt.timedelta(days=1)).isoformat()
     month_first = f"{city['today'] - dt.timedelta(days=1):%Y-%m}-01"
-    # A month's punches take the server longer than the driver's socket timeout to group.
-    raw_client = AsyncMongoClient(uri, tz_aware=True, socketTimeoutMS=None)
-    try:
-        raw_db = raw_client[db.name]
-        raw_day = await _raw_day(raw_db, yesterday)
-        raw_month = await _raw_month(raw_db, month_first, city["today"].isoformat())
-    finally:
-        await raw_client.close()
+    raw_day = await _raw_day(db, yesterday)
+    raw_month = await _raw_month(db, month_first, city["today"].isoformat())
     _log(f"raw punches: a day {raw_day:.1f} s, the month {raw_month:.1f} s")
     await db.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {"updated_at": dt.datetime.now(dt.timezone.utc)}},
                                      upsert=True)
