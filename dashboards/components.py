@@ -77,8 +77,13 @@ def message(prefix: str) -> html.Div:
     return html.Div(id=f"{prefix}-message", className="message", role="alert")
 
 
-def day_picker(prefix: str) -> dcc.DatePickerSingle:
-    return dcc.DatePickerSingle(id=f"{prefix}-day", date=site_today().isoformat(), display_format="YYYY-MM-DD",
+def day_picker(prefix: str, value: str | None = None) -> dcc.DatePickerSingle:
+    """`value`: a day a link carried (YYYY-MM-DD); anything else opens on today."""
+    try:
+        day = dt.date.fromisoformat(value).isoformat() if value else site_today().isoformat()
+    except (TypeError, ValueError):
+        day = site_today().isoformat()
+    return dcc.DatePickerSingle(id=f"{prefix}-day", date=day, display_format="YYYY-MM-DD",
                                 first_day_of_week=1, max_date_allowed=site_today().isoformat())
 
 
@@ -105,15 +110,17 @@ def export_button(prefix: str) -> html.Span:
                       dcc.Download(id=f"{prefix}-download")])
 
 
-def table(prefix: str, frame: pd.DataFrame | None, links: dict[str, Callable[[dict], str]] | None = None):
-    """The DataFrame as a table; links maps a column to the address its cell opens (markdown, no HTML)."""
+def table(prefix: str, frame: pd.DataFrame | None, links: dict[str, Callable[..., str]] | None = None,
+          filters: tuple = ()):
+    """The DataFrame as a table; links maps a column to the address its cell opens (markdown, no HTML),
+    made by link(row, *the filters' values) — a drill-down carries the filters it was read with."""
     if frame is None:
         return html.Div()
     links = links or {}
     records = frame.to_dict("records")
     for row in records:
         for column, href in links.items():
-            target = href(row)
+            target = href(row, *filters)
             if target:
                 row[column] = f"[{_markdown_text(row[column])}]({target})"
     columns = [{"name": str(c), "id": str(c), **({"presentation": "markdown"} if c in links else {})}
@@ -156,7 +163,7 @@ def result(prefix: str) -> html.Div:
 
 
 def table_callbacks(prefix: str, title: str, controls: list[tuple[str, str]], query: Callable,
-                    links: dict[str, Callable[[dict], str]] | None = None) -> None:
+                    links: dict[str, Callable[..., str]] | None = None) -> None:
     """The two callbacks of a page's table: show it as the filters change, export it on a click.
 
     controls: (component id, property) of each filter, passed in order to
@@ -167,7 +174,7 @@ def table_callbacks(prefix: str, title: str, controls: list[tuple[str, str]], qu
     @callback(Output(f"{prefix}-result", "children"), Output(f"{prefix}-message", "children"), *values)
     def show(*args):
         frame, error = fetch(lambda data, db, scope: query(data, db, scope, *args, exporting=False))
-        return table(prefix, frame, links), error
+        return table(prefix, frame, links, args), error
 
     @callback(Output(f"{prefix}-download", "data"), Input(f"{prefix}-export", "n_clicks"),
               *[State(i, p) for i, p in controls], prevent_initial_call=True)

@@ -37,7 +37,7 @@ from server.domain.rules import RuleError
 from server.store import rollup_queries as q
 from server.domain.site_clock import SITE_TZ, parse_day, site_today
 from server.store import qualification
-from server.store.db import utcnow
+from server.store.db import in_slices, utcnow
 from server.store.devices import liveness_window, presence
 
 TOTAL_ROW = "汇总"
@@ -151,8 +151,17 @@ def _projects(db: Database, query: dict) -> dict[int, dict]:
 
 
 def qualified_projects(db: Database, ids: Iterable[int]) -> set[int]:
-    """项目合格 (domain.md; server/store/qualification.py): 上传成功项目数 counts these."""
-    return qualification.qualified_ids_sync(db, ids, worker_share=_settings().qualified_worker_share)
+    """项目合格 (domain.md; server/store/qualification.py): 上传成功项目数 counts these.
+
+    Only projects holding the province's credentials can qualify (the rule's first condition), so
+    the rule's reads — every current roster entry of its projects among them — are made for those
+    alone, a slice of ids at a time (the facts are per project: the union is the same answer)."""
+    wanted = set(ids)
+    with_credentials = sorted(p["_id"] for p in db.projects.find({}, {"province.appid": 1})
+                              if p["_id"] in wanted and (p.get("province") or {}).get("appid"))
+    share = _settings().qualified_worker_share
+    return {pid for part in in_slices(with_credentials)
+            for pid in qualification.qualified_ids_sync(db, part, worker_share=share)}
 
 
 def _project_days(db: Database, ids: set[int], query: dict, projection: dict) -> dict[tuple[int, str], dict]:
@@ -181,9 +190,34 @@ def _holders_on(entries: list[dict], day: str) -> dict[tuple[int, str], set[int]
     return out
 
 
+def _find_in(collection, field: str, values: Iterable, projection: dict) -> list[dict]:
+    """An $in asked in slices: the embedded server's time grows with the square of the list."""
+    return [d for part in in_slices(sorted(set(values))) for d in collection.find({field: {"$in": part}}, projection)]
+
+
 def _people(db: Database, worker_nos: Iterable[int]) -> dict[int, dict]:
-    return {p["worker_no"]: p for p in db.people.find({"worker_no": {"$in": sorted(set(worker_nos))}},
-                                                      {"worker_no": 1, "name": 1, "id_number": 1})}
+    return {p["worker_no"]: p for p in _find_in(db.people, "worker_no", worker_nos,
+                                                {"worker_no": 1, "name": 1, "id_number": 1})}
+
+
+def _month_docs(db: Database, ids: set[int], first: str, last: str, projection: dict) -> list[dict]:
+    """The month rollup's documents (one per project × month) of the months holding days [first, last]."""
+    return [d for d in db[q.PROJECT_MONTHS].find(q.months(first[:7], last[:7]), {"project_id": 1, **projection})
+            if d["project_id"] in ids]
+
+
+def _manager_days(db: Database, ids: set[int], posts: Iterable[str], first: str, last: str
+                  ) -> dict[tuple[int, int], set[str]]:
+    """(project, worker) → the days of [first, last] that person punched while entered in one of the
+    posts, from the month rollup (a page never reads a month of project-days)."""
+    out: dict[tuple[int, int], set[str]] = collections.defaultdict(set)
+    for doc in _month_docs(db, ids, first, last, {f"managers.{post}": 1 for post in posts}):
+        for by_day in (doc.get("managers") or {}).values():
+            for day, workers in by_day.items():
+                if first <= day <= last:
+                    for worker in workers:
+                        out[(doc["project_id"], worker)].add(day)
+    return out
 
 
 def _on_duty(project_day: dict | None, post: str) -> bool:
@@ -365,17 +399,6 @@ def _working(project: dict, dates: list[str]) -> list[str]:
     return [d for d in dates if d not in stopped]
 
 
-def _attended(db: Database, ids: set[int], post: str, first: str, last: str) -> dict[tuple[int, int], set[str]]:
-    """(project, worker) → the days that person punched while entered in the post (from project-days)."""
-    out: dict[tuple[int, int], set[str]] = collections.defaultdict(set)
-    field = f"managers.{post}"
-    for d in db[q.PROJECT_DAYS].find(q.between(first, last), {"project_id": 1, "date": 1, field: 1}):
-        if d["project_id"] in ids:
-            for worker in (d.get("managers") or {}).get(post, ()):
-                out[(d["project_id"], worker)].add(d["date"])
-    return out
-
-
 def manager_attendance(db: Database, scope: dict, month: str | Month | None, post: str, county: str | None = None,
                        query: str | None = None, unmask: bool = False) -> pd.DataFrame:
     """Per manager in the post: a mark per day attended (停工 days unmarked), the day count and 月考勤率.
@@ -387,7 +410,7 @@ def manager_attendance(db: Database, scope: dict, month: str | Month | None, pos
     dates = [d.isoformat() for d in month.dates()]
     entries = _entries(db, (post,), ids, dates[0], dates[-1])
     people = _people(db, (e["worker_no"] for e in entries))
-    attended = _attended(db, ids, post, dates[0], dates[-1])
+    attended = _manager_days(db, ids, (post,), dates[0], dates[-1])
     day_columns = [f"{n}日" for n in range(1, month.length + 1)]
     rows, seen = [], set()
     needle = (query or "").strip()
@@ -467,13 +490,7 @@ def _monthly_figures(db: Database, projects: dict, month: Month) -> tuple[list[s
     posts = [post for post, _ in MONTHLY_POSTS]
     # Holders are counted even before the month's first day is over (nothing is "未设置" on the 1st).
     entries = _entries(db, posts, ids, first, last)
-    attended: dict = collections.defaultdict(set)
-    if days:
-        for d in db[q.PROJECT_DAYS].find(q.between(first, last), {"project_id": 1, "date": 1, "managers": 1}):
-            if d["project_id"] in ids:
-                for post in posts:
-                    for worker in (d.get("managers") or {}).get(post, ()):
-                        attended[(d["project_id"], worker)].add(d["date"])
+    attended = _manager_days(db, ids, posts, first, last) if days else {}
     return days, entries, attended
 
 
@@ -572,6 +589,18 @@ def home_today(db: Database, scope: dict) -> dict:
             "updated_at": data_updated_at(db)}
 
 
+def _trend_days(db: Database, ids: set[int], first: str, last: str) -> dict[tuple[int, str], dict]:
+    """(project, day) → {"managers": 项目经理 and 总监理工程师 who punched} for each project-day of
+    [first, last] (a project-day exists when somebody punched), from the month rollup."""
+    out: dict[tuple[int, str], dict] = {}
+    for doc in _month_docs(db, ids, first, last, {"people": 1, f"managers.{PM}": 1, f"managers.{CS}": 1}):
+        managers = doc.get("managers") or {}
+        for day in doc.get("people") or {}:
+            if first <= day <= last:
+                out[(doc["project_id"], day)] = {"managers": {post: by_day.get(day) for post, by_day in managers.items()}}
+    return out
+
+
 def county_trends(db: Database, scope: dict, days: int = 30) -> pd.DataFrame:
     """Per county and day of the last `days` days (today included): 更新率, 项目经理到岗率, 总监理工程师到岗率 (%)."""
     if not isinstance(days, int) or not 1 <= days <= 366:
@@ -581,7 +610,7 @@ def county_trends(db: Database, scope: dict, days: int = 30) -> pd.DataFrame:
     dates = [(first + dt.timedelta(days=n)).isoformat() for n in range((today - first).days + 1)]
     projects = _projects(db, scope)
     ids = set(projects)
-    pdays = _project_days(db, ids, q.between(dates[0], dates[-1]), q.PROJECT_DAY_FIGURES)
+    pdays = _trend_days(db, ids, dates[0], dates[-1])
     entries = _entries(db, (PM, CS), ids, dates[0], dates[-1])
     rows = []
     for day in dates:

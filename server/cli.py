@@ -207,7 +207,7 @@ def cmd_province_sim(args, config: Config) -> int:
     from .province.standin import main as standin_main
     return standin_main(args)
 def cmd_rollups(args, config: Config) -> int:
-    from .store import rollups
+    from .store import rollup_months, rollups
 
     if args.action == "rebuild":
         from .domain.site_clock import parse_day
@@ -221,6 +221,8 @@ def cmd_rollups(args, config: Config) -> int:
         async def rebuild(db):
             read = await rollups.rebuild(db, first)
             print(f"rebuilt attendance rollups from {first or 'the first punch'}: {read} punches folded")
+            days = await rollup_months.rebuild(db, first)
+            print(f"rebuilt the month rollup from {first or 'the first punch'}: {days} project-days")
             return 0
         return _with_database(config, rebuild, app_name="realname-rollups")
 

@@ -14,7 +14,7 @@ import random
 
 from server import synthetic
 from server.store import devices, people, projects, workforce
-from server.store import roster_entries
+from server.store import rollup_months, roster_entries
 from server.store.rollups import PunchTail
 from server.domain.site_clock import site_today
 
@@ -131,4 +131,5 @@ async def build_folded(db) -> dict:
     await tail.open()
     facts = await build(db)
     await drain(tail)
+    await rollup_months.refresh(db)   # as the rollup_fold job does after its tail pass
     return facts

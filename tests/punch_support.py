@@ -45,3 +45,28 @@ def snapshot(sdb) -> tuple[list, list]:
     projects = sorted((d["_id"], sorted(d["workers"]), {k: sorted(v) for k, v in (d.get("managers") or {}).items() if v},
                        d.get("stopped")) for d in sdb.att_project_days.find())
     return people, projects
+
+
+def months_from_project_days(sdb) -> dict:
+    """The month documents worked out here from the project-days, in comparable form."""
+    months: dict = {}
+    for d in sdb.att_project_days.find():
+        doc = months.setdefault(f"{d['project_id']}|{d['date'][:7]}", {
+            "project_id": d["project_id"], "month": d["date"][:7], "people": {}, "managers": {}, "stopped": {}})
+        doc["people"][d["date"]] = len(d["workers"])
+        doc["stopped"][d["date"]] = bool(d.get("stopped"))
+        for post, workers in (d.get("managers") or {}).items():
+            if workers:
+                doc["managers"].setdefault(post, {})[d["date"]] = sorted(workers)
+    return months
+
+
+def stored_months(sdb) -> dict:
+    """The month rollup as stored, in the same form (a post's days emptied by a refile read as none)."""
+    out = {}
+    for d in sdb.att_project_months.find({}, {"updated_at": 0}):
+        managers = {post: {day: sorted(ws) for day, ws in by_day.items()}
+                    for post, by_day in (d.get("managers") or {}).items() if by_day}
+        key = d.pop("_id")
+        out[key] = {**d, "managers": managers}
+    return out

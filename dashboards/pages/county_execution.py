@@ -26,11 +26,13 @@ def layout(**_query):
     return html.Div([c.page_header(TITLE, *DEFINITIONS), c.filters(("日期", c.day_picker(P))), c.result(P)])
 
 
-def _drill_down(row: dict) -> str:
+def _drill_down(row: dict, day: str | None = None) -> str:
+    """各项目执行情况 for the county on the day this table shows (not today's)."""
     county = row.get("地区")
     if not county or county == "汇总":
         return ""
-    return dash.get_relative_path("/project-execution?" + urllib.parse.urlencode({"county": county}))
+    query = {"county": county, **({"day": str(day)[:10]} if day else {})}
+    return dash.get_relative_path("/project-execution?" + urllib.parse.urlencode(query))
 
 
 c.table_callbacks(P, TITLE, [(f"{P}-day", "date")],

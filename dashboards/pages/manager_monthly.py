@@ -30,7 +30,7 @@ def layout(**_query):
         c.result(P)])
 
 
-def _detail(row: dict) -> str:
+def _detail(row: dict, *_filters) -> str:
     project_id = row.get("项目编号")
     return dash.get_relative_path(f"/project-overview?project={int(project_id)}") if project_id not in (None, "") else ""
 

@@ -18,10 +18,10 @@ DEFINITIONS = (
 )
 
 
-def layout(county: str | None = None, **_query):
+def layout(county: str | None = None, day: str | None = None, **_query):
     return html.Div([
         c.page_header(TITLE, *DEFINITIONS),
-        c.filters(("日期", c.day_picker(P)), ("项目所在地", c.county_dropdown(P, county)),
+        c.filters(("日期", c.day_picker(P, day)), ("项目所在地", c.county_dropdown(P, county)),
                   ("项目状态", dcc.Dropdown(id=f"{P}-status", options=list(vocabulary.PROJECT_STATUSES),
                                             placeholder="全部状态")),
                   ("设备商", dcc.Input(id=f"{P}-supplier", type="text", debounce=True, placeholder="请输入设备商名称")),
@@ -29,7 +29,7 @@ def layout(county: str | None = None, **_query):
         c.result(P)])
 
 
-def _project_page(row: dict) -> str:
+def _project_page(row: dict, *_filters) -> str:
     project_id = row.get("项目编号")
     return f"/projects/{int(project_id)}" if project_id not in (None, "") else ""
 

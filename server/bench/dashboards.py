@@ -5,12 +5,16 @@ The city (≥ 600 projects, ≥ 50,000 workers, 30 days of punches) is generated
 rollups' inputs — people, roster entries built by the roster store's own entry_document, punch
 documents built by PunchIn.document() exactly as the gateway stores them — while projects, units,
 teams and devices go through their stores. The rollups then come from the real rollup code
-(rollups.rebuild, the fold the tail runs), timed: that is the throughput figure.
+(rollups.rebuild, the fold the tail runs), timed; the tail's throughput against the gateway's in the
+same run comes from `realname bench rollups`' measurement (server/bench/rollup_rate.py), in a database
+of its own on the same server.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import datetime as dt
 import random
 import statistics
@@ -20,14 +24,14 @@ import time
 from pathlib import Path
 
 from bson import ObjectId
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
 from ..config import Config
 from .. import synthetic
 from ..domain import vocabulary
-from ..store import devices, projects, rollups, roster_entries, workforce
+from ..store import devices, projects, rollup_months, rollups, roster_entries, workforce
 from ..domain.site_clock import SITE_TZ, site_today
-from ..store.db import open_database
+from ..store.db import connect, open_database
 from ..store.launch import database_uri
 from ..store.punches import PunchIn
 from ..store.punches import _insert_ignoring_duplicates as insert_ignoring_duplicates
@@ -46,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=50_000, help="dashboards: workers entered over all projects")
     parser.add_argument("--days", type=int, default=30, help="dashboards: days of punches, ending today")
     parser.add_argument("--calls", type=int, default=20, help="dashboards: calls per data function for the p95")
+    parser.add_argument("--no-fold-rate", action="store_true",
+                        help="dashboards: leave out the rollup fold against the gateway (realname bench rollups)")
+    parser.add_argument("--reuse", type=Path, default=None, metavar="DIR",
+                        help="dashboards: keep the generated database in DIR; a later run with the same sizes "
+                             "skips generation and folding and times the pages only")
     add_output_arguments(parser)
 
 
@@ -109,8 +118,24 @@ async def _city(db, n_projects: int, n_workers: int, n_days: int) -> dict:
     return {"sites": sites, "first": first, "today": today, "stopped": stopped}
 
 
+# The punch index the rollup rebuild and the raw-punch figures read; the others (the gateway's and
+# the device pages') are dropped before the city's punches are bulk-inserted and left out: the
+# embedded server inserts a punch ~2x faster without them, and building them over a million punches
+# outlasted the driver's socket timeout. Nothing this benchmark times reads them.
+READ_INDEX = "day_projects"
+SECOND_PUNCH_SHARE = 0.2   # an evening punch too; the pages' figures count people and days, not punches
+
+
 async def _punches(db, city: dict, n_days: int) -> int:
-    """One or two punches per person-day; low-update counties punch on few days. Bulk-inserted."""
+    """One punch per person-day, some two; low-update counties punch on few days. Bulk-inserted."""
+    dropped = [ix async for ix in await db.punches.list_indexes() if ix["name"] not in ("_id_", READ_INDEX)]
+    for ix in dropped:
+        await db.punches.drop_index(ix["name"])
+    _log(f"punch indexes left out: {', '.join(ix['name'] for ix in dropped)}")
+    return await _insert_punches(db, city, n_days)
+
+
+async def _insert_punches(db, city: dict, n_days: int) -> int:
     rng = random.Random(5)
     received = dt.datetime.now(dt.timezone.utc)
     batch, total = [], 0
@@ -123,7 +148,7 @@ async def _punches(db, city: dict, n_days: int) -> int:
                 if rng.random() > 0.7:
                     continue
                 times = [dt.datetime.combine(day, dt.time(7, rng.randrange(60)))]
-                if rng.random() < 0.5:
+                if rng.random() < SECOND_PUNCH_SHARE:
                     times.append(dt.datetime.combine(day, dt.time(18, rng.randrange(60))))
                 for moment in times:
                     batch.append(PunchIn(vendor_code="BENCH", device_id=f"D{project_id:05d}", project_id=project_id,
@@ -169,7 +194,8 @@ def _timed(function, calls: int) -> dict:
 def main(args: argparse.Namespace, config: Config) -> int:
     if args.quick:
         args.projects, args.workers, args.days, args.calls = 40, 2000, 5, 3
-    data_dir = Path(tempfile.mkdtemp(prefix="realname-bench-dash-"))
+    data_dir = args.reuse or Path(tempfile.mkdtemp(prefix="realname-bench-dash-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(config.replace(data_dir=data_dir, embedded_db_port=0), reuse_running=False) as uri:
         results = _run(args, uri)
     publish(args, _report(args, results))
@@ -177,44 +203,115 @@ def main(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+REUSED_DB = "bench_dash"
+
+
+def _sizes(args) -> dict:
+    return {"projects": args.projects, "workers": args.workers, "days": args.days}
+
+
+def _reusable(args) -> dict | None:
+    """What a kept run measured, when --reuse names a folder holding a city of these sizes."""
+    if args.reuse is None or not (args.reuse / REUSE_FILE).exists():
+        return None
+    kept = json.loads((args.reuse / REUSE_FILE).read_text())
+    return kept if kept.get("sizes") == _sizes(args) else None
+
+
+REUSE_FILE = "bench_dashboards.json"
+
+
 def _run(args, uri: str) -> dict:
-    from dashboards import data
+    kept = _reusable(args)
+    db_name = REUSED_DB if args.reuse else f"bench_dash_{int(time.time())}"
+    if kept:
+        _log(f"reusing the city kept in {args.reuse} (generated {kept['generated']})")
+        prepared = kept["prepared"]
+        prepared["city"]["today"] = dt.date.fromisoformat(prepared["city"]["today"])
+        # The month rollup is made again (seconds): a change to its code is measured on the kept city.
+        prepared["month_days"], prepared["months_s"] = asyncio.run(_months_again(uri, db_name))
+    else:
+        if args.reuse:
+            MongoClient(uri).drop_database(db_name)
+        prepared = asyncio.run(_prepare(args, uri, db_name))
+        if args.reuse:
+            stored = {**prepared, "city": {**prepared["city"], "today": prepared["city"]["today"].isoformat()}}
+            (args.reuse / REUSE_FILE).write_text(json.dumps(
+                {"sizes": _sizes(args), "generated": dt.datetime.now(SITE_TZ).isoformat(), "prepared": stored}))
+    functions = _time_pages(args, uri, db_name, prepared["city"], drop=not args.reuse)
+    return {**prepared, "functions": functions, "reused": bool(kept)}
 
-    db_name = f"bench_dash_{int(time.time())}"
 
-    async def prepare():
-        client, db = await open_database(uri, db_name, app_name="bench")
-        try:
-            started = time.perf_counter()
-            city = await _city(db, args.projects, args.workers, args.days)
-            _log(f"city: {len(city['sites'])} projects, {args.workers} workers in {time.perf_counter() - started:.0f} s")
-            started = time.perf_counter()
-            punches = await _punches(db, city, args.days)
-            _log(f"punches: {punches} bulk-inserted in {time.perf_counter() - started:.0f} s")
-            started = time.perf_counter()
-            folded = await rollups.rebuild(db)
-            fold_s = time.perf_counter() - started
-            _log(f"rollups: {folded} punches folded in {fold_s:.0f} s ({folded / fold_s:.0f}/s)")
-            # The change-stream tail against the gateway, same run and server, a database of its own.
-            gateway_fold = await rollup_rate.measure(uri, f"{db_name}_fold", devices=50 if args.quick else 500,
-                                                     seconds=5 if args.quick else 20)
-            yesterday = (city["today"] - dt.timedelta(days=1)).isoformat()
-            month_first = city["first"].isoformat()
-            raw_day = await _raw_day(db, yesterday)
-            raw_month = await _raw_month(db, month_first, city["today"].isoformat())
-            _log(f"raw punches: a day {raw_day:.1f} s, the window {raw_month:.1f} s")
-            await db.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {"updated_at": dt.datetime.now(dt.timezone.utc)}},
-                                             upsert=True)
-            return city, punches, folded, fold_s, raw_day, raw_month, gateway_fold
-        finally:
-            await client.close()
+async def _months_again(uri: str, db_name: str) -> tuple[int, float]:
+    # Not open_database: its ensure_schema would build the punch indexes left out (see READ_INDEX).
+    client = connect(uri, app_name="bench")
+    db = client[db_name]
+    try:
+        started = time.perf_counter()
+        days = await rollup_months.rebuild(db)
+        return days, time.perf_counter() - started
+    finally:
+        await client.close()
 
-    city, punches, folded, fold_s, raw_day, raw_month, gateway_fold = asyncio.run(prepare())
+
+async def _prepare(args, uri: str, db_name: str) -> dict:
+    client, db = await open_database(uri, db_name, app_name="bench")
+    try:
+        generation = started = time.perf_counter()
+        city = await _city(db, args.projects, args.workers, args.days)
+        _log(f"city: {len(city['sites'])} projects, {args.workers} workers in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        punches = await _punches(db, city, args.days)
+        _log(f"punches: {punches} bulk-inserted in {time.perf_counter() - started:.0f} s")
+        generate_s = time.perf_counter() - generation
+    finally:
+        await client.close()
+    # Without the platform's socket timeout: on a million punches the rebuild's first- and last-punch
+    # reads (a sort on date) and the raw month's grouping each take the embedded server over 30 s.
+    client = AsyncMongoClient(uri, tz_aware=True, socketTimeoutMS=None)
+    try:
+        return await _fold_and_measure(args, uri, client[db_name], city, punches, generate_s)
+    finally:
+        await client.close()
+
+
+async def _fold_and_measure(args, uri: str, db, city: dict, punches: int, generate_s: float) -> dict:
+    """The rollups from the real code, timed; the tail; the same figures from raw punches."""
+    started = time.perf_counter()
+    folded = await rollups.rebuild(db, city["first"])
+    fold_s = time.perf_counter() - started
+    _log(f"rollups: {folded} punches folded in {fold_s:.0f} s ({folded / fold_s:.0f}/s)")
+    started = time.perf_counter()
+    month_days = await rollup_months.rebuild(db)
+    months_s = time.perf_counter() - started
+    _log(f"month rollup: {month_days} project-days carried in {months_s:.1f} s")
+    gateway_fold = None
+    if not args.no_fold_rate:
+        # The change-stream tail against the gateway, same run and server, a database of its own.
+        gateway_fold = await rollup_rate.measure(uri, f"{db.name}_fold",
+                                                 devices=50 if args.quick else 500, seconds=5 if args.quick else 20)
+    yesterday = (city["today"] - dt.timedelta(days=1)).isoformat()
+    month_first = f"{city['today'] - dt.timedelta(days=1):%Y-%m}-01"
+    raw_day = await _raw_day(db, yesterday)
+    raw_month = await _raw_month(db, month_first, city["today"].isoformat())
+    _log(f"raw punches: a day {raw_day:.1f} s, the month {raw_month:.1f} s")
+    await db.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {"updated_at": dt.datetime.now(dt.timezone.utc)}},
+                                     upsert=True)
+    small_city = {"today": city["today"], "stopped": city["stopped"], "projects": len(city["sites"]),
+                  "project_id": city["sites"][0][0]}
+    return {"city": small_city, "punches": punches, "folded": folded, "fold_s": fold_s, "months_s": months_s,
+            "month_days": month_days, "raw_day": raw_day, "raw_month": raw_month, "gateway_fold": gateway_fold,
+            "generate_s": generate_s}
+
+
+def _time_pages(args, uri: str, db_name: str, city: dict, *, drop: bool) -> dict:
+    from dashboards import data   # imported once the city is made: the pages' own module, as they run it
+
     client = MongoClient(uri, tz_aware=True)
     db = client[db_name]
     yesterday = city["today"] - dt.timedelta(days=1)
     month = f"{yesterday:%Y-%m}"
-    project_id = city["sites"][0][0]
+    project_id = city["project_id"]
     calls = {
         "county_execution": lambda: data.county_execution(db, {}, yesterday),
         "county_execution (county)": lambda: data.county_execution(db, {"county": "蓬江区"}, yesterday),
@@ -233,10 +330,10 @@ def _run(args, uri: str) -> dict:
             functions[name] = _timed(call, args.calls)
             _log(f"{name}: p50 {functions[name]['p50']:.0f} ms, p95 {functions[name]['p95']:.0f} ms")
     finally:
-        client.drop_database(db_name)
+        if drop:
+            client.drop_database(db_name)
         client.close()
-    return {"city": city, "punches": punches, "folded": folded, "fold_s": fold_s, "raw_day": raw_day, "gateway_fold": gateway_fold,
-            "raw_month": raw_month, "functions": functions}
+    return functions
 
 
 def _report(args, r: dict) -> list[str]:
@@ -244,17 +341,23 @@ def _report(args, r: dict) -> list[str]:
     rows = [f"| {name} | {f['p50']:.0f} | {f['p95']:.0f} | "
             f"{(r['raw_month'] if name in month_pages else r['raw_day']) * 1000:.0f} |"
             for name, f in r["functions"].items()]
+    fold_rate = (rollup_rate.summary(r["gateway_fold"]) if r.get("gateway_fold")
+                 else "The fold against the gateway not measured (--no-fold-rate).")
+    load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     return [
         f"## Dashboards data — {dt.datetime.now(SITE_TZ):%Y-%m-%d %H:%M} (UTC+8)",
         "",
         f"Command: `realname bench dashboards --projects {args.projects} --workers {args.workers} --days {args.days} "
-        f"--calls {args.calls}`  ",
-        f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine.",
+        f"--calls {args.calls}{' --no-fold-rate' if args.no_fold_rate else ''}`  ",
+        f"Machine: {machine()}; embedded SecantusDB (Python server) on the same machine; load average at the end "
+        f"(1 / 5 / 15 min) {load}.",
         "",
-        f"City: {len(r['city']['sites'])} projects ({r['city']['stopped']} stopping mid-window), {args.workers} workers, "
-        f"{r['punches']} punches over {args.days} days.",
+        f"City: {r['city']['projects']} projects ({r['city']['stopped']} stopping mid-window), {args.workers} workers, "
+        f"{r['punches']} punches over {args.days} days, generated in {r['generate_s']:.0f} s"
+        f"{' (kept from an earlier run: --reuse)' if r.get('reused') else ''}.",
         f"Rollup fold (rollups.rebuild, the tail's fold): {r['folded']} punches in {r['fold_s']:.0f} s = "
-        f"**{r['folded'] / r['fold_s']:.0f} punches/s**. {rollup_rate.summary(r['gateway_fold'])}",
+        f"**{r['folded'] / r['fold_s']:.0f} punches/s**. Month rollup (rollup_months.rebuild): "
+        f"{r['month_days']} project-days in {r['months_s']:.1f} s. {fold_rate}",
         "",
         "| data function | p50 ms | p95 ms | same figures from raw punches, ms |",
         "|---|---|---|---|",

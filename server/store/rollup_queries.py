@@ -13,6 +13,7 @@ from ..domain.site_clock import parse_day
 
 PERSON_DAYS = "att_person_days"
 PROJECT_DAYS = "att_project_days"
+PROJECT_MONTHS = "att_project_months"   # per project × month, from the project-days (rollup_months.py)
 ROSTERS = "att_rosters"   # per project: every roster entry's [entry day, exit day), for 在职人数 on any day
 STATE = "rollup_state"
 TAIL_STATE_ID = "punch_tail"
@@ -53,6 +54,18 @@ def of_project(project_id: int) -> dict:
 
 def since(first: dt.date | str | None) -> dict:
     return {} if first is None else {"date": {"$gte": day_text(first)}}
+
+
+def changed_since(moment: dt.datetime) -> dict:
+    """Project-days written since a moment (their updated_at index): what the month rollup refolds."""
+    return {"updated_at": {"$gte": moment}}
+
+
+def months(first: str, last: str) -> dict:
+    """Month documents of months [first, last] ("YYYY-MM"), written as [first, the month after last)."""
+    year, month = int(last[:4]), int(last[5:7])
+    following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+    return {"month": {"$gte": first, "$lt": following}}
 
 
 def punches_received_since(moment: dt.datetime | None) -> dict:

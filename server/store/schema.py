@@ -269,6 +269,10 @@ VALIDATORS: dict[str, dict] = {
                                 date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                                 workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool,
                                 updated_at=_date, version=_int),
+    "att_project_months": _schema(["project_id", "month"], project_id=_int,
+                                  month={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                  people={"bsonType": "object"}, managers={"bsonType": "object"},
+                                  stopped={"bsonType": "object"}),
     "att_rosters": _schema(["_id", "spans"], _id=_int, spans={"bsonType": "array"}),
     "rollup_state": _schema(["_id"], _id=_str),
     # 上传省厅: the punches' received-time watermark and each project-day's first punch per worker.
@@ -329,7 +333,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     "att_project_days": [
         IndexModel([("date", ASCENDING), ("project_id", ASCENDING)], name="by_day"),
         IndexModel([("project_id", ASCENDING), ("date", ASCENDING)], name="project_day"),
+        # The month rollup's watermark (rollup_months.refresh): project-days written since.
+        IndexModel([("updated_at", ASCENDING)], name="updated"),
     ],
+    # The month pages read a month's documents (one per project): month leads.
+    "att_project_months": [IndexModel([("month", ASCENDING), ("project_id", ASCENDING)], name="by_month")],
     "photos": [],
     "punch_refusals": [IndexModel([("device_id", ASCENDING), ("at", DESCENDING)], name="device_at"),
                        # Device monitoring: refusals of the last days, grouped by device (an $in on

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from ..store import rollup_months
 from ..store.rollups import PunchTail
 from .registry import JobContext, JobKind
 
@@ -31,7 +32,9 @@ async def run(ctx: JobContext, job: dict) -> dict:
             pass
     finally:
         await tail.close()
-    return {"folded": tail.folded}
+    # The month pages read the month rollup: carry this pass's project-days into it.
+    months = await rollup_months.refresh(ctx.db)
+    return {"folded": tail.folded, "month_days": months}
 
 
 KIND = JobKind("rollup_fold", run, every=lambda config: config.rollup_fold_seconds)

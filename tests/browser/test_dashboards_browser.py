@@ -67,11 +67,15 @@ def test_a_city_supervisor_sees_the_fixed_citys_figures_and_drills_down_to_a_cou
     assert shown == expected
     day.send_keys(Keys.ESCAPE)  # the calendar closes, as when a person moves on
     b._wait(lambda d: not d.find_elements(By.CSS_SELECTOR, ".SingleDatePicker_picker"), 15)
-    # 在建项目总数 opens 各项目执行情况 for that county.
+    # 在建项目总数 opens 各项目执行情况 for that county, on the day chosen (not today).
     b.click('#county-table a[href*="project-execution?county="][href*="%E8%93%AC%E6%B1%9F%E5%8C%BA"]')
     b.wait_url("/dash/project-execution?county=")
     b.wait_text_in("main h2", "各项目执行情况")
     assert "蓬江区" in b.wait_text_in("#projects-county", "蓬江区")
+    assert b.find("#projects-day").get_attribute("value") == "2026-10-31"
     names = b._wait(lambda d: {td.text for td in d.find_elements(By.CSS_SELECTOR, '#projects-table td[data-dash-column="项目名称"]')}
                     or False, 30)
     assert names == {"甲项目", "乙项目"}
+    # P1 on the 31st: C and W1 punched (today only W2 has, at 00:00:00).
+    punched = b.find('#projects-table td[data-dash-column="考勤人数"]').text
+    assert punched == str(city.p1_execution_october_31(fixed_city)["考勤人数"]) == "2"

@@ -124,8 +124,8 @@ def test_each_table_shows_the_fixed_citys_figures_and_its_export_holds_the_same(
     assert message is None or message == ""
     assert as_figures(by(rows, "地区", "蓬江区")) == city.PENGJIANG_OCTOBER_31
     assert [r["地区"] for r in rows][-1] == "汇总"
-    # A county's 在建项目总数 opens 各项目执行情况 for that county; the 汇总 row opens nothing.
-    assert "/dash/project-execution?county=%E8%93%AC%E6%B1%9F%E5%8C%BA" in links["在建项目总数"]
+    # A county's 在建项目总数 opens 各项目执行情况 for that county on the day shown; the 汇总 row opens nothing.
+    assert "/dash/project-execution?county=%E8%93%AC%E6%B1%9F%E5%8C%BA&day=2026-10-31" in links["在建项目总数"]
     assert len(links["在建项目总数"]) == len(rows) - 1
     assert [as_figures(r) for r in export(dash_web, "county", COUNTY_DAY, **who)] == [as_figures(r) for r in rows]
 

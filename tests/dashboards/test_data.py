@@ -212,3 +212,14 @@ def test_overview_trends_and_today(town):
     assert (today["punches"], today["people"], today["projects_active"], today["projects_without_attendance"],
             today["devices"], today["devices_online"]) == (1, 1, 2, 1, 4, 0)
     assert data.home_today(db, {"county": "江海区"})["punches"] == 0
+
+
+def test_the_month_rollup_says_what_the_fixed_citys_project_days_say(town):
+    """The month pages read att_project_months: on the fixed city (a stop mid-month, a manager on two
+    projects, midnight punches) it holds exactly what the project-days hold."""
+    from punch_support import months_from_project_days, stored_months
+    db, f = town
+    months = stored_months(db)
+    assert months == months_from_project_days(db)
+    october = months[f"{f['P1']}|2026-10"]
+    assert len(october["managers"]["项目经理"]) == city.P1_MANAGER_OCTOBER[0]

@@ -99,3 +99,16 @@ def test_the_synchronous_reading_agrees(mongo_uri, db_name, sdb):
         return site["project_id"], other["project_id"]
     qualified, unqualified = _run(mongo_uri, db_name, body)
     assert qualification.qualified_ids_sync(sdb, [qualified, unqualified, 999999]) == {qualified}
+
+
+def test_the_dashboards_read_the_rule_only_for_projects_with_credentials_and_agree_with_it(mongo_uri, db_name, sdb):
+    from dashboards import data
+    site = _run(mongo_uri, db_name, _all_uploaded)
+    pid = site["project_id"]
+    # 150 projects without credentials around it: more than one slice of ids, none can qualify.
+    async def others(db):
+        return [(await workforce.create_project(db, name=f"无凭据项目{n}", county="蓬江区"))["_id"] for n in range(150)]
+    ids = [pid, *_run(mongo_uri, db_name, others)]
+    assert data.qualified_projects(sdb, ids) == {pid}
+    sdb.projects.update_one({"_id": pid}, {"$unset": {"province": 1}})
+    assert data.qualified_projects(sdb, ids) == set()

@@ -111,8 +111,17 @@ def test_a_tail_that_cannot_resume_catches_up_from_its_watermark(mongo_uri, db_n
     assert snapshot(sdb) == folded
 
 
-def test_a_manager_entered_later_with_an_earlier_date_is_refiled(mongo_uri, db_name, sdb, site):
+async def becomes_manager_on_the_2nd(db, site, worker: int) -> None:
+    """Worked as 普通工人 until the 2nd, 项目经理 from the 2nd: recorded only now."""
     from server.store import roster_entries, workforce
+    pid = site["project_id"]
+    await roster_entries.exit_person(db, project_id=pid, worker_no=worker, exit_date=dt.date(2026, 10, 2))
+    team = await workforce.manager_team(db, site["unit_id"])
+    await roster_entries.enter_person(db, project_id=pid, worker_no=worker, team_id=team["_id"], job="项目经理",
+                                      entry_date=dt.date(2026, 10, 2))
+
+
+def test_a_manager_entered_later_with_an_earlier_date_is_refiled(mongo_uri, db_name, sdb, site):
     since = dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     sdb.roster.update_many({"project_id": site["project_id"]}, {"$set": {"entry_date": since}})
     pid, worker = site["project_id"], site["workers"][0]["worker_no"]
@@ -120,13 +129,7 @@ def test_a_manager_entered_later_with_an_earlier_date_is_refiled(mongo_uri, db_n
     assert all(not d.get("managers") for d in sdb.att_project_days.find())
     before = {d["date"]: d["updated_at"] for d in sdb.att_project_days.find()}
 
-    async def becomes_manager(db):
-        # Worked as 普通工人 until the 2nd, 项目经理 from the 2nd: recorded only now.
-        await roster_entries.exit_person(db, project_id=pid, worker_no=worker, exit_date=dt.date(2026, 10, 2))
-        team = await workforce.manager_team(db, site["unit_id"])
-        await roster_entries.enter_person(db, project_id=pid, worker_no=worker, team_id=team["_id"], job="项目经理",
-                                          entry_date=dt.date(2026, 10, 2))
-    run_async(mongo_uri, db_name, becomes_manager)
+    run_async(mongo_uri, db_name, lambda db: becomes_manager_on_the_2nd(db, site, worker))
     tail_through(mongo_uri, db_name)
     managers = {d["date"]: d.get("managers", {}) for d in sdb.att_project_days.find()}
     assert managers["2026-10-01"].get("项目经理", []) == []

@@ -15,6 +15,7 @@ from server.store import (accounts, attendance, audit, captchas, contracts, decl
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
 from server.province import pipeline as province_pipeline
 from server.store import rollup_queries as rq
+from server.store import rollup_months
 from server.store.schema import INDEXES, VALIDATORS, ensure_schema
 
 from support import run_async
@@ -164,6 +165,10 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("att_project_days", rq.of_project(1), None),
     ("att_project_days", rq.since("2026-01-01"), None),                              # the rebuild's delete
     ("att_person_days", rq.on_day("2026-01-01"), None),
+    # The month rollup (rollup_months.py): its watermark's read, the pages' months, a rebuild's delete.
+    ("att_project_days", rq.changed_since(_T0), None),
+    ("att_project_months", rq.months("2026-01", "2026-02"), None),
+    ("att_project_months", {"month": {"$gte": "2026-01"}}, None),
     *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
     ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
@@ -181,6 +186,8 @@ HOT_AGGREGATES = [
     # 上传省厅: punches of the attendance batches in a state, city-wide (backlog) and per project (results).
     ("uploads", uploads.punch_count_pipeline("待上传")),
     ("uploads", uploads.punch_count_pipeline("上传失败", 1)),
+    # The month rollup's reads of project-days: written since its watermark; from a rebuilt month on.
+    *(("att_project_days", rollup_months.days_pipeline(match)) for match in (rq.changed_since(_T0), rq.since("2026-01-01"))),
 ]
 
 

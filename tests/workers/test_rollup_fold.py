@@ -49,6 +49,10 @@ def test_a_punch_through_the_gateway_is_in_the_rollups_within_a_minute(site, gat
         wait_for(lambda: folded_count(sdb, punch), "the punch in att_person_days", acknowledged + WITHIN)
         day = sdb.att_project_days.find_one({"project_id": site["project_id"], "date": punch["date"]})
         assert day and person in day["workers"]
+        # The month rollup the month pages read is carried by the same pass.
+        month = f"{site['project_id']}|{punch['date'][:7]}"
+        wait_for(lambda: (sdb.att_project_months.find_one({"_id": month}) or {}).get("people", {}).get(punch["date"]) == 1,
+                 "the punch's day in att_project_months", acknowledged + WITHIN)
 
         # The same punch sent again (the device did not hear the answer) and a second one: each counted once.
         assert device.punch(person, when).flag == codec.FLAG_OK
