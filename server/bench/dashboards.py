@@ -30,7 +30,7 @@ from ..config import Config
 from .. import synthetic
 from ..domain import vocabulary
 from ..store import devices, projects, rollup_months, rollups, roster_entries, workforce
-from ..domain.site_clock import SITE_TZ, site_today
+from ..domain.site_clock import SITE_TZ, parse_day, site_today
 from ..store.db import connect, open_database
 from ..store.launch import database_uri
 from ..store.punches import PunchIn
@@ -227,7 +227,7 @@ def _run(args, uri: str) -> dict:
     if kept:
         _log(f"reusing the city kept in {args.reuse} (generated {kept['generated']})")
         prepared = kept["prepared"]
-        prepared["city"]["today"] = dt.date.fromisoformat(prepared["city"]["today"])
+        prepared["city"]["today"] = parse_day(prepared["city"]["today"])
         # The month rollup is made again (seconds): a change to its code is measured on the kept city.
         prepared["month_days"], prepared["months_s"] = asyncio.run(_months_again(uri, db_name))
     else:
