@@ -68,6 +68,14 @@ def months(first: str, last: str) -> dict:
     return {"month": {"$gte": first, "$lt": following}}
 
 
+def dated_after(day: dt.date | str) -> dict:
+    return {"date": {"$gt": day_text(day)}}
+
+
+def dated_before(day: dt.date | str) -> dict:
+    return {"date": {"$lt": day_text(day)}}
+
+
 def punches_received_since(moment: dt.datetime | None) -> dict:
     """The raw punches a tail that lost its change stream folds again (received_at index)."""
     return {} if moment is None else {"received_at": {"$gte": moment}}

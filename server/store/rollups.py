@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ..domain import attendance_grid, project_status, vocabulary
 from ..domain import rollups as fold_rules
-from ..domain.site_clock import parse_day
+from ..domain.site_clock import parse_day, site_day, site_today
 from . import rollup_queries as q
 from .db import utcnow
 from .punches import _insert_ignoring_duplicates as insert_ignoring_duplicates  # one rule for "insert, tell me which existed"
@@ -233,14 +233,24 @@ async def _fold_cursor(db: AsyncDatabase, query: dict) -> tuple[int, dt.datetime
 
 
 async def _punch_days(db: AsyncDatabase, first: dt.date | None) -> list[str]:
-    """Every site day from `first` (or the first punch's) to the last punch's, oldest first."""
-    ends = []
-    for order in (1, -1):
-        doc = await db.punches.find_one(q.since(first), {"date": 1}, sort=[("date", order)])
-        ends.append(doc["date"] if doc else None)
-    if ends[0] is None:
-        return []
-    return fold_rules.days_between(parse_day(ends[0]), parse_day(ends[1]))
+    """Every site day that may hold punches from `first` on, oldest first — without sorting the punches:
+    the embedded server reads a sorted query's whole index range before applying its limit, so a
+    find_one sorted on date took minutes over a city's million punches (test_embedded_quirks).
+
+    The days run from `first` (else the earliest project registration) to tomorrow; an empty day costs
+    one index probe. Punches dated outside that span (a device clock set wrong, attendance from before
+    a project was registered) are few, and their own days are added."""
+    today = site_today()
+    start = first
+    if start is None:
+        registered = [site_day(p["created_at"]) async for p in db.projects.find({}, {"created_at": 1}) if p.get("created_at")]
+        start = min(registered, default=today)
+    end = today + dt.timedelta(days=1)
+    days = set(fold_rules.days_between(start, end))
+    outside = [q.dated_after(end)] + ([] if first else [q.dated_before(start)])
+    for query in outside:
+        days |= {d["date"] async for d in db.punches.find(query, {"date": 1})}
+    return sorted(days)
 
 
 async def rebuild(db: AsyncDatabase, first: dt.date | None = None) -> int:

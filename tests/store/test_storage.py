@@ -171,6 +171,8 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("att_project_months", {"month": {"$gte": "2026-01"}}, None),
     *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
+    ("punches", rq.dated_after("2026-01-01"), None),                                 # the rebuild's outliers
+    ("punches", rq.dated_before("2026-01-01"), None),
     ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
 ]
 HOT_AGGREGATES = [

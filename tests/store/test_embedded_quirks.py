@@ -1,0 +1,33 @@
+"""Quirks of the embedded server that the code works around, each held here so that an upgrade that
+fixes one shows (the developers' guide asks for a test per quirk)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from server.store import rollups
+
+from support import run_async
+
+
+def test_a_sorted_query_reads_its_whole_index_range_before_its_limit(sdb):
+    """Why rollups._punch_days never asks for the first or last punch by a sorted find_one."""
+    sdb.quirk.create_index([("date", 1)])
+    sdb.quirk.insert_many([{"date": f"2026-11-{n % 30 + 1:02d}"} for n in range(300)])
+    stats = sdb.command("explain", {"find": "quirk", "filter": {}, "sort": {"date": 1}, "limit": 1},
+                        verbosity="executionStats")["executionStats"]
+    # A server that stops at the limit examines one key; this one examines them all.
+    assert stats["totalKeysExamined"] == 300, stats
+
+
+def test_the_rebuild_finds_punches_dated_outside_the_platforms_days(mongo_uri, db_name, sdb, site):
+    """The days a rebuild reads run from the first project's registration to tomorrow; punches dated
+    before (history, a clock set back) or long after (a clock set ahead) are found by their own dates."""
+    from punch_support import people_of, write_punches
+    from server.domain.site_clock import site_today
+    pid, worker = site["project_id"], site["workers"][0]["worker_no"]
+    today = site_today()
+    days = [dt.date(2021, 3, 4), today, today + dt.timedelta(days=400)]
+    run_async(mongo_uri, db_name, lambda db: write_punches(
+        db, [(pid, worker, f"{day.isoformat()}T08:00:00", False, None) for day in days]))
+    assert run_async(mongo_uri, db_name, lambda db: rollups.rebuild(db)) == 3
+    assert {d["date"] for d in sdb.att_person_days.find() if people_of(d)} == {day.isoformat() for day in days}
