@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from server.domain.site_clock import site_today
 from server.store import accounts, devices
 from support import refusal_names_field, CAPTCHA_ANSWER, PASSWORD, WebThread, build_site, run_async
 
@@ -225,7 +226,7 @@ def test_audit_entries_are_written_and_searchable(web, make_account, sdb):
     _, _, ana, _ = login(web, "ana")
     web.request("GET", "/api/audit", cookie=ana)  # refused: analysts do not read the audit log
     _, _, city, _ = login(web, "city")
-    today = dt.date.today().isoformat()
+    today = site_today().isoformat()  # the audit search reads site days (UTC+8), not the machine's date
     status, body, _ = web.request("GET", f"/api/audit?actor=ana&from={today}&to={today}", cookie=city)
     assert status == 200
     actions = [e["action"] for e in body["entries"]]

@@ -9,6 +9,7 @@ import urllib.parse
 import openpyxl
 import pytest
 
+from server.domain.site_clock import site_today
 from support import PDF, refusal_names_field, WebThread, build_site, run_async
 
 
@@ -59,7 +60,7 @@ def test_register_list_view_download_and_replace(web, site, sdb):
 
 
 def test_open_ended_contract_needs_no_expiry_and_expiring_filter(web, site):
-    today = dt.date.today()
+    today = site_today()
     soon = (today + dt.timedelta(days=10)).isoformat()
     assert register(web, site, effective_date="2020-01-01", expiry_date="", term_type="无固定期限", pay_unit="按月",
                     unit_price="6000")[0] == 201
