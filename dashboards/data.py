@@ -395,8 +395,7 @@ def _stopped(project: dict, dates: Iterable[str]) -> set[str]:
 
 def _working(project: dict, dates: list[str]) -> list[str]:
     """The dates the project was not stopped (停工 days are left out of every rate)."""
-    stopped = _stopped(project, dates)
-    return [d for d in dates if d not in stopped]
+    return overview.working_days(project["periods"], dates)
 
 
 def manager_attendance(db: Database, scope: dict, month: str | Month | None, post: str, county: str | None = None,
