@@ -29,6 +29,7 @@ from pymongo import AsyncMongoClient, MongoClient
 from ..config import Config
 from .. import synthetic
 from ..domain import vocabulary
+from ..domain.attendance_grid import Month
 from ..store import devices, projects, rollup_months, rollups, roster_entries, workforce
 from ..domain.site_clock import SITE_TZ, parse_day, site_today
 from ..store.db import connect, open_database
@@ -182,6 +183,13 @@ async def _raw_month(db, first: str, following: str) -> float:
     return time.perf_counter() - start
 
 
+def _timed_month(today: dt.date) -> Month:
+    """The month the month pages (and their raw-punch figure) are timed on: yesterday's, unless it holds
+    fewer than 15 days yet — early in a month, the month before (full in a 30-day window)."""
+    yesterday = today - dt.timedelta(days=1)
+    return Month.of(yesterday if yesterday.day >= 15 else yesterday.replace(day=1) - dt.timedelta(days=1))
+
+
 def _timed(function, calls: int) -> dict:
     times = []
     for _ in range(calls):
@@ -291,9 +299,9 @@ async def _fold_and_measure(args, uri: str, db, city: dict, punches: int, genera
         gateway_fold = await rollup_rate.measure(uri, f"{db.name}_fold",
                                                  devices=50 if args.quick else 500, seconds=5 if args.quick else 20)
     yesterday = (city["today"] - dt.timedelta(days=1)).isoformat()
-    month_first = f"{city['today'] - dt.timedelta(days=1):%Y-%m}-01"
+    month = _timed_month(city["today"])
     raw_day = await _raw_day(db, yesterday)
-    raw_month = await _raw_month(db, month_first, city["today"].isoformat())
+    raw_month = await _raw_month(db, month.first.isoformat(), (month.last + dt.timedelta(days=1)).isoformat())
     _log(f"raw punches: a day {raw_day:.1f} s, the month {raw_month:.1f} s")
     await db.rollup_state.update_one({"_id": "punch_tail"}, {"$set": {"updated_at": dt.datetime.now(dt.timezone.utc)}},
                                      upsert=True)
@@ -310,7 +318,7 @@ def _time_pages(args, uri: str, db_name: str, city: dict, *, drop: bool) -> dict
     client = MongoClient(uri, tz_aware=True)
     db = client[db_name]
     yesterday = city["today"] - dt.timedelta(days=1)
-    month = f"{yesterday:%Y-%m}"
+    month = f"{_timed_month(city['today']).first:%Y-%m}"
     project_id = city["project_id"]
     calls = {
         "county_execution": lambda: data.county_execution(db, {}, yesterday),
