@@ -47,8 +47,10 @@ def test_a_punch_through_the_gateway_is_in_the_rollups_within_a_minute(site, gat
         acknowledged = time.monotonic()
         punch = sdb.punches.find_one({"worker_no": person})
         wait_for(lambda: folded_count(sdb, punch), "the punch in att_person_days", acknowledged + WITHIN)
-        day = sdb.att_project_days.find_one({"project_id": site["project_id"], "date": punch["date"]})
-        assert day and person in day["workers"]
+        # The project-day (what the day pages read) is a second write of the same batch, a moment later.
+        wait_for(lambda: person in (sdb.att_project_days.find_one({"project_id": site["project_id"],
+                                                                   "date": punch["date"]}) or {}).get("workers", ()),
+                 "the punch's person in att_project_days", acknowledged + WITHIN)
         # The month rollup the month pages read is carried by the same pass.
         month = f"{site['project_id']}|{punch['date'][:7]}"
         wait_for(lambda: (sdb.att_project_months.find_one({"_id": month}) or {}).get("people", {}).get(punch["date"]) == 1,
