@@ -30,6 +30,54 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
 
 
+class CpuMeter:
+    """CPU seconds used by this process and each of its descendants (by role) between start() and read():
+    on a shared two-core machine the wall clock alone does not say which side of a comparison paid."""
+
+    ROLES = (("secantus", "database"), ("province-sim", "stand-in"), ("bench gateway", "gateway bench"))
+
+    def __init__(self):
+        self._start: dict[str, float] = {}
+
+    @classmethod
+    def _role(cls, cmdline: str) -> str:
+        return next((role for needle, role in cls.ROLES if needle in cmdline), "other")
+
+    def _now(self) -> dict[str, float]:
+        import psutil
+        me = psutil.Process()
+        times = me.cpu_times()
+        out = {"this process": times.user + times.system}
+
+        def add(proc, inherited: str | None) -> None:
+            # A child benchmark's own database and simulator count as that benchmark's.
+            try:
+                t = proc.cpu_times()
+                role = inherited or self._role(" ".join(proc.cmdline()))
+                children = proc.children()
+            except psutil.Error:   # gone meanwhile
+                return
+            out[role] = out.get(role, 0.0) + t.user + t.system
+            for child in children:
+                add(child, role if role == "gateway bench" else None)
+        for child in me.children():
+            add(child, None)
+        return out
+
+    def start(self) -> "CpuMeter":
+        self._start = self._now()
+        return self
+
+    def read(self) -> dict[str, float]:
+        """{role: CPU seconds since start()}, largest first."""
+        used = {k: v - self._start.get(k, 0.0) for k, v in self._now().items()}
+        return dict(sorted(((k, round(v, 1)) for k, v in used.items() if v >= 0.05), key=lambda kv: -kv[1]))
+
+
+def cpu_line(used: dict[str, float]) -> str:
+    return ", ".join(f"{role} {seconds:.1f} s" for role, seconds in used.items())
+
+
 def heading(title: str, command: str) -> list[str]:
     """A benchmark section's first lines: its title and time, the command, the machine."""
     from ..domain.site_clock import SITE_TZ

@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..province.payloads import site_moment
 from . import jobs, people as people_store
 from . import uploads
-from .uploads import FAILED, FINAL, SENDING, SUBMITTED, SUCCEEDED, TO_SEND, upload_id
+from .uploads import FAILED, FINAL, SENDING, SUBMITTED, SUCCEEDED, TO_SEND, items_of, upload_id
 
 KIND_LABELS: dict[str, str] = {
     "enterprise": "企业基本信息", "project": "项目信息", "unit": "参建单位", "team": "项目班组", "worker": "项目人员",
@@ -150,7 +150,7 @@ def attendance_rows(batch: dict, state: str) -> list[dict]:
     """One attendance batch as its punches, each in its own state (in a final batch: refused or accepted)."""
     refused = {r["punch_id"]: r["reason"] for r in batch.get("refused", [])}
     rows = []
-    for item in batch.get("items", []):
+    for item in items_of(batch):
         own = batch["state"] if batch["state"] not in FINAL else FAILED if item["punch_id"] in refused else SUCCEEDED
         if state and own != state:
             continue

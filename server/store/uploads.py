@@ -16,17 +16,20 @@ one worker per project and ID number), ``entry_exit:<roster _id>:in|out``, ``con
 ``attendance:<project>:<first punch _id>``.
 
 Attendance goes as batches (WorkerAttendance.Add takes up to REALNAME_PROVINCE_ATTENDANCE_BATCH punches of
-one team), and one record stands for one batch: written four times per hundred punches rather than per
-punch, which is what the embedded server can keep up with. It holds its ``items`` (punch id, worker no,
-moment, direction, in the request's dataList order), ``n`` of them, the team it goes under, and after the
-outcome the refused items with the platform's reasons (``refused``, ``refused_n``): a batch with any item
-refused is 上传失败 (so the failing list finds it on the state index) while its other items count as
-accepted. Results and backlogs of attendance are counted per punch (``punch_counts``).
+one team), and one record stands for one batch: written three times per hundred punches (created already
+claimed by the pass that sends it, submitted, outcome; the last two grouped over concurrent batches)
+rather than per punch, which is what the embedded server can keep up with. It holds its items (punch id,
+worker no, moment, direction, in the request's dataList order; packed in one text, read with
+``items_of``), ``n`` of them, the team it goes under, and after the outcome the refused items with the
+platform's reasons (``refused``, ``refused_n``): a batch with any item refused is 上传失败 (so the failing
+list finds it on the state index) while its other items count as accepted. Results and backlogs of
+attendance are counted per punch (``punch_counts``).
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 from typing import Iterable
 
@@ -114,8 +117,25 @@ def attendance_batch(project_id: int, items: list[dict], *, team_id, depends_on:
     return new_document(
         "attendance", f"{project_id}:{first}", project_id=project_id, depends_on=depends_on, now=now,
         content_hash=hashlib.sha256("\n".join(i["punch_id"] for i in items).encode()).hexdigest(),
-        items=[{k: i[k] for k in ("punch_id", "worker_no", "time", "direction")} for i in items], n=len(items),
+        packed_items=pack_items(items), n=len(items),
         team_id=team_id, received_max=max(i["received_at"] for i in items), refused=[], refused_n=0)
+
+
+def pack_items(items: list[dict]) -> str:
+    """A batch's items as one JSON text: the embedded server decodes, validates and copies a document value by
+    value on every write, and a hundred items are four hundred values — a batch record is written three
+    times (created claimed, submitted, outcome) and the text made each write about twice as cheap."""
+    return json.dumps([[i["punch_id"], i["worker_no"], i["time"].isoformat(), i["direction"]] for i in items],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def items_of(batch: dict) -> list[dict]:
+    """An attendance batch's items {punch_id, worker_no, time, direction}, in their dataList order (records
+    written before the items were packed hold them as a list)."""
+    if "packed_items" not in batch:
+        return batch.get("items", [])
+    return [{"punch_id": punch_id, "worker_no": worker_no, "time": dt.datetime.fromisoformat(moment), "direction": d}
+            for punch_id, worker_no, moment, d in json.loads(batch["packed_items"])]
 
 
 def batched_query(since: dt.datetime) -> dict:
@@ -130,21 +150,24 @@ def project_batches_query(project_id: int) -> dict:
 
 async def batched_punches(db: AsyncDatabase, query: dict) -> set[str]:
     """Punch ids inside the attendance batches matching query."""
-    return {i["punch_id"] async for d in db.uploads.find(query, {"items.punch_id": 1}) for i in d.get("items", [])}
+    return {i["punch_id"] async for d in db.uploads.find(query, {"packed_items": 1, "items.punch_id": 1})
+            for i in items_of(d)}
 
 
-async def record_item_outcomes(db: AsyncDatabase, batch_id: str, refused: list[dict], *,
-                               now: dt.datetime | None = None) -> str:
-    """An attendance batch's outcome: refused [{punch_id, reason}] (none: 上传成功; any: 上传失败, the rest
-    accepted). Returns the state written."""
+async def record_item_outcomes(db: AsyncDatabase, outcomes: dict[str, list[dict]], *,
+                               now: dt.datetime | None = None) -> None:
+    """Attendance batches' outcomes: batch id → refused [{punch_id, reason}] (none: 上传成功; any: 上传失败,
+    the rest accepted). The wholly accepted go in one write."""
     now = now or utcnow()
-    state = FAILED if refused else SUCCEEDED
-    reason = f"{len(refused)} 条考勤被拒：{refused[0]['reason']}" if refused else ""
-    await _set_many(db, [batch_id], {"state": state, "reason": reason, "refused": {"$literal": refused},
-                                     "refused_n": len(refused), "claimed_at": None, "attempts": 0,
-                                     "succeeded_at": now, "updated_at": now},
-                    [_event(state, now, reason)])
-    return state
+    fields = {"claimed_at": None, "attempts": 0, "succeeded_at": now, "updated_at": now}
+    accepted = [_id for _id, refused in outcomes.items() if not refused]
+    await _set_many(db, accepted, {**fields, "state": SUCCEEDED, "reason": "", "refused": [], "refused_n": 0},
+                    [_event(SUCCEEDED, now)])
+    for _id, refused in outcomes.items():
+        if refused:
+            reason = f"{len(refused)} 条考勤被拒：{refused[0]['reason']}"
+            await _set_many(db, [_id], {**fields, "state": FAILED, "reason": reason, "refused": {"$literal": refused},
+                                        "refused_n": len(refused)}, [_event(FAILED, now, reason)])
 
 
 def punch_count_pipeline(state: str, project_id: int | None = None) -> list[dict]:
@@ -168,6 +191,26 @@ async def punch_counts(db: AsyncDatabase, states: Iterable[str],
     return out
 
 
+def kind_count_pipeline(state: str) -> list[dict]:
+    """Records in a state per kind, with the punches and refused punches of the attendance batches among
+    them (one state per ask, on the sender's index)."""
+    return [{"$match": {"state": state}},
+            {"$group": {"_id": "$kind", "records": {"$sum": 1}, "n": {"$sum": "$n"}, "refused": {"$sum": "$refused_n"}}}]
+
+
+async def backlog(db: AsyncDatabase, states: Iterable[str]) -> dict[str, dict[str, int]]:
+    """{kind: {state: n}} over every project of what is in these states and not 上传成功 (attendance
+    counted in punches: a 上传失败 batch's accepted punches are not backlog)."""
+    out: dict[str, dict[str, int]] = {}
+    for state in states:
+        async for row in await db.uploads.aggregate(kind_count_pipeline(state)):
+            counted = punches_in(state, row["n"], row["refused"]) if row["_id"] == "attendance" else {state: row["records"]}
+            for s, m in counted.items():
+                if s != SUCCEEDED and m:
+                    out.setdefault(row["_id"], {})[s] = out.get(row["_id"], {}).get(s, 0) + m
+    return out
+
+
 def punches_in(state: str, n: int, refused: int) -> dict[str, int]:
     """How a state's punches count: in a final state the accepted ones 上传成功 and the refused 上传失败."""
     if state in FINAL:
@@ -180,12 +223,14 @@ async def insert_new(db: AsyncDatabase, docs: list[dict]) -> set[str]:
     return await _insert_ignoring_duplicates(db.uploads, docs) if docs else set()
 
 
-async def claim_written(db: AsyncDatabase, docs: list[dict], now: dt.datetime) -> list[dict]:
-    """Claim (→ 上传中) records the caller has just written and holds, without reading them back whole
-    (an attendance batch carries its items)."""
-    mine = {d["_id"]: d for d in await _claim(db, [d["_id"] for d in docs], now, {"claim": 1})}
-    return [{**d, "state": SENDING, "claim": mine[d["_id"]]["claim"], "sent_hash": d["content_hash"]}
-            for d in docs if d["_id"] in mine]
+def claimed_new(docs: list[dict], now: dt.datetime) -> list[dict]:
+    """New records written already claimed (上传中) by the sender that is about to send them: a claim
+    written after the insert would cost a write and a read of each record (an attendance batch carries
+    its items). A sender that dies after the insert leaves them 上传中, and release_stale gives them
+    back as it does any claim."""
+    token = secrets.token_hex(8)
+    return [{**d, "state": SENDING, "claimed_at": now, "claim": token, "sent_hash": d["content_hash"],
+             "history": d["history"] + [_event(SENDING, now)]} for d in docs]
 
 
 async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
@@ -285,6 +330,23 @@ async def record_submission(db: AsyncDatabase, ids: list[str], serial: str, *, n
                     [_event(SUBMITTED, now, serial=serial)], state=SENDING)
 
 
+async def record_batch_submissions(db: AsyncDatabase, serials: dict[str, str], *, now: dt.datetime | None = None) -> None:
+    """Several single-record requests taken by the platform (attendance batches: one record, one request
+    each), their serial codes stored in one write."""
+    now = now or utcnow()
+    if len(serials) == 1:
+        (_id, serial), = serials.items()
+        return await record_submission(db, [_id], serial, now=now)
+    by_id = {"$switch": {"branches": [{"case": {"$eq": ["$_id", _id]}, "then": serial} for _id, serial in serials.items()],
+                         "default": None}}
+    history = {"$slice": [{"$concatArrays": ["$history", [{"at": now, "state": SUBMITTED, "note": "", "serial": by_id}]]},
+                          -HISTORY_KEPT]}
+    for part in in_slices(list(serials)):
+        await db.uploads.update_many({"_id": {"$in": part}, "state": SENDING},
+                                     [{"$set": {"state": SUBMITTED, "serial": by_id, "submitted_at": now,
+                                                "updated_at": now, "batch_index": 0, "history": history}}])
+
+
 async def record_transient(db: AsyncDatabase, ids: list[str], reason: str, *, base_seconds: float,
                            now: dt.datetime | None = None) -> None:
     """Nothing is known (time-out, 5xx, no connection): back to 待上传 after a doubling wait."""
@@ -335,6 +397,16 @@ async def submitted(db: AsyncDatabase, *, limit: int = 1000) -> dict[str, list[d
     for docs in by_serial.values():
         docs.sort(key=lambda d: d.get("batch_index", 0))
     return by_serial
+
+
+def failed_query(kind: str) -> dict:
+    """上传失败 records of a kind (on the sender's index)."""
+    return {"state": FAILED, "kind": kind}
+
+
+def waiting_batches_query() -> dict:
+    """待上传 attendance batches: those waiting for a worker's record, and those waiting out a retry."""
+    return {"state": TO_SEND, "kind": "attendance"}
 
 
 def stale_query(older_than: dt.datetime) -> dict:

@@ -27,7 +27,7 @@ def _punch(site: dict, worker: dict, k: int, *, minutes_ago: float, received_at:
 
 
 def _batched(docs: list[dict]) -> list[str]:
-    return [i["punch_id"] for d in docs if d["kind"] == "attendance" for i in d["items"]]
+    return [i["punch_id"] for d in docs if d["kind"] == "attendance" for i in uploads.items_of(d)]
 
 
 def _with_uploaded_site(mongo_uri, db_name, body, rules=lambda site: []) -> None:
@@ -54,7 +54,7 @@ def test_a_refused_item_leaves_the_rest_of_its_batch_accepted_and_is_listed_with
         same_team = site["workers"][:3]   # all in the site's team 土建: one batch
         await db.punches.insert_many([_punch(site, w, 0, minutes_ago=3) for w in same_team])
         docs = await _passes_until_settled(db, platform)
-        [batch] = [d for d in docs if d["kind"] == "attendance" and any("new0" in i["punch_id"] for i in d["items"])]
+        [batch] = [d for d in docs if d["kind"] == "attendance" and any("new0" in i["punch_id"] for i in uploads.items_of(d))]
         assert batch["state"] == uploads.FAILED and batch["n"] == len(same_team) and batch["refused_n"] == 1
         refused_id = f"V|D|{lost['worker_no']}|new0"
         assert [r["punch_id"] for r in batch["refused"]] == [refused_id]
@@ -83,18 +83,18 @@ def test_a_punch_of_a_worker_not_yet_uploaded_waits_alone_and_goes_after_the_wor
         report = await pipeline.run_once(db, platform, CONFIG)
         assert report.marked["punches batched"] == 2
         docs = [d async for d in db.uploads.find({"kind": "attendance"})]
-        mine = [d for d in docs if any(i["worker_no"] == refused["worker_no"] for i in d["items"])]
+        mine = [d for d in docs if any(i["worker_no"] == refused["worker_no"] for i in uploads.items_of(d))]
         worker_id = uploads.upload_id("worker", site["project_id"], refused["worker_no"])
         # Its punches wait in batches of that worker alone, behind the worker record; nobody else's does.
         assert {d["state"] for d in mine} == {uploads.TO_SEND} and sum(d["n"] for d in mine) == 3
-        assert all(d["depends_on"] == [worker_id] and {i["worker_no"] for i in d["items"]} == {refused["worker_no"]}
+        assert all(d["depends_on"] == [worker_id] and {i["worker_no"] for i in uploads.items_of(d)} == {refused["worker_no"]}
                    for d in mine)
-        [ready] = [d for d in docs if any(i["punch_id"] == f"V|D|{other['worker_no']}|new0" for i in d["items"])]
+        [ready] = [d for d in docs if any(i["punch_id"] == f"V|D|{other['worker_no']}|new0" for i in uploads.items_of(d))]
         assert ready["depends_on"] == [] and ready["state"] == uploads.SUCCEEDED   # sent in the same pass
         await _passes_until_settled(db, platform)
         dump = await control(base, "/_sim/state")
         assert len(dump["attendance"]) == 7   # the other worker's new punch went; the refused one's three wait
-        backlog = await pipeline.backlog_by_kind(db)
+        backlog = await uploads.backlog(db, pipeline.BACKLOG_STATES)
         assert backlog["attendance"] == {uploads.TO_SEND: 3}
 
         await control(base, "/_sim/inject", {"rules": []})

@@ -165,3 +165,49 @@ def test_a_pass_dying_after_the_request_or_while_polling_sends_nothing_twice(mon
         finally:
             await client.close()
     asyncio.run(main())
+
+
+def test_a_pass_compares_new_projects_those_waiting_for_a_fix_and_the_next_in_turn(mongo_uri, db_name):
+    """Comparing every record of every project each pass is what a city cannot afford: a pass takes the
+    projects seen for the first time, those with a refused record (not a refused punch: punches do not
+    change), those with punches waiting for a worker's record, and the next `sweep` in turn, wrapping."""
+    async def main():
+        client, db = await open_database(mongo_uri, db_name, app_name="tests")
+        try:
+            now = dt.datetime.now(dt.timezone.utc)
+            await db.uploads.insert_many([
+                uploads.new_document("worker", "5:1", project_id=5, content_hash="h", now=now) | {"state": uploads.FAILED},
+                uploads.attendance_batch(1, [{"punch_id": "p", "worker_no": 1, "time": now, "direction": "01",
+                                              "received_at": now}], team_id=None, now=now) | {"state": uploads.FAILED},
+            ])
+
+            async def pass_over(site_ids):
+                chosen, state = await pipeline.projects_to_mark(db, set(site_ids), sweep=2)
+                await db.upload_state.update_one({"_id": pipeline.SWEEP_ID}, {"$set": state}, upsert=True)
+                return chosen
+            assert await pass_over([1, 2, 3, 4, 5]) == [1, 2, 3, 4, 5]   # all new
+            assert await pass_over([1, 2, 3, 4, 5]) == [3, 4, 5]         # 1, 2 had their turn; 5 waits for a fix
+            assert await pass_over([1, 2, 3, 4, 5]) == [1, 5]            # wrapped: 5 and 1 in turn
+            assert await pass_over([1, 2, 3, 4, 5, 6]) == [2, 3, 5, 6]   # 6 takes part for the first time
+            await db.uploads.update_one({"_id": "worker:5:1"}, {"$set": {"state": uploads.SUCCEEDED}})
+            assert await pass_over([1, 2, 3, 4, 5, 6]) == [4, 5]         # fixed: 5 only in its turn now
+            # A punch of a worker project 2 entered since its turn waits for the worker's record: 2 goes now.
+            await db.uploads.insert_one(uploads.attendance_batch(
+                2, [{"punch_id": "q", "worker_no": 9, "time": now, "direction": "01", "received_at": now}],
+                team_id=None, now=now, depends_on=["worker:2:9"]))
+            assert await pass_over([1, 2, 3, 4, 5, 6]) == [1, 2, 6]
+        finally:
+            await client.drop_database(db_name)
+            await client.close()
+    asyncio.run(main())
+
+
+def test_the_watermarks_window_is_read_in_equal_slices_the_last_open_ended():
+    """The embedded server gathers every match of a query before its first answer: the window is read in
+    slices so the first batches go out after a slice's work. Together they cover the window and beyond."""
+    t0 = dt.datetime(2026, 12, 1, 8, tzinfo=dt.timezone.utc)
+    slices = pipeline.read_slices(t0, t0 + dt.timedelta(minutes=8), 4)
+    assert slices == [(t0, t0 + dt.timedelta(minutes=2)), (t0 + dt.timedelta(minutes=2), t0 + dt.timedelta(minutes=4)),
+                      (t0 + dt.timedelta(minutes=4), t0 + dt.timedelta(minutes=6)), (t0 + dt.timedelta(minutes=6), None)]
+    assert pipeline.read_slices(t0, t0, 4) == [(t0, None)]                          # nothing between: one read
+    assert pipeline.read_slices(t0, t0 - dt.timedelta(seconds=1), 4) == [(t0, None)]  # a clock stepped back

@@ -69,7 +69,7 @@ def test_a_worker_killed_before_after_the_request_and_while_polling_sends_each_r
         # Each record, attendance by its punches (one record per batch).
         ours = [d["_id"] for d in sdb.uploads.find({}, {"_id": 1, "kind": 1}) if d["kind"] != "attendance"]
         ours += [uploads.upload_id("attendance", i["punch_id"])
-                 for d in sdb.uploads.find({"kind": "attendance"}) for i in d["items"]]
+                 for d in sdb.uploads.find({"kind": "attendance"}) for i in uploads.items_of(d)]
         dump = standin.control("/_sim/state")
         # Exactly once on the platform: the unit went twice (after the 2nd kill its resend was answered
         # "already exists" and reconciled); everything else once.

@@ -1,6 +1,7 @@
 """Storage foundation: the embedded server's life, and schema ensured idempotently with validators."""
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
 import pytest
@@ -152,11 +153,13 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("uploads", *uploads.ready_query("team", _T0)),
     ("uploads", uploads.SUBMITTED_QUERY, None),
     ("uploads", uploads.stale_query(_T0), None),
+    ("uploads", uploads.failed_query("worker"), None),         # projects whose refused records wait for a fix
+    ("uploads", uploads.waiting_batches_query(), None),        # and those whose punches wait for a worker
     ("uploads", uploads.count_query(1, "worker", "上传失败"), None),
     ("uploads", uploads.marked_query(1, ["unit", "team", "worker"]), None),
     ("uploads", uploads.batched_query(_T0), None),           # batches holding punches received since the watermark
     ("uploads", uploads.project_batches_query(1), None),     # a site's batches, when it first takes part
-    *((collection, province_pipeline.project_records_query(1), None) for collection in ("units", "teams", "roster", "contracts")),
+    *((collection, province_pipeline.sites_records_query([1, 2]), None) for collection in ("units", "teams", "roster", "contracts")),
     # Attendance rollups (server/store/rollups.py, rollup_queries.py, dashboards/data.py): a day, a range,
     # a project's days, the holders of posts, the tail's catch-up, the rebuild's day.
     ("att_project_days", rq.on_day("2026-01-01"), None),
@@ -171,6 +174,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("att_project_months", {"month": {"$gte": "2026-01"}}, None),
     *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
+    ("punches", rq.punches_received_between(_T0, _T0 + dt.timedelta(minutes=1)), None),   # the upload's slices
     ("punches", rq.dated_after("2026-01-01"), None),                                 # the rebuild's outliers
     ("punches", rq.dated_before("2026-01-01"), None),
     ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
@@ -188,6 +192,7 @@ HOT_AGGREGATES = [
     # 上传省厅: punches of the attendance batches in a state, city-wide (backlog) and per project (results).
     ("uploads", uploads.punch_count_pipeline("待上传")),
     ("uploads", uploads.punch_count_pipeline("上传失败", 1)),
+    ("uploads", uploads.kind_count_pipeline("待上传")),                                 # the pass's backlog
     # The month rollup's reads of project-days: written since its watermark; from a rebuilt month on.
     *(("att_project_days", rollup_months.days_pipeline(match)) for match in (rq.changed_since(_T0), rq.since("2026-01-01"))),
 ]

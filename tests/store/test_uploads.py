@@ -136,3 +136,38 @@ def test_long_lists_go_in_slices_and_keep_every_record_and_the_batch_order(mongo
         assert set((await uploads.states_of(db, ids)).keys()) == set(ids)
         assert {d["state"] for d in (await uploads.states_of(db, ids)).values()} == {uploads.SUCCEEDED}
     run_async(mongo_uri, db_name, job)
+
+
+def test_batches_written_claimed_and_their_serials_and_outcomes_stored_together(mongo_uri, db_name):
+    """A pass writes the batches it sends at once already 上传中; their serial codes and outcomes go in one
+    write each, every record getting its own serial, only while in the state the write expects."""
+    def batch(first: str) -> dict:
+        return uploads.attendance_batch(1, [{"punch_id": f"{first}{k}", "worker_no": k, "time": T0, "direction": "01",
+                                             "received_at": T0} for k in range(3)], team_id=None, now=T0)
+
+    async def job(db):
+        docs = uploads.claimed_new([batch("a"), batch("b"), batch("c")], at(1))
+        assert await uploads.insert_new(db, docs) == set()
+        ids = [d["_id"] for d in docs]
+        # The items come back as they went in (packed in one text), in their dataList order.
+        assert uploads.items_of(await db.uploads.find_one({"_id": ids[1]})) == [
+            {"punch_id": f"b{k}", "worker_no": k, "time": T0, "direction": "01"} for k in range(3)]
+        assert uploads.items_of({"items": [{"punch_id": "old"}]}) == [{"punch_id": "old"}]   # a record from before
+        stored = await uploads.states_of(db, ids)
+        assert {d["state"] for d in stored.values()} == {uploads.SENDING}
+        # A record given back meanwhile (its sender presumed dead) is not taken as submitted by a late answer.
+        await db.uploads.update_one({"_id": ids[2]}, {"$set": {"state": uploads.TO_SEND, "serial": None}})
+        await uploads.record_batch_submissions(db, {ids[0]: "S-a", ids[1]: "S-b", ids[2]: "S-c"}, now=at(3))
+        got = {d["_id"]: d async for d in db.uploads.find({"_id": {"$in": ids}})}
+        assert [(got[i]["state"], got[i]["serial"]) for i in ids] == [
+            (uploads.SUBMITTED, "S-a"), (uploads.SUBMITTED, "S-b"), (uploads.TO_SEND, None)]
+        assert got[ids[1]]["history"][-1] | {"at": None} == {"at": None, "state": uploads.SUBMITTED, "note": "", "serial": "S-b"}
+        assert set(await uploads.submitted(db)) == {"S-a", "S-b"}
+        await uploads.record_item_outcomes(db, {ids[0]: [], ids[1]: [{"punch_id": "b1", "reason": "日期晚于今天"}]}, now=at(4))
+        got = {d["_id"]: d async for d in db.uploads.find({"_id": {"$in": ids}})}
+        assert (got[ids[0]]["state"], got[ids[0]]["refused_n"]) == (uploads.SUCCEEDED, 0)
+        assert (got[ids[1]]["state"], got[ids[1]]["refused_n"], got[ids[1]]["reason"]) == (
+            uploads.FAILED, 1, "1 条考勤被拒：日期晚于今天")
+        assert await uploads.backlog(db, [uploads.TO_SEND, uploads.FAILED]) == {
+            "attendance": {uploads.TO_SEND: 3, uploads.FAILED: 1}}
+    run_async(mongo_uri, db_name, job)
