@@ -125,17 +125,26 @@ def pack_items(items: list[dict]) -> str:
     """A batch's items as one JSON text: the embedded server decodes, validates and copies a document value by
     value on every write, and a hundred items are four hundred values — a batch record is written three
     times (created claimed, submitted, outcome) and the text made each write about twice as cheap."""
-    return json.dumps([[i["punch_id"], i["worker_no"], i["time"].isoformat(), i["direction"]] for i in items],
+    return json.dumps([[i["punch_id"], i["worker_no"], _epoch_ms(i["time"]), i["direction"]] for i in items],
                       ensure_ascii=False, separators=(",", ":"))
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _epoch_ms(moment: dt.datetime) -> int:
+    # As BSON keeps a datetime: milliseconds since the epoch, a naive one taken as UTC.
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+    return (aware - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
 def items_of(batch: dict) -> list[dict]:
-    """An attendance batch's items {punch_id, worker_no, time, direction}, in their dataList order (records
-    written before the items were packed hold them as a list)."""
+    """An attendance batch's items {punch_id, worker_no, time (UTC, as the database gives datetimes),
+    direction}, in their dataList order (records written before the items were packed hold them as a list)."""
     if "packed_items" not in batch:
         return batch.get("items", [])
-    return [{"punch_id": punch_id, "worker_no": worker_no, "time": dt.datetime.fromisoformat(moment), "direction": d}
-            for punch_id, worker_no, moment, d in json.loads(batch["packed_items"])]
+    return [{"punch_id": punch_id, "worker_no": worker_no, "time": _EPOCH + dt.timedelta(milliseconds=ms), "direction": d}
+            for punch_id, worker_no, ms, d in json.loads(batch["packed_items"])]
 
 
 def batched_query(since: dt.datetime) -> dict:

@@ -153,6 +153,11 @@ def test_batches_written_claimed_and_their_serials_and_outcomes_stored_together(
         assert uploads.items_of(await db.uploads.find_one({"_id": ids[1]})) == [
             {"punch_id": f"b{k}", "worker_no": k, "time": T0, "direction": "01"} for k in range(3)]
         assert uploads.items_of({"items": [{"punch_id": "old"}]}) == [{"punch_id": "old"}]   # a record from before
+        # As the database keeps a moment: to the millisecond, a naive one taken as UTC.
+        moment = dt.datetime(2026, 6, 1, 8, 30, 15, 123456)
+        [item] = uploads.items_of({"packed_items": uploads.pack_items(
+            [{"punch_id": "p", "worker_no": 1, "time": moment, "direction": "02"}])})
+        assert item["time"] == moment.replace(microsecond=123000, tzinfo=dt.timezone.utc)
         stored = await uploads.states_of(db, ids)
         assert {d["state"] for d in stored.values()} == {uploads.SENDING}
         # A record given back meanwhile (its sender presumed dead) is not taken as submitted by a late answer.
