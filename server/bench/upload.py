@@ -5,14 +5,16 @@ Measured side by side in one run on one machine, so the figure that matters is a
   set-up   — projects with a unit, teams and entered workers (with credentials, registered on the
              stand-in); their units, teams, workers and entries are uploaded by pipeline passes before the
              punches exist (not timed: a city's structure is uploaded once, its attendance every day);
-  pipeline — the day's punches are inserted (as the gateway would), then passes run (the job kind's
-             `run_once`) until every punch is 上传成功: punches per second;
+then `--rounds` times (the `ratio=` line is their median):
+  pipeline — a round's punches are inserted (stamped as the gateway would as they arrived), then passes
+             run (the job kind's `run_once`) until every punch is 上传成功: punches per second;
   ceiling  — the same punches, in the same batches the pipeline sent (built from its batch records into
              the same payloads, outside the timed window), posted straight to the stand-in by a plain
              concurrent client that then polls each serial to its outcome (the platform already holds
              them, so it answers "already exists" per item: the same checks, no store);
+each with the CPU seconds of every process in its window (who paid for the difference);
   gateway  — optionally (`--gateway`), `realname bench gateway` with a short window runs in parallel
-             with the pipeline, and its ratio is reported.
+             with the first round's pipeline, and its ratio is reported.
 The stand-in runs as its own process (`realname province-sim`), as it does for the demo.
 """
 from __future__ import annotations
