@@ -142,12 +142,8 @@ class Records:
         unit = await self.unit(unit_id)
         return await self.enterprise(unit["enterprise_id"]) if unit else None
 
-    async def latest_entries(self, project_id: int, worker_nos=None) -> dict[int, dict]:
-        query: dict = {"project_id": project_id}
-        if worker_nos is None:
-            found = [e async for e in self.db.roster.find(query)]
-        else:
-            found = await find_in(self.db.roster, "worker_no", sorted(set(worker_nos)), query=query)
+    async def latest_entries(self, project_id: int, worker_nos) -> dict[int, dict]:
+        found = await find_in(self.db.roster, "worker_no", sorted(set(worker_nos)), query={"project_id": project_id})
         return latest_of(found)
 
     async def team_sys_nos(self, project_id: int, worker_nos) -> dict[int, int]:

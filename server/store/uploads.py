@@ -260,14 +260,14 @@ async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:
     return {d["_id"]: d for d in await find_in(db.uploads, "_id", set(ids), {"state": 1, "platform_ids": 1})}
 
 
-async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime, fields: dict | None = None) -> list[dict]:
+async def _claim(db: AsyncDatabase, ids: list[str], now: dt.datetime) -> list[dict]:
     """→ 上传中 in one write, guarded by the state and marked with a token: of two senders each gets only
-    what it claimed (read back with `fields`, in the order of ids)."""
+    what it claimed (read back, in the order of ids)."""
     token = secrets.token_hex(8)
     await _set_many(db, ids, {"state": SENDING, "claimed_at": now, "claim": token, "sent_hash": "$content_hash",
                               "updated_at": now}, [_event(SENDING, now)], state=TO_SEND)
     # Filtered here, not in the query: _id plus claim is in no index, and the planner would scan.
-    claimed = [d for d in await find_in(db.uploads, "_id", ids, fields or {"history": 0}) if d.get("claim") == token]
+    claimed = [d for d in await find_in(db.uploads, "_id", ids, {"history": 0}) if d.get("claim") == token]
     order = {_id: n for n, _id in enumerate(ids)}
     return sorted(claimed, key=lambda d: order[d["_id"]])
 
