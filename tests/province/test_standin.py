@@ -194,3 +194,23 @@ def test_province_sim_command_runs_its_own_process():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_replayed_nonce_is_refused_and_fresh_ones_are_taken():
+    from server.province import signing
+    from server.province.standin import PlatformState, Refusal
+    state = PlatformState()
+    state.add_app(CREDS.appid, CREDS.appsecret, PROJECT_CODE)
+
+    def envelope(nonce: str):
+        return state.check_envelope(signing.build_form(CREDS.appid, CREDS.appsecret, "Team.Query",
+                                                       {"projectCode": PROJECT_CODE}, nonce=nonce))
+    for nonce in ("n1", "n2", "n3"):
+        envelope(nonce)
+    try:
+        envelope("n2")
+    except Refusal as refusal:
+        assert refusal.message == "nonce 重复"
+    else:
+        raise AssertionError("a replayed nonce was taken")
+    envelope("n4")
