@@ -20,6 +20,7 @@ from collections import Counter
 from typing import Awaitable, Callable
 
 from bson import ObjectId
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..store import people as people_store
@@ -45,7 +46,7 @@ GROUP_LINGER = 0.02
 WATERMARK_ID = "attendance_watermark"
 SWEEP_ID = "structure_sweep"
 PUNCH_CHUNK = 5000   # punches read before their full batches are written and sent
-READ_SLICES = 8      # spans the watermark's window is read in (the first batches go after the first span)
+READ_SLICES = 32     # spans the watermark's window is read in (the first batches go after the first span)
 PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
@@ -389,6 +390,7 @@ async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
     ids = [f"firsts:{pid}:{day}" for pid, day in by_day]
     stored = {d["_id"]: d.get("w", {}) for d in await find_in(db.upload_state, "_id", ids)}
     out: dict[str, str] = {}
+    writes = []
     for (pid, day), day_punches in by_day.items():
         _id = f"firsts:{pid}:{day}"
         firsts = dict(stored.get(_id, {}))
@@ -402,28 +404,30 @@ async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
             first = firsts[str(p["worker_no"])]
             out[p["_id"]] = codes.DIRECTION_IN if first["id"] == p["_id"] else codes.DIRECTION_OUT
         if changed:
-            await db.upload_state.update_one(
-                {"_id": _id}, {"$set": {"project_id": pid, "date": day, **{f"w.{k}": v for k, v in changed.items()}}},
-                upsert=True)
+            writes.append(UpdateOne({"_id": _id}, {"$set": {"project_id": pid, "date": day,
+                                                            **{f"w.{k}": v for k, v in changed.items()}}}, upsert=True))
+    if writes:   # one command for all the project-days (~2 ms of the embedded server's per command)
+        await db.upload_state.bulk_write(writes, ordered=False)
     return out
 
 
 async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict[int, dict], config,
-                       report: PassReport, now: dt.datetime,
-                       send: Callable[[list[dict]], Awaitable[None]] | None = None,
+                       report: PassReport, now: dt.datetime, sender: Sender | None = None,
                        read: asyncio.Event | None = None) -> None:
-    """New punches into attendance batches of one team each (test-environment punches are never taken);
-    `read` is set once the punches are read (their last batches may still be on their way).
+    """New punches into attendance batches of one team each (test-environment punches are never taken),
+    sent by `sender` as they fill (without one they wait, 待上传, for the next claim); `read` is set once
+    the punches are read (their last batches may still be on their way).
 
     A punch of a worker the platform has (worker record 上传成功) goes into a batch of its team, ready at
     once; a punch of a worker not yet there waits in a batch of that worker alone, depending on the worker
     record, so it holds up nobody else and goes when the worker has. Punches come in chunks as they are
-    read; a team's full batches are written (and handed to `send`) at once, its remainder waits for the
+    read; a team's full batches are handed to the sender at once, its remainder waits for the
     next chunk or the end of the read. Directions are decided chunk by chunk: the gateway receives a
     worker's punches in their order, so the first read is the first of the day.
     """
     size = config.province_attendance_batch
-    workers: dict[str, dict] = {}
+    workers: dict[str, dict] = {}          # worker records' states, of the projects in workers_read
+    workers_read: set[int] = set()
     ready: dict[tuple, list[dict]] = {}     # (project, team) → items not yet in a batch
     waiting: dict[tuple, list[dict]] = {}   # (project, worker no) → items of a worker the platform lacks
     sending: list[asyncio.Future] = []
@@ -431,16 +435,17 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict
     async def write(batches: list[dict]) -> None:
         if not batches:
             return
-        if send is not None:   # what goes at once is written claimed by this pass
-            batches = [b for b in batches if b["depends_on"]] + uploads.claimed_new(
-                [b for b in batches if not b["depends_on"]], now)
+        going = []
+        if sender is not None:   # what goes at once is claimed by this pass, and written once answered
+            going = uploads.claimed_new([b for b in batches if not b["depends_on"]], now)
+            batches = [b for b in batches if b["depends_on"]]
         already = await uploads.insert_new(db, batches)
-        fresh = [b for b in batches if b["_id"] not in already]
+        fresh = [b for b in batches if b["_id"] not in already] + going
         if fresh:
             report.marked[f"marked {uploads.TO_SEND}"] += len(fresh)
             report.marked["punches batched"] += sum(b["n"] for b in fresh)
-        if any(b["state"] == uploads.SENDING for b in fresh):
-            sending.append(asyncio.ensure_future(send([b for b in fresh if b["state"] == uploads.SENDING])))
+        if going:
+            sending.append(asyncio.ensure_future(sender.send_fresh(going)))
 
     def full(groups: dict, make, *, everything: bool) -> list[dict]:
         out = []
@@ -463,15 +468,17 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict
 
     async def take(found: list[dict]) -> None:
         direction = await directions_of(db, found)
-        unknown = {uploads.upload_id("worker", p["project_id"], p["worker_no"]) for p in found} - set(workers)
-        workers.update(dict.fromkeys(unknown, {}))
-        workers.update(await uploads.states_of(db, unknown))
+        unread = {p["project_id"] for p in found} - workers_read
+        workers_read.update(unread)
+        workers.update(await uploads.worker_states(db, unread))
+        if sender is not None:
+            sender.expect({p["worker_no"] for p in found})
         for p in sorted(found, key=lambda p: (p["device_time"], p["_id"])):
             pid, worker_no = p["project_id"], p["worker_no"]
             item = {"punch_id": p["_id"], "worker_no": worker_no, "time": p["device_time"],
                     "direction": direction[p["_id"]], "received_at": p["received_at"]}
             teams = entered.get(pid, {})
-            if worker_no in teams and workers[uploads.upload_id("worker", pid, worker_no)].get("state") == uploads.SUCCEEDED:
+            if worker_no in teams and workers.get(uploads.upload_id("worker", pid, worker_no), {}).get("state") == uploads.SUCCEEDED:
                 ready.setdefault((pid, teams[worker_no]), []).append(item)
             else:
                 waiting.setdefault((pid, worker_no), []).append(item)
@@ -483,8 +490,8 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict
         if read is not None:
             read.set()
     await write(full(ready, ready_batch, everything=True) + full(waiting, waiting_batch, everything=True))
+    await asyncio.gather(*sending)   # the batches sent are written once answered: the watermark after them
     await db.upload_state.update_one({"_id": WATERMARK_ID}, {"$set": watermark}, upsert=True)
-    await asyncio.gather(*sending)
     report.phase("mark and send punches")
 
 
@@ -552,9 +559,12 @@ class Sender:
         self.limit = asyncio.Semaphore(SEND_CONCURRENCY)
         self.id_cards: dict[int, dict[int, str]] = {}   # project → worker no → encrypted ID number, per pass
         self.people: dict[int, dict] = {}               # worker no → {id_number}, read once per pass
+        self._people_reads: list[asyncio.Future] = []
+        self._people_asked: set[int] = set()
         # Attendance batches are one record per request: their serials and outcomes are written together.
         self.submissions = WriteGroup(lambda entries: uploads.record_batch_submissions(db, dict(entries)), linger=GROUP_LINGER)
         self.item_outcomes = WriteGroup(lambda entries: uploads.record_item_outcomes(db, dict(entries)), linger=GROUP_LINGER)
+        self.unwritten = WriteGroup(lambda records: uploads.insert_new(db, records), linger=GROUP_LINGER)
 
     async def transient(self, ids: list[str], reason: str) -> None:
         self.report.outcomes["transient"] += len(ids)
@@ -594,11 +604,25 @@ class Sender:
         self.report.sent += 1
         await self.answer([doc], result)
 
-    async def send_attendance(self, docs: list[dict]) -> None:
-        """Each batch record is one request; its items carry what the payload needs but the ID numbers."""
+    def expect(self, worker_nos: set[int]) -> None:
+        """Start reading these workers' ID numbers: their punches are being batched, and a team's batch fills
+        only after a good part of the read (its workers' punches come interleaved with everybody else's), so
+        the numbers are there when the first batches go instead of being read in front of them."""
+        wanted = worker_nos - self._people_asked
+        if wanted:
+            self._people_asked |= wanted
+            self._people_reads.append(asyncio.ensure_future(self._read_people(wanted)))
+
+    async def _read_people(self, worker_nos) -> None:
+        self.people.update(await people_store.by_worker_nos(self.db, worker_nos, ("id_number",)))
+
+    async def send_attendance(self, docs: list[dict], *, unwritten: bool = False) -> None:
+        """Each batch record is one request; its items carry what the payload needs but the ID numbers.
+        `unwritten`: records not yet in the database (send_fresh), written when the platform has answered."""
+        records = {d["_id"]: d for d in docs} if unwritten else {}
         docs = [{**d, "items": uploads.items_of(d)} for d in docs]
-        wanted = {i["worker_no"] for d in docs for i in d["items"]} - set(self.people)
-        self.people.update(await people_store.by_worker_nos(self.db, wanted, ("id_number",)))
+        await asyncio.gather(*self._people_reads)
+        await self._read_people({i["worker_no"] for d in docs for i in d["items"]} - set(self.people))
         people = self.people
         teams = await uploads.states_of(self.db, {uploads.upload_id("team", d["team_id"]) for d in docs if d.get("team_id")})
 
@@ -608,12 +632,19 @@ class Sender:
                     doc["items"][0]["worker_no"])
             return teams.get(uploads.upload_id("team", doc["team_id"]), {}).get("platform_ids", {}).get("teamSysNo")
 
+        async def written(doc, serial: str | None = None) -> None:
+            record = records.pop(doc["_id"], None)
+            if record is not None:
+                await self.unwritten.add(uploads.submitted_new(record, serial, utcnow()) if serial else record)
+
         async def one(doc):
             site = self.sites.get(doc["project_id"])
             if site is None:
+                await written(doc)
                 return await self.transient([doc["_id"]], "项目未配置省厅 appid")
             number = await team_sys_no(doc)
             if number is None or any(i["worker_no"] not in people for i in doc["items"]):
+                await written(doc)
                 return await self.transient([doc["_id"]], "考勤记录或工人班组暂缺")
             workers = {i["worker_no"] for i in doc["items"]}
             missing = workers - set(self.id_cards.get(site.project_id, {}))
@@ -624,7 +655,11 @@ class Sender:
                 result = await self.platform.upload(site.creds, "attendance", payload)
                 await self.checkpoint("after_request", [doc["_id"]])
             self.report.sent += doc["n"]
-            await self.answer([doc], result)
+            if isinstance(result, Accepted) and doc["_id"] in records:
+                await written(doc, result.serial)   # one write, already 已提交待回执 with its serial
+            else:
+                await written(doc)
+                await self.answer([doc], result)
             if isinstance(result, Accepted):
                 await self.follow(result.serial, [doc])
         await asyncio.gather(*(one(d) for d in docs))
@@ -638,8 +673,11 @@ class Sender:
                 return
 
     async def send_fresh(self, batches: list[dict]) -> None:
-        """Batches this pass has just written claimed: sent while the pass reads on."""
-        await self.send_attendance(batches)
+        """Batches this pass has just made (claimed, not yet written), sent while the pass reads on. Each is
+        written once the platform has answered, taken (已提交待回执 with its serial: one write where a
+        record written before its request takes two) or not; a pass that dies before has left its punches
+        in no batch, and as the watermark is stored after its batches the next pass reads them again."""
+        await self.send_attendance(batches, unwritten=True)
 
     async def send_ready(self, *, budget: int) -> None:
         while budget > 0:
@@ -777,7 +815,7 @@ async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int
         await punches_read.wait()
         await mark_structure(db, known, sender.records, report, now, config.province_sweep_projects)
     await asyncio.gather(marking(), mark_punches(db, known, entered, config, report, now,
-                                                 send=sender.send_fresh, read=punches_read))
+                                                 sender=sender, read=punches_read))
     await sender.poll()
     report.phase("poll")
     await sender.send_ready(budget=budget)

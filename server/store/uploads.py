@@ -16,9 +16,9 @@ one worker per project and ID number), ``entry_exit:<roster _id>:in|out``, ``con
 ``attendance:<project>:<first punch _id>``.
 
 Attendance goes as batches (WorkerAttendance.Add takes up to REALNAME_PROVINCE_ATTENDANCE_BATCH punches of
-one team), and one record stands for one batch: written three times per hundred punches (created already
-claimed by the pass that sends it, submitted, outcome; the last two grouped over concurrent batches)
-rather than per punch, which is what the embedded server can keep up with. It holds its items (punch id,
+one team), and one record stands for one batch: written twice per hundred punches (once the platform has
+taken its request, already 已提交待回执 with the serial (``submitted_new``), and with its outcome; each
+grouped over concurrent batches) rather than per punch, which is what the embedded server can keep up with. It holds its items (punch id,
 worker no, moment, direction, in the request's dataList order; packed in one text, read with
 ``items_of``), ``n`` of them, the team it goes under, and after the outcome the refused items with the
 platform's reasons (``refused``, ``refused_n``): a batch with any item refused is 上传失败 (so the failing
@@ -242,6 +242,13 @@ def claimed_new(docs: list[dict], now: dt.datetime) -> list[dict]:
              "history": d["history"] + [_event(SENDING, now)]} for d in docs]
 
 
+def submitted_new(doc: dict, serial: str, now: dt.datetime) -> dict:
+    """A claimed new record (claimed_new) whose request the platform took before the record was written:
+    written once, already 已提交待回执 with its serial code."""
+    return {**doc, "state": SUBMITTED, "serial": serial, "submitted_at": now, "updated_at": now, "batch_index": 0,
+            "history": doc["history"] + [_event(SUBMITTED, now, serial=serial)]}
+
+
 async def existing_ids(db: AsyncDatabase, ids: list[str]) -> set[str]:
     return {d["_id"] for d in await find_in(db.uploads, "_id", ids, {"_id": 1})}
 
@@ -254,6 +261,18 @@ async def marked(db: AsyncDatabase, project_id: int, kinds: Iterable[str]) -> di
     """upload id → (content_hash, depends_on) of a project's records of these kinds: a pass skips the unchanged."""
     cursor = db.uploads.find(marked_query(project_id, kinds), {"content_hash": 1, "depends_on": 1})
     return {d["_id"]: (d["content_hash"], d["depends_on"]) async for d in cursor}
+
+
+def project_workers_query(project_id: int) -> dict:
+    """A project's worker records (on the project_kind_state index): for the embedded server an `$in` of
+    their upload ids costs a comparison per id for every record it finds."""
+    return {"project_id": project_id, "kind": "worker"}
+
+
+async def worker_states(db: AsyncDatabase, project_ids: Iterable[int]) -> dict[str, dict]:
+    """upload id → {state, platform_ids} of these projects' worker records."""
+    return {d["_id"]: d for pid in sorted(set(project_ids))
+            async for d in db.uploads.find(project_workers_query(pid), {"state": 1, "platform_ids": 1})}
 
 
 async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:

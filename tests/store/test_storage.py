@@ -159,6 +159,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("uploads", uploads.marked_query(1, ["unit", "team", "worker"]), None),
     ("uploads", uploads.batched_query(_T0), None),           # batches holding punches received since the watermark
     ("uploads", uploads.project_batches_query(1), None),     # a site's batches, when it first takes part
+    ("uploads", uploads.project_workers_query(1), None),     # a site's worker records, as its punches are batched
     *((collection, province_pipeline.sites_records_query([1, 2]), None) for collection in ("units", "teams", "roster", "contracts")),
     # Attendance rollups (server/store/rollups.py, rollup_queries.py, dashboards/data.py): a day, a range,
     # a project's days, the holders of posts, the tail's catch-up, the rebuild's day.

@@ -176,3 +176,16 @@ def test_batches_written_claimed_and_their_serials_and_outcomes_stored_together(
         assert await uploads.backlog(db, [uploads.TO_SEND, uploads.FAILED]) == {
             "attendance": {uploads.TO_SEND: 3, uploads.FAILED: 1}}
     run_async(mongo_uri, db_name, job)
+
+
+def test_a_projects_worker_states_are_its_own(mongo_uri, db_name):
+    async def job(db):
+        for pid, worker_no in ((1, 7), (1, 70), (12, 7), (10, 3), (2, 1)):
+            await uploads.mark(db, "worker", f"{pid}:{worker_no}", project_id=pid, content_hash="h", now=T0)
+        await uploads.mark(db, "team", "1:7", project_id=1, content_hash="h", now=T0)
+        states = await uploads.worker_states(db, [1, 2])
+        assert {k: v["state"] for k, v in states.items()} == {"worker:1:7": "待上传", "worker:1:70": "待上传",
+                                                             "worker:2:1": "待上传"}
+        assert await uploads.worker_states(db, [99]) == {}
+        assert set(await uploads.worker_states(db, [12, 10])) == {"worker:12:7", "worker:10:3"}
+    run_async(mongo_uri, db_name, job)
