@@ -58,3 +58,12 @@ def test_each_retryable_write_walks_and_sorts_every_one_the_server_keeps(tmp_pat
     assert hundred_writes(full, 0) > 20 * hundred_writes(empty, 0)
     assert len(full._retryable) == 10_000   # the cap held by dropping the oldest on each write
     assert MongoClient(EmbeddedDatabase(tmp_path, port=27999).uri, connect=False).options.retry_writes is False
+
+
+def test_a_range_of_ids_is_planned_as_a_collection_scan(sdb):
+    """Why uploads.worker_states asks for a project's worker records on the project_kind_state index and
+    not as the range of their upload ids (worker:<project>:…) on _id."""
+    sdb.quirk_ids.insert_many([{"_id": f"worker:{p}:{n}"} for p in range(3) for n in range(5)])
+    plan = str(sdb.quirk_ids.find({"_id": {"$gte": "worker:1:", "$lt": "worker:1;"}}).explain()["queryPlanner"]["winningPlan"])
+    assert "COLLSCAN" in plan, plan
+    assert len(list(sdb.quirk_ids.find({"_id": {"$gte": "worker:1:", "$lt": "worker:1;"}}))) == 5
