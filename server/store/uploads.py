@@ -18,8 +18,9 @@ one worker per project and ID number), ``entry_exit:<roster _id>:in|out``, ``con
 Attendance goes as batches (WorkerAttendance.Add takes up to REALNAME_PROVINCE_ATTENDANCE_BATCH punches of
 one team), and one record stands for one batch: written twice per hundred punches (once the platform has
 taken its request, already 已提交待回执 with the serial (``submitted_new``), and with its outcome; each
-grouped over concurrent batches) rather than per punch, which is what the embedded server can keep up with. It holds its items (punch id,
-worker no, moment, direction, in the request's dataList order; packed in one text, read with
+grouped over concurrent batches) rather than per punch, which is what the embedded server can keep up
+with. It holds its items (punch id, worker no, moment, direction, in the request's dataList order; packed
+in one text, read with
 ``items_of``), ``n`` of them, the team it goes under, and after the outcome the refused items with the
 platform's reasons (``refused``, ``refused_n``): a batch with any item refused is 上传失败 (so the failing
 list finds it on the state index) while its other items count as accepted. Results and backlogs of
@@ -233,10 +234,11 @@ async def insert_new(db: AsyncDatabase, docs: list[dict]) -> set[str]:
 
 
 def claimed_new(docs: list[dict], now: dt.datetime) -> list[dict]:
-    """New records written already claimed (上传中) by the sender that is about to send them: a claim
-    written after the insert would cost a write and a read of each record (an attendance batch carries
-    its items). A sender that dies after the insert leaves them 上传中, and release_stale gives them
-    back as it does any claim."""
+    """New records claimed (上传中) by the sender that is about to send them, before they are written: a
+    claim written after the insert would cost a write and a read of each record (an attendance batch
+    carries its items). The pipeline writes them once the platform has answered (submitted_new when it
+    took them); one written claimed whose sender then dies stays 上传中, and release_stale gives it back
+    as it does any claim."""
     token = secrets.token_hex(8)
     return [{**d, "state": SENDING, "claimed_at": now, "claim": token, "sent_hash": d["content_hash"],
              "history": d["history"] + [_event(SENDING, now)]} for d in docs]
