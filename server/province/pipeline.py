@@ -12,6 +12,7 @@ project_code}`` (appid and secret are issued per project).
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -24,10 +25,9 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..store import people as people_store
-from ..store import photos, punches, uploads
+from ..store import devices, photos, punches, uploads
 from ..domain.site_clock import SITE_TZ
 from ..store.db import find_in, in_slices, utcnow
-from ..store.rollup_queries import punches_received_between
 from ..store.write_groups import WriteGroup
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
@@ -45,8 +45,8 @@ FOLLOW_WAITS = (0.05, 0.1, 0.2, 0.4)   # seconds before each early outcome query
 GROUP_LINGER = 0.02
 WATERMARK_ID = "attendance_watermark"
 SWEEP_ID = "structure_sweep"
-PUNCH_CHUNK = 5000   # punches read before their full batches are written and sent
-READ_SLICES = 32     # spans the watermark's window is read in (the first batches go after the first span)
+PUNCH_CHUNK = 2000   # punches read before their full batches are written and sent (a few projects' worth)
+DEVICE_READS_AHEAD = 4   # devices' punch reads in flight: hides each command's round trip
 PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
@@ -323,6 +323,9 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
                       take: Callable[[list[dict]], Awaitable[None]]) -> dict:
     """Punches not yet in a batch, read from the watermark on received_at instead of whole days, handed to
     `take` in chunks of PUNCH_CHUNK as the read goes (so their batches go out while the rest is read).
+    The window is read device by device (`by_device`): every punch comes through a registered device (the
+    gateway takes no other; registrations are never deleted or renamed), which tests/demo and
+    tests/device hold.
 
     A punch's received_at is stamped before its grouped write lands, so the watermark is kept a margin
     behind the time of the read (REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS): what landed late inside the
@@ -356,8 +359,8 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
                 read += 1
                 await found(p, known)
     known = await uploads.batched_punches(db, uploads.batched_query(since))
-    for start, end in read_slices(since, read_at):
-        async for p in db.punches.find(punches_received_between(start, end), PUNCH_FIELDS):
+    async for device_punches in by_device(db, since):
+        for p in device_punches:
             read += 1
             if p["project_id"] in site_ids and not p.get("test"):
                 await found(p, known)
@@ -369,12 +372,27 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
             "projects": sorted(started | site_ids)}
 
 
-def read_slices(since: dt.datetime, read_at: dt.datetime, n: int = READ_SLICES) -> list[tuple]:
-    """The watermark's window cut into n equal spans of received_at, the last open-ended (a punch stamped
-    after the read's clock, by a skewed gateway, is read too)."""
-    step = max(read_at - since, dt.timedelta(0)) / n
-    bounds = [since + k * step for k in range(n)] if step else [since]
-    return list(zip(bounds, bounds[1:] + [None]))
+async def by_device(db: AsyncDatabase, since: dt.datetime, ahead: int = DEVICE_READS_AHEAD):
+    """Punches received since `since`, device by device, a project's devices together (its teams' batches
+    fill at once instead of after a long part of the window is read); `ahead` reads in flight."""
+    device_ids = iter(await devices.ids_by_project(db))
+    pending: collections.deque = collections.deque()
+
+    def start_next() -> None:
+        device_id = next(device_ids, None)
+        if device_id is not None:
+            query = punches.from_device_since_query(device_id, since)
+            pending.append(asyncio.ensure_future(db.punches.find(query, PUNCH_FIELDS).to_list(None)))
+    try:
+        for _ in range(ahead):
+            start_next()
+        while pending:
+            found = await pending.popleft()
+            start_next()
+            yield found
+    finally:
+        for read in pending:
+            read.cancel()
 
 
 async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
@@ -411,7 +429,7 @@ async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:
     return out
 
 
-async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict[int, dict], config,
+async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], config,
                        report: PassReport, now: dt.datetime, sender: Sender | None = None,
                        read: asyncio.Event | None = None) -> None:
     """New punches into attendance batches of one team each (test-environment punches are never taken),
@@ -426,8 +444,9 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict
     worker's punches in their order, so the first read is the first of the day.
     """
     size = config.province_attendance_batch
-    workers: dict[str, dict] = {}          # worker records' states, of the projects in workers_read
-    workers_read: set[int] = set()
+    workers: dict[str, dict] = {}          # worker records' states, of the projects in projects_read
+    entered: dict[int, dict] = {}          # their entered workers' teams
+    projects_read: set[int] = set()
     ready: dict[tuple, list[dict]] = {}     # (project, team) → items not yet in a batch
     waiting: dict[tuple, list[dict]] = {}   # (project, worker no) → items of a worker the platform lacks
     sending: list[asyncio.Future] = []
@@ -440,10 +459,13 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict
             going = uploads.claimed_new([b for b in batches if not b["depends_on"]], now)
             batches = [b for b in batches if b["depends_on"]]
         already = await uploads.insert_new(db, batches)
-        fresh = [b for b in batches if b["_id"] not in already] + going
+        fresh = [b for b in batches if b["_id"] not in already]
         if fresh:
             report.marked[f"marked {uploads.TO_SEND}"] += len(fresh)
-            report.marked["punches batched"] += sum(b["n"] for b in fresh)
+        if going:   # never written 待上传: they are in the platform's hands before they are written at all
+            report.marked["batched and sent"] += len(going)
+        if fresh or going:
+            report.marked["punches batched"] += sum(b["n"] for b in fresh + going)
         if going:
             sending.append(asyncio.ensure_future(sender.send_fresh(going)))
 
@@ -467,12 +489,14 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict
                                         depends_on=[uploads.upload_id("worker", pid, worker_no)])
 
     async def take(found: list[dict]) -> None:
-        direction = await directions_of(db, found)
-        unread = {p["project_id"] for p in found} - workers_read
-        workers_read.update(unread)
-        workers.update(await uploads.worker_states(db, unread))
-        if sender is not None:
-            sender.expect({p["worker_no"] for p in found})
+        unread = {p["project_id"] for p in found} - projects_read
+        projects_read.update(unread)
+        # Read as their punches come (the first batches wait for their own projects only).
+        direction, states, teams = await asyncio.gather(directions_of(db, found), uploads.worker_states(db, unread),
+                                                        entered_teams(db, unread))
+        workers.update(states)
+        entered.update(teams)
+        going: set[int] = set()
         for p in sorted(found, key=lambda p: (p["device_time"], p["_id"])):
             pid, worker_no = p["project_id"], p["worker_no"]
             item = {"punch_id": p["_id"], "worker_no": worker_no, "time": p["device_time"],
@@ -480,8 +504,11 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], entered: dict
             teams = entered.get(pid, {})
             if worker_no in teams and workers.get(uploads.upload_id("worker", pid, worker_no), {}).get("state") == uploads.SUCCEEDED:
                 ready.setdefault((pid, teams[worker_no]), []).append(item)
+                going.add(worker_no)
             else:
                 waiting.setdefault((pid, worker_no), []).append(item)
+        if sender is not None:
+            sender.expect(going)
         await write(full(ready, ready_batch, everything=False))
 
     try:
@@ -605,9 +632,8 @@ class Sender:
         await self.answer([doc], result)
 
     def expect(self, worker_nos: set[int]) -> None:
-        """Start reading these workers' ID numbers: their punches are being batched, and a team's batch fills
-        only after a good part of the read (its workers' punches come interleaved with everybody else's), so
-        the numbers are there when the first batches go instead of being read in front of them."""
+        """Start reading these workers' ID numbers: their punches are being batched to go this pass, so the
+        numbers are read beside the rest of the read instead of in front of each batch's request."""
         wanted = worker_nos - self._people_asked
         if wanted:
             self._people_asked |= wanted
@@ -807,14 +833,12 @@ async def run_once(db: AsyncDatabase, platform: Platform, config, *, budget: int
     # is done, while those batches are still being sent (so the platform is kept busy from the start and
     # the read does not wait behind the marking): batching only reads worker records' states, a worker
     # marked for an update meanwhile is still on the platform, and a new worker's punches wait for them.
-    entered = await entered_teams(db, known)
-    report.phase("read entries")
     punches_read = asyncio.Event()
 
     async def marking():
         await punches_read.wait()
         await mark_structure(db, known, sender.records, report, now, config.province_sweep_projects)
-    await asyncio.gather(marking(), mark_punches(db, known, entered, config, report, now,
+    await asyncio.gather(marking(), mark_punches(db, known, config, report, now,
                                                  sender=sender, read=punches_read))
     await sender.poll()
     report.phase("poll")

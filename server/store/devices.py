@@ -128,6 +128,14 @@ async def gateway_heartbeats(db: AsyncDatabase) -> dict[str, tuple[dt.datetime, 
     return {d["_id"]: (d["updated_at"], bool(d.get("stopped"))) async for d in cursor}
 
 
+async def ids_by_project(db: AsyncDatabase) -> list[str]:
+    """Every device id ever registered (removed devices too: their punches stay), a project's together."""
+    ids: dict[str, None] = {}
+    async for d in db.devices.find({}, {"device_id": 1, "project_id": 1}).sort([("project_id", 1), ("device_id", 1)]):
+        ids.setdefault(d["device_id"])
+    return list(ids)
+
+
 async def list_all(db: AsyncDatabase, *, project_id: int | None = None) -> list[dict]:
     query = {"status": "active"} if project_id is None else {"status": "active", "project_id": project_id}
     return [d async for d in db.devices.find(query, {"conn_token": 0}).sort([("project_id", 1), ("device_id", 1)])]

@@ -157,6 +157,11 @@ async def _insert_ignoring_duplicates(collection, documents: list[dict]) -> set:
         return {documents[e["index"]]["_id"] for e in errors}
 
 
+def from_device_since_query(device_id: str, since: dt.datetime) -> dict:
+    """A device's punches received from `since` on (device_recent index; the bound is on its last field)."""
+    return {"device_id": device_id, "received_at": {"$gte": since}}
+
+
 async def for_project_day(db: AsyncDatabase, project_id: int, day: dt.date, *, include_test: bool = False) -> list[dict]:
     query: dict = {"project_id": project_id, "date": day.isoformat()}
     if not include_test:

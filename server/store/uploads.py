@@ -28,6 +28,7 @@ attendance are counted per punch (``punch_counts``).
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -272,9 +273,10 @@ def project_workers_query(project_id: int) -> dict:
 
 
 async def worker_states(db: AsyncDatabase, project_ids: Iterable[int]) -> dict[str, dict]:
-    """upload id → {state, platform_ids} of these projects' worker records."""
-    return {d["_id"]: d for pid in sorted(set(project_ids))
-            async for d in db.uploads.find(project_workers_query(pid), {"state": 1, "platform_ids": 1})}
+    """upload id → {state, platform_ids} of these projects' worker records (a read per project, at once)."""
+    reads = [db.uploads.find(project_workers_query(pid), {"state": 1, "platform_ids": 1}).to_list(None)
+             for pid in sorted(set(project_ids))]
+    return {d["_id"]: d for found in await asyncio.gather(*reads) for d in found}
 
 
 async def states_of(db: AsyncDatabase, ids: Iterable[str]) -> dict[str, dict]:

@@ -54,6 +54,10 @@ def test_seed_demo_builds_the_city_once(mongo_uri, db_name, sdb, capsys):
     for punch in sdb.punches.find({}, {"project_id": 1, "worker_no": 1}).limit(200):
         assert sdb.roster.count_documents({"project_id": punch["project_id"], "worker_no": punch["worker_no"]}) == 1
     assert sdb.photos.count_documents({"kind": "punch"}) == sdb.punches.count_documents({})
+    # Every punch comes from a registered device: the upload reads new punches device by device.
+    registered = {(d["vendor_code"], d["device_id"]) for d in sdb.devices.find({}, {"vendor_code": 1, "device_id": 1})}
+    assert {(p["_id"]["v"], p["_id"]["d"]) for p in sdb.punches.aggregate(
+        [{"$group": {"_id": {"v": "$vendor_code", "d": "$device_id"}}}])} <= registered
     # The history is folded into the dashboards' rollups by the real rollup code.
     assert sum(d["count"] for d in person_days(sdb)) == sdb.punches.count_documents({"test": False})
     assert sdb.att_project_days.count_documents({}) > 0

@@ -17,7 +17,7 @@ from server import synthetic
 from server.domain.site_clock import SITE_TZ
 from server.province import standin
 from server.province.client import Credentials
-from server.store import contracts, workforce
+from server.store import contracts, devices, workforce
 
 from support import build_site
 
@@ -92,6 +92,7 @@ async def arrange_upload_site(db) -> dict:
     pid = site["project_id"]
     await db.projects.update_one({"_id": pid}, {"$set": {"province": {
         "appid": APPID, "appsecret": SECRET, "project_code": PROJECT_CODE}}})
+    await devices.register(db, project_id=pid, vendor_code="V", device_id="D")   # the device the punches come from
     now = dt.datetime.now(dt.timezone.utc)
     punches = []
     for n, worker in enumerate(site["workers"]):

@@ -11,7 +11,7 @@ import time
 from server.domain.site_clock import SITE_TZ
 from server.province import pipeline
 from server.province.client import HttpPlatform
-from server.store import upload_results, uploads
+from server.store import devices, upload_results, uploads
 from server.store.db import open_database
 
 from standin_helpers import PROJECT_CODE, arrange_upload_site, control, running_standin
@@ -135,6 +135,24 @@ def test_the_watermark_takes_a_late_write_once_and_a_quiet_pass_reads_no_old_pun
         quiet = await pipeline.run_once(db, platform, no_margin)
         assert quiet.marked["punches read"] == 0 and quiet.sent == 0
         assert quiet.marked["looked at"] == len([d for d in docs if d["kind"] != "attendance"])
+    _with_uploaded_site(mongo_uri, db_name, body)
+
+
+def test_the_window_is_read_device_by_device_a_removed_devices_punches_too(mongo_uri, db_name):
+    async def body(db, site, state, base, platform):
+        # The site's device D is removed after punching and a second one, E, punches: both are read.
+        [d] = [x async for x in db.devices.find({"device_id": "D"})]
+        await devices.set_status(db, d["_id"], "removed")
+        await devices.register(db, project_id=site["project_id"], vendor_code="V", device_id="E")
+        old = _punch(site, site["workers"][0], 0, minutes_ago=2)
+        new = dict(_punch(site, site["workers"][1], 0, minutes_ago=1), _id="V|E|new", device_id="E")
+        await db.punches.insert_many([old, new])
+        report = await pipeline.run_once(db, platform, CONFIG)
+        assert report.marked["punches batched"] == 2
+        docs = await _passes_until_settled(db, platform)
+        assert _batched(docs).count(old["_id"]) == _batched(docs).count(new["_id"]) == 1
+        dump = await control(base, "/_sim/state")
+        assert len(dump["attendance"]) == 10
     _with_uploaded_site(mongo_uri, db_name, body)
 
 
