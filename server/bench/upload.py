@@ -13,8 +13,8 @@ then `--rounds` times (the `ratio=` line is their median):
              concurrent client that then polls each serial to its outcome (the platform already holds
              them, so it answers "already exists" per item: the same checks, no store);
 each with the CPU seconds of every process in its window (who paid for the difference);
-  gateway  — optionally (`--gateway`), before the timed rounds: `realname bench gateway` (a short
-             window) runs while rounds of new punches (not timed) go through the pipeline one after the
+  gateway  — optionally (`--gateway`), before the timed rounds: `realname bench gateway` (GATEWAY_ARGS)
+             runs while rounds of new punches (not timed) go through the pipeline one after the
              other for as long as it measures; its ratio is reported with how long it measured beside them.
 The stand-in runs as its own process (`realname province-sim`), as it does for the demo.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import random
 import statistics
 import subprocess
@@ -31,6 +32,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
@@ -39,7 +41,7 @@ from ..config import Config
 from ..domain.site_clock import SITE_TZ
 from ..province import payloads, pipeline, signing
 from ..province.client import HttpPlatform, upload_method
-from ..store import people, uploads, workforce
+from ..store import devices, people, uploads, workforce
 from ..store.db import open_database
 from ..store.punches import PunchIn
 from .common import CpuMeter, add_output_arguments, cpu_line, drop_and_close, log as _log, machine, run_and_report
@@ -51,8 +53,11 @@ BENCH_MARGIN_SECONDS = 5.0
 # A round's punches arrive over (at most) this many seconds before they are inserted: a burst, ~1,700
 # punches/s for 50,000, above what the gateway itself takes in.
 ARRIVAL_SECONDS = 30
-# With --gateway: at most this many rounds (not timed) run beside the gateway's bench, which measures ~1.5 min.
-GATEWAY_LOAD_ROUNDS = 10
+# With --gateway: the gateway's bench as its own section runs it (500 devices, 20 s windows, its default
+# ceiling), with fewer idle devices for less time (their figures are its own section's); at most this many
+# rounds (not timed) run beside it, which measures for ~3 min.
+GATEWAY_ARGS = ("--devices", "500", "--seconds", "20", "--idle-devices", "200", "--idle-seconds", "5")
+GATEWAY_LOAD_ROUNDS = 16
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of new punches, each through the pipeline and then straight to the stand-in")
     parser.add_argument("--gateway", action="store_true",
-                        help="first run `realname bench gateway` (short window) beside rounds of the pipeline (not timed)")
+                        help="first run `realname bench gateway` beside rounds of the pipeline (not timed)")
     add_output_arguments(parser)
 
 
@@ -102,6 +107,7 @@ async def _prepare(db, standin: Standin, args) -> list[dict]:
         await db.projects.update_one({"_id": project["_id"]}, {"$set": {"province": {
             "appid": appid, "appsecret": secret, "project_code": code}}})
         await standin.control("/_sim/apps", json.dumps({"appid": appid, "appsecret": secret, "projectCode": code}))
+        await devices.register(db, project_id=project["_id"], vendor_code=VENDOR, device_id=_device_id(project["_id"]))
         unit = await workforce.add_unit(db, project_id=project["_id"], enterprise_id=enterprise["_id"],
                                         unit_type="施工总承包单位")
         teams = [await workforce.add_team(db, project_id=project["_id"], unit_id=unit["_id"], name=f"班组{t + 1}")
@@ -118,12 +124,19 @@ async def _prepare(db, standin: Standin, args) -> list[dict]:
     return sites
 
 
-def _chunks(items: list, size: int):
-    return (items[k:k + size] for k in range(0, len(items), size))
+def _device_id(project_id: int) -> str:
+    return f"U{project_id}"
 
 
-def _day_punches(sites: list[dict], n: int) -> list[dict]:
-    """n punches of today (site time), spread over the workers, one second apart per worker, all in the past."""
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _day_punches(sites: list[dict], n: int) -> Iterator[dict]:
+    """n punches of today (site time), spread over the workers, one second apart per worker, all in the past;
+    made as they are taken (a round's at a time, not every spare round's up front)."""
     now = dt.datetime.now(SITE_TZ).replace(tzinfo=None, microsecond=0)
     start = now.replace(hour=0, minute=0, second=0)
     workers = [(s["project_id"], w) for s in sites for w in s["worker_nos"]]
@@ -131,14 +144,12 @@ def _day_punches(sites: list[dict], n: int) -> list[dict]:
     span = max(1, int((now - start).total_seconds()) - 60)
     step = max(1, span // per_worker)
     received = dt.datetime.now(dt.timezone.utc)
-    docs = []
     for i in range(n):
         project_id, worker_no = workers[i % len(workers)]
         k = i // len(workers)
         when = start + dt.timedelta(seconds=k * step + (i % len(workers)) % step)
-        docs.append(PunchIn(vendor_code=VENDOR, device_id=f"U{project_id}", project_id=project_id, worker_no=worker_no,
-                            device_time=when, mode=6, photo=b"", received_at=received, flags=[]).document())
-    return docs
+        yield PunchIn(vendor_code=VENDOR, device_id=_device_id(project_id), project_id=project_id, worker_no=worker_no,
+                      device_time=when, mode=6, photo=b"", received_at=received, flags=[]).document()
 
 
 async def _passes_until(db, platform, config, done, *, deadline: float) -> tuple[int, float]:
@@ -195,14 +206,13 @@ async def _ceiling(db, standin: Standin, config: Config, concurrency: int, *, si
 
 
 class GatewayBench:
-    """`realname bench gateway` (a short window) as its own process beside the pipeline. `measuring` is set
+    """`realname bench gateway` as its own process beside the pipeline. `measuring` is set
     when its timed turns begin (its set-up is no load on the gateway worth counting) and the moments its
     turns began and it ended are kept, to say how much of its measuring the pipeline ran beside."""
 
     def __init__(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "bench", "gateway", "--devices", "50", "--seconds", "10",
-             "--idle-devices", "200", "--idle-seconds", "5", "--ceiling-punches", "3000"],
+            [sys.executable, "-m", "server.cli", "bench", "gateway", *GATEWAY_ARGS],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.measuring = threading.Event()
         self.started_at = self.ended_at = None
@@ -266,8 +276,8 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         # Each round a day's worth of new punches (later moments of the same day) through the pipeline, then
         # the same batches straight to the stand-in: a ratio per round, as the machine's load moves. With
         # --gateway, rounds not timed run first for as long as the gateway's bench measures.
-        day = iter(_chunks(_day_punches(sites, args.punches * (args.rounds + (GATEWAY_LOAD_ROUNDS if args.gateway else 0))),
-                           args.punches))
+        day = _chunks(_day_punches(sites, args.punches * (args.rounds + (GATEWAY_LOAD_ROUNDS if args.gateway else 0))),
+                      args.punches)
         bench_config = config.replace(province_punch_margin_seconds=BENCH_MARGIN_SECONDS)
         state = {"previous_end": dt.datetime.now(dt.timezone.utc)}   # the structure's passes read up to here
 
