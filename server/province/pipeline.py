@@ -28,6 +28,7 @@ from ..store import people as people_store
 from ..store import devices, photos, punches, uploads
 from ..domain.site_clock import SITE_TZ
 from ..store.db import find_in, in_slices, utcnow
+from ..store.rollup_queries import punches_received_between
 from ..store.write_groups import WriteGroup
 from . import codes, payloads
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
@@ -47,6 +48,7 @@ WATERMARK_ID = "attendance_watermark"
 SWEEP_ID = "structure_sweep"
 PUNCH_CHUNK = 2000   # punches read before their full batches are written and sent (a few projects' worth)
 DEVICE_READS_AHEAD = 4   # devices' punch reads in flight: hides each command's round trip
+READ_SLICES = 32     # spans the window is read in by time (the first batches go after the first span)
 PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
@@ -323,7 +325,8 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
                       take: Callable[[list[dict]], Awaitable[None]]) -> dict:
     """Punches not yet in a batch, read from the watermark on received_at instead of whole days, handed to
     `take` in chunks of PUNCH_CHUNK as the read goes (so their batches go out while the rest is read).
-    The window is read device by device (`by_device`): every punch comes through a registered device (the
+    The window is read device by device (`by_device`) up to REALNAME_PROVINCE_DEVICE_READS registered
+    devices, by received time (`by_time`) above: every punch comes through a registered device (the
     gateway takes no other; registrations are never deleted or renamed), which tests/demo and
     tests/device hold.
 
@@ -359,8 +362,14 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
                 read += 1
                 await found(p, known)
     known = await uploads.batched_punches(db, uploads.batched_query(since))
-    async for device_punches in by_device(db, since):
-        for p in device_punches:
+    device_ids = await devices.ids_by_project(db)
+    if len(device_ids) <= config.province_device_reads:
+        reads = by_device(db, device_ids, since)
+        report.marked["devices read"] += len(device_ids)
+    else:
+        reads = by_time(db, since, read_at)
+    async for some in reads:
+        for p in some:
             read += 1
             if p["project_id"] in site_ids and not p.get("test"):
                 await found(p, known)
@@ -372,10 +381,10 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
             "projects": sorted(started | site_ids)}
 
 
-async def by_device(db: AsyncDatabase, since: dt.datetime, ahead: int = DEVICE_READS_AHEAD):
+async def by_device(db: AsyncDatabase, device_ids: list[str], since: dt.datetime, ahead: int = DEVICE_READS_AHEAD):
     """Punches received since `since`, device by device, a project's devices together (its teams' batches
     fill at once instead of after a long part of the window is read); `ahead` reads in flight."""
-    device_ids = iter(await devices.ids_by_project(db))
+    device_ids = iter(device_ids)
     pending: collections.deque = collections.deque()
 
     def start_next() -> None:
@@ -393,6 +402,21 @@ async def by_device(db: AsyncDatabase, since: dt.datetime, ahead: int = DEVICE_R
     finally:
         for read in pending:
             read.cancel()
+
+
+async def by_time(db: AsyncDatabase, since: dt.datetime, read_at: dt.datetime):
+    """Punches received since `since`, span by span of received time: READ_SLICES commands whatever the
+    number of devices, but every team's punches come interleaved with the whole city's."""
+    for start, end in read_slices(since, read_at):
+        yield await db.punches.find(punches_received_between(start, end), PUNCH_FIELDS).to_list(None)
+
+
+def read_slices(since: dt.datetime, read_at: dt.datetime, n: int = READ_SLICES) -> list[tuple]:
+    """The watermark's window cut into n equal spans of received_at, the last open-ended (a punch stamped
+    after the read's clock, by a skewed gateway, is read too)."""
+    step = max(read_at - since, dt.timedelta(0)) / n
+    bounds = [since + k * step for k in range(n)] if step else [since]
+    return list(zip(bounds, bounds[1:] + [None]))
 
 
 async def directions_of(db: AsyncDatabase, found: list[dict]) -> dict[str, str]:

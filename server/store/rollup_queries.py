@@ -81,6 +81,13 @@ def punches_received_since(moment: dt.datetime | None) -> dict:
     return {} if moment is None else {"received_at": {"$gte": moment}}
 
 
+def punches_received_between(start: dt.datetime, end: dt.datetime | None) -> dict:
+    """Punches received in [start, end) (end None: from start on), on the received_at index: the embedded
+    server gathers a query's every match before it answers the first, so a long window read in slices
+    has its first punches at hand after a slice's work instead of the whole window's."""
+    return {"received_at": {"$gte": start, **({"$lt": end} if end is not None else {})}}
+
+
 # What a page reads of a project-day: never the people set unless it counts distinct people.
 PROJECT_DAY_FIGURES = {"project_id": 1, "date": 1, "managers": 1, "stopped": 1}
 PROJECT_DAY_WITH_PEOPLE = {**PROJECT_DAY_FIGURES, "workers": 1}

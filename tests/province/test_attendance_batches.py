@@ -8,6 +8,8 @@ import dataclasses
 import datetime as dt
 import time
 
+import pytest
+
 from server.domain.site_clock import SITE_TZ
 from server.province import pipeline
 from server.province.client import HttpPlatform
@@ -138,7 +140,8 @@ def test_the_watermark_takes_a_late_write_once_and_a_quiet_pass_reads_no_old_pun
     _with_uploaded_site(mongo_uri, db_name, body)
 
 
-def test_the_window_is_read_device_by_device_a_removed_devices_punches_too(mongo_uri, db_name):
+@pytest.mark.parametrize("device_reads", [CONFIG.province_device_reads, 1])
+def test_the_window_is_read_device_by_device_or_by_time_above_the_setting(mongo_uri, db_name, device_reads):
     async def body(db, site, state, base, platform):
         # The site's device D is removed after punching and a second one, E, punches: both are read.
         [d] = [x async for x in db.devices.find({"device_id": "D"})]
@@ -147,8 +150,12 @@ def test_the_window_is_read_device_by_device_a_removed_devices_punches_too(mongo
         old = _punch(site, site["workers"][0], 0, minutes_ago=2)
         new = dict(_punch(site, site["workers"][1], 0, minutes_ago=1), _id="V|E|new", device_id="E")
         await db.punches.insert_many([old, new])
-        report = await pipeline.run_once(db, platform, CONFIG)
+        config = dataclasses.replace(CONFIG, province_device_reads=device_reads)
+        report = await pipeline.run_once(db, platform, config)
         assert report.marked["punches batched"] == 2
+        # Up to the setting one read per registered device (the site's own too), above it the window by time.
+        registered = len(await devices.ids_by_project(db))
+        assert registered >= 2 and report.marked["devices read"] == (registered if device_reads >= registered else 0)
         docs = await _passes_until_settled(db, platform)
         assert _batched(docs).count(old["_id"]) == _batched(docs).count(new["_id"]) == 1
         dump = await control(base, "/_sim/state")

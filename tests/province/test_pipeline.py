@@ -201,3 +201,13 @@ def test_a_pass_compares_new_projects_those_waiting_for_a_fix_and_the_next_in_tu
             await client.close()
     asyncio.run(main())
 
+
+def test_the_watermarks_window_is_read_in_equal_slices_the_last_open_ended():
+    """The embedded server gathers every match of a query before its first answer: the window is read in
+    slices so the first batches go out after a slice's work. Together they cover the window and beyond."""
+    t0 = dt.datetime(2026, 12, 1, 8, tzinfo=dt.timezone.utc)
+    slices = pipeline.read_slices(t0, t0 + dt.timedelta(minutes=8), 4)
+    assert slices == [(t0, t0 + dt.timedelta(minutes=2)), (t0 + dt.timedelta(minutes=2), t0 + dt.timedelta(minutes=4)),
+                      (t0 + dt.timedelta(minutes=4), t0 + dt.timedelta(minutes=6)), (t0 + dt.timedelta(minutes=6), None)]
+    assert pipeline.read_slices(t0, t0, 4) == [(t0, None)]                          # nothing between: one read
+    assert pipeline.read_slices(t0, t0 - dt.timedelta(seconds=1), 4) == [(t0, None)]  # a clock stepped back

@@ -175,6 +175,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     ("att_project_months", {"month": {"$gte": "2026-01"}}, None),
     *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
+    ("punches", rq.punches_received_between(_T0, _T0 + dt.timedelta(minutes=1)), None),   # the upload's read by time
     ("punches", punches.from_device_since_query("D1", _T0), None),                 # the upload's read device by device
     ("punches", rq.dated_after("2026-01-01"), None),                                 # the rebuild's outliers
     ("punches", rq.dated_before("2026-01-01"), None),
