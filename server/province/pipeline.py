@@ -322,13 +322,13 @@ def start_of_yesterday(now: dt.datetime) -> dt.datetime:
 
 
 async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: PassReport, now: dt.datetime,
-                      take: Callable[[list[dict]], Awaitable[None]]) -> dict:
+                      take: Callable[[list[dict]], Awaitable[None]], chunk_size: int = PUNCH_CHUNK) -> dict:
     """Punches not yet in a batch, read from the watermark on received_at instead of whole days, handed to
-    `take` in chunks of PUNCH_CHUNK as the read goes (so their batches go out while the rest is read).
-    The window is read device by device (`by_device`) up to REALNAME_PROVINCE_DEVICE_READS registered
-    devices, by received time (`by_time`) above: every punch comes through a registered device (the
-    gateway takes no other; registrations are never deleted or renamed), which tests/demo and
-    tests/device hold.
+    `take` in chunks of at least chunk_size as the read goes (so their batches go out while the rest is
+    read). The window is read a project's devices at a time (`by_device`) up to
+    REALNAME_PROVINCE_DEVICE_READS registered devices, by received time (`by_time`) above: every punch
+    comes through a registered device (the gateway takes no other; registrations are never deleted or
+    renamed), which tests/demo and tests/device hold.
 
     A punch's received_at is stamped before its grouped write lands, so the watermark is kept a margin
     behind the time of the read (REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS): what landed late inside the
@@ -345,13 +345,17 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
     chunk: list[dict] = []
     read = looked_at = 0   # what the reads returned; of that, the punches of our sites that may be sent
 
-    async def found(p: dict, known: set[str]) -> None:
+    def found(p: dict, known: set[str]) -> None:
         nonlocal looked_at
         looked_at += 1
         if p["_id"] not in known and p["_id"] not in seen:
             seen.add(p["_id"])
             chunk.append(p)
-        if len(chunk) >= PUNCH_CHUNK:
+
+    async def hand_over(at_least: int = chunk_size) -> None:
+        # Only between a read's groups: a worker's punches of a project-day at two devices (a gate in, a gate
+        # out) go to `take` together, so its directions see the day's first.
+        if len(chunk) >= at_least:
             await take(chunk[:])
             chunk.clear()
     for pid in sorted(site_ids - started):
@@ -360,47 +364,56 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
         for back in range(PUNCH_DAYS_BACK, -1, -1):
             for p in await punches.for_project_day(db, pid, today - dt.timedelta(days=back)):
                 read += 1
-                await found(p, known)
+                found(p, known)
+        await hand_over()
     known = await uploads.batched_punches(db, uploads.batched_query(since))
-    device_ids = await devices.ids_by_project(db)
-    if len(device_ids) <= config.province_device_reads:
-        reads = by_device(db, device_ids, since)
-        report.marked["devices read"] += len(device_ids)
+    groups = await devices.ids_by_project(db)
+    if sum(map(len, groups)) <= config.province_device_reads:
+        reads = by_device(db, groups, since)
+        report.marked["devices read"] += sum(map(len, groups))
     else:
         reads = by_time(db, since, read_at)
     async for some in reads:
         for p in some:
             read += 1
             if p["project_id"] in site_ids and not p.get("test"):
-                await found(p, known)
-    if chunk:
-        await take(chunk)
+                found(p, known)
+        await hand_over()
+    await hand_over(1)
     report.marked["looked at"] += looked_at
     report.marked["punches read"] += read
     return {"since": max(since, read_at - dt.timedelta(seconds=config.province_punch_margin_seconds)),
             "projects": sorted(started | site_ids)}
 
 
-async def by_device(db: AsyncDatabase, device_ids: list[str], since: dt.datetime, ahead: int = DEVICE_READS_AHEAD):
-    """Punches received since `since`, device by device, a project's devices together (its teams' batches
-    fill at once instead of after a long part of the window is read); `ahead` reads in flight."""
-    device_ids = iter(device_ids)
+async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.datetime, ahead: int = DEVICE_READS_AHEAD):
+    """Punches received since `since`, one project's devices at a time (its teams' batches fill at once
+    instead of after a long part of the window is read); `ahead` device reads in flight."""
+    devices_ = ((g, device_id) for g, group in enumerate(groups) for device_id in group)
     pending: collections.deque = collections.deque()
 
     def start_next() -> None:
-        device_id = next(device_ids, None)
-        if device_id is not None:
-            query = punches.from_device_since_query(device_id, since)
-            pending.append(asyncio.ensure_future(db.punches.find(query, PUNCH_FIELDS).to_list(None)))
+        item = next(devices_, None)
+        if item is not None:
+            query = punches.from_device_since_query(item[1], since)
+            pending.append((item[0], asyncio.ensure_future(db.punches.find(query, PUNCH_FIELDS).to_list(None))))
     try:
         for _ in range(ahead):
             start_next()
+        group, found = 0, []
         while pending:
-            found = await pending.popleft()
+            g, read = pending.popleft()
+            some = await read
             start_next()
+            if g != group and found:
+                yield found
+                found = []
+            group = g
+            found += some
+        if found:
             yield found
     finally:
-        for read in pending:
+        for _, read in pending:
             read.cancel()
 
 
@@ -464,8 +477,9 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], config,
     once; a punch of a worker not yet there waits in a batch of that worker alone, depending on the worker
     record, so it holds up nobody else and goes when the worker has. Punches come in chunks as they are
     read; a team's full batches are handed to the sender at once, its remainder waits for the
-    next chunk or the end of the read. Directions are decided chunk by chunk: the gateway receives a
-    worker's punches in their order, so the first read is the first of the day.
+    next chunk or the end of the read. Directions are decided chunk by chunk: a chunk holds whole
+    projects' reads (by device: all of a project's devices), or spans of received time (by time: the
+    gateway receives a worker's punches in their order), so the first read is the first of the day.
     """
     size = config.province_attendance_batch
     workers: dict[str, dict] = {}          # worker records' states, of the projects in projects_read

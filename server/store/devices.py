@@ -128,12 +128,16 @@ async def gateway_heartbeats(db: AsyncDatabase) -> dict[str, tuple[dt.datetime, 
     return {d["_id"]: (d["updated_at"], bool(d.get("stopped"))) async for d in cursor}
 
 
-async def ids_by_project(db: AsyncDatabase) -> list[str]:
-    """Every device id ever registered (removed devices too: their punches stay), a project's together."""
-    ids: dict[str, None] = {}
+async def ids_by_project(db: AsyncDatabase) -> list[list[str]]:
+    """Every device id ever registered (removed devices too: their punches stay), grouped by project; an
+    id two vendors share is listed once."""
+    groups: dict[int, list[str]] = {}
+    seen: set[str] = set()
     async for d in db.devices.find({}, {"device_id": 1, "project_id": 1}).sort([("project_id", 1), ("device_id", 1)]):
-        ids.setdefault(d["device_id"])
-    return list(ids)
+        if d["device_id"] not in seen:
+            seen.add(d["device_id"])
+            groups.setdefault(d["project_id"], []).append(d["device_id"])
+    return list(groups.values())
 
 
 async def list_all(db: AsyncDatabase, *, project_id: int | None = None) -> list[dict]:

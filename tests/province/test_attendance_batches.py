@@ -13,7 +13,7 @@ import pytest
 from server.domain.site_clock import SITE_TZ
 from server.province import pipeline
 from server.province.client import HttpPlatform
-from server.store import devices, upload_results, uploads
+from server.store import devices, upload_results, uploads, workforce
 from server.store.db import open_database
 
 from standin_helpers import PROJECT_CODE, arrange_upload_site, control, running_standin
@@ -154,13 +154,49 @@ def test_the_window_is_read_device_by_device_or_by_time_above_the_setting(mongo_
         report = await pipeline.run_once(db, platform, config)
         assert report.marked["punches batched"] == 2
         # Up to the setting one read per registered device (the site's own too), above it the window by time.
-        registered = len(await devices.ids_by_project(db))
+        registered = sum(map(len, await devices.ids_by_project(db)))
         assert registered >= 2 and report.marked["devices read"] == (registered if device_reads >= registered else 0)
         docs = await _passes_until_settled(db, platform)
         assert _batched(docs).count(old["_id"]) == _batched(docs).count(new["_id"]) == 1
         dump = await control(base, "/_sim/state")
         assert len(dump["attendance"]) == 10
     _with_uploaded_site(mongo_uri, db_name, body)
+
+
+def test_a_projects_punches_at_all_its_devices_are_handed_over_together(mongo_uri, db_name):
+    """A worker in at one gate and out at another: their project-day's punches go to batching together,
+    so the day's first is decided on both (a device read alone would make the later punch a second 01)."""
+    async def main():
+        client, db = await open_database(mongo_uri, db_name, app_name="tests")
+        try:
+            sites = []
+            for n, gates in enumerate((("Z-in", "A-out", "M-spare"), ("B-gate",))):
+                project = await workforce.create_project(db, name=f"两门项目{n}", county="蓬江区")
+                for gate in gates:
+                    await devices.register(db, project_id=project["_id"], vendor_code="V", device_id=gate)
+                sites.append((project["_id"], gates))
+            now = dt.datetime.now(dt.timezone.utc)
+            docs = []
+            for pid, gates in sites:
+                for k, gate in enumerate(gates[:2]):
+                    moment = (now - dt.timedelta(hours=2 - k)).astimezone(SITE_TZ)
+                    docs.append({"_id": f"V|{gate}|7|{k}", "project_id": pid, "vendor_code": "V", "device_id": gate,
+                                 "worker_no": 7, "device_time": moment, "date": moment.date().isoformat(),
+                                 "received_at": now, "mode": 6, "photo_len": 0, "flags": [], "test": False})
+            await db.punches.insert_many(docs)
+            taken: list[list[str]] = []
+
+            async def take(found):
+                taken.append(sorted(p["_id"] for p in found))
+            report = pipeline.PassReport()
+            await pipeline.new_punches(db, {pid for pid, _ in sites}, CONFIG, report, now, take, chunk_size=1)
+            by_project = [sorted(d["_id"] for d in docs if d["project_id"] == pid) for pid, _ in sites]
+            assert taken == [p for p in by_project if p]   # one hand-over per project, each whole
+            assert report.marked["devices read"] == 4
+        finally:
+            await client.drop_database(db_name)
+            await client.close()
+    asyncio.run(main())
 
 
 class Killed(BaseException):
