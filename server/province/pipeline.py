@@ -12,7 +12,6 @@ project_code}`` (appid and secret are issued per project).
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -47,7 +46,6 @@ GROUP_LINGER = 0.02
 WATERMARK_ID = "attendance_watermark"
 SWEEP_ID = "structure_sweep"
 PUNCH_CHUNK = 2000   # punches read before their full batches are written and sent (a few projects' worth)
-DEVICE_READS_AHEAD = 4   # devices' punch reads in flight: hides each command's round trip
 READ_SLICES = 32     # spans the window is read in by time (the first batches go after the first span)
 PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
@@ -368,9 +366,10 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
         await hand_over()
     known = await uploads.batched_punches(db, uploads.batched_query(since))
     groups = await devices.ids_by_project(db)
-    if sum(map(len, groups)) <= config.province_device_reads:
+    registered = sum(map(len, groups))
+    if registered <= config.province_device_reads:
         reads = by_device(db, groups, since)
-        report.marked["devices read"] += sum(map(len, groups))
+        report.marked["devices read"] += registered
     else:
         reads = by_time(db, since, read_at)
     async for some in reads:
@@ -386,35 +385,22 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
             "projects": sorted(started | site_ids)}
 
 
-async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.datetime, ahead: int = DEVICE_READS_AHEAD):
+async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.datetime):
     """Punches received since `since`, one project's devices at a time (its teams' batches fill at once
-    instead of after a long part of the window is read); `ahead` device reads in flight."""
-    devices_ = ((g, device_id) for g, group in enumerate(groups) for device_id in group)
-    pending: collections.deque = collections.deque()
-
-    def start_next() -> None:
-        item = next(devices_, None)
-        if item is not None:
-            query = punches.from_device_since_query(item[1], since)
-            pending.append((item[0], asyncio.ensure_future(db.punches.find(query, PUNCH_FIELDS).to_list(None))))
+    instead of after a long part of the window is read): a project's devices read at once, the next
+    project's read while this one's are batched."""
+    def read(group: list[str]):
+        return asyncio.gather(*(db.punches.find(punches.from_device_since_query(device_id, since), PUNCH_FIELDS)
+                                .to_list(None) for device_id in group))
+    ahead = read(groups[0]) if groups else None
     try:
-        for _ in range(ahead):
-            start_next()
-        group, found = 0, []
-        while pending:
-            g, read = pending.popleft()
-            some = await read
-            start_next()
-            if g != group and found:
-                yield found
-                found = []
-            group = g
-            found += some
-        if found:
-            yield found
+        for k in range(len(groups)):
+            found = await ahead
+            ahead = read(groups[k + 1]) if k + 1 < len(groups) else None
+            yield [p for some in found for p in some]
     finally:
-        for _, read in pending:
-            read.cancel()
+        if ahead is not None:
+            ahead.cancel()
 
 
 async def by_time(db: AsyncDatabase, since: dt.datetime, read_at: dt.datetime):
