@@ -214,3 +214,40 @@ def test_a_replayed_nonce_is_refused_and_fresh_ones_are_taken():
     else:
         raise AssertionError("a replayed nonce was taken")
     envelope("n4")
+
+
+def test_the_adapter_reaches_an_address_without_a_resolver_thread_and_a_name_through_one():
+    """Tornado's client resolves its host on every request (a connection each); the default resolver
+    asks getaddrinfo on an executor thread even for an address: thousands of thread hops per upload."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.province.client import AddressResolver
+
+    class Counting(ThreadPoolExecutor):
+        submitted = 0
+
+        def submit(self, *args, **kwargs):
+            Counting.submitted += 1
+            return super().submit(*args, **kwargs)
+
+    async def main():
+        asyncio.get_running_loop().set_default_executor(Counting(max_workers=2))
+        async with running_standin() as (_, base):
+            by_address = HttpPlatform(base + "/api")
+            for _ in range(5):
+                assert (await by_address.query(CREDS, "Team.Query", {"projectCode": PROJECT_CODE})).data == []
+            assert Counting.submitted == 0
+            by_name = HttpPlatform(base.replace("127.0.0.1", "localhost") + "/api")
+            assert (await by_name.query(CREDS, "Team.Query", {"projectCode": PROJECT_CODE})).data == []
+            assert Counting.submitted >= 1
+        resolver = AddressResolver()
+        assert await resolver.resolve("::1", 80) == [(socket.AF_INET6, ("::1", 80, 0, 0))]
+        assert await resolver.resolve("127.0.0.1", 80, socket.AF_INET) == [(socket.AF_INET, ("127.0.0.1", 80))]
+        try:
+            await resolver.resolve("127.0.0.1", 80, socket.AF_INET6)
+        except OSError:
+            pass
+        else:
+            raise AssertionError("an IPv4 address resolved as IPv6")
+
+    asyncio.run(main())
