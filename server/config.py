@@ -60,6 +60,7 @@ SETTINGS = (
     Setting("REALNAME_ROLLUP_FOLD_SECONDS", "15", "How often a worker folds the punches received since its last pass into the dashboards' attendance rollups (a periodic job; a punch shows within this plus a worker poll)."),
     Setting("REALNAME_WORKER_LEASE_SECONDS", "30", "A worker holds a job this long per lease and renews it while running; a job of a killed worker is taken over after it."),
     Setting("REALNAME_WORKER_POLL_SECONDS", "1", "How often an idle worker looks for due jobs."),
+    Setting("REALNAME_WORKER_NICE", "10", "CPU niceness (0–19) a worker gives itself at start: its jobs (uploads, rollups, imports) take the CPU the gateway and the web leave, so a large upload does not slow the devices' acknowledgements. 0 keeps the niceness it was started with."),
     Setting("REALNAME_IMPORT_TEST_PAUSE_SECONDS", "0", "Tests only: an Excel import pauses this long inside every chunk, so a test can kill its worker mid-import. Leave 0."),
     Setting("REALNAME_RESTART_LIMIT", "5", "`serve` restarts a child that died, with backoff; this many restarts of one child within the window below stop the platform (a crash loop)."),
     Setting("REALNAME_RESTART_WINDOW_SECONDS", "120", "The window, in seconds, over which REALNAME_RESTART_LIMIT counts restarts."),
@@ -91,6 +92,13 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 
 
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
+
+
+def _niceness(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 19:
+        raise ValueError(f"REALNAME_WORKER_NICE must be between 0 and 19, not {value}")
+    return value
 
 
 def _get(env: dict[str, str], name: str) -> str:
@@ -137,6 +145,7 @@ class Config:
     import_test_pause_seconds: float = 0.0
     restart_limit: int = 5
     restart_window_seconds: float = 120.0
+    worker_nice: int = 10
     province_url: str = ""
     province_connect_timeout: float = 5.0
     province_request_timeout: float = 20.0
@@ -204,6 +213,7 @@ class Config:
             rollup_fold_seconds=float(_get(env, "REALNAME_ROLLUP_FOLD_SECONDS")),
             worker_lease_seconds=float(_get(env, "REALNAME_WORKER_LEASE_SECONDS")),
             worker_poll_seconds=float(_get(env, "REALNAME_WORKER_POLL_SECONDS")),
+            worker_nice=_niceness(_get(env, "REALNAME_WORKER_NICE")),
             import_test_pause_seconds=float(_get(env, "REALNAME_IMPORT_TEST_PAUSE_SECONDS")),
             restart_limit=int(_get(env, "REALNAME_RESTART_LIMIT")),
             restart_window_seconds=float(_get(env, "REALNAME_RESTART_WINDOW_SECONDS")),

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from ..config import Config
+from ..cpu_priority import lower_priority
 from ..store import jobs
 from .registry import JobContext, JobKind
 
@@ -111,6 +112,8 @@ class Worker:
 
 
 async def run_worker(config: Config, db: AsyncDatabase) -> None:
+    # Here, not before the database is opened: an embedded database this worker started is not its to slow.
+    lower_priority(config.worker_nice)
     worker = Worker(config, db)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
