@@ -13,9 +13,11 @@ then `--rounds` times (the `ratio=` line is their median):
              concurrent client that then polls each serial to its outcome (the platform already holds
              them, so it answers "already exists" per item: the same checks, no store);
 each with the CPU seconds of every process in its window (who paid for the difference);
-  gateway  — optionally (`--gateway`), before the timed rounds: `realname bench gateway` (GATEWAY_ARGS)
+  gateway  — optionally (`--gateway`), after the timed rounds: `realname bench gateway` (GATEWAY_ARGS)
              runs while rounds of new punches (not timed) go through the pipeline one after the
-             other for as long as it measures; its ratio is reported with how long it measured beside them.
+             other for as long as it measures, this process at the worker's niceness
+             (REALNAME_WORKER_NICE) as the worker runs them; its ratio is reported with how long it
+             measured beside them.
 The stand-in runs as its own process (`realname province-sim`), as it does for the demo.
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from .. import synthetic
 from ..config import Config
+from ..cpu_priority import lower_priority
 from ..domain.site_clock import SITE_TZ
 from ..province import payloads, pipeline, signing
 from ..province.client import HttpPlatform, upload_method
@@ -170,9 +173,11 @@ async def _passes_until(db, platform, config, done, *, deadline: float) -> tuple
     return passes, seconds
 
 
-async def _ceiling(db, standin: Standin, config: Config, concurrency: int, *, since: dt.datetime) -> tuple[int, float]:
+async def _ceiling(db, standin: Standin, http: AsyncHTTPClient, concurrency: int, *,
+                   since: dt.datetime) -> tuple[int, float]:
     """The same batches the pipeline sent of the punches received since `since` (its batch records, built into
-    the same payloads), posted straight to the stand-in, each polled to its outcome."""
+    the same payloads), posted straight to the stand-in with the pipeline's HTTP client, each polled to its
+    outcome."""
     sites = await pipeline.sites(db)
     batches = await db.uploads.find(uploads.batched_query(since), {"history": 0}).to_list(None)
     batches = [{**b, "items": uploads.items_of(b)} for b in batches]
@@ -184,7 +189,6 @@ async def _ceiling(db, standin: Standin, config: Config, concurrency: int, *, si
         team_sys_no = teams[uploads.upload_id("team", b["team_id"])]["platform_ids"]["teamSysNo"]
         cards = payloads.id_cards(folks, {i["worker_no"] for i in b["items"]}, site.creds.appsecret)
         forms.append((site.creds, payloads.attendance_payload(site.code, team_sys_no, b["items"], cards), b["n"]))
-    http = AsyncHTTPClient()
     limit = asyncio.Semaphore(concurrency)
 
     async def post(creds, method, payload) -> dict:
@@ -306,27 +310,33 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             return {"punches": len(punches), "seconds": seconds, "passes": passes, "pipeline_cpu": cpu,
                     "pipeline": len(punches) / seconds, "received": received}
 
-        gateway_result = None
-        if args.gateway:
-            gateway = GatewayBench()
-            await gateway.wait_measuring()
-            began, loads = time.monotonic(), 0
-            while gateway.proc.poll() is None and loads < GATEWAY_LOAD_ROUNDS:
-                await through_the_pipeline(next(day), f"beside the gateway's bench, round {loads + 1} (not timed)")
-                loads += 1
-            gateway_result = await asyncio.to_thread(gateway.result, (began, time.monotonic()))
-            gateway = None
-
         rounds = []
         for r in range(args.rounds):
             x = await through_the_pipeline(next(day), f"round {r + 1}")
             meter = CpuMeter().start()
-            sent, ceiling_seconds = await _ceiling(db, standin, config, pipeline.SEND_CONCURRENCY, since=x.pop("received"))
+            sent, ceiling_seconds = await _ceiling(db, standin, platform.http, pipeline.SEND_CONCURRENCY,
+                                                  since=x.pop("received"))
             ceiling_cpu = meter.read()
             _log(f"round {r + 1} ceiling: {sent} punches straight to the stand-in in {ceiling_seconds:.1f} s: "
                  f"{sent / ceiling_seconds:.0f}/s; CPU {cpu_line(ceiling_cpu)}")
             rounds.append({**x, "ceiling": sent / ceiling_seconds, "ceiling_seconds": ceiling_seconds,
                            "ceiling_cpu": ceiling_cpu, "ratio": x["pipeline"] / (sent / ceiling_seconds)})
+
+        gateway_result = None
+        if args.gateway:
+            # After the timed rounds: from here on this process runs its passes as a worker does, at the
+            # worker's niceness (its database and the stand-in, like the platform's database and the
+            # province, stay as they are). Started first, the gateway's bench keeps the default niceness.
+            gateway = GatewayBench()
+            niceness = lower_priority(config.worker_nice)
+            await gateway.wait_measuring()
+            began, loads = time.monotonic(), 0
+            while gateway.proc.poll() is None and loads < GATEWAY_LOAD_ROUNDS:
+                await through_the_pipeline(next(day), f"beside the gateway's bench, round {loads + 1} (not timed)")
+                loads += 1
+            gateway_result = {**await asyncio.to_thread(gateway.result, (began, time.monotonic())),
+                              "rounds": loads, "niceness": niceness}
+            gateway = None
     finally:
         if gateway is not None:
             gateway.stop()
@@ -367,6 +377,7 @@ def _report(args, r: dict) -> list[str]:
     g = r["gateway"]
     if g is not None and g["ratio"] is not None:
         lines.append(f"`realname bench gateway` ratio while the pipeline ran rounds of new punches one after the other "
-                     f"(target ≥ 0.8): {g['ratio']:.2f} (it measured for {g['measured']:.0f} s, "
-                     f"{g['beside']:.0f} s of them beside the pipeline)")
+                     f"at the worker's niceness {g['niceness']} (target ≥ 0.8): {g['ratio']:.2f} (it measured for "
+                     f"{g['measured']:.0f} s, {g['beside']:.0f} s of them beside the pipeline, which took "
+                     f"{g['rounds']} rounds of {args.punches} punches through meanwhile)")
     return lines
