@@ -13,6 +13,8 @@ then `--rounds` times (the `ratio=` line is their median):
              concurrent client that then polls each serial to its outcome (the platform already holds
              them, so it answers "already exists" per item: the same checks, no store);
 each with the CPU seconds of every process in its window (who paid for the difference);
+  read     — the round's window read alone as the pipeline reads it, and from it the highest ratio these
+             cores allow a pipeline that reads its punches from the database (`_bound`);
   gateway  — optionally (`--gateway`), after the timed rounds: `realname bench gateway` (GATEWAY_ARGS)
              runs while rounds of new punches (not timed) go through the pipeline one after the
              other for as long as it measures, this process at the worker's niceness
@@ -26,6 +28,7 @@ import argparse
 import asyncio
 import datetime as dt
 import itertools
+import os
 import random
 import statistics
 import subprocess
@@ -209,6 +212,26 @@ async def _ceiling(db, standin: Standin, http: AsyncHTTPClient, concurrency: int
     return sum(n for *_, n in forms), time.monotonic() - started
 
 
+async def _read_alone(db, since: dt.datetime) -> dict:
+    """The round's window read as the pipeline reads it (by device), and nothing else: what the
+    database spends before anything is batched or sent."""
+    meter = CpuMeter().start()
+    started = time.monotonic()
+    n = 0
+    async for some in pipeline.by_device(db, await devices.ids_by_project(db), since):
+        n += len(some)
+    seconds = time.monotonic() - started
+    return {"punches": n, "seconds": seconds, "database": meter.read().get("database", 0.0)}
+
+
+def _bound(ceiling_seconds: float, ceiling_cpu: dict, read: dict) -> float:
+    """The highest ratio this machine allows a pipeline that reads its punches from the database: it does
+    at least the ceiling's work (the stand-in's and the client's CPU) and the read's, and on n cores it
+    cannot take less than 1/n of those CPU seconds."""
+    floor = (ceiling_cpu.get("stand-in", 0.0) + ceiling_cpu.get("this process", 0.0) + read["database"]) / (os.cpu_count() or 1)
+    return ceiling_seconds / max(floor, ceiling_seconds)
+
+
 class GatewayBench:
     """`realname bench gateway` as its own process beside the pipeline. `measuring` is set
     when its timed turns begin (its set-up is no load on the gateway worth counting) and the moments its
@@ -313,14 +336,18 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         rounds = []
         for r in range(args.rounds):
             x = await through_the_pipeline(next(day), f"round {r + 1}")
+            since = x.pop("received")
             meter = CpuMeter().start()
-            sent, ceiling_seconds = await _ceiling(db, standin, platform.http, pipeline.SEND_CONCURRENCY,
-                                                  since=x.pop("received"))
+            sent, ceiling_seconds = await _ceiling(db, standin, platform.http, pipeline.SEND_CONCURRENCY, since=since)
             ceiling_cpu = meter.read()
             _log(f"round {r + 1} ceiling: {sent} punches straight to the stand-in in {ceiling_seconds:.1f} s: "
                  f"{sent / ceiling_seconds:.0f}/s; CPU {cpu_line(ceiling_cpu)}")
+            read = await _read_alone(db, since)
+            _log(f"round {r + 1} the window's read alone: {read['punches']} punches in {read['seconds']:.1f} s; "
+                 f"database CPU {read['database']:.1f} s")
             rounds.append({**x, "ceiling": sent / ceiling_seconds, "ceiling_seconds": ceiling_seconds,
-                           "ceiling_cpu": ceiling_cpu, "ratio": x["pipeline"] / (sent / ceiling_seconds)})
+                           "ceiling_cpu": ceiling_cpu, "ratio": x["pipeline"] / (sent / ceiling_seconds),
+                           "read": read, "bound": _bound(ceiling_seconds, ceiling_cpu, read)})
 
         gateway_result = None
         if args.gateway:
@@ -373,6 +400,14 @@ def _report(args, r: dict) -> list[str]:
         lines.append(f"| {n} | {x['seconds']:.1f} s, {x['passes']} passes, **{x['pipeline']:.0f} punches/s** | "
                      f"{x['ceiling_seconds']:.1f} s, **{x['ceiling']:.0f} punches/s** | {x['ratio']:.2f} | "
                      f"{cpu_line(x['pipeline_cpu'])} | {cpu_line(x['ceiling_cpu'])} |")
+    lines += ["", "What the machine allows, per round: the window read alone as the pipeline reads it (by device), "
+              "and the highest ratio a pipeline reading its punches from the database could reach on these "
+              f"{os.cpu_count()} cores — the ceiling's CPU (stand-in and client) plus the read's, over the cores, "
+              "against the ceiling's time:", "",
+              "| round | read alone | database CPU of the read | bound on the ratio |", "|---|---|---|---|"]
+    for n, x in enumerate(r["rounds"], 1):
+        lines.append(f"| {n} | {x['read']['punches']} punches in {x['read']['seconds']:.1f} s | "
+                     f"{x['read']['database']:.1f} s | {x['bound']:.2f} |")
     lines += ["", f"**Ratio pipeline / ceiling, median of the rounds (target ≥ 0.8): {r['ratio']:.2f}**"]
     g = r["gateway"]
     if g is not None and g["ratio"] is not None:
