@@ -400,7 +400,14 @@ async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.dateti
             yield [p for some in found for p in some]
     finally:
         if ahead is not None:
-            ahead.cancel()
+            _give_up(ahead)
+
+
+def _give_up(read: asyncio.Future) -> None:
+    """A read no one will await: cancelled, or, if it failed meanwhile, its error taken (the pass ended for
+    another reason; asyncio would report this one as never retrieved)."""
+    read.cancel()
+    read.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 async def by_time(db: AsyncDatabase, since: dt.datetime, read_at: dt.datetime):

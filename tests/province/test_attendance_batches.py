@@ -235,3 +235,29 @@ def test_a_pass_dying_at_each_checkpoint_of_a_batch_sends_each_punch_once(mongo_
         # The batch taken before the death after its request was sent again: "already exists" per item.
         assert dump["counts"]["already_exists"] >= 1
     _with_uploaded_site(mongo_uri, db_name, body)
+
+
+def test_a_read_ahead_given_up_on_is_not_logged_as_a_lost_error(mongo_uri, db_name):
+    """The pass stops reading (it failed elsewhere) while the next project's read has failed meanwhile:
+    that read is cancelled or its error taken, not left for asyncio to report as never retrieved."""
+    import gc
+
+    async def main():
+        client, db = await open_database(mongo_uri, db_name, app_name="tests")
+        reported = []
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context["message"]))
+        try:
+            since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+            # The second "device" is an operator the server refuses: a read that fails for real.
+            reads = pipeline.by_device(db, [["A"], [{"$nosuchoperator": 1}]], since)
+            assert await reads.__anext__() == []
+            ahead = [t for t in asyncio.all_tasks() if "to_list" in t.get_coro().__qualname__]
+            assert ahead
+            await asyncio.wait(ahead, timeout=10)
+            assert all(t.done() and t.exception() is not None for t in ahead)
+            await reads.aclose()
+            gc.collect()
+            assert reported == []
+        finally:
+            await client.close()
+    asyncio.run(main())
