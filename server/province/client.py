@@ -107,8 +107,8 @@ class AddressResolver(Resolver):
     """An address (the URL's host is an IP) answered at once, a name by the default resolver.
 
     Tornado's client opens a connection per request and resolves its host each time; the default
-    resolver asks getaddrinfo on an executor thread even for an address, which for an upload of a
-    day's punches (thousands of requests) was a fifth of the pass's own CPU."""
+    resolver asks getaddrinfo on an executor thread even for an address: for an upload of a day's
+    punches (thousands of requests) about a fifth of the pass's own samples under py-spy."""
 
     def initialize(self) -> None:
         self.names = DefaultLoopResolver()
