@@ -181,7 +181,7 @@ async def _register_device(db: AsyncDatabase, application: dict, environment: st
     admission = {"supplier_id": application["supplier_id"], "application_id": application["_id"],
                  "authorised_by": actor}
     vendor_code, serial = application["vendor_code"], application["serial"]
-    existing = await db.devices.find_one({"vendor_code": vendor_code, "device_id": serial}, {"status": 1})
+    existing = await db.devices.find_one({"vendor_code": vendor_code, "device_id": serial}, {"status": 1, "project_id": 1})
     if existing is not None:
         if existing.get("status") == "active":
             raise Conflict("serial", f"设备 {vendor_code}/{serial} 已在平台注册，不能重复授权")
@@ -189,7 +189,11 @@ async def _register_device(db: AsyncDatabase, application: dict, environment: st
         reset = {"status": "active", "project_id": application["project_id"], "environment": environment,
                  "registered_by": "supplier", "model": application.get("model", ""), "serial": serial,
                  "install_place": application.get("install_place", ""), "changed_at": utcnow(), **admission}
-        done = await db.devices.update_one({"_id": existing["_id"], "status": "removed"}, {"$set": reset})
+        update: dict = {"$set": reset}
+        if existing.get("project_id") != application["project_id"]:
+            # Its punches for the project it left stay that project's: the upload reads the two together.
+            update["$addToSet"] = {"earlier_projects": existing["project_id"]}
+        done = await db.devices.update_one({"_id": existing["_id"], "status": "removed"}, update)
         if done.matched_count == 0:
             raise Conflict("serial", f"设备 {vendor_code}/{serial} 已在平台注册，不能重复授权")
         return existing["_id"]

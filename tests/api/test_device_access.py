@@ -219,3 +219,21 @@ def test_authorisation_refused_when_the_gateway_already_has_the_device(web, site
     doc = sdb.device_access.find_one({"_id": app_id})
     assert doc["state"] == "applied" and len(doc["history"]) == 1 and doc["device_oid"] is None
     assert sdb.devices.find_one({"device_id": "OP-1"})["registered_by"] == "operator"
+
+
+def test_a_device_brought_back_to_another_project_remembers_the_one_it_left(web, site, make_supplier, make_account,
+                                                                            sdb, mongo_uri, db_name):
+    from server.store import workforce
+    from support import run_async
+    make_supplier("mover", "VEND03")
+    make_account("city3", "supervisor")
+    supplier, city = web.login("mover"), web.login("city3")
+    first = apply(web, supplier, site["project_id"], serial="SN-M")[1]["id"]
+    act(web, city, REV, first, "authorise_test", "测试环境 test:20028")
+    act(web, city, REV, first, "revoke", "换项目")
+    other = run_async(mongo_uri, db_name, lambda db: workforce.create_project(db, name="新项目", county="台山市"))
+    second = apply(web, supplier, other["_id"], serial="SN-M")[1]["id"]
+    act(web, city, REV, second, "authorise_test", "测试环境 test:20028")
+    device = sdb.devices.find_one({"vendor_code": "VEND03", "device_id": "SN-M"})
+    assert device["status"] == "active" and device["project_id"] == other["_id"]
+    assert device["earlier_projects"] == [site["project_id"]]

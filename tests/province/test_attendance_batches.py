@@ -261,3 +261,38 @@ def test_a_read_ahead_given_up_on_is_not_logged_as_a_lost_error(mongo_uri, db_na
         finally:
             await client.close()
     asyncio.run(main())
+
+
+def test_a_device_moved_to_another_project_reads_with_both(mongo_uri, db_name):
+    """A device re-admitted to project B after punching for A: its punches for A are read with A's other
+    gate's, so the worker's day at A has one first (read with B's, they would be decided apart)."""
+    async def main():
+        client, db = await open_database(mongo_uri, db_name, app_name="tests")
+        try:
+            a = await workforce.create_project(db, name="迁出项目", county="蓬江区")
+            b = await workforce.create_project(db, name="迁入项目", county="蓬江区")
+            c = await workforce.create_project(db, name="无关项目", county="蓬江区")
+            await devices.register(db, project_id=a["_id"], vendor_code="V", device_id="A-gate")
+            await devices.register(db, project_id=c["_id"], vendor_code="V", device_id="C-gate")
+            moved = await devices.register(db, project_id=b["_id"], vendor_code="V", device_id="MOVED")
+            await db.devices.update_one({"_id": moved["_id"]}, {"$set": {"earlier_projects": [a["_id"]]}})
+            assert await devices.ids_by_project(db) == [["A-gate", "MOVED"], ["C-gate"]]
+            now = dt.datetime.now(dt.timezone.utc)
+            docs = []
+            for k, (pid, gate) in enumerate(((a["_id"], "MOVED"), (a["_id"], "A-gate"), (c["_id"], "C-gate"))):
+                moment = (now - dt.timedelta(hours=3 - k)).astimezone(SITE_TZ)
+                docs.append({"_id": f"V|{gate}|7|{k}", "project_id": pid, "vendor_code": "V", "device_id": gate,
+                             "worker_no": 7, "device_time": moment, "date": moment.date().isoformat(),
+                             "received_at": now, "mode": 6, "photo_len": 0, "flags": [], "test": False})
+            await db.punches.insert_many(docs)
+            taken: list[list[str]] = []
+
+            async def take(found):
+                taken.append(sorted(p["_id"] for p in found))
+            await pipeline.new_punches(db, {a["_id"], b["_id"], c["_id"]}, CONFIG, pipeline.PassReport(), now, take,
+                                       chunk_size=1)
+            assert taken == [sorted(["V|MOVED|7|0", "V|A-gate|7|1"]), ["V|C-gate|7|2"]]
+        finally:
+            await client.drop_database(db_name)
+            await client.close()
+    asyncio.run(main())
