@@ -163,6 +163,26 @@ def test_the_window_is_read_device_by_device_or_by_time_above_the_setting(mongo_
     _with_uploaded_site(mongo_uri, db_name, body)
 
 
+def _gate_punch(project_id: int, gate: str, k: int, when: dt.datetime, received_at: dt.datetime) -> dict:
+    """Worker 7's k-th punch, at `gate` for `project_id`."""
+    moment = when.astimezone(SITE_TZ)
+    return {"_id": f"V|{gate}|7|{k}", "project_id": project_id, "vendor_code": "V", "device_id": gate,
+            "worker_no": 7, "device_time": moment, "date": moment.date().isoformat(),
+            "received_at": received_at, "mode": 6, "photo_len": 0, "flags": [], "test": False}
+
+
+async def _hand_overs(db, docs: list[dict], site_ids: set[int], now: dt.datetime) -> tuple[list[list[str]], pipeline.PassReport]:
+    """These punches inserted and the window read with the smallest chunks: the punch ids of each hand-over."""
+    await db.punches.insert_many(docs)
+    taken: list[list[str]] = []
+
+    async def take(found):
+        taken.append(sorted(p["_id"] for p in found))
+    report = pipeline.PassReport()
+    await pipeline.new_punches(db, site_ids, CONFIG, report, now, take, chunk_size=1)
+    return taken, report
+
+
 def test_a_projects_punches_at_all_its_devices_are_handed_over_together(mongo_uri, db_name):
     """A worker in at one gate and out at another: their project-day's punches go to batching together,
     so the day's first is decided on both (a device read alone would make the later punch a second 01)."""
@@ -176,20 +196,9 @@ def test_a_projects_punches_at_all_its_devices_are_handed_over_together(mongo_ur
                     await devices.register(db, project_id=project["_id"], vendor_code="V", device_id=gate)
                 sites.append((project["_id"], gates))
             now = dt.datetime.now(dt.timezone.utc)
-            docs = []
-            for pid, gates in sites:
-                for k, gate in enumerate(gates[:2]):
-                    moment = (now - dt.timedelta(hours=2 - k)).astimezone(SITE_TZ)
-                    docs.append({"_id": f"V|{gate}|7|{k}", "project_id": pid, "vendor_code": "V", "device_id": gate,
-                                 "worker_no": 7, "device_time": moment, "date": moment.date().isoformat(),
-                                 "received_at": now, "mode": 6, "photo_len": 0, "flags": [], "test": False})
-            await db.punches.insert_many(docs)
-            taken: list[list[str]] = []
-
-            async def take(found):
-                taken.append(sorted(p["_id"] for p in found))
-            report = pipeline.PassReport()
-            await pipeline.new_punches(db, {pid for pid, _ in sites}, CONFIG, report, now, take, chunk_size=1)
+            docs = [_gate_punch(pid, gate, k, now - dt.timedelta(hours=2 - k), now)
+                    for pid, gates in sites for k, gate in enumerate(gates[:2])]
+            taken, report = await _hand_overs(db, docs, {pid for pid, _ in sites}, now)
             by_project = [sorted(d["_id"] for d in docs if d["project_id"] == pid) for pid, _ in sites]
             assert taken == [p for p in by_project if p]   # one hand-over per project, each whole
             assert report.marked["devices read"] == 4
@@ -278,19 +287,9 @@ def test_a_device_moved_to_another_project_reads_with_both(mongo_uri, db_name):
             await db.devices.update_one({"_id": moved["_id"]}, {"$set": {"earlier_projects": [a["_id"]]}})
             assert await devices.ids_by_project(db) == [["A-gate", "MOVED"], ["C-gate"]]
             now = dt.datetime.now(dt.timezone.utc)
-            docs = []
-            for k, (pid, gate) in enumerate(((a["_id"], "MOVED"), (a["_id"], "A-gate"), (c["_id"], "C-gate"))):
-                moment = (now - dt.timedelta(hours=3 - k)).astimezone(SITE_TZ)
-                docs.append({"_id": f"V|{gate}|7|{k}", "project_id": pid, "vendor_code": "V", "device_id": gate,
-                             "worker_no": 7, "device_time": moment, "date": moment.date().isoformat(),
-                             "received_at": now, "mode": 6, "photo_len": 0, "flags": [], "test": False})
-            await db.punches.insert_many(docs)
-            taken: list[list[str]] = []
-
-            async def take(found):
-                taken.append(sorted(p["_id"] for p in found))
-            await pipeline.new_punches(db, {a["_id"], b["_id"], c["_id"]}, CONFIG, pipeline.PassReport(), now, take,
-                                       chunk_size=1)
+            docs = [_gate_punch(pid, gate, k, now - dt.timedelta(hours=3 - k), now)
+                    for k, (pid, gate) in enumerate(((a["_id"], "MOVED"), (a["_id"], "A-gate"), (c["_id"], "C-gate")))]
+            taken, _ = await _hand_overs(db, docs, {a["_id"], b["_id"], c["_id"]}, now)
             assert taken == [sorted(["V|MOVED|7|0", "V|A-gate|7|1"]), ["V|C-gate|7|2"]]
         finally:
             await client.drop_database(db_name)
