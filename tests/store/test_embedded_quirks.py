@@ -67,3 +67,27 @@ def test_a_range_of_ids_is_planned_as_a_collection_scan(sdb):
     plan = str(sdb.quirk_ids.find({"_id": {"$gte": "worker:1:", "$lt": "worker:1;"}}).explain()["queryPlanner"]["winningPlan"])
     assert "COLLSCAN" in plan, plan
     assert len(list(sdb.quirk_ids.find({"_id": {"$gte": "worker:1:", "$lt": "worker:1;"}}))) == 5
+
+
+def test_a_collections_stream_token_after_a_command_of_its_database_does_not_resume(sdb):
+    """Why rollups.PunchTail takes a refused resume of this kind calmly: a stream on one collection also
+    reads its database's command entries (a collection created, an index made), and the token after one
+    names the command namespace, which the server's own scope check then refuses to resume from."""
+    from pymongo.errors import OperationFailure
+    sdb.quirk_watched.insert_one({"n": 1})
+    with sdb.quirk_watched.watch([{"$match": {"operationType": "insert"}}], max_await_time_ms=50) as stream:
+        sdb.quirk_watched.insert_one({"n": 2})
+        assert stream.try_next()["fullDocument"]["n"] == 2
+        resumable = stream.resume_token
+        sdb.create_collection("quirk_other")
+        assert stream.try_next() is None
+        token = stream.resume_token
+    with sdb.quirk_watched.watch(resume_after=resumable, max_await_time_ms=50) as stream:
+        assert stream.try_next() is None
+    try:
+        with sdb.quirk_watched.watch(resume_after=token, max_await_time_ms=50) as stream:
+            stream.try_next()
+    except OperationFailure as exc:
+        assert exc.code == rollups.SCOPE_REFUSED, exc
+    else:
+        raise AssertionError("the server resumed from a token naming its command namespace: the quirk is fixed")
