@@ -100,19 +100,24 @@ class Standin:
         self.proc.wait(30)
 
 
+async def take_part(db, standin: Standin, project_id: int, p: int) -> None:
+    """The project gets its platform credentials, and the stand-in knows them."""
+    import json
+    appid, secret, code = _creds(p)
+    await db.projects.update_one({"_id": project_id}, {"$set": {"province": {
+        "appid": appid, "appsecret": secret, "project_code": code}}})
+    await standin.control("/_sim/apps", json.dumps({"appid": appid, "appsecret": secret, "projectCode": code}))
+
+
 async def _prepare(db, standin: Standin, args) -> list[dict]:
     """Projects with credentials, a unit, teams and entered workers; returns [{project_id, worker_nos}]."""
-    import json
     rng = random.Random(1)
     photo = synthetic.jpeg_photo(rng, target_bytes=3000)
     enterprise = await workforce.create_enterprise(db, credit_code=synthetic.credit_code(rng), name="基准测试建设有限公司")
     sites = []
     for p in range(args.projects):
-        appid, secret, code = _creds(p)
         project = await workforce.create_project(db, name=f"基准上传项目{p + 1}", county="蓬江区")
-        await db.projects.update_one({"_id": project["_id"]}, {"$set": {"province": {
-            "appid": appid, "appsecret": secret, "project_code": code}}})
-        await standin.control("/_sim/apps", json.dumps({"appid": appid, "appsecret": secret, "projectCode": code}))
+        await take_part(db, standin, project["_id"], p)
         await devices.register(db, project_id=project["_id"], vendor_code=VENDOR, device_id=_device_id(project["_id"]))
         unit = await workforce.add_unit(db, project_id=project["_id"], enterprise_id=enterprise["_id"],
                                         unit_type="施工总承包单位")
@@ -156,6 +161,17 @@ def _day_punches(sites: list[dict], n: int) -> Iterator[dict]:
         when = start + dt.timedelta(seconds=k * step + (i % len(workers)) % step)
         yield PunchIn(vendor_code=VENDOR, device_id=_device_id(project_id), project_id=project_id, worker_no=worker_no,
                       device_time=when, mode=6, photo=b"", received_at=received, flags=[]).document()
+
+
+async def upload_structure(db, platform, config: Config) -> dict:
+    """Pipeline passes until every record (units, teams, workers, entries: no punches yet) is 上传成功."""
+    async def structure_done():
+        return (await db.uploads.count_documents({}) > 0
+                and not await db.uploads.count_documents({"state": {"$ne": uploads.SUCCEEDED}}))
+    passes, seconds = await _passes_until(db, platform, config, structure_done, deadline=3600)
+    structure = {"records": await db.uploads.count_documents({}), "seconds": seconds, "passes": passes}
+    _log(f"structure uploaded: {structure['records']} records in {seconds:.1f} s ({passes} passes)")
+    return structure
 
 
 async def _passes_until(db, platform, config, done, *, deadline: float) -> tuple[int, float]:
@@ -292,13 +308,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         _log(f"set up {len(sites)} projects, {len(sites) * args.workers} workers in {time.monotonic() - set_up:.0f} s")
         platform = HttpPlatform(standin.api, connect_timeout=config.province_connect_timeout,
                                 request_timeout=config.province_request_timeout)
-
-        async def structure_done():
-            return (await db.uploads.count_documents({}) > 0
-                    and not await db.uploads.count_documents({"state": {"$ne": uploads.SUCCEEDED}}))
-        passes, seconds = await _passes_until(db, platform, config, structure_done, deadline=3600)
-        structure = {"records": await db.uploads.count_documents({}), "seconds": seconds, "passes": passes}
-        _log(f"structure uploaded: {structure['records']} records in {seconds:.1f} s ({passes} passes)")
+        structure = await upload_structure(db, platform, config)
 
         # Each round a day's worth of new punches (later moments of the same day) through the pipeline, then
         # the same batches straight to the stand-in: a ratio per round, as the machine's load moves. With
@@ -320,10 +330,10 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             for start in range(0, len(punches), 1000):
                 await db.punches.insert_many(punches[start:start + 1000], ordered=False)
             _log(f"{label}: {len(punches)} punches of today inserted")
-            before = await _succeeded_punches(db)
+            before = await succeeded_punches(db)
 
             async def round_done():
-                return await _succeeded_punches(db) >= before + len(punches)
+                return await succeeded_punches(db) >= before + len(punches)
             meter = CpuMeter().start()
             passes, seconds = await _passes_until(db, platform, bench_config, round_done, deadline=3600)
             cpu = meter.read()
@@ -373,7 +383,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             "gateway": gateway_result}
 
 
-async def _succeeded_punches(db) -> int:
+async def succeeded_punches(db) -> int:
     return sum(n - refused for n, refused in (await uploads.punch_counts(db, [uploads.SUCCEEDED])).values())
 
 
