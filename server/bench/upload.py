@@ -330,10 +330,10 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             for start in range(0, len(punches), 1000):
                 await db.punches.insert_many(punches[start:start + 1000], ordered=False)
             _log(f"{label}: {len(punches)} punches of today inserted")
-            before = await succeeded_punches(db)
+            before = await _succeeded_punches(db)
 
             async def round_done():
-                return await succeeded_punches(db) >= before + len(punches)
+                return await _succeeded_punches(db) >= before + len(punches)
             meter = CpuMeter().start()
             passes, seconds = await _passes_until(db, platform, bench_config, round_done, deadline=3600)
             cpu = meter.read()
@@ -383,7 +383,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             "gateway": gateway_result}
 
 
-async def succeeded_punches(db) -> int:
+async def _succeeded_punches(db) -> int:
     return sum(n - refused for n, refused in (await uploads.punch_counts(db, [uploads.SUCCEEDED])).values())
 
 
