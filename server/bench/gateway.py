@@ -40,7 +40,6 @@ from ..device import codec
 from ..device.codec import Frame
 from ..device.framer import FrameBuffer
 from ..domain.site_clock import SITE_TZ
-from ..province.client import HttpPlatform
 from ..store import jobs, people, upload_results, uploads, workforce
 from ..store.db import open_database
 from ..store.embedded import free_port
@@ -463,9 +462,7 @@ async def _upload_set_up(db, fleet, config: Config):
     standin = Standin()
     for p, project_id in enumerate(sorted({project_id for _, project_id, _ in fleet})):
         await take_part(db, standin, project_id, p)
-    platform = HttpPlatform(standin.api, connect_timeout=config.province_connect_timeout,
-                            request_timeout=config.province_request_timeout)
-    return standin, await upload_structure(db, platform, config)
+    return standin, await upload_structure(db, standin.platform(config), config)
 
 
 class UploadPasses:

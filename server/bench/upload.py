@@ -92,6 +92,10 @@ class Standin:
         self.api = line.split()[-1]
         self.base = self.api.rsplit("/", 1)[0]
 
+    def platform(self, config: Config) -> HttpPlatform:
+        """The adapter pointed at this stand-in, with the configured time-outs."""
+        return HttpPlatform.from_config(config.replace(province_url=self.api))
+
     async def control(self, path: str, body: str) -> None:
         await AsyncHTTPClient().fetch(self.base + path, method="POST", body=body)
 
@@ -306,8 +310,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
         set_up = time.monotonic()
         sites = await _prepare(db, standin, args)
         _log(f"set up {len(sites)} projects, {len(sites) * args.workers} workers in {time.monotonic() - set_up:.0f} s")
-        platform = HttpPlatform(standin.api, connect_timeout=config.province_connect_timeout,
-                                request_timeout=config.province_request_timeout)
+        platform = standin.platform(config)
         structure = await upload_structure(db, platform, config)
 
         # Each round a day's worth of new punches (later moments of the same day) through the pipeline, then
