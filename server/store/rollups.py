@@ -48,7 +48,8 @@ FEW_DAYS = 8
 TAIL_PIPELINE = [{"$match": {"operationType": "insert"}}]
 # What the embedded server answers a resume from a token its own stream gave after a command of the
 # database (a collection created, an index made): the token names the command namespace and its scope
-# check refuses it (tests/store/test_embedded_quirks.py). Expected, so not worth a warning.
+# check refuses it (tests/store/test_embedded_quirks.py). Expected, so not worth a warning; a refusal
+# for want of rights (the same code on a real server) still shows, as the new stream is refused too.
 SCOPE_REFUSED = 13
 
 
