@@ -14,7 +14,8 @@ then `--rounds` times (the `ratio=` line is their median):
              them, so it answers "already exists" per item: the same checks, no store);
 each with the CPU seconds of every process in its window (who paid for the difference);
   read     — the round's window read alone as the pipeline reads it, and from it the highest ratio these
-             cores allow a pipeline that reads its punches from the database (`_bound`);
+             cores allow a pipeline that reads its punches from the database (`_bound`); then read with
+             the pipeline's fields projected, to show what a projection costs the embedded server;
   gateway  — optionally (`--gateway`), after the timed rounds: `realname bench gateway` (GATEWAY_ARGS)
              runs while rounds of new punches (not timed) go through the pipeline one after the
              other for as long as it measures, this process at the worker's niceness
@@ -233,15 +234,20 @@ async def _ceiling(db, standin: Standin, http: AsyncHTTPClient, concurrency: int
 
 
 async def _read_alone(db, since: dt.datetime) -> dict:
-    """The round's window read as the pipeline reads it (by device), and nothing else: what the
-    database spends before anything is batched or sent."""
-    meter = CpuMeter().start()
-    started = time.monotonic()
-    n = 0
-    async for some in pipeline.by_device(db, await devices.ids_by_project(db), since):
-        n += len(some)
-    seconds = time.monotonic() - started
-    return {"punches": n, "seconds": seconds, "database": meter.read().get("database", 0.0)}
+    """The round's window read as the pipeline reads it (by device, whole documents), and nothing else:
+    what the database spends before anything is batched or sent. Then read again with the fields the
+    pipeline uses projected: the embedded server projects in Python, document by document, so that read
+    costs it more (`projected`); a server that projects cheaply shows here, and PUNCH_FIELDS can return."""
+    out = {}
+    for name, fields in (("whole", None), ("projected", pipeline.PUNCH_FIELDS)):
+        meter = CpuMeter().start()
+        started = time.monotonic()
+        n = 0
+        async for some in pipeline.by_device(db, await devices.ids_by_project(db), since, fields):
+            n += len(some)
+        out[name] = {"punches": n, "seconds": time.monotonic() - started,
+                     "database": meter.read().get("database", 0.0)}
+    return {**out["whole"], "projected": out["projected"]}
 
 
 def _bound(ceiling_seconds: float, ceiling_cpu: dict, read: dict) -> float:
@@ -357,7 +363,8 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
                  f"{sent / ceiling_seconds:.0f}/s; CPU {cpu_line(ceiling_cpu)}")
             read = await _read_alone(db, since)
             _log(f"round {r + 1} the window's read alone: {read['punches']} punches in {read['seconds']:.1f} s; "
-                 f"database CPU {read['database']:.1f} s")
+                 f"database CPU {read['database']:.1f} s (with the fields projected: "
+                 f"{read['projected']['seconds']:.1f} s, database CPU {read['projected']['database']:.1f} s)")
             rounds.append({**x, "ceiling": sent / ceiling_seconds, "ceiling_seconds": ceiling_seconds,
                            "ceiling_cpu": ceiling_cpu, "ratio": x["pipeline"] / (sent / ceiling_seconds),
                            "read": read, "bound": _bound(ceiling_seconds, ceiling_cpu, read)})
@@ -417,10 +424,13 @@ def _report(args, r: dict) -> list[str]:
               "and the highest ratio a pipeline reading its punches from the database could reach on these "
               f"{os.cpu_count()} cores — the ceiling's CPU (stand-in and client) plus the read's, over the cores, "
               "against the ceiling's time:", "",
-              "| round | read alone | database CPU of the read | bound on the ratio |", "|---|---|---|---|"]
+              "| round | read alone | database CPU of the read | bound on the ratio "
+              "| the same read with PUNCH_FIELDS projected: database CPU (× the whole read's) |", "|---|---|---|---|---|"]
     for n, x in enumerate(r["rounds"], 1):
+        projected = x['read']['projected']['database']
         lines.append(f"| {n} | {x['read']['punches']} punches in {x['read']['seconds']:.1f} s | "
-                     f"{x['read']['database']:.1f} s | {x['bound']:.2f} |")
+                     f"{x['read']['database']:.1f} s | {x['bound']:.2f} | "
+                     f"{projected:.1f} s (× {projected / max(x['read']['database'], 1e-9):.2f}) |")
     lines += ["", f"**Ratio pipeline / ceiling, median of the rounds (target ≥ 0.8): {r['ratio']:.2f}**"]
     g = r["gateway"]
     if g is not None and g["ratio"] is not None:

@@ -47,6 +47,8 @@ WATERMARK_ID = "attendance_watermark"
 SWEEP_ID = "structure_sweep"
 PUNCH_CHUNK = 2000   # punches read before their full batches are written and sent (a few projects' worth)
 READ_SLICES = 32     # spans the window is read in by time (the first batches go after the first span)
+# Punches are read whole: the embedded server projects document by document in Python, which costs it more
+# than sending the few fields a punch has beyond these (bench upload measures both reads side by side).
 PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
@@ -385,12 +387,12 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
             "projects": sorted(started | site_ids)}
 
 
-async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.datetime):
+async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.datetime, fields: dict | None = None):
     """Punches received since `since`, one project's devices at a time (its teams' batches fill at once
     instead of after a long part of the window is read): a project's devices read at once, the next
     project's read while this one's are batched."""
     def read(group: list[str]):
-        return asyncio.gather(*(db.punches.find(punches.from_device_since_query(device_id, since), PUNCH_FIELDS)
+        return asyncio.gather(*(db.punches.find(punches.from_device_since_query(device_id, since), fields)
                                 .to_list(None) for device_id in group))
     ahead = read(groups[0]) if groups else None
     try:
@@ -414,7 +416,7 @@ async def by_time(db: AsyncDatabase, since: dt.datetime, read_at: dt.datetime):
     """Punches received since `since`, span by span of received time: READ_SLICES commands whatever the
     number of devices, but every team's punches come interleaved with the whole city's."""
     for start, end in read_slices(since, read_at):
-        yield await db.punches.find(punches_received_between(start, end), PUNCH_FIELDS).to_list(None)
+        yield await db.punches.find(punches_received_between(start, end)).to_list(None)
 
 
 def read_slices(since: dt.datetime, read_at: dt.datetime, n: int = READ_SLICES) -> list[tuple]:
