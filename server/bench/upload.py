@@ -36,7 +36,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -219,7 +218,7 @@ async def _ceiling(db, standin: Standin, http: AsyncHTTPClient, concurrency: int
         import json
         form = signing.build_form(creds.appid, creds.appsecret, method, payload)
         async with limit:
-            response = await http.fetch(HTTPRequest(standin.api, method="POST", body=urllib.parse.urlencode(form),
+            response = await http.fetch(HTTPRequest(standin.api, method="POST", body=signing.form_body(form),
                                                     request_timeout=60))
         return json.loads(response.body)
 

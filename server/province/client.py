@@ -17,7 +17,6 @@ import dataclasses
 import ipaddress
 import json
 import socket
-import urllib.parse
 import weakref
 from typing import Any, Protocol, Union
 
@@ -153,7 +152,7 @@ class HttpPlatform:
 
     async def call(self, creds: Credentials, method: str, payload: dict) -> CallResult:
         form = signing.build_form(creds.appid, creds.appsecret, method, payload)
-        request = HTTPRequest(self.base_url, method="POST", body=urllib.parse.urlencode(form),
+        request = HTTPRequest(self.base_url, method="POST", body=signing.form_body(form),
                               headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
                               connect_timeout=self.connect_timeout, request_timeout=self.request_timeout)
         try:

@@ -20,6 +20,8 @@ import hashlib
 import hmac
 import json
 import secrets
+import string
+import urllib.parse
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -67,6 +69,26 @@ def build_form(appid: str, appsecret: str, method: str, payload: dict, *, now: d
             "nonce": nonce or secrets.token_hex(16), "timestamp": timestamp(now), "version": VERSION}
     form["sign"] = sign(form, appsecret)
     return form
+
+
+# What urllib.parse.quote_plus leaves as it is; every other ASCII character becomes %XX and the space "+".
+_FORM_SAFE = (string.ascii_letters + string.digits + "_.-~").encode("ascii")
+
+
+def form_body(form: dict[str, str]) -> str:
+    """The form as application/x-www-form-urlencoded, byte for byte what urllib.parse.urlencode gives,
+    cheaper: a hundred punches' data is ~10 KB per request, which urlencode quotes by a Python call per byte."""
+    return "&".join(f"{name}={_form_value(value)}" for name, value in form.items())
+
+
+def _form_value(value: str) -> str:
+    if not value.isascii():
+        return urllib.parse.quote_plus(value)
+    # One str.replace (a C scan) per distinct character to quote — a dozen in JSON of digits, codes and
+    # Base64 — "%" first and the space last, so no "%" or "+" this makes is quoted again.
+    for c in sorted(set(value.encode("ascii").translate(None, _FORM_SAFE)), key=lambda c: (c != 0x25, c == 0x20)):
+        value = value.replace(chr(c), "+" if c == 0x20 else f"%{c:02X}")
+    return value
 
 
 def aes_key_iv(appsecret: str) -> tuple[bytes, bytes]:

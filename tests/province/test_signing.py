@@ -81,3 +81,21 @@ def test_a_stale_timestamp_is_refused():
             assert answer["code"] == 1002, answer
 
     asyncio.run(main())
+
+
+def test_the_form_body_is_what_urlencode_makes_of_any_text():
+    """The adapter's own encoder (for speed) against the standard library's, on the texts that trip one up:
+    "%" and "+" that are already there, spaces, controls, Chinese, and an attendance payload."""
+    import random
+    import urllib.parse
+    rng = random.Random(7)
+    pieces = ["%", "%25", "+", " ", "&", "=", "中文", "\x00", "\x7f", "é"]
+    attendance = signing.encode_data({"projectCode": PROJECT_CODE, "teamSysNo": 100001, "dataList": [
+        {"idCardType": "01", "idCardNumber": ID_VECTOR, "date": "2026-12-01 08:00:00", "direction": "01"}] * 3})
+    forms = [{"appid": APPID, "data": attendance, "sign": "ab" * 32}]
+    for _ in range(500):
+        forms.append({name: "".join(rng.choice(pieces + [chr(rng.randrange(128))]) for _ in range(rng.randrange(12)))
+                      for name in ("appid", "data", "method")})
+        forms.append({"data": "".join(chr(rng.randrange(128)) for _ in range(rng.randrange(40)))})
+    for form in forms:
+        assert signing.form_body(form) == urllib.parse.urlencode(form)
