@@ -30,6 +30,7 @@ from ..store.db import find_in, in_slices, utcnow
 from ..store.rollup_queries import punches_received_between
 from ..store.write_groups import WriteGroup
 from . import codes, payloads
+from .id_numbers import ID_NUMBERS
 from .client import Accepted, Credentials, Outcome, Platform, Refused, Transient
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,7 @@ async def read_structure(db: AsyncDatabase, sites_: dict[int, Site], records: Re
         return [d for docs in found[name].values() for d in docs]
     await records.preload(everything("units"), everything("contracts"))
     people = await people_store.by_worker_nos(db, (e["worker_no"] for e in everything("roster")), PERSON_FIELDS)
+    ID_NUMBERS.learn(db, people)
     return Structure(found["units"], found["teams"], found["roster"], found["contracts"], people)
 
 
@@ -618,7 +620,7 @@ class Sender:
         self.records = Records(db)
         self.limit = asyncio.Semaphore(SEND_CONCURRENCY)
         self.id_cards: dict[int, dict[int, str]] = {}   # project → worker no → encrypted ID number, per pass
-        self.people: dict[int, dict] = {}               # worker no → {id_number}, read once per pass
+        self.people: dict[int, dict] = {}               # worker no → {id_number}, this pass's (ID_NUMBERS)
         self._people_reads: list[asyncio.Future] = []
         self._people_asked: set[int] = set()
         # Attendance batches are one record per request: their serials and outcomes are written together.
@@ -673,7 +675,7 @@ class Sender:
             self._people_reads.append(asyncio.ensure_future(self._read_people(wanted)))
 
     async def _read_people(self, worker_nos) -> None:
-        self.people.update(await people_store.by_worker_nos(self.db, worker_nos, ("id_number",)))
+        self.people.update(await ID_NUMBERS.of(self.db, worker_nos))
 
     async def send_attendance(self, docs: list[dict], *, unwritten: bool = False) -> None:
         """Each batch record is one request; its items carry what the payload needs but the ID numbers.
