@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Awaitable, Callable
 
 from bson import ObjectId
@@ -48,6 +48,7 @@ WATERMARK_ID = "attendance_watermark"
 SWEEP_ID = "structure_sweep"
 PUNCH_CHUNK = 2000   # punches read before their full batches are written and sent (a few projects' worth)
 READ_SLICES = 32     # spans the window is read in by time (the first batches go after the first span)
+READ_AHEAD = 3       # projects' punches read ahead of the one being batched (by_device)
 # Punches are read whole: the embedded server projects document by document in Python, which costs it more
 # than sending the few fields a punch has beyond these (bench upload measures both reads side by side).
 PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
@@ -392,19 +393,21 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
 async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.datetime, fields: dict | None = None):
     """Punches received since `since`, one project's devices at a time (its teams' batches fill at once
     instead of after a long part of the window is read): a project's devices read at once, the next
-    project's read while this one's are batched."""
+    READ_AHEAD projects' read while this one's are batched — the read is what a pass waits on, and one
+    read ahead left the database idle whenever the batching's own queries were in its queue."""
     def read(group: list[str]):
         return asyncio.gather(*(db.punches.find(punches.from_device_since_query(device_id, since), fields)
                                 .to_list(None) for device_id in group))
-    ahead = read(groups[0]) if groups else None
+    ahead = deque(read(group) for group in groups[:READ_AHEAD])
     try:
         for k in range(len(groups)):
-            found = await ahead
-            ahead = read(groups[k + 1]) if k + 1 < len(groups) else None
+            found = await ahead.popleft()
+            if k + READ_AHEAD < len(groups):
+                ahead.append(read(groups[k + READ_AHEAD]))
             yield [p for some in found for p in some]
     finally:
-        if ahead is not None:
-            _give_up(ahead)
+        for read_ in ahead:
+            _give_up(read_)
 
 
 def _give_up(read: asyncio.Future) -> None:
