@@ -4,8 +4,8 @@ Every attendance batch carries its workers' ID numbers, and reading them from th
 a read of every punching worker's document each pass (the embedded server projects them in Python, ~0.6 ms
 a person). A worker number is given to one ID number once and for good (people are keyed by the number,
 ``store.people.enroll`` sets worker_no on insert only), so a number read once stays true: the cache is
-never stale, only bounded. Keyed by database too: the tests and benches run several in one process. It holds plain numbers in the worker's memory, as a pass did; it is never shown
-or exported.
+never stale, only bounded. Keyed by database too: the tests and benches run several in one process. It
+holds plain numbers in the worker's memory, as a pass did; it is never shown or exported.
 """
 from __future__ import annotations
 

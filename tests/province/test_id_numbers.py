@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pymongo import monitoring
-
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from server.province.id_numbers import IdNumbers
 

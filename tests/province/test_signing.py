@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import random
+import urllib.parse
 
 import pytest
 
@@ -86,8 +88,6 @@ def test_a_stale_timestamp_is_refused():
 def test_the_form_body_is_what_urlencode_makes_of_any_text():
     """The adapter's own encoder (for speed) against the standard library's, on the texts that trip one up:
     "%" and "+" that are already there, spaces, controls, Chinese, and an attendance payload."""
-    import random
-    import urllib.parse
     rng = random.Random(7)
     pieces = ["%", "%25", "+", " ", "&", "=", "中文", "\x00", "\x7f", "é"]
     attendance = signing.encode_data({"projectCode": PROJECT_CODE, "teamSysNo": 100001, "dataList": [
