@@ -253,17 +253,25 @@ def test_a_read_ahead_given_up_on_is_not_logged_as_a_lost_error(mongo_uri, db_na
 
     async def main():
         client, db = await open_database(mongo_uri, db_name, app_name="tests")
-        reported = []
-        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context["message"]))
+        reported, reads_made = [], []
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: reported.append(context["message"]))
+
+        def recording(loop, coro, **kwargs):
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+            if "to_list" in coro.__qualname__:
+                reads_made.append(task)
+            return task
+        loop.set_task_factory(recording)
         try:
             since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
-            # The second "device" is an operator the server refuses: a read that fails for real.
+            # The second "device" is an operator the server refuses: a read that fails for real. Both are
+            # asked for at once (READ_AHEAD), so the second may have failed before the first is handed over.
             reads = pipeline.by_device(db, [["A"], [{"$nosuchoperator": 1}]], since)
             assert await reads.__anext__() == []
-            ahead = [t for t in asyncio.all_tasks() if "to_list" in t.get_coro().__qualname__]
-            assert ahead
-            await asyncio.wait(ahead, timeout=10)
-            assert all(t.done() and t.exception() is not None for t in ahead)
+            assert len(reads_made) == 2
+            await asyncio.wait(reads_made, timeout=10)
+            assert reads_made[0].exception() is None and reads_made[1].exception() is not None
             await reads.aclose()
             gc.collect()
             assert reported == []
