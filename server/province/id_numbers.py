@@ -26,13 +26,13 @@ class IdNumbers:
 
     async def of(self, db: AsyncDatabase, worker_nos: Iterable[int]) -> dict[int, dict]:
         """worker no → {id_number} for those known to the people collection (the rest absent)."""
-        out = {}
-        for n in set(worker_nos):
+        wanted, out = set(worker_nos), {}
+        for n in wanted:
             number = self._known.get((db.name, n))
             if number is not None:
                 self._known.move_to_end((db.name, n))
                 out[n] = {"id_number": number}
-        read = await people_store.by_worker_nos(db, set(worker_nos) - out.keys(), ("id_number",))
+        read = await people_store.by_worker_nos(db, wanted - out.keys(), ("id_number",))
         self.learn(db, read)
         return {**out, **{n: {"id_number": person["id_number"]} for n, person in read.items()}}
 

@@ -35,7 +35,7 @@ def test_each_number_is_read_once_and_the_oldest_go_past_the_bound(mongo_uri, db
             first = await numbers.of(db, [1, 2, 9])           # 9: nobody has it
             again = await numbers.of(db, [1, 2, 3])
             after_bound = await numbers.of(db, [4, 2])        # 4 read, so 1 (least recently used) goes
-            last = await numbers.of(db, [1])
+            last = await numbers.of(db, (n for n in [1]))    # any iterable, a generator too
             return first, again, after_bound, last
         finally:
             await client.close()
