@@ -482,8 +482,8 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], config,
     gateway receives a worker's punches in their order), so the first read is the first of the day.
     """
     size = config.province_attendance_batch
-    workers: dict[str, dict] = {}          # worker records' states, of the projects in projects_read
-    entered: dict[int, dict] = {}          # their entered workers' teams
+    entered: dict[int, dict] = {}          # their entered workers' teams, of the projects in projects_read
+    on_platform: dict[int, dict] = {}      # of those, the workers whose record is 上传成功 (worker no → team)
     projects_read: set[int] = set()
     ready: dict[tuple, list[dict]] = {}     # (project, team) → items not yet in a batch
     waiting: dict[tuple, list[dict]] = {}   # (project, worker no) → items of a worker the platform lacks
@@ -532,16 +532,18 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], config,
         # Read as their punches come (the first batches wait for their own projects only).
         direction, states, teams = await asyncio.gather(directions_of(db, found), uploads.worker_states(db, unread),
                                                         entered_teams(db, unread))
-        workers.update(states)
         entered.update(teams)
+        for pid in unread:   # per worker, not per punch: a project's day is a few hundred punches of a few dozen
+            on_platform[pid] = {n: team for n, team in teams[pid].items()
+                                if states.get(uploads.upload_id("worker", pid, n), {}).get("state") == uploads.SUCCEEDED}
         going: set[int] = set()
         for p in sorted(found, key=lambda p: (p["device_time"], p["_id"])):
             pid, worker_no = p["project_id"], p["worker_no"]
             item = {"punch_id": p["_id"], "worker_no": worker_no, "time": p["device_time"],
                     "direction": direction[p["_id"]], "received_at": p["received_at"]}
-            teams = entered.get(pid, {})
-            if worker_no in teams and workers.get(uploads.upload_id("worker", pid, worker_no), {}).get("state") == uploads.SUCCEEDED:
-                ready.setdefault((pid, teams[worker_no]), []).append(item)
+            team = on_platform[pid].get(worker_no)
+            if team is not None:
+                ready.setdefault((pid, team), []).append(item)
                 going.add(worker_no)
             else:
                 waiting.setdefault((pid, worker_no), []).append(item)

@@ -136,8 +136,9 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 def _epoch_ms(moment: dt.datetime) -> int:
     # As BSON keeps a datetime: milliseconds since the epoch, a naive one taken as UTC.
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
-    return (aware - _EPOCH) // dt.timedelta(milliseconds=1)
+    # By the parts of the difference: exact, and cheaper than dividing timedeltas (once per punch batched).
+    since = (moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)) - _EPOCH
+    return (since.days * 86_400 + since.seconds) * 1000 + since.microseconds // 1000
 
 
 def items_of(batch: dict) -> list[dict]:
