@@ -17,7 +17,7 @@ import json
 from typing import Iterable
 
 from ..domain import vocabulary
-from ..domain.site_clock import SITE_TZ, site_day
+from ..domain.site_clock import site_day, site_time_text
 from . import codes, signing
 
 # Upload kinds, dependency order first. A kind waits until what it depends on has succeeded.
@@ -37,17 +37,6 @@ def day_text(value: dt.datetime | dt.date | None) -> str | None:
     if isinstance(value, dt.datetime):
         value = site_day(value)
     return value.strftime("%Y-%m-%d") if value is not None else None
-
-
-def site_moment(value: dt.datetime) -> str:
-    """The platform's yyyy-MM-dd HH:mm:ss of a moment (a naive one taken as UTC), in site time: once per punch
-    sent; by isoformat, which took 1.8 µs where strftime took 4.6 (and astimezone, not replace(tzinfo=…), is the cheap way from aware)."""
-    if value.tzinfo is None:
-        return (value + _SITE_OFFSET).isoformat(" ", "seconds")
-    return value.astimezone(SITE_TZ).isoformat(" ", "seconds")[:19]
-
-
-_SITE_OFFSET = SITE_TZ.utcoffset(None)
 
 
 def content_hash(payload: dict) -> str:
@@ -166,4 +155,4 @@ def attendance_payload(project_code: str, team_sys_no: int, items: list[dict], i
     id_card_of: worker no → encrypted ID number (id_cards)."""
     return {"projectCode": project_code, "teamSysNo": team_sys_no, "dataList": [
         {"idCardType": codes.ID_CARD_TYPE_RESIDENT, "idCardNumber": id_card_of[item["worker_no"]],
-         "date": site_moment(item["time"]), "direction": item["direction"]} for item in items]}
+         "date": site_time_text(item["time"]), "direction": item["direction"]} for item in items]}

@@ -533,7 +533,7 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], config,
         direction, states, teams = await asyncio.gather(directions_of(db, found), uploads.worker_states(db, unread),
                                                         entered_teams(db, unread))
         entered.update(teams)
-        for pid in unread:   # per worker, not per punch: a project's day is a few hundred punches of a few dozen
+        for pid in unread:   # once per worker, not per punch (a project's day: hundreds of punches, dozens of workers)
             on_platform[pid] = {n: team for n, team in teams[pid].items()
                                 if states.get(uploads.upload_id("worker", pid, n), {}).get("state") == uploads.SUCCEEDED}
         going: set[int] = set()

@@ -19,7 +19,7 @@ from typing import Iterable
 from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..province.payloads import site_moment
+from ..domain.site_clock import site_time_text
 from . import jobs, people as people_store
 from . import uploads
 from .uploads import FAILED, FINAL, SENDING, SUBMITTED, SUCCEEDED, TO_SEND, items_of, upload_id
@@ -141,7 +141,7 @@ async def _names(db: AsyncDatabase, project_id: int, docs: list[dict]) -> dict[s
             out[d["_id"]] = (f"{who} 劳动合同", f"/contracts?project={project_id}")
         else:
             moment = d["item"].get("time")
-            when = site_moment(moment) if isinstance(moment, dt.datetime) else ""
+            when = site_time_text(moment) if isinstance(moment, dt.datetime) else ""
             out[d["_id"]] = (f"{who} {when}".strip(), f"/attendance?project={project_id}")
     return out
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
+from server.domain.site_clock import SITE_TZ, site_time_text
 from server.province import codes, payloads, signing
+from server.store import uploads
 
 from standin_helpers import PROJECT_CODE, SECRET, credit_code, valid_ids
 
@@ -86,20 +89,18 @@ def test_order_puts_every_dependency_first():
     assert payloads.content_hash({"a": 1, "b": 2}) == payloads.content_hash({"b": 2, "a": 1})
 
 
-def test_site_moments_and_packed_times_are_those_of_the_plain_arithmetic():
-    # Both are written for speed (once per punch); held here to strftime in site time and to timedelta division.
-    import random
-    from server.domain.site_clock import SITE_TZ
-    from server.store import uploads
+def test_site_times_and_packed_times_are_those_of_the_plain_arithmetic():
+    # Both are written for speed (once per punch sent); held here to strftime in site time and to timedelta
+    # division, for moments of 1653–3237 (four-digit years, which strftime pads the same everywhere).
     rng = random.Random(7)
     epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
     for _ in range(20_000):
         moment = epoch + dt.timedelta(microseconds=rng.randrange(-10**16, 4 * 10**16))
         for value in (moment, moment.replace(tzinfo=None), moment.astimezone(SITE_TZ)):
             aware = value.replace(tzinfo=value.tzinfo or UTC)
-            if aware.year >= 1000:   # strftime does not pad years before 1000 everywhere
-                assert payloads.site_moment(value) == aware.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M:%S")
+            assert site_time_text(value) == aware.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M:%S")
             assert uploads._epoch_ms(value) == (aware - epoch) // dt.timedelta(milliseconds=1)
+    assert site_time_text(None) == ""
     items = [{"punch_id": "p", "worker_no": 1, "time": dt.datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC), "direction": "01"}]
     back = uploads.items_of({"packed_items": uploads.pack_items(items)})[0]["time"]
     assert back == dt.datetime(2026, 12, 3, 1, 2, 3, 456000, tzinfo=UTC)   # milliseconds, as BSON keeps them
