@@ -71,7 +71,6 @@ SETTINGS = (
     Setting("REALNAME_PROVINCE_REQUEST_TIMEOUT", "20", "Seconds to wait for the provincial platform's answer before the try counts as a transient failure."),
     Setting("REALNAME_PROVINCE_ATTENDANCE_BATCH", "100", "Most punches sent in one WorkerAttendance.Add."),
     Setting("REALNAME_PROVINCE_SWEEP_PROJECTS", "20", "How many projects each upload pass compares with what was uploaded, in turn (besides projects taking part for the first time and those with a refused record, compared every pass): a change on another project goes within (projects ÷ this) passes."),
-    Setting("REALNAME_PROVINCE_DEVICE_READS", "1000", "Up to this many registered devices the upload reads new punches device by device (a project's batches fill at once, the first go out within a second of a large window); above it, by received time in 32 spans (one command per device would cost more than the punches)."),
     Setting("REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS", "120", "How far behind the time of its read the upload keeps its received-time watermark on punches: a punch whose write lands later than this after its stamp would be missed."),
     Setting("REALNAME_PROVINCE_RETRY_SECONDS", "30", "First wait after a transient upload failure; doubled per further failure, at most 1 hour."),
     Setting("REALNAME_QUALIFIED_WORKER_SHARE", "100", "项目合格: the share (percent) of a project's current workers that must be 上传成功 (the source's \"1%在职人员\" read as 100)."),
@@ -152,7 +151,6 @@ class Config:
     province_attendance_batch: int = 100
     province_retry_seconds: float = 30.0
     province_punch_margin_seconds: float = 120.0
-    province_device_reads: int = 1000
     province_sweep_projects: int = 20
     trusted_proxies: tuple = ()
     tls_cert: str = ""
@@ -223,7 +221,6 @@ class Config:
             province_attendance_batch=int(_get(env, "REALNAME_PROVINCE_ATTENDANCE_BATCH")),
             province_retry_seconds=float(_get(env, "REALNAME_PROVINCE_RETRY_SECONDS")),
             province_punch_margin_seconds=float(_get(env, "REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS")),
-            province_device_reads=int(_get(env, "REALNAME_PROVINCE_DEVICE_READS")),
             province_sweep_projects=int(_get(env, "REALNAME_PROVINCE_SWEEP_PROJECTS")),
             trusted_proxies=parse_networks(_get(env, "REALNAME_TRUSTED_PROXIES")),
             tls_cert=tls_cert,

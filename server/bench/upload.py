@@ -6,16 +6,18 @@ Measured side by side in one run on one machine, so the figure that matters is a
              stand-in); their units, teams, workers and entries are uploaded by pipeline passes before the
              punches exist (not timed: a city's structure is uploaded once, its attendance every day);
 then `--rounds` times (the `ratio=` line is their median):
-  pipeline — a round's punches are inserted (stamped as the gateway would as they arrived), then passes
-             run (the job kind's `run_once`) until every punch is 上传成功: punches per second;
+  pipeline — a round's punches are stored as the gateway stores them (`punches.store`, groups of
+             REALNAME_PUNCH_BATCH_MAX, stamped as they arrived), then passes run (the job kind's
+             `run_once`) until every punch is 上传成功: punches per second;
   ceiling  — the same punches, in the same batches the pipeline sent (built from its batch records into
              the same payloads, outside the timed window), posted straight to the stand-in by a plain
              concurrent client that then polls each serial to its outcome (the platform already holds
              them, so it answers "already exists" per item: the same checks, no store);
 each with the CPU seconds of every process in its window (who paid for the difference);
-  read     — the round's window read alone as the pipeline reads it, and from it the highest ratio these
-             cores allow a pipeline that reads its punches from the database (`_bound`); then read with
-             the pipeline's fields projected, to show what a projection costs the embedded server;
+  read     — the round's window read alone as the pipeline reads it (the punches' feed), and from it the
+             highest ratio these cores allow a pipeline that reads its punches from the database
+             (`_bound`); then the same window read from the punches themselves (by received time, as
+             before the feed), to show what the feed saves the embedded server;
   gateway  — optionally (`--gateway`), after the timed rounds: `realname bench gateway` (GATEWAY_ARGS)
              runs while rounds of new punches (not timed) go through the pipeline one after the
              other for as long as it measures, this process at the worker's niceness
@@ -47,7 +49,8 @@ from ..cpu_priority import lower_priority
 from ..domain.site_clock import SITE_TZ
 from ..province import payloads, pipeline, signing
 from ..province.client import HttpPlatform, upload_method
-from ..store import devices, people, uploads, workforce
+from ..store import devices, people, punch_feed, uploads, workforce
+from ..store import punches as punch_store
 from ..store.db import open_database
 from ..store.punches import PunchIn
 from .common import CpuMeter, add_output_arguments, cpu_line, drop_and_close, log as _log, machine, run_and_report
@@ -233,20 +236,20 @@ async def _ceiling(db, standin: Standin, http: AsyncHTTPClient, concurrency: int
 
 
 async def _read_alone(db, since: dt.datetime) -> dict:
-    """The round's window read as the pipeline reads it (by device, whole documents), and nothing else:
-    what the database spends before anything is batched or sent. Then read again with the fields the
-    pipeline uses projected: the embedded server projects in Python, document by document, so that read
-    costs it more (`projected`); a server that projects cheaply shows here, and PUNCH_FIELDS can return."""
+    """The round's window read as the pipeline reads it (the punches' feed), and nothing else: what the
+    database spends before anything is batched or sent. Then the same window read from the punches
+    themselves, by received time (`punches`): what the pipeline read before the feed."""
     out = {}
-    for name, fields in (("whole", None), ("projected", pipeline.PUNCH_FIELDS)):
+    for name, reads in (("feed", punch_feed.since(db, since)),
+                        ("punches", pipeline.by_time(db, since, dt.datetime.now(dt.timezone.utc)))):
         meter = CpuMeter().start()
         started = time.monotonic()
         n = 0
-        async for some in pipeline.by_device(db, await devices.ids_by_project(db), since, fields):
-            n += len(some)
+        async for some in reads:
+            n += sum(1 for p in some if p["received_at"] >= since)
         out[name] = {"punches": n, "seconds": time.monotonic() - started,
                      "database": meter.read().get("database", 0.0)}
-    return {**out["whole"], "projected": out["projected"]}
+    return {**out["feed"], "punches_read": out["punches"]}
 
 
 def _bound(ceiling_seconds: float, ceiling_cpu: dict, read: dict) -> float:
@@ -335,9 +338,9 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             span = (inserted - received).total_seconds()
             for n, p in enumerate(punches):
                 p["received_at"] = received + dt.timedelta(seconds=span * n / len(punches))
-            for start in range(0, len(punches), 1000):
-                await db.punches.insert_many(punches[start:start + 1000], ordered=False)
-            _log(f"{label}: {len(punches)} punches of today inserted")
+            for start in range(0, len(punches), config.punch_batch_max):
+                await punch_store.store(db, punches[start:start + config.punch_batch_max])
+            _log(f"{label}: {len(punches)} punches of today stored")
             before = await _succeeded_punches(db)
 
             async def round_done():
@@ -361,9 +364,9 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             _log(f"round {r + 1} ceiling: {sent} punches straight to the stand-in in {ceiling_seconds:.1f} s: "
                  f"{sent / ceiling_seconds:.0f}/s; CPU {cpu_line(ceiling_cpu)}")
             read = await _read_alone(db, since)
-            _log(f"round {r + 1} the window's read alone: {read['punches']} punches in {read['seconds']:.1f} s; "
-                 f"database CPU {read['database']:.1f} s (with the fields projected: "
-                 f"{read['projected']['seconds']:.1f} s, database CPU {read['projected']['database']:.1f} s)")
+            _log(f"round {r + 1} the window's read alone: {read['punches']} punches in {read['seconds']:.2f} s; "
+                 f"database CPU {read['database']:.2f} s (read from the punches themselves: "
+                 f"{read['punches_read']['seconds']:.1f} s, database CPU {read['punches_read']['database']:.1f} s)")
             rounds.append({**x, "ceiling": sent / ceiling_seconds, "ceiling_seconds": ceiling_seconds,
                            "ceiling_cpu": ceiling_cpu, "ratio": x["pipeline"] / (sent / ceiling_seconds),
                            "read": read, "bound": _bound(ceiling_seconds, ceiling_cpu, read)})
@@ -408,7 +411,7 @@ def _report(args, r: dict) -> list[str]:
         "",
         f"Set-up, not timed: units, teams, workers and entries of {args.projects} projects "
         f"({args.projects * args.workers} workers) uploaded by pipeline passes: {s['records']} records in "
-        f"{s['seconds']:.0f} s ({s['passes']} passes). Then each round: {args.punches} new punches of today inserted, "
+        f"{s['seconds']:.0f} s ({s['passes']} passes). Then each round: {args.punches} new punches of today stored as the gateway stores them, "
         f"pipeline passes until all 上传成功, then the same batches posted straight to the stand-in "
         f"({pipeline.SEND_CONCURRENCY} at once), each polled to its outcome.",
         "",
@@ -419,17 +422,18 @@ def _report(args, r: dict) -> list[str]:
         lines.append(f"| {n} | {x['seconds']:.1f} s, {x['passes']} passes, **{x['pipeline']:.0f} punches/s** | "
                      f"{x['ceiling_seconds']:.1f} s, **{x['ceiling']:.0f} punches/s** | {x['ratio']:.2f} | "
                      f"{cpu_line(x['pipeline_cpu'])} | {cpu_line(x['ceiling_cpu'])} |")
-    lines += ["", "What the machine allows, per round: the window read alone as the pipeline reads it (by device), "
-              "and the highest ratio a pipeline reading its punches from the database could reach on these "
+    lines += ["", "What the machine allows, per round: the window read alone as the pipeline reads it (the punches' "
+              "feed), and the highest ratio a pipeline reading its punches from the database could reach on these "
               f"{os.cpu_count()} cores — the ceiling's CPU (stand-in and client) plus the read's, over the cores, "
-              "against the ceiling's time:", "",
-              "| round | read alone | database CPU of the read | bound on the ratio "
-              "| the same read with PUNCH_FIELDS projected: database CPU (× the whole read's) |", "|---|---|---|---|---|"]
+              "against the ceiling's time; beside it the same window read from the punches themselves (by "
+              "received time, the read before the feed):", "",
+              "| round | read alone (feed) | database CPU of the read | bound on the ratio "
+              "| read from the punches: time, database CPU |", "|---|---|---|---|---|"]
     for n, x in enumerate(r["rounds"], 1):
-        projected = x['read']['projected']['database']
-        lines.append(f"| {n} | {x['read']['punches']} punches in {x['read']['seconds']:.1f} s | "
-                     f"{x['read']['database']:.1f} s | {x['bound']:.2f} | "
-                     f"{projected:.1f} s (× {projected / max(x['read']['database'], 1e-9):.2f}) |")
+        old = x['read']['punches_read']
+        lines.append(f"| {n} | {x['read']['punches']} punches in {x['read']['seconds']:.2f} s | "
+                     f"{x['read']['database']:.2f} s | {x['bound']:.2f} | "
+                     f"{old['punches']} punches in {old['seconds']:.1f} s, {old['database']:.1f} s |")
     lines += ["", f"**Ratio pipeline / ceiling, median of the rounds (target ≥ 0.8): {r['ratio']:.2f}**"]
     g = r["gateway"]
     if g is not None and g["ratio"] is not None:

@@ -107,7 +107,7 @@ class GatewayServer(TCPServer):
         self.db = db
         self.gateway_id = gateway_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stats = Stats(self.gateway_id)
-        self.writer = PunchWriter(db, batch_max=config.punch_batch_max)
+        self.writer = PunchWriter(db, batch_max=config.punch_batch_max, writer_id=self.gateway_id)
         self.handlers = CommandHandlers(self)
         self.connections: set[DeviceConnection] = set()
         self.by_device: dict = {}

@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import Awaitable, Callable
 
 from bson import ObjectId
@@ -24,7 +24,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..store import people as people_store
-from ..store import devices, photos, punches, uploads
+from ..store import photos, punch_feed, punches, uploads
 from ..domain.site_clock import SITE_TZ
 from ..store.db import find_in, in_slices, utcnow
 from ..store.rollup_queries import punches_received_between
@@ -48,10 +48,6 @@ WATERMARK_ID = "attendance_watermark"
 SWEEP_ID = "structure_sweep"
 PUNCH_CHUNK = 2000   # punches read before their full batches are written and sent (a few projects' worth)
 READ_SLICES = 32     # spans the window is read in by time (the first batches go after the first span)
-READ_AHEAD = 3       # projects' punches read ahead of the one being batched (by_device)
-# Punches are read whole: the embedded server projects document by document in Python, which costs it more
-# than sending the few fields a punch has beyond these (bench upload measures both reads side by side).
-PUNCH_FIELDS = dict.fromkeys(("project_id", "worker_no", "device_time", "date", "received_at", "test"), 1)
 BACKLOG_STATES = (uploads.TO_SEND, uploads.SENDING, uploads.SUBMITTED, uploads.FAILED)
 
 # Where a pass may be stopped from outside (the job kind's test pause): the claimed records not yet sent,
@@ -328,10 +324,11 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
                       take: Callable[[list[dict]], Awaitable[None]], chunk_size: int = PUNCH_CHUNK) -> dict:
     """Punches not yet in a batch, read from the watermark on received_at instead of whole days, handed to
     `take` in chunks of at least chunk_size as the read goes (so their batches go out while the rest is
-    read). The window is read a project's devices at a time (`by_device`) up to
-    REALNAME_PROVINCE_DEVICE_READS registered devices, by received time (`by_time`) above: every punch
-    comes through a registered device (the gateway takes no other; registrations are never deleted or
-    renamed), which tests/demo and tests/device hold.
+    read). The window is read from the punches' feed (server/store/punch_feed.py: each stored group of
+    punches as one packed document, written with them), in the order they were stored, so a worker's first
+    punch of a day comes before their later ones. Only the very first pass, and the first one after an
+    upgrade from before the feed (its watermark not `fed`), reads the punches themselves, by received time
+    (`by_time`), since the feed began later than its window may.
 
     A punch's received_at is stamped before its grouped write lands, so the watermark is kept a margin
     behind the time of the read (REALNAME_PROVINCE_PUNCH_MARGIN_SECONDS): what landed late inside the
@@ -370,13 +367,11 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
                 found(p, known)
         await hand_over()
     known = await uploads.batched_punches(db, uploads.batched_query(since))
-    groups = await devices.ids_by_project(db)
-    registered = sum(map(len, groups))
-    if registered <= config.province_device_reads:
-        reads = by_device(db, groups, since)
-        report.marked["devices read"] += registered
+    if state and state.get("fed"):
+        reads = punch_feed.since(db, since)
     else:
         reads = by_time(db, since, read_at)
+        report.marked["window read from the punches"] += 1
     async for some in reads:
         for p in some:
             read += 1
@@ -387,34 +382,7 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
     report.marked["looked at"] += looked_at
     report.marked["punches read"] += read
     return {"since": max(since, read_at - dt.timedelta(seconds=config.province_punch_margin_seconds)),
-            "projects": sorted(started | site_ids)}
-
-
-async def by_device(db: AsyncDatabase, groups: list[list[str]], since: dt.datetime, fields: dict | None = None):
-    """Punches received since `since`, one project's devices at a time (its teams' batches fill at once
-    instead of after a long part of the window is read): a project's devices read at once, the next
-    READ_AHEAD projects' read while this one's are batched — the read is what a pass waits on, and one
-    read ahead left the database idle whenever the batching's own queries were in its queue."""
-    def read(group: list[str]):
-        return asyncio.gather(*(db.punches.find(punches.from_device_since_query(device_id, since), fields)
-                                .to_list(None) for device_id in group))
-    ahead = deque(read(group) for group in groups[:READ_AHEAD])
-    try:
-        for k in range(len(groups)):
-            found = await ahead.popleft()
-            if k + READ_AHEAD < len(groups):
-                ahead.append(read(groups[k + READ_AHEAD]))
-            yield [p for some in found for p in some]
-    finally:
-        for read_ in ahead:
-            _give_up(read_)
-
-
-def _give_up(read: asyncio.Future) -> None:
-    """A read no one will await: cancelled, or, if it failed meanwhile, its error taken (the pass ended for
-    another reason; asyncio would report this one as never retrieved)."""
-    read.cancel()
-    read.add_done_callback(lambda f: f.cancelled() or f.exception())
+            "projects": sorted(started | site_ids), "fed": True}
 
 
 async def by_time(db: AsyncDatabase, since: dt.datetime, read_at: dt.datetime):

@@ -191,7 +191,8 @@ async def _register_device(db: AsyncDatabase, application: dict, environment: st
                  "install_place": application.get("install_place", ""), "changed_at": utcnow(), **admission}
         update: dict = {"$set": reset}
         if existing.get("project_id") != application["project_id"]:
-            # Its punches for the project it left stay that project's: the upload reads the two together.
+            # Its punches for the project it left stay that project's (each punch carries its project): kept
+            # so the device's history says where it served.
             update["$addToSet"] = {"earlier_projects": existing["project_id"]}
         done = await db.devices.update_one({"_id": existing["_id"], "status": "removed"}, update)
         if done.matched_count == 0:

@@ -128,33 +128,6 @@ async def gateway_heartbeats(db: AsyncDatabase) -> dict[str, tuple[dt.datetime, 
     return {d["_id"]: (d["updated_at"], bool(d.get("stopped"))) async for d in cursor}
 
 
-async def ids_by_project(db: AsyncDatabase) -> list[list[str]]:
-    """Every device id ever registered (removed devices too: their punches stay), grouped by project; an
-    id two vendors share is listed once. A device that moved (re-admitted to another project,
-    `earlier_projects`) joins its projects into one group: its punches carry both."""
-    joined: dict[int, int] = {}   # project → the project whose group it is in (union-find)
-
-    def group_of(pid: int) -> int:
-        while joined.setdefault(pid, pid) != pid:
-            joined[pid] = joined[joined[pid]]
-            pid = joined[pid]
-        return pid
-    devices: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    async for d in db.devices.find({}, {"device_id": 1, "project_id": 1, "earlier_projects": 1}).sort(
-            [("project_id", 1), ("device_id", 1)]):
-        for earlier in d.get("earlier_projects", []):
-            a, b = group_of(d["project_id"]), group_of(earlier)
-            joined[max(a, b)] = min(a, b)
-        if d["device_id"] not in seen:
-            seen.add(d["device_id"])
-            devices.append((d["project_id"], d["device_id"]))
-    groups: dict[int, list[str]] = {}
-    for pid, device_id in devices:
-        groups.setdefault(group_of(pid), []).append(device_id)
-    return [groups[g] for g in sorted(groups)]
-
-
 async def list_all(db: AsyncDatabase, *, project_id: int | None = None) -> list[dict]:
     query = {"status": "active"} if project_id is None else {"status": "active", "project_id": project_id}
     return [d async for d in db.devices.find(query, {"conn_token": 0}).sort([("project_id", 1), ("device_id", 1)])]

@@ -12,12 +12,15 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import os
+import socket
 import time
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import BulkWriteError, OperationFailure
 
-from . import people, roster
+from . import people, punch_feed, roster
 from ..domain.site_clock import SITE_TZ, site_day
 from .photos import photo_doc
 
@@ -79,8 +82,10 @@ def refusal_document(p: PunchIn, outcome: PunchOutcome) -> dict:
 
 
 class PunchWriter:
-    def __init__(self, db: AsyncDatabase, *, batch_max: int = 256):
+    def __init__(self, db: AsyncDatabase, *, batch_max: int = 256, writer_id: str | None = None):
         self.db = db
+        self.writer_id = writer_id or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self._session: AsyncClientSession | None = None   # one for all its writes, recorded (end_orphaned_writes)
         self.roster = roster.CurrentRosterCache(db)
         self.batch_max = batch_max
         self._pending: list[tuple[PunchIn, asyncio.Future]] = []
@@ -103,6 +108,13 @@ class PunchWriter:
             self._runner = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
+        if self._session is None:
+            session = self.db.client.start_session()
+            try:
+                await end_orphaned_writes(self.db, self.writer_id, session)
+            except Exception:  # noqa: BLE001 - the punches matter more than a dead writer's leftovers
+                log.exception("could not look for the sessions of dead punch writers")
+            self._session = session
         while self._pending or self._refusals:
             batch, self._pending = self._pending[:self.batch_max], self._pending[self.batch_max:]
             refusals, self._refusals = self._refusals, []
@@ -134,7 +146,7 @@ class PunchWriter:
         if accepted:
             await _insert_ignoring_duplicates(
                 self.db.photos, [photo_doc("punch", batch[i].photo, _id=batch[i].key) for i in accepted])
-            duplicates = await _insert_ignoring_duplicates(self.db.punches, [batch[i].document() for i in accepted])
+            duplicates = await store(self.db, [batch[i].document() for i in accepted], self._session)
             for i in accepted:
                 outcomes[i] = RESENT if batch[i].key in duplicates else STORED
             if duplicates:
@@ -157,9 +169,56 @@ async def _insert_ignoring_duplicates(collection, documents: list[dict]) -> set:
         return {documents[e["index"]]["_id"] for e in errors}
 
 
-def from_device_since_query(device_id: str, since: dt.datetime) -> dict:
-    """A device's punches received from `since` on (device_recent index; the bound is on its last field)."""
-    return {"device_id": device_id, "received_at": {"$gte": since}}
+async def store(db: AsyncDatabase, documents: list[dict], session: AsyncClientSession | None = None) -> set[str]:
+    """Punch documents and their feed document (punch_feed) in one transaction: a punch is stored if and only
+    if it is fed. Returns the ids that were stored already (re-sends: neither stored nor fed again)."""
+    if session is None:
+        async with db.client.start_session() as own:
+            return await store(db, documents, own)
+    duplicates: set[str] = set()
+    for _ in range(3):
+        fresh = [d for d in documents if d["_id"] not in duplicates]
+        if not fresh:
+            return duplicates
+        try:
+            async with await session.start_transaction():
+                await db.punches.insert_many(fresh, ordered=False, session=session)
+                await db.punch_feed.insert_one(punch_feed.document(fresh), session=session)
+            return duplicates
+        except BulkWriteError as exc:
+            # A write error aborts the transaction, and the server need not name every duplicate: ask
+            # which are stored, and store the rest (one writer, so the second try finds none).
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+            duplicates |= {d["_id"] async for d in db.punches.find(
+                {"_id": {"$in": [d["_id"] for d in fresh]}}, {"_id": 1})}
+    raise RuntimeError("punches kept turning out stored while they were written")
+
+
+async def end_orphaned_writes(db: AsyncDatabase, me: str, session: AsyncClientSession) -> None:
+    """Record this writer's session, and end the sessions of this host's writers that died: a gateway killed
+    inside a transaction leaves it open on the server (for a minute on the embedded one), holding the ids of
+    the punches it was writing, and the devices' re-sends of exactly those would conflict with it until then."""
+    host = socket.gethostname()
+    async for other in db.punch_writers.find({"host": host, "_id": {"$ne": me}}):
+        if other["pid"] != os.getpid() and not _alive(other["pid"]):
+            try:
+                await db.client.admin.command("killSessions", [other["lsid"]])
+            except OperationFailure:
+                log.warning("could not end the session of the dead punch writer %s", other["_id"], exc_info=True)
+            await db.punch_writers.delete_one({"_id": other["_id"]})
+    await db.punch_writers.replace_one({"_id": me}, {"host": host, "pid": os.getpid(), "lsid": session.session_id,
+                                                     "started_at": dt.datetime.now(dt.timezone.utc)}, upsert=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True    # someone else's process: not ours to judge
+    return True
 
 
 async def for_project_day(db: AsyncDatabase, project_id: int, day: dt.date, *, include_test: bool = False) -> list[dict]:

@@ -269,6 +269,10 @@ VALIDATORS: dict[str, dict] = {
                                 date={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                                 workers={"bsonType": "array"}, managers={"bsonType": "object"}, stopped=_bool,
                                 updated_at=_date, version=_int),
+    # Every stored group of punches, packed (server/store/punch_feed.py): what the upload reads.
+    "punch_feed": _schema(["at", "n", "items"], at=_date, n=_int, items=_str),
+    # The gateways' punch writers and their sessions (punches.end_orphaned_writes).
+    "punch_writers": _schema(["_id", "host", "pid", "lsid"], _id=_str, host=_str, pid=_int),
     "att_project_months": _schema(["project_id", "month"], project_id=_int,
                                   month={"bsonType": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
                                   people={"bsonType": "object"}, managers={"bsonType": "object"},
@@ -326,6 +330,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The rollup tail's catch-up after its change stream could not resume.
         IndexModel([("received_at", ASCENDING)], name="received"),
     ],
+    "punch_feed": [IndexModel([("at", ASCENDING)], name="at")],
     "att_person_days": [
         IndexModel([("project_id", ASCENDING), ("date", ASCENDING)], name="project_day"),
         IndexModel([("date", ASCENDING), ("project_id", ASCENDING)], name="by_day"),

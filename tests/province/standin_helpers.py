@@ -18,6 +18,7 @@ from server.domain.site_clock import SITE_TZ
 from server.province import standin
 from server.province.client import Credentials
 from server.store import contracts, devices, workforce
+from server.store import punches as punch_store
 
 from support import build_site
 
@@ -103,7 +104,7 @@ async def arrange_upload_site(db) -> dict:
                             "date": moment.date().isoformat(), "received_at": now, "mode": 6, "photo_len": 0,
                             "flags": [], "test": False})
     test_punch = dict(punches[0], _id="V|D|test", test=True)
-    await db.punches.insert_many(punches + [test_punch])
+    await punch_store.store(db, punches + [test_punch])
     first = site["workers"][0]["worker_no"]
     await contracts.register(db, project={"_id": pid, "name": "江门市测试项目"}, worker_no=first,
                              effective=now.astimezone(SITE_TZ).date(), expiry=now.astimezone(SITE_TZ).date() + dt.timedelta(days=180),

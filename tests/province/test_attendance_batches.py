@@ -8,12 +8,11 @@ import dataclasses
 import datetime as dt
 import time
 
-import pytest
-
 from server.domain.site_clock import SITE_TZ
 from server.province import pipeline
 from server.province.client import HttpPlatform
-from server.store import devices, upload_results, uploads, workforce
+from server.store import upload_results, uploads, workforce
+from server.store import punches as punch_store
 from server.store.db import open_database
 
 from standin_helpers import PROJECT_CODE, arrange_upload_site, control, running_standin
@@ -54,7 +53,7 @@ def test_a_refused_item_leaves_the_rest_of_its_batch_accepted_and_is_listed_with
         lost = site["workers"][0]
         del state.workers[(PROJECT_CODE, lost["id_number"])]
         same_team = site["workers"][:3]   # all in the site's team 土建: one batch
-        await db.punches.insert_many([_punch(site, w, 0, minutes_ago=3) for w in same_team])
+        await punch_store.store(db, [_punch(site, w, 0, minutes_ago=3) for w in same_team])
         docs = await _passes_until_settled(db, platform)
         [batch] = [d for d in docs if d["kind"] == "attendance" and any("new0" in i["punch_id"] for i in uploads.items_of(d))]
         assert batch["state"] == uploads.FAILED and batch["n"] == len(same_team) and batch["refused_n"] == 1
@@ -81,7 +80,7 @@ def test_a_punch_of_a_worker_not_yet_uploaded_waits_alone_and_goes_after_the_wor
         refused = site["workers"][1]
         # New punches of the refused worker and of an uploaded one land together.
         other = site["workers"][0]
-        await db.punches.insert_many([_punch(site, refused, 0, minutes_ago=2), _punch(site, other, 0, minutes_ago=2)])
+        await punch_store.store(db, [_punch(site, refused, 0, minutes_ago=2), _punch(site, other, 0, minutes_ago=2)])
         report = await pipeline.run_once(db, platform, CONFIG)
         assert report.marked["punches batched"] == 2
         docs = [d async for d in db.uploads.find({"kind": "attendance"})]
@@ -121,7 +120,7 @@ def test_the_watermark_takes_a_late_write_once_and_a_quiet_pass_reads_no_old_pun
         # A punch stamped before the last read but written only now (its grouped write was slow),
         # inside the margin: the next pass finds it, and no later pass batches it again.
         late = _punch(site, site["workers"][0], 0, minutes_ago=1, received_at=mark + dt.timedelta(seconds=1))
-        await db.punches.insert_one(late)
+        await punch_store.store(db, [late])
         first = await pipeline.run_once(db, platform, CONFIG)
         assert first.marked["punches batched"] == 1
         docs = await _passes_until_settled(db, platform)
@@ -140,26 +139,27 @@ def test_the_watermark_takes_a_late_write_once_and_a_quiet_pass_reads_no_old_pun
     _with_uploaded_site(mongo_uri, db_name, body)
 
 
-@pytest.mark.parametrize("device_reads", [CONFIG.province_device_reads, 1])
-def test_the_window_is_read_device_by_device_or_by_time_above_the_setting(mongo_uri, db_name, device_reads):
+def test_the_window_is_read_from_the_feed_and_once_from_the_punches_after_an_upgrade(mongo_uri, db_name):
     async def body(db, site, state, base, platform):
-        # The site's device D is removed after punching and a second one, E, punches: both are read.
-        [d] = [x async for x in db.devices.find({"device_id": "D"})]
-        await devices.set_status(db, d["_id"], "removed")
-        await devices.register(db, project_id=site["project_id"], vendor_code="V", device_id="E")
-        old = _punch(site, site["workers"][0], 0, minutes_ago=2)
-        new = dict(_punch(site, site["workers"][1], 0, minutes_ago=1), _id="V|E|new", device_id="E")
-        await db.punches.insert_many([old, new])
-        config = dataclasses.replace(CONFIG, province_device_reads=device_reads)
-        report = await pipeline.run_once(db, platform, config)
-        assert report.marked["punches batched"] == 2
-        # Up to the setting one read per registered device (the site's own too), above it the window by time.
-        registered = sum(map(len, await devices.ids_by_project(db)))
-        assert registered >= 2 and report.marked["devices read"] == (registered if device_reads >= registered else 0)
+        # Stored as the gateway stores them: read from the feed, not from the punches.
+        fed = [_punch(site, w, 0, minutes_ago=2) for w in site["workers"][:2]]
+        await punch_store.store(db, fed)
+        report = await pipeline.run_once(db, platform, CONFIG)
+        assert report.marked["punches batched"] == 2 and "window read from the punches" not in report.marked
+        # Punches stored before the feed existed (an upgrade): the first pass on a watermark from before
+        # reads its window from the punches themselves, once; the watermark it stores is fed again.
+        old = dict(_punch(site, site["workers"][2], 0, minutes_ago=1), _id="V|D|before-the-feed")
+        await db.punches.insert_one(old)
+        await db.upload_state.update_one({"_id": pipeline.WATERMARK_ID}, {"$unset": {"fed": ""}})
+        report = await pipeline.run_once(db, platform, CONFIG)
+        assert report.marked["window read from the punches"] == 1 and report.marked["punches batched"] == 1
+        assert (await db.upload_state.find_one({"_id": pipeline.WATERMARK_ID}))["fed"] is True
+        again = await pipeline.run_once(db, platform, CONFIG)
+        assert "window read from the punches" not in again.marked and "punches batched" not in again.marked
         docs = await _passes_until_settled(db, platform)
-        assert _batched(docs).count(old["_id"]) == _batched(docs).count(new["_id"]) == 1
+        assert all(_batched(docs).count(p["_id"]) == 1 for p in fed + [old])
         dump = await control(base, "/_sim/state")
-        assert len(dump["attendance"]) == 10
+        assert len(dump["attendance"]) == 11
     _with_uploaded_site(mongo_uri, db_name, body)
 
 
@@ -171,37 +171,27 @@ def _gate_punch(project_id: int, gate: str, k: int, when: dt.datetime, received_
             "received_at": received_at, "mode": 6, "photo_len": 0, "flags": [], "test": False}
 
 
-async def _hand_overs(db, docs: list[dict], site_ids: set[int], now: dt.datetime) -> tuple[list[list[str]], pipeline.PassReport]:
-    """These punches inserted and the window read with the smallest chunks: the punch ids of each hand-over."""
-    await db.punches.insert_many(docs)
-    taken: list[list[str]] = []
-
-    async def take(found):
-        taken.append(sorted(p["_id"] for p in found))
-    report = pipeline.PassReport()
-    await pipeline.new_punches(db, site_ids, CONFIG, report, now, take, chunk_size=1)
-    return taken, report
-
-
-def test_a_projects_punches_at_all_its_devices_are_handed_over_together(mongo_uri, db_name):
-    """A worker in at one gate and out at another: their project-day's punches go to batching together,
-    so the day's first is decided on both (a device read alone would make the later punch a second 01)."""
+def test_a_workers_day_at_two_gates_stored_apart_has_one_first(mongo_uri, db_name):
+    """In at one gate, out at another, each stored by its own write (two feed documents) and read in the
+    smallest chunks: the day's first punch is 01 进 and the later one 02 出, whichever chunk each is in."""
     async def main():
         client, db = await open_database(mongo_uri, db_name, app_name="tests")
         try:
-            sites = []
-            for n, gates in enumerate((("Z-in", "A-out", "M-spare"), ("B-gate",))):
-                project = await workforce.create_project(db, name=f"两门项目{n}", county="蓬江区")
-                for gate in gates:
-                    await devices.register(db, project_id=project["_id"], vendor_code="V", device_id=gate)
-                sites.append((project["_id"], gates))
+            project = await workforce.create_project(db, name="两门项目", county="蓬江区")
             now = dt.datetime.now(dt.timezone.utc)
-            docs = [_gate_punch(pid, gate, k, now - dt.timedelta(hours=2 - k), now)
-                    for pid, gates in sites for k, gate in enumerate(gates[:2])]
-            taken, report = await _hand_overs(db, docs, {pid for pid, _ in sites}, now)
-            by_project = [sorted(d["_id"] for d in docs if d["project_id"] == pid) for pid, _ in sites]
-            assert taken == [p for p in by_project if p]   # one hand-over per project, each whole
-            assert report.marked["devices read"] == 4
+            day = dt.datetime(2026, 11, 30, tzinfo=SITE_TZ)   # one site day, whenever the test runs
+            docs = [_gate_punch(project["_id"], gate, k, day + dt.timedelta(hours=hour), now + dt.timedelta(milliseconds=k))
+                    for k, (gate, hour) in enumerate((("Z-in", 8), ("A-out", 17)))]
+            for doc in docs:
+                await punch_store.store(db, [doc])
+            await db.upload_state.insert_one({"_id": pipeline.WATERMARK_ID, "since": now - dt.timedelta(hours=1),
+                                              "projects": [project["_id"]], "fed": True})
+            directions: dict[str, str] = {}
+
+            async def take(found):
+                directions.update(await pipeline.directions_of(db, found))
+            await pipeline.new_punches(db, {project["_id"]}, CONFIG, pipeline.PassReport(), now, take, chunk_size=1)
+            assert directions == {docs[0]["_id"]: "01", docs[1]["_id"]: "02"}
         finally:
             await client.drop_database(db_name)
             await client.close()
@@ -215,7 +205,7 @@ class Killed(BaseException):
 def test_a_pass_dying_at_each_checkpoint_of_a_batch_sends_each_punch_once(mongo_uri, db_name):
     async def body(db, site, state, base, platform):
         for n, point in enumerate(pipeline.CHECKPOINTS):
-            await db.punches.insert_many([_punch(site, w, n, minutes_ago=5 - n) for w in site["workers"][:3]])
+            await punch_store.store(db, [_punch(site, w, n, minutes_ago=5 - n) for w in site["workers"][:3]])
 
             async def die_at_a_batch(at, ids, point=point):
                 if at == point and ids[0].startswith("attendance:"):
@@ -232,7 +222,7 @@ def test_a_pass_dying_at_each_checkpoint_of_a_batch_sends_each_punch_once(mongo_
         # A pass dying after writing its batches, before storing its watermark: the next reads the same
         # punches again and finds them batched.
         saved = await db.upload_state.find_one({"_id": pipeline.WATERMARK_ID})
-        await db.punches.insert_one(_punch(site, site["workers"][0], 9, minutes_ago=0.5))
+        await punch_store.store(db, [_punch(site, site["workers"][0], 9, minutes_ago=0.5)])
         await pipeline.run_once(db, platform, CONFIG)
         await db.upload_state.replace_one({"_id": pipeline.WATERMARK_ID}, saved)
         docs = await _passes_until_settled(db, platform)
@@ -244,62 +234,3 @@ def test_a_pass_dying_at_each_checkpoint_of_a_batch_sends_each_punch_once(mongo_
         # The batch taken before the death after its request was sent again: "already exists" per item.
         assert dump["counts"]["already_exists"] >= 1
     _with_uploaded_site(mongo_uri, db_name, body)
-
-
-def test_a_read_ahead_given_up_on_is_not_logged_as_a_lost_error(mongo_uri, db_name):
-    """The pass stops reading (it failed elsewhere) while the next project's read has failed meanwhile:
-    that read is cancelled or its error taken, not left for asyncio to report as never retrieved."""
-    import gc
-
-    async def main():
-        client, db = await open_database(mongo_uri, db_name, app_name="tests")
-        reported, reads_made = [], []
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda loop, context: reported.append(context["message"]))
-
-        def recording(loop, coro, **kwargs):
-            task = asyncio.Task(coro, loop=loop, **kwargs)
-            if "to_list" in coro.__qualname__:
-                reads_made.append(task)
-            return task
-        loop.set_task_factory(recording)
-        try:
-            since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
-            # The second "device" is an operator the server refuses: a read that fails for real. Both are
-            # asked for at once (READ_AHEAD), so the second may have failed before the first is handed over.
-            reads = pipeline.by_device(db, [["A"], [{"$nosuchoperator": 1}]], since)
-            assert await reads.__anext__() == []
-            assert len(reads_made) == 2
-            await asyncio.wait(reads_made, timeout=10)
-            assert reads_made[0].exception() is None and reads_made[1].exception() is not None
-            await reads.aclose()
-            gc.collect()
-            assert reported == []
-        finally:
-            await client.close()
-    asyncio.run(main())
-
-
-def test_a_device_moved_to_another_project_reads_with_both(mongo_uri, db_name):
-    """A device re-admitted to project B after punching for A: its punches for A are read with A's other
-    gate's, so the worker's day at A has one first (read with B's, they would be decided apart)."""
-    async def main():
-        client, db = await open_database(mongo_uri, db_name, app_name="tests")
-        try:
-            a = await workforce.create_project(db, name="迁出项目", county="蓬江区")
-            b = await workforce.create_project(db, name="迁入项目", county="蓬江区")
-            c = await workforce.create_project(db, name="无关项目", county="蓬江区")
-            await devices.register(db, project_id=a["_id"], vendor_code="V", device_id="A-gate")
-            await devices.register(db, project_id=c["_id"], vendor_code="V", device_id="C-gate")
-            moved = await devices.register(db, project_id=b["_id"], vendor_code="V", device_id="MOVED")
-            await db.devices.update_one({"_id": moved["_id"]}, {"$set": {"earlier_projects": [a["_id"]]}})
-            assert await devices.ids_by_project(db) == [["A-gate", "MOVED"], ["C-gate"]]
-            now = dt.datetime.now(dt.timezone.utc)
-            docs = [_gate_punch(pid, gate, k, now - dt.timedelta(hours=3 - k), now)
-                    for k, (pid, gate) in enumerate(((a["_id"], "MOVED"), (a["_id"], "A-gate"), (c["_id"], "C-gate")))]
-            taken, _ = await _hand_overs(db, docs, {a["_id"], b["_id"], c["_id"]}, now)
-            assert taken == [sorted(["V|MOVED|7|0", "V|A-gate|7|1"]), ["V|C-gate|7|2"]]
-        finally:
-            await client.drop_database(db_name)
-            await client.close()
-    asyncio.run(main())

@@ -10,7 +10,7 @@ from pymongo.errors import WriteError
 
 from server.domain.attendance_grid import Month
 from server.store import (accounts, attendance, audit, captchas, contracts, declarations, device_access,
-                          device_monitoring, devices, enterprises, logins, outbox, people, projects, punches, roster,
+                          device_monitoring, devices, enterprises, logins, outbox, people, projects, punch_feed, roster,
                           rollups, roster_entries, sessions, suppliers, teams,
                           units, uploads)
 from server.store.embedded import EmbeddedDatabase, EmbeddedDatabaseError, free_port
@@ -176,7 +176,7 @@ HOT_QUERIES = [  # every entry is built by the function the running code calls, 
     *(("roster", rollups.manager_jobs_query(set(range(n))), None) for n in (1, rollups.FEW_PROJECTS + 1)),
     ("punches", rq.punches_received_since(_T0), None),
     ("punches", rq.punches_received_between(_T0, _T0 + dt.timedelta(minutes=1)), None),   # the upload's read by time
-    ("punches", punches.from_device_since_query("D1", _T0), None),                 # the upload's read device by device
+    ("punch_feed", punch_feed.since_query(_T0), [("at", 1)]),                         # the upload's read of new punches
     ("punches", rq.dated_after("2026-01-01"), None),                                 # the rebuild's outliers
     ("punches", rq.dated_before("2026-01-01"), None),
     ("punches", rq.on_day("2026-01-01"), [("date", 1)]),
