@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import json
 import re
@@ -326,6 +327,7 @@ class ServerProcess:
     def __init__(self, port: int, env: dict):
         self.port, self.env = port, env
         self.proc: subprocess.Popen | None = None
+        self.log_tail: collections.deque[str] = collections.deque(maxlen=200)
 
     def start(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", self.command], env=self.env,
@@ -342,9 +344,12 @@ class ServerProcess:
         return self
 
     def _drain(self):
-        # Keep reading its log so a chatty process never blocks on a full pipe.
+        # Keep reading its log so a chatty process never blocks on a full pipe; the tail explains a failure.
         for line in self.proc.stderr:
-            self.last_log_line = line
+            self.log_tail.append(line.decode(errors="replace"))
+
+    def log_text(self) -> str:
+        return "".join(self.log_tail)
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)

@@ -4,11 +4,13 @@ A device deletes a punch from its buffer only after Flag 0, so Flag 0 must mean 
 database". Writing each punch alone would cap the gateway at the database's single-insert rate;
 instead every punch that arrives while a write is under way joins the next write (group commit),
 which adds no waiting when the load is light and approaches the bulk-insert ceiling when it is
-heavy. Each punch's future resolves only after its own write was acknowledged.
+heavy. Each punch's future resolves only after its own write was acknowledged. A write stores its
+punches and their feed document (punch_feed: what the upload reads) in one transaction.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -144,13 +146,25 @@ class PunchWriter:
                 refusals.append(refusal_document(p, outcomes[i]))
 
         if accepted:
-            await _insert_ignoring_duplicates(
-                self.db.photos, [photo_doc("punch", batch[i].photo, _id=batch[i].key) for i in accepted])
-            duplicates = await store(self.db, [batch[i].document() for i in accepted], self._session)
+            # A device that re-sends on a new connection while its old one still waits puts one punch in
+            # a batch twice: the first copy is written, the others are re-sends of it.
+            first_of: dict[str, int] = {}
             for i in accepted:
-                outcomes[i] = RESENT if batch[i].key in duplicates else STORED
-            if duplicates:
-                await self.db.punches.update_many({"_id": {"$in": sorted(duplicates)}}, {"$inc": {"resends": 1}})
+                first_of.setdefault(batch[i].key, i)
+            await _insert_ignoring_duplicates(
+                self.db.photos, [photo_doc("punch", batch[i].photo, _id=batch[i].key) for i in first_of.values()])
+            duplicates = await store(self.db, [batch[i].document() for i in first_of.values()], self._session)
+            resent: collections.Counter[str] = collections.Counter()
+            for i in accepted:
+                key = batch[i].key
+                if key in duplicates or first_of[key] != i:
+                    outcomes[i] = RESENT
+                    resent[key] += 1
+                else:
+                    outcomes[i] = STORED
+            for times in sorted(set(resent.values())):
+                await self.db.punches.update_many(
+                    {"_id": {"$in": sorted(k for k, n in resent.items() if n == times)}}, {"$inc": {"resends": times}})
         if refusals:
             await self.db.punch_refusals.insert_many(refusals, ordered=False)
         return outcomes  # type: ignore[return-value]
@@ -175,9 +189,12 @@ async def store(db: AsyncDatabase, documents: list[dict], session: AsyncClientSe
     if session is None:
         async with db.client.start_session() as own:
             return await store(db, documents, own)
+    unique: dict[str, dict] = {}
+    for d in documents:
+        unique.setdefault(d["_id"], d)   # one id twice in a call would fail every try: the first copy goes
     duplicates: set[str] = set()
     for _ in range(3):
-        fresh = [d for d in documents if d["_id"] not in duplicates]
+        fresh = [d for d in unique.values() if d["_id"] not in duplicates]
         if not fresh:
             return duplicates
         try:
@@ -190,8 +207,10 @@ async def store(db: AsyncDatabase, documents: list[dict], session: AsyncClientSe
             # which are stored, and store the rest (one writer, so the second try finds none).
             if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                 raise
-            duplicates |= {d["_id"] async for d in db.punches.find(
-                {"_id": {"$in": [d["_id"] for d in fresh]}}, {"_id": 1})}
+            stored = {d["_id"] async for d in db.punches.find({"_id": {"$in": [d["_id"] for d in fresh]}}, {"_id": 1})}
+            if not stored - duplicates:
+                raise   # a duplicate of nothing stored: trying again cannot go otherwise
+            duplicates |= stored
     raise RuntimeError("punches kept turning out stored while they were written")
 
 

@@ -23,9 +23,10 @@ def test_simulate_runs_devices_through_the_data_flow(gateway_process, mongo_uri,
     def figure(label: str) -> int:
         return int(re.search(rf"^{label}\s+(\d+)", summary, re.M).group(1))
 
-    assert figure("sent 已发送") == figure("acknowledged 已确认") == 24
-    assert figure("refused 被拒绝") == 0
-    assert figure("lost 丢失") == 0
+    explained = summary + "\n--- gateway log ---\n" + gw.log_text()
+    assert figure("sent 已发送") == figure("acknowledged 已确认") == 24, explained
+    assert figure("refused 被拒绝") == 0, explained
+    assert figure("lost 丢失") == 0, explained
     # 843 → 852 → 849 → 845 → 848 all reached the database: enrollments, audited face fetches, punches.
     assert sdb.punches.count_documents({}) == 24
     assert sdb.people.count_documents({"last_enrollment.device_id": {"$regex": "^DEV-"}}) == 3

@@ -1,15 +1,17 @@
 """The punches' feed: a punch is stored if and only if it is fed, with what a read of it gives back."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 from pymongo.errors import BulkWriteError
 
+from server.domain.site_clock import SITE_TZ
 from server.store import punch_feed, punches
 from server.store.punches import PunchIn
 
-from support import run_async
+from support import VENDOR, build_site, run_async
 
 FIELDS = ("_id", "project_id", "worker_no", "device_time", "received_at", "date", "test")
 
@@ -80,4 +82,35 @@ def test_the_feed_is_read_in_the_order_it_was_stored(mongo_uri, db_name):
             await punches.store(db, _punches(1, received=received + dt.timedelta(milliseconds=10 * k), first=k))
         reads = [[p["worker_no"] for p in some] async for some in punch_feed.since(db, received)]
         assert len(reads) == 2 and [w for some in reads for w in some] == [100 + k for k in range(punch_feed.READ_BATCH + 5)]
+    run_async(mongo_uri, db_name, job)
+
+
+def test_one_punch_twice_in_a_write_is_stored_and_fed_once(mongo_uri, db_name):
+    async def job(db):
+        received = dt.datetime.now(dt.timezone.utc)
+        docs = _punches(2, received=received)
+        assert await punches.store(db, docs + [dict(docs[0])]) == set()
+        assert await db.punches.count_documents({}) == 2
+        assert sorted(p["_id"] for p in await _fed(db, received)) == sorted(d["_id"] for d in docs)
+    run_async(mongo_uri, db_name, job)
+
+
+def test_a_device_resending_on_a_new_connection_into_the_same_batch_gets_both_acknowledged(mongo_uri, db_name):
+    # The simulator's dropped connections did this: the old connection's punch still waits when the new
+    # connection re-sends it, and both land in one write.
+    async def job(db):
+        site = await build_site(db, workers=1, devices=1)
+        project, worker = site["project_id"], site["workers"][0]["worker_no"]
+        writer = punches.PunchWriter(db)
+        moment = dt.datetime.now(SITE_TZ).replace(tzinfo=None, microsecond=0) - dt.timedelta(minutes=1)
+
+        def punch() -> PunchIn:
+            return PunchIn(vendor_code=VENDOR, device_id="DEV-0001", project_id=project, worker_no=worker,
+                           device_time=moment, mode=6, photo=b"\xff\xd8\xff\xd9",
+                           received_at=dt.datetime.now(dt.timezone.utc), flags=[])
+        first, again = await asyncio.gather(writer.submit(punch()), writer.submit(punch()))
+        assert (first, again) == (punches.STORED, punches.RESENT)
+        stored = [d async for d in db.punches.find({})]
+        assert len(stored) == 1 and stored[0]["resends"] == 1
+        assert len(await _fed(db, moment.replace(tzinfo=SITE_TZ) - dt.timedelta(days=1))) == 1
     run_async(mongo_uri, db_name, job)
