@@ -353,8 +353,8 @@ async def new_punches(db: AsyncDatabase, site_ids: set[int], config, report: Pas
             chunk.append(p)
 
     async def hand_over(at_least: int = chunk_size) -> None:
-        # Only between a read's groups: a worker's punches of a project-day at two devices (a gate in, a gate
-        # out) go to `take` together, so its directions see the day's first.
+        # Only between a read's groups (a first pass's project-days, the feed's documents of one read), never
+        # inside one: a project-day read whole goes to `take` whole, so its directions see the day's first.
         if len(chunk) >= at_least:
             await take(chunk[:])
             chunk.clear()
