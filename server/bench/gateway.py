@@ -350,7 +350,7 @@ async def _run(args, config: Config, uri: str, data_dir: Path) -> dict:
             # embedded server's speed drifts as its collections grow and from run to run, so the ratio is
             # taken between the means of measurements made around the same time.
             ceilings = [await _ceiling(db, photos, args.ceiling_punches, config.punch_batch_max, run=0)]
-            _log(f"database ceiling: {ceilings[-1]:.0f} punches/s (bulk insert, batches of {config.punch_batch_max})")
+            _log(f"database ceiling: {ceilings[-1]:.0f} punches/s (written as the gateway writes them, batches of {config.punch_batch_max})")
             gateway, port = children.enter_context(
                 gateway_process(uri, db_name, data_dir, idle_timeout=max(180, 3 * args.heartbeat_interval)))
             runs = []
@@ -518,7 +518,7 @@ def _report(args, r: dict) -> list[str]:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| database ceiling: bulk insert of the same punch + photo documents, three turns | "
+        f"| database ceiling: the same punch + photo documents written as the gateway writes them (punches.store), three turns | "
         f"{' / '.join(f'{c:.0f}' for c in r['ceilings'])} punches/s (mean {r['ceiling']:.0f}) |",
         f"| gateway, {args.devices} devices, {args.photo_kb:g} KB photos, each sending on acknowledgement, two turns | "
         f"{' / '.join(f'{x:.0f}' for x in s['rates'])} acknowledged punches/s (mean {s['rate']:.0f}) |",

@@ -527,6 +527,8 @@ async def mark_punches(db: AsyncDatabase, sites_: dict[int, Site], config,
     await write(full(ready, ready_batch, everything=True) + full(waiting, waiting_batch, everything=True))
     await asyncio.gather(*sending)   # the batches sent are written once answered: the watermark after them
     await db.upload_state.update_one({"_id": WATERMARK_ID}, {"$set": watermark}, upsert=True)
+    if dropped := await punch_feed.forget_read(db, watermark["since"]):
+        report.marked["feed documents dropped"] += dropped
     report.phase("mark and send punches")
 
 

@@ -22,6 +22,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 READ_BATCH = 40   # feed documents a reader is handed at a time (up to the gateway's group of 256 punches each)
+# The punches are the evidence and stay; their feed is read once, then kept this long for whoever checks a read.
+KEPT = dt.timedelta(days=7)
 
 
 def _ms(moment: dt.datetime) -> int:
@@ -71,3 +73,9 @@ async def since(db: AsyncDatabase, moment: dt.datetime) -> AsyncIterator[list[di
             some = []
     if some:
         yield some
+
+
+async def forget_read(db: AsyncDatabase, watermark: dt.datetime) -> int:
+    """Drop the feed documents read more than KEPT ago: all their punches were received before
+    `watermark - KEPT` (`at` is the latest), so a reader at `watermark` never reads them again."""
+    return (await db.punch_feed.delete_many({"at": {"$lt": watermark - KEPT}})).deleted_count

@@ -11,7 +11,7 @@ import time
 from server.domain.site_clock import SITE_TZ
 from server.province import pipeline
 from server.province.client import HttpPlatform
-from server.store import upload_results, uploads, workforce
+from server.store import punch_feed, upload_results, uploads, workforce
 from server.store import punches as punch_store
 from server.store.db import open_database
 
@@ -160,6 +160,22 @@ def test_the_window_is_read_from_the_feed_and_once_from_the_punches_after_an_upg
         assert all(_batched(docs).count(p["_id"]) == 1 for p in fed + [old])
         dump = await control(base, "/_sim/state")
         assert len(dump["attendance"]) == 11
+    _with_uploaded_site(mongo_uri, db_name, body)
+
+
+def test_the_feed_a_week_behind_the_watermark_goes_and_its_punches_stay(mongo_uri, db_name):
+    async def body(db, site, state, base, platform):
+        now = dt.datetime.now(dt.timezone.utc)
+        worker = site["workers"][0]
+        old, recent = ([_punch(site, worker, k, minutes_ago=days * 1440, received_at=now - dt.timedelta(days=days))]
+                       for k, days in ((1, 8), (2, 6)))
+        for some in (old, recent):
+            await punch_store.store(db, some)
+        report = await pipeline.run_once(db, platform, CONFIG)
+        assert report.marked["feed documents dropped"] == 1
+        kept = {p["_id"] async for d in db.punch_feed.find({}) for p in punch_feed.punches_of(d, now - dt.timedelta(days=30))}
+        assert recent[0]["_id"] in kept and old[0]["_id"] not in kept
+        assert await db.punches.count_documents({"_id": {"$in": [old[0]["_id"], recent[0]["_id"]]}}) == 2
     _with_uploaded_site(mongo_uri, db_name, body)
 
 
