@@ -18,6 +18,7 @@ import os
 import socket
 import time
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, OperationFailure
@@ -162,9 +163,9 @@ class PunchWriter:
                     resent[key] += 1
                 else:
                     outcomes[i] = STORED
-            for times in sorted(set(resent.values())):
-                await self.db.punches.update_many(
-                    {"_id": {"$in": sorted(k for k, n in resent.items() if n == times)}}, {"$inc": {"resends": times}})
+            if resent:
+                await self.db.punches.bulk_write(
+                    [UpdateOne({"_id": k}, {"$inc": {"resends": n}}) for k, n in sorted(resent.items())], ordered=False)
         if refusals:
             await self.db.punch_refusals.insert_many(refusals, ordered=False)
         return outcomes  # type: ignore[return-value]
